@@ -1,0 +1,146 @@
+//! Writing artifacts: only inside the output directory, atomically (temporary file and
+//! rename in the same directory), never over a file that sparkc did not generate.
+
+use sparkc_core::target::{Artifact, GENERATED_MARKER};
+use std::io::Write as _;
+use std::path::{Component, Path, PathBuf};
+
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Files whose content would change (new or different).
+    pub changed: Vec<String>,
+    /// Generated files no longer produced (stale), which a build removes.
+    pub stale: Vec<String>,
+    /// Existing files without sparkc's header that a build would overwrite: refused.
+    pub foreign: Vec<String>,
+}
+
+/// Whether a file on disk was written by sparkc (its first lines carry the marker).
+pub fn is_generated(path: &Path) -> bool {
+    let Ok(bytes) = std::fs::read(path) else {
+        return false;
+    };
+    let head = &bytes[..bytes.len().min(512)];
+    String::from_utf8_lossy(head)
+        .lines()
+        .take(2)
+        .any(|l| l.contains(GENERATED_MARKER))
+}
+
+/// Confine an artifact path to the output directory.
+pub fn confined(out: &Path, rel: &str) -> Option<PathBuf> {
+    let p = Path::new(rel);
+    if rel.is_empty() || rel.contains('\0') || p.is_absolute() {
+        return None;
+    }
+    if p.components().any(|c| !matches!(c, Component::Normal(_))) {
+        return None;
+    }
+    Some(out.join(p))
+}
+
+fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<PathBuf> = rd.filter_map(Result::ok).map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        let Ok(meta) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if meta.is_dir() {
+            walk(&p, base, out);
+        } else if meta.is_file() {
+            if let Ok(rel) = p.strip_prefix(base) {
+                out.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+}
+
+pub fn plan(out: &Path, artifacts: &[Artifact]) -> Result<Plan, String> {
+    let mut plan = Plan::default();
+    for a in artifacts {
+        let path = confined(out, &a.path).ok_or_else(|| {
+            format!(
+                "refusing to write outside the output directory: `{}`",
+                a.path
+            )
+        })?;
+        match std::fs::read(&path) {
+            Ok(existing) if existing == a.contents.as_bytes() => {}
+            Ok(_) if !is_generated(&path) => plan.foreign.push(a.path.clone()),
+            Ok(_) => plan.changed.push(a.path.clone()),
+            Err(_) => plan.changed.push(a.path.clone()),
+        }
+    }
+    let mut existing = Vec::new();
+    walk(out, out, &mut existing);
+    for f in existing {
+        if !artifacts.iter().any(|a| a.path == f) && is_generated(&out.join(&f)) {
+            plan.stale.push(f);
+        }
+    }
+    Ok(plan)
+}
+
+/// Write one file atomically.
+fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.sparkc-tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(contents)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Apply a plan: write changed files, remove stale generated ones. `force` also overwrites
+/// files without sparkc's header.
+pub fn apply(out: &Path, artifacts: &[Artifact], plan: &Plan, force: bool) -> Result<(), String> {
+    if !plan.foreign.is_empty() && !force {
+        return Err(format!(
+            "refusing to overwrite files that sparkc did not generate (no `{GENERATED_MARKER}` header): {}\n  move them away, or pass --force",
+            plan.foreign.join(", ")
+        ));
+    }
+    for a in artifacts {
+        if plan.changed.contains(&a.path) || (force && plan.foreign.contains(&a.path)) {
+            let path =
+                confined(out, &a.path).ok_or_else(|| format!("refusing to write `{}`", a.path))?;
+            write_atomic(&path, a.contents.as_bytes())
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
+    }
+    for s in &plan.stale {
+        if let Some(p) = confined(out, s) {
+            std::fs::remove_file(&p)
+                .map_err(|e| format!("cannot remove stale {}: {e}", p.display()))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn paths_are_confined() {
+        let out = Path::new("/tmp/out");
+        assert!(confined(out, "compose/web/docker-compose.yml").is_some());
+        for bad in ["../x", "/etc/passwd", "a/../../x", "", "a\0b"] {
+            assert!(confined(out, bad).is_none(), "{bad}");
+        }
+    }
+}

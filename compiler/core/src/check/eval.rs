@@ -1,0 +1,770 @@
+//! Step 2b: evaluate expressions. Constants and parameters are substituted, templates are
+//! instantiated and merged with the user's overrides, string interpolation is done, and
+//! references to declarations stay symbolic ([`Val::Ref`]) until lowering gives them a type.
+
+use super::Symbols;
+use crate::diag::{Code, Diagnostic, did_you_mean};
+use crate::source::{FileId, Loc, Span};
+use crate::syntax::ast::{self, DeclKind, ExprKind, Proto, StrPart};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::rc::Rc;
+
+#[derive(Debug, Clone)]
+pub struct V {
+    pub val: Val,
+    pub loc: Loc,
+}
+
+pub type Rec = Vec<(ast::Name, V, FileId)>;
+
+#[derive(Debug, Clone)]
+pub enum Val {
+    Str(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Size(u64),
+    Duration(u64),
+    Port(u32, Proto),
+    PortRange(u32, u32, Proto),
+    Ip(IpAddr),
+    Cidr(IpAddr, u8),
+    List(Vec<V>),
+    Record(Rec),
+    Call(ast::Name, Vec<(Option<ast::Name>, V)>),
+    Pair(Box<V>, Box<V>),
+    /// A declaration (symbol index) and the field path after it, not yet followed.
+    Ref(usize, Vec<ast::Name>),
+    /// `secret.path`: the file a compose/kubernetes secret is mounted at.
+    SecretPath(usize),
+    /// A bare name that is not in scope: an enum variant, a local name, or an error
+    /// that lowering reports with the expected type in hand.
+    Name(String),
+    /// Already reported.
+    Error,
+}
+
+impl Val {
+    /// How the value's type is named in "expected X, found Y".
+    pub fn describe(&self, syms: &Symbols) -> String {
+        match self {
+            Val::Str(_) => "a string".into(),
+            Val::Int(_) => "an integer".into(),
+            Val::Float(_) => "a number".into(),
+            Val::Bool(_) => "a boolean".into(),
+            Val::Size(_) => "a size".into(),
+            Val::Duration(_) => "a duration".into(),
+            Val::Port(..) => "a port".into(),
+            Val::PortRange(..) => "a port range".into(),
+            Val::Ip(_) => "an IP address".into(),
+            Val::Cidr(..) => "a CIDR network".into(),
+            Val::List(_) => "a list".into(),
+            Val::Record(_) => "a record".into(),
+            Val::Call(n, _) => format!("`{}(...)`", n.text),
+            Val::Pair(..) => "a mapping `a -> b`".into(),
+            Val::Ref(s, path) if path.is_empty() => {
+                format!("the {} `{}`", syms.list[*s].kind_name(), syms.list[*s].name)
+            }
+            Val::Ref(s, path) => format!(
+                "`{}.{}`",
+                syms.list[*s].name,
+                path.iter()
+                    .map(|n| n.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(".")
+            ),
+            Val::SecretPath(_) => "a secret's file path".into(),
+            Val::Name(n) => format!("the name `{n}`"),
+            Val::Error => "an invalid value".into(),
+        }
+    }
+}
+
+pub struct Evaluator<'a> {
+    pub files: &'a [ast::File],
+    pub syms: &'a Symbols,
+    pub diags: &'a mut Vec<Diagnostic>,
+    consts: HashMap<usize, V>,
+    records: HashMap<usize, Rc<Rec>>,
+    busy: Vec<usize>,
+}
+
+/// Parameter values visible while evaluating a template body.
+pub type Params = HashMap<String, V>;
+
+impl<'a> Evaluator<'a> {
+    pub fn new(files: &'a [ast::File], syms: &'a Symbols, diags: &'a mut Vec<Diagnostic>) -> Self {
+        Evaluator {
+            files,
+            syms,
+            diags,
+            consts: HashMap::new(),
+            records: HashMap::new(),
+            busy: Vec::new(),
+        }
+    }
+
+    pub fn err(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    pub fn eval(&mut self, e: &ast::Expr, file: FileId, params: Option<&Params>) -> V {
+        let loc = Loc { file, span: e.span };
+        let val = match &e.kind {
+            ExprKind::Int(i) => Val::Int(*i),
+            ExprKind::Float(f) => Val::Float(*f),
+            ExprKind::Bool(b) => Val::Bool(*b),
+            ExprKind::Size(s) => Val::Size(*s),
+            ExprKind::Duration(d) => Val::Duration(*d),
+            ExprKind::Port(p, pr) => Val::Port(*p, *pr),
+            ExprKind::PortRange(a, b, pr) => Val::PortRange(*a, *b, *pr),
+            ExprKind::Ip(ip) => Val::Ip(*ip),
+            ExprKind::Cidr(ip, p) => Val::Cidr(*ip, *p),
+            ExprKind::Error => Val::Error,
+            ExprKind::Str(parts) => self.string(parts, file, params),
+            ExprKind::List(items) => {
+                Val::List(items.iter().map(|i| self.eval(i, file, params)).collect())
+            }
+            ExprKind::Record(fields) => Val::Record(self.record(fields, file, params)),
+            ExprKind::Call(name, args) => Val::Call(
+                name.clone(),
+                args.iter()
+                    .map(|a| (a.name.clone(), self.eval(&a.value, file, params)))
+                    .collect(),
+            ),
+            ExprKind::Pair(a, b) => Val::Pair(
+                Box::new(self.eval(a, file, params)),
+                Box::new(self.eval(b, file, params)),
+            ),
+            ExprKind::Path(names) => return self.path(names, loc, params),
+        };
+        V { val, loc }
+    }
+
+    /// Evaluate a body, reporting fields written twice.
+    pub fn record(&mut self, fields: &[ast::Field], file: FileId, params: Option<&Params>) -> Rec {
+        let mut out: Rec = Vec::with_capacity(fields.len());
+        for f in fields {
+            if let Some((first, _, ffile)) = out.iter().find(|(k, _, _)| k.text == f.key.text) {
+                let d = Diagnostic::error(Code::Duplicate, format!("field `{}` is set twice", f.key.text), file, f.key.span)
+                    .label("set again here")
+                    .with_secondary(*ffile, first.span, "first set here")
+                    .help("remove one of the two; to override a template's value, set it once in the declaration's body");
+                self.err(d);
+                continue;
+            }
+            let v = self.eval(&f.value, file, params);
+            out.push((f.key.clone(), v, file));
+        }
+        out
+    }
+
+    fn path(&mut self, names: &[ast::Name], loc: Loc, params: Option<&Params>) -> V {
+        let first = &names[0];
+        let base = if let Some(v) = params.and_then(|p| p.get(&first.text)) {
+            V {
+                val: v.val.clone(),
+                loc: v.loc,
+            }
+        } else if let Some(sym) = self.syms.lookup(&first.text) {
+            match self.syms.list[sym].kind {
+                super::SymKind::Const => self.const_value(sym),
+                super::SymKind::Template => {
+                    let d = Diagnostic::error(
+                        Code::WrongKind,
+                        format!("`{}` is a template, not a value", first.text),
+                        loc.file,
+                        first.span,
+                    )
+                    .help(format!(
+                        "instantiate it in a declaration: `service x on HOST = {}(...)`",
+                        first.text
+                    ));
+                    self.err(d);
+                    return V {
+                        val: Val::Error,
+                        loc,
+                    };
+                }
+                super::SymKind::Decl(_) => {
+                    return V {
+                        val: Val::Ref(sym, names[1..].to_vec()),
+                        loc,
+                    };
+                }
+            }
+        } else if names.len() == 1 {
+            return V {
+                val: Val::Name(first.text.clone()),
+                loc,
+            };
+        } else {
+            self.unresolved(&first.text, loc.file, first.span);
+            return V {
+                val: Val::Error,
+                loc,
+            };
+        };
+        let mut v = base;
+        v.loc = loc;
+        for n in &names[1..] {
+            v = self.field_of(v, n, loc.file);
+        }
+        v
+    }
+
+    pub fn unresolved(&mut self, name: &str, file: FileId, span: Span) {
+        let mut d = Diagnostic::error(
+            Code::Unresolved,
+            format!("cannot find `{name}`"),
+            file,
+            span,
+        )
+        .label("not declared anywhere in the project");
+        d.help = Some(match did_you_mean(name, self.syms.names()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => "declare it, or import the file or stdlib module that declares it".into(),
+        });
+        self.err(d);
+    }
+
+    /// `v.name`: a field of a record, or a step further along a reference.
+    pub fn field_of(&mut self, v: V, n: &ast::Name, file: FileId) -> V {
+        match v.val {
+            Val::Record(rec) => match rec.iter().find(|(k, _, _)| k.text == n.text) {
+                Some((_, fv, _)) => V {
+                    val: fv.val.clone(),
+                    loc: v.loc,
+                },
+                None => {
+                    let mut d = Diagnostic::error(
+                        Code::UnknownField,
+                        format!("no field `{}` here", n.text),
+                        file,
+                        n.span,
+                    );
+                    if let Some(s) =
+                        did_you_mean(&n.text, rec.iter().map(|(k, _, _)| k.text.as_str()))
+                    {
+                        d = d.help(format!("did you mean `{s}`?"));
+                    } else {
+                        let keys: Vec<&str> = rec.iter().map(|(k, _, _)| k.text.as_str()).collect();
+                        d = d.help(format!("the record has: {}", keys.join(", ")));
+                    }
+                    self.err(d);
+                    V {
+                        val: Val::Error,
+                        loc: v.loc,
+                    }
+                }
+            },
+            Val::Ref(s, mut path) => {
+                path.push(n.clone());
+                V {
+                    val: Val::Ref(s, path),
+                    loc: v.loc,
+                }
+            }
+            Val::Error => v,
+            other => {
+                let what = other.describe(self.syms);
+                self.err(
+                    Diagnostic::error(
+                        Code::UnknownField,
+                        format!("{what} has no field `{}`", n.text),
+                        file,
+                        n.span,
+                    )
+                    .help("only records and declarations have fields"),
+                );
+                V {
+                    val: Val::Error,
+                    loc: v.loc,
+                }
+            }
+        }
+    }
+
+    fn const_value(&mut self, sym: usize) -> V {
+        if let Some(v) = self.consts.get(&sym) {
+            return v.clone();
+        }
+        let s = &self.syms.list[sym];
+        if self.busy.contains(&sym) {
+            let d = Diagnostic::error(
+                Code::TemplateRecursion,
+                format!("`{}` refers to itself", s.name),
+                s.file,
+                s.name_span,
+            )
+            .help("a constant's value cannot depend on itself");
+            self.err(d);
+            return V {
+                val: Val::Error,
+                loc: Loc {
+                    file: s.file,
+                    span: s.name_span,
+                },
+            };
+        }
+        let (file, item) = (s.file, s.item);
+        let ast::Item::Const(c) = &self.files[file.0 as usize].items[item] else {
+            return V {
+                val: Val::Error,
+                loc: Loc {
+                    file,
+                    span: s.name_span,
+                },
+            };
+        };
+        self.busy.push(sym);
+        let v = self.eval(&c.value, file, None);
+        self.busy.pop();
+        self.consts.insert(sym, v.clone());
+        v
+    }
+
+    /// Follow a reference to its value (`web01.address`, `db.port.mysql`).
+    pub fn deref(&mut self, sym: usize, path: &[ast::Name], loc: Loc) -> V {
+        let s = &self.syms.list[sym];
+        if s.kind == super::SymKind::Decl(DeclKind::Secret) {
+            return match path {
+                [] => V {
+                    val: Val::Ref(sym, Vec::new()),
+                    loc,
+                },
+                [p] if p.text == "path" => V {
+                    val: Val::SecretPath(sym),
+                    loc,
+                },
+                [p, ..] => {
+                    self.err(
+                        Diagnostic::error(
+                            Code::UnknownField,
+                            format!("a secret has no field `{}`", p.text),
+                            loc.file,
+                            p.span,
+                        )
+                        .help("a secret has one field, `path`: the file it is mounted at"),
+                    );
+                    V {
+                        val: Val::Error,
+                        loc,
+                    }
+                }
+            };
+        }
+        let rec = self.decl_record(sym);
+        let mut v = V {
+            val: Val::Record((*rec).clone()),
+            loc,
+        };
+        for n in path {
+            v = self.field_of(v, n, loc.file);
+            v.loc = loc;
+        }
+        v
+    }
+
+    /// The merged record of a declaration: template body (if any) overridden by its own body.
+    pub fn decl_record(&mut self, sym: usize) -> Rc<Rec> {
+        if let Some(r) = self.records.get(&sym) {
+            return r.clone();
+        }
+        let s = &self.syms.list[sym];
+        if self.busy.contains(&sym) {
+            let d = Diagnostic::error(
+                Code::TemplateRecursion,
+                format!("`{}` refers to its own fields", s.name),
+                s.file,
+                s.name_span,
+            )
+            .help("a declaration's fields cannot be computed from themselves");
+            self.err(d);
+            return Rc::new(Vec::new());
+        }
+        let (file, item) = (s.file, s.item);
+        let files = self.files;
+        let ast::Item::Decl(decl) = &files[file.0 as usize].items[item] else {
+            return Rc::new(Vec::new());
+        };
+        self.busy.push(sym);
+        let own = self.record(&decl.body, file, None);
+        let rec = match &decl.instance {
+            Some(inst) => match self.instantiate(inst, decl.kind, file) {
+                Some(base) => merge(base, own),
+                None => own,
+            },
+            None => own,
+        };
+        self.busy.pop();
+        let rc = Rc::new(rec);
+        self.records.insert(sym, rc.clone());
+        rc
+    }
+
+    fn instantiate(&mut self, inst: &ast::Instance, kind: DeclKind, file: FileId) -> Option<Rec> {
+        let Some(tsym) = self.syms.lookup(&inst.template.text) else {
+            let mut d = Diagnostic::error(
+                Code::Unresolved,
+                format!("cannot find template `{}`", inst.template.text),
+                file,
+                inst.template.span,
+            )
+            .label("no such template");
+            let templates = self.syms.templates();
+            d.help = Some(
+                match did_you_mean(&inst.template.text, templates.iter().map(String::as_str)) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!(
+                        "stdlib apps are imported first: `import std.apps.{}`",
+                        inst.template.text
+                    ),
+                },
+            );
+            self.err(d);
+            return None;
+        };
+        let ts = &self.syms.list[tsym];
+        if ts.kind != super::SymKind::Template {
+            let d = Diagnostic::error(
+                Code::WrongKind,
+                format!("`{}` is a {}, not a template", ts.name, ts.kind_name()),
+                file,
+                inst.template.span,
+            )
+            .with_secondary(ts.file, ts.name_span, "declared here")
+            .help("only `template` declarations can be instantiated");
+            self.err(d);
+            return None;
+        }
+        let (tfile, titem) = (ts.file, ts.item);
+        let files = self.files;
+        let ast::Item::Template(t) = &files[tfile.0 as usize].items[titem] else {
+            return None;
+        };
+        if t.kind.text != kind.keyword() {
+            self.err(
+                Diagnostic::error(
+                    Code::WrongKind,
+                    format!(
+                        "template `{}` makes a {}, not a {}",
+                        t.name.text,
+                        t.kind.text,
+                        kind.keyword()
+                    ),
+                    file,
+                    inst.template.span,
+                )
+                .with_secondary(tfile, t.kind.span, "declared here")
+                .help(format!("use it in a `{}` declaration", t.kind.text)),
+            );
+            return None;
+        }
+        // Bind arguments to parameters.
+        let mut given: Vec<(Option<usize>, &ast::Arg)> = Vec::new();
+        let mut positional = 0usize;
+        for a in &inst.args {
+            match &a.name {
+                Some(n) => match t.params.iter().position(|p| p.name.text == n.text) {
+                    Some(i) => given.push((Some(i), a)),
+                    None => {
+                        let mut d = Diagnostic::error(
+                            Code::UnknownParam,
+                            format!("template `{}` has no parameter `{}`", t.name.text, n.text),
+                            file,
+                            n.span,
+                        )
+                        .with_secondary(
+                            tfile,
+                            t.name.span,
+                            "template declared here",
+                        );
+                        d.help = Some(
+                            match did_you_mean(
+                                &n.text,
+                                t.params.iter().map(|p| p.name.text.as_str()),
+                            ) {
+                                Some(s) => format!("did you mean `{s}`?"),
+                                None => format!(
+                                    "its parameters are: {}; fields of the {} itself go in the `{{ ... }}` body after the call",
+                                    t.params
+                                        .iter()
+                                        .map(|p| p.name.text.as_str())
+                                        .collect::<Vec<_>>()
+                                        .join(", "),
+                                    t.kind.text
+                                ),
+                            },
+                        );
+                        self.err(d);
+                    }
+                },
+                None => {
+                    if positional < t.params.len() {
+                        given.push((Some(positional), a));
+                    } else {
+                        self.err(
+                            Diagnostic::error(
+                                Code::UnknownParam,
+                                format!(
+                                    "template `{}` takes {} parameters",
+                                    t.name.text,
+                                    t.params.len()
+                                ),
+                                file,
+                                a.value.span,
+                            )
+                            .label("one argument too many")
+                            .help("remove the argument, or name it: `param = value`"),
+                        );
+                    }
+                    positional += 1;
+                }
+            }
+        }
+        let mut params: Params = HashMap::new();
+        let mut missing = Vec::new();
+        for (i, p) in t.params.iter().enumerate() {
+            let v = match given.iter().find(|(gi, _)| *gi == Some(i)) {
+                Some((_, a)) => {
+                    let v = self.eval(&a.value, file, None);
+                    self.check_param_type(&v, &p.ty, &p.name.text)
+                }
+                None => match &p.default {
+                    Some(d) => self.eval(d, tfile, None),
+                    None => {
+                        missing.push(p.name.text.as_str());
+                        V {
+                            val: Val::Error,
+                            loc: Loc {
+                                file,
+                                span: inst.span,
+                            },
+                        }
+                    }
+                },
+            };
+            params.insert(p.name.text.clone(), v);
+        }
+        if !missing.is_empty() {
+            self.err(
+                Diagnostic::error(
+                    Code::MissingParam,
+                    format!(
+                        "template `{}` needs {} {}",
+                        t.name.text,
+                        if missing.len() == 1 {
+                            "parameter"
+                        } else {
+                            "parameters"
+                        },
+                        missing
+                            .iter()
+                            .map(|m| format!("`{m}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    file,
+                    inst.span,
+                )
+                .label("missing here")
+                .with_secondary(tfile, t.name.span, "template declared here")
+                .help(format!(
+                    "pass them by name: `{}({} = ...)`",
+                    t.name.text, missing[0]
+                )),
+            );
+        }
+        Some(self.record(&t.body, tfile, Some(&params)))
+    }
+
+    /// Check an argument against a parameter's declared type.
+    fn check_param_type(&mut self, v: &V, ty: &ast::TypeExpr, param: &str) -> V {
+        let ok = self.conforms(v, ty);
+        match ok {
+            Ok(()) => v.clone(),
+            Err((code, expected)) => {
+                let found = v.val.describe(self.syms);
+                let mut d = Diagnostic::error(
+                    code,
+                    format!("parameter `{param}` expects {expected}, found {found}"),
+                    v.loc.file,
+                    v.loc.span,
+                )
+                .label(format!("expected {expected}"));
+                d.help = Some(match code {
+                    Code::PlainAsSecret => "declare a secret (`secret name from env \"VAR\"`) and pass its name: secret values never appear in sources or artifacts".into(),
+                    Code::SecretAsPlain => "this parameter ends up in plain text; pass a plain value".into(),
+                    _ => format!("pass {expected}"),
+                });
+                self.err(d);
+                V {
+                    val: Val::Error,
+                    loc: v.loc,
+                }
+            }
+        }
+    }
+
+    fn conforms(&self, v: &V, ty: &ast::TypeExpr) -> Result<(), (Code, String)> {
+        let is_secret = matches!(&v.val, Val::Ref(s, p) if p.is_empty() && self.syms.list[*s].kind == super::SymKind::Decl(DeclKind::Secret));
+        let name = match ty {
+            ast::TypeExpr::List(inner, _) => {
+                return match &v.val {
+                    Val::List(items) => items.iter().try_for_each(|i| self.conforms(i, inner)),
+                    Val::Error => Ok(()),
+                    _ => Err((Code::TypeMismatch, "a list".into())),
+                };
+            }
+            ast::TypeExpr::Named(n) => n.text.as_str(),
+        };
+        if matches!(v.val, Val::Error) || name == "any" {
+            return Ok(());
+        }
+        if name == "secret" {
+            return if is_secret {
+                Ok(())
+            } else {
+                Err((Code::PlainAsSecret, "a secret".into()))
+            };
+        }
+        if is_secret {
+            return Err((Code::SecretAsPlain, format!("a plain {name}")));
+        }
+        let decl_kind = |k: DeclKind| matches!(&v.val, Val::Ref(s, p) if p.is_empty() && self.syms.list[*s].kind == super::SymKind::Decl(k));
+        let ok = match name {
+            "string" => matches!(v.val, Val::Str(_)),
+            "int" => matches!(v.val, Val::Int(_)),
+            "float" => matches!(v.val, Val::Int(_) | Val::Float(_)),
+            "bool" => matches!(v.val, Val::Bool(_)),
+            "size" => matches!(v.val, Val::Size(_)),
+            "duration" => matches!(v.val, Val::Duration(_)),
+            "port" => matches!(v.val, Val::Int(_) | Val::Port(..)),
+            "ip" => matches!(v.val, Val::Ip(_)),
+            "cidr" => matches!(v.val, Val::Cidr(..)),
+            "record" => matches!(v.val, Val::Record(_)),
+            "service" => decl_kind(DeclKind::Service),
+            "host" => decl_kind(DeclKind::Host),
+            "network" => decl_kind(DeclKind::Network),
+            _ => true,
+        };
+        let article = match name {
+            "int" | "ip" => "an",
+            _ => "a",
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err((Code::TypeMismatch, format!("{article} {name}")))
+        }
+    }
+
+    fn string(&mut self, parts: &[StrPart], file: FileId, params: Option<&Params>) -> Val {
+        let mut out = String::new();
+        for p in parts {
+            match p {
+                StrPart::Text(t) => out.push_str(t),
+                StrPart::Interp(e) => {
+                    let v = self.eval(e, file, params);
+                    match self.to_text(v) {
+                        Some(t) => out.push_str(&t),
+                        None => return Val::Error,
+                    }
+                }
+            }
+        }
+        Val::Str(out)
+    }
+
+    /// The text of a value interpolated into a string.
+    pub fn to_text(&mut self, v: V) -> Option<String> {
+        Some(match v.val {
+            Val::Str(s) => s,
+            Val::Int(i) => i.to_string(),
+            Val::Float(f) => f.to_string(),
+            Val::Bool(b) => b.to_string(),
+            Val::Size(b) => b.to_string(),
+            Val::Duration(ms) => format_duration(ms),
+            Val::Port(p, _) => p.to_string(),
+            Val::Ip(ip) => ip.to_string(),
+            Val::Cidr(ip, p) => format!("{ip}/{p}"),
+            Val::SecretPath(s) => format!("/run/secrets/{}", self.syms.list[s].name),
+            Val::Ref(s, path) => {
+                let sym = &self.syms.list[s];
+                if sym.kind == super::SymKind::Decl(DeclKind::Secret) && path.is_empty() {
+                    self.err(
+                        Diagnostic::error(
+                            Code::SecretAsPlain,
+                            format!("secret `{}` interpolated into a plain string", sym.name),
+                            v.loc.file,
+                            v.loc.span,
+                        )
+                        .label("this would write the secret's value into the artifact")
+                        .help(format!(
+                            "pass the secret as a whole value (`VAR = {0}`), or point the program at its file: `${{{0}.path}}`",
+                            sym.name
+                        )),
+                    );
+                    return None;
+                }
+                if path.is_empty() {
+                    // A service's or host's name is its DNS name on the compose network.
+                    return Some(sym.name.clone());
+                }
+                let inner = self.deref(s, &path, v.loc);
+                return self.to_text(inner);
+            }
+            Val::Error => return None,
+            Val::Name(n) => {
+                self.unresolved(&n, v.loc.file, v.loc.span);
+                return None;
+            }
+            other => {
+                let what = other.describe(self.syms);
+                self.err(
+                    Diagnostic::error(Code::TypeMismatch, format!("cannot interpolate {what} into a string"), v.loc.file, v.loc.span)
+                        .help("only strings, numbers, sizes, durations, ports, addresses and names can be interpolated"),
+                );
+                return None;
+            }
+        })
+    }
+}
+
+/// Override `base` with `over`: records merge key by key, everything else is replaced.
+pub fn merge(mut base: Rec, over: Rec) -> Rec {
+    for (k, v, f) in over {
+        match base.iter_mut().find(|(bk, _, _)| bk.text == k.text) {
+            Some((bk, bv, bf)) => {
+                if let (Val::Record(b), Val::Record(o)) = (&mut bv.val, &v.val) {
+                    let merged = merge(std::mem::take(b), o.clone());
+                    *b = merged;
+                    bv.loc = v.loc;
+                } else {
+                    *bv = v;
+                }
+                *bk = k;
+                *bf = f;
+            }
+            None => base.push((k, v, f)),
+        }
+    }
+    base
+}
+
+pub fn format_duration(ms: u64) -> String {
+    if ms == 0 {
+        return "0s".into();
+    }
+    let mut out = String::new();
+    let mut rest = ms;
+    for (unit, len) in [("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)] {
+        if rest >= len {
+            out.push_str(&format!("{}{unit}", rest / len));
+            rest %= len;
+        }
+    }
+    out
+}

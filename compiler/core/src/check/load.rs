@@ -1,0 +1,231 @@
+//! Step 2a: load the entry file and everything it imports (files and stdlib modules),
+//! parse each once, and report missing imports and import cycles.
+
+use crate::diag::{Code, Diagnostic, did_you_mean};
+use crate::source::{FileId, LoadError, SourceFile, SourceProvider, SourceSet, Span, join_import};
+use crate::syntax::{self, ast};
+
+/// Source files larger than this are refused before parsing.
+pub const MAX_SOURCE_BYTES: usize = 16 * 1024 * 1024;
+
+pub struct Loaded {
+    pub sources: SourceSet,
+    /// Parsed files, indexed like `sources`.
+    pub files: Vec<ast::File>,
+    /// Template names each file brought in with `import std...`: (file, name, span, std file).
+    pub std_imports: Vec<(FileId, ast::Name, FileId)>,
+}
+
+pub fn load(provider: &dyn SourceProvider, entry: &str, diags: &mut Vec<Diagnostic>) -> Loaded {
+    let mut l = Loader {
+        provider,
+        loaded: Loaded {
+            sources: SourceSet::default(),
+            files: Vec::new(),
+            std_imports: Vec::new(),
+        },
+        stack: Vec::new(),
+        diags,
+    };
+    match provider.load_file(entry) {
+        Ok(text) => {
+            l.add_and_walk(entry.to_string(), text, false);
+        }
+        Err(e) => {
+            // No file to point at: report against an empty pseudo-file named after the entry.
+            let id = l.loaded.sources.add(SourceFile {
+                name: entry.to_string(),
+                text: String::new(),
+                is_stdlib: false,
+            });
+            l.loaded.files.push(ast::File::default());
+            l.diags.push(load_error(id, Span::default(), entry, &e));
+        }
+    }
+    l.loaded
+}
+
+fn load_error(file: FileId, span: Span, path: &str, e: &LoadError) -> Diagnostic {
+    match e {
+        LoadError::NotFound => Diagnostic::error(
+            Code::ImportNotFound,
+            format!("cannot find `{path}`"),
+            file,
+            span,
+        )
+        .label("imported here")
+        .help("import paths are relative to the importing file and stay inside the project"),
+        LoadError::NotUtf8 => Diagnostic::error(
+            Code::InvalidSource,
+            format!("`{path}` is not UTF-8 text"),
+            file,
+            span,
+        )
+        .help("sparkc sources are UTF-8 text files; is this a binary file?"),
+        LoadError::TooLarge(n) => Diagnostic::error(
+            Code::InvalidSource,
+            format!("`{path}` is too large ({n} bytes)"),
+            file,
+            span,
+        )
+        .help(format!(
+            "source files are limited to {} MiB",
+            MAX_SOURCE_BYTES >> 20
+        )),
+        LoadError::Other(m) => Diagnostic::error(
+            Code::ImportNotFound,
+            format!("cannot read `{path}`: {m}"),
+            file,
+            span,
+        )
+        .help("check the file's permissions"),
+    }
+}
+
+struct Loader<'a> {
+    provider: &'a dyn SourceProvider,
+    loaded: Loaded,
+    /// Files being walked, for cycle detection: (file, span of the import that led here).
+    stack: Vec<FileId>,
+    diags: &'a mut Vec<Diagnostic>,
+}
+
+impl Loader<'_> {
+    fn add_and_walk(&mut self, name: String, text: String, is_stdlib: bool) -> FileId {
+        if text.len() > MAX_SOURCE_BYTES {
+            let id = self.loaded.sources.add(SourceFile {
+                name: name.clone(),
+                text: String::new(),
+                is_stdlib,
+            });
+            self.loaded.files.push(ast::File::default());
+            self.diags.push(load_error(
+                id,
+                Span::default(),
+                &name,
+                &LoadError::TooLarge(text.len() as u64),
+            ));
+            return id;
+        }
+        let id = self.loaded.sources.add(SourceFile {
+            name,
+            text,
+            is_stdlib,
+        });
+        let (file, parse_diags) = syntax::parse(id, &self.loaded.sources.get(id).text);
+        self.diags.extend(parse_diags);
+        self.loaded.files.push(file);
+        self.stack.push(id);
+        let imports: Vec<ast::Import> = self.loaded.files[id.0 as usize]
+            .items
+            .iter()
+            .filter_map(|i| {
+                if let ast::Item::Import(im) = i {
+                    Some(im.clone())
+                } else {
+                    None
+                }
+            })
+            .collect();
+        for im in imports {
+            self.import(id, &im);
+        }
+        self.stack.pop();
+        id
+    }
+
+    fn import(&mut self, from: FileId, im: &ast::Import) {
+        match &im.target {
+            ast::ImportTarget::File { path, span } => {
+                let from_name = self.loaded.sources.get(from).name.clone();
+                if self.loaded.sources.get(from).is_stdlib {
+                    return;
+                }
+                let Some(joined) = join_import(&from_name, path) else {
+                    self.diags.push(
+                        Diagnostic::error(Code::ImportNotFound, format!("import path `{path}` leaves the project"), from, *span)
+                            .label("not inside the project directory")
+                            .help("imports are relative to the importing file and may not be absolute or climb above the project root"),
+                    );
+                    return;
+                };
+                if let Some(existing) = self.loaded.sources.find(&joined) {
+                    if let Some(pos) = self.stack.iter().position(|f| *f == existing) {
+                        let cycle: Vec<String> = self.stack[pos..]
+                            .iter()
+                            .map(|f| self.loaded.sources.get(*f).name.clone())
+                            .chain(std::iter::once(joined.clone()))
+                            .collect();
+                        self.diags.push(
+                            Diagnostic::error(Code::ImportCycle, "import cycle", from, *span)
+                                .label(format!("`{joined}` is already being imported"))
+                                .help(format!(
+                                    "the files import each other: {}; move the shared declarations into a file that both import",
+                                    cycle.join(" → ")
+                                )),
+                        );
+                    }
+                    return;
+                }
+                match self.provider.load_file(&joined) {
+                    Ok(text) => {
+                        self.add_and_walk(joined, text, false);
+                    }
+                    Err(e) => self.diags.push(load_error(from, *span, &joined, &e)),
+                }
+            }
+            ast::ImportTarget::Std { module, names } => {
+                // `import std.apps.mysql` names one module; `import std.apps.{a, b}` several.
+                let pairs: Vec<(String, ast::Name)> = if names.is_empty() {
+                    let last = module.text.rsplit('.').next().unwrap_or("").to_string();
+                    let start = module.span.end as usize - last.len();
+                    vec![(
+                        module.text.clone(),
+                        ast::Name {
+                            text: last,
+                            span: Span::new(start, module.span.end as usize),
+                        },
+                    )]
+                } else {
+                    names
+                        .iter()
+                        .map(|n| (format!("{}.{}", module.text, n.text), n.clone()))
+                        .collect()
+                };
+                for (full, name) in pairs {
+                    let key = format!("<{}.spark>", full.replace('.', "/"));
+                    let file = match self.loaded.sources.find(&key) {
+                        Some(f) => f,
+                        None => match self.provider.load_std(&full) {
+                            Some(text) => self.add_and_walk(key, text.to_string(), true),
+                            None => {
+                                let modules = self.provider.std_modules();
+                                let mut d = Diagnostic::error(
+                                    Code::ImportNotFound,
+                                    format!("the stdlib has no module `{full}`"),
+                                    from,
+                                    if names.is_empty() {
+                                        module.span
+                                    } else {
+                                        name.span
+                                    },
+                                )
+                                .label("not in the stdlib");
+                                d.help = Some(
+                                    match did_you_mean(&full, modules.iter().map(String::as_str)) {
+                                        Some(s) => format!("did you mean `{s}`?"),
+                                        None => "run `sparkc stdlib` to list the stdlib's modules"
+                                            .to_string(),
+                                    },
+                                );
+                                self.diags.push(d);
+                                continue;
+                            }
+                        },
+                    };
+                    self.loaded.std_imports.push((from, name, file));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! Step 2: load → collect symbols → evaluate → lower to the typed [`Model`] → project-wide rules.
+//! Every independent error is collected; nothing stops at the first one.
+
+pub mod eval;
+pub mod load;
+pub mod lower;
+pub mod rules;
+
+use crate::diag::{Code, Diagnostic};
+use crate::model::Model;
+use crate::source::{FileId, SourceProvider, SourceSet, Span};
+use crate::syntax::ast::{self, DeclKind};
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SymKind {
+    Const,
+    Template,
+    Decl(DeclKind),
+}
+
+#[derive(Debug, Clone)]
+pub struct Sym {
+    pub name: String,
+    pub kind: SymKind,
+    pub file: FileId,
+    pub item: usize,
+    pub name_span: Span,
+}
+
+impl Sym {
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            SymKind::Const => "constant",
+            SymKind::Template => "template",
+            SymKind::Decl(k) => k.keyword(),
+        }
+    }
+}
+
+/// Every name in the project's one namespace.
+#[derive(Debug, Default)]
+pub struct Symbols {
+    pub list: Vec<Sym>,
+    by_name: HashMap<String, usize>,
+}
+
+impl Symbols {
+    pub fn lookup(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied()
+    }
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.list.iter().map(|s| s.name.as_str())
+    }
+    pub fn templates(&self) -> Vec<String> {
+        self.list
+            .iter()
+            .filter(|s| s.kind == SymKind::Template)
+            .map(|s| s.name.clone())
+            .collect()
+    }
+    fn add(&mut self, sym: Sym, diags: &mut Vec<Diagnostic>) {
+        if let Some(&prev) = self.by_name.get(&sym.name) {
+            let p = &self.list[prev];
+            if p.file == sym.file && p.item == sym.item {
+                return;
+            }
+            diags.push(
+                Diagnostic::error(Code::Duplicate, format!("`{}` is declared twice", sym.name), sym.file, sym.name_span)
+                    .label(format!("{} `{}` declared again here", sym.kind_name(), sym.name))
+                    .with_secondary(p.file, p.name_span, format!("first declared here as a {}", p.kind_name()))
+                    .help("names are unique across hosts, services, secrets, networks, volumes, constants and templates; rename one"),
+            );
+            return;
+        }
+        self.by_name.insert(sym.name.clone(), self.list.len());
+        self.list.push(sym);
+    }
+}
+
+/// The result of checking a project.
+pub struct Checked {
+    pub sources: SourceSet,
+    pub model: Model,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Checked {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+pub fn check(provider: &dyn SourceProvider, entry: &str) -> Checked {
+    let mut diags = Vec::new();
+    let loaded = load::load(provider, entry, &mut diags);
+    let mut syms = Symbols::default();
+    let mut domains: Vec<(FileId, usize)> = Vec::new();
+    for (fi, file) in loaded.files.iter().enumerate() {
+        let fid = FileId(fi as u32);
+        if loaded.sources.get(fid).is_stdlib {
+            continue;
+        }
+        for (ii, item) in file.items.iter().enumerate() {
+            let (name, kind) = match item {
+                ast::Item::Import(_) => continue,
+                ast::Item::Const(c) => (&c.name, SymKind::Const),
+                ast::Item::Template(t) => (&t.name, SymKind::Template),
+                ast::Item::Decl(d) if d.kind == DeclKind::Domain => {
+                    domains.push((fid, ii));
+                    continue;
+                }
+                ast::Item::Decl(d) => (&d.name, SymKind::Decl(d.kind)),
+            };
+            syms.add(
+                Sym {
+                    name: name.text.clone(),
+                    kind,
+                    file: fid,
+                    item: ii,
+                    name_span: name.span,
+                },
+                &mut diags,
+            );
+        }
+    }
+    // Stdlib templates become visible under the name they were imported by.
+    for (_, name, std_file) in &loaded.std_imports {
+        let file = &loaded.files[std_file.0 as usize];
+        let found = file.items.iter().enumerate().find_map(|(ii, it)| match it {
+            ast::Item::Template(t) if t.name.text == name.text => Some((ii, t.name.span)),
+            _ => None,
+        });
+        if let Some((ii, span)) = found {
+            syms.add(
+                Sym {
+                    name: name.text.clone(),
+                    kind: SymKind::Template,
+                    file: *std_file,
+                    item: ii,
+                    name_span: span,
+                },
+                &mut diags,
+            );
+        }
+    }
+    let model = {
+        let mut ev = eval::Evaluator::new(&loaded.files, &syms, &mut diags);
+        let mut lw = lower::Lowerer::new(&mut ev);
+        lw.lower_all(&domains);
+        lw.finish()
+    };
+    rules::check_model(&model, &mut diags);
+    diags.sort_by(|a, b| {
+        (a.primary.file, a.primary.span.start, a.code).cmp(&(
+            b.primary.file,
+            b.primary.span.start,
+            b.code,
+        ))
+    });
+    diags.dedup();
+    Checked {
+        sources: loaded.sources,
+        model,
+        diagnostics: diags,
+    }
+}

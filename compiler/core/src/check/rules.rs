@@ -1,0 +1,414 @@
+//! Step 2d: rules over the whole model — what no single declaration can know:
+//! placement, dependency cycles, port conflicts, resource budgets, address uniqueness.
+
+use crate::diag::{Code, Diagnostic};
+use crate::model::*;
+
+pub fn check_model(m: &Model, diags: &mut Vec<Diagnostic>) {
+    placement(m, diags);
+    dependency_cycles(m, diags);
+    port_conflicts(m, diags);
+    resources(m, diags);
+    addresses(m, diags);
+}
+
+fn placement(m: &Model, diags: &mut Vec<Diagnostic>) {
+    for s in &m.services {
+        let Some(h) = m.hosts.get(s.host) else {
+            continue;
+        };
+        if h.runtime == Runtime::None {
+            diags.push(
+                Diagnostic::error(Code::BadPlacement, format!("host `{}` runs no containers", h.name), s.loc.file, s.loc.span)
+                    .label(format!("service `{}` is placed on it", s.name))
+                    .with_secondary(h.loc.file, h.loc.span, "host declared here without a `runtime`")
+                    .help(format!("give the host a runtime: `runtime = compose` (or swarm, kubernetes) in `host {}`", h.name)),
+            );
+        }
+        for d in &s.depends_on {
+            let t = &m.services[d.service];
+            if t.host != s.host {
+                diags.push(
+                    Diagnostic::error(Code::CrossStack, format!("`{}` depends on `{}`, which runs on another host", s.name, t.name), d.loc.file, d.loc.span)
+                        .with_secondary(t.loc.file, t.loc.span, "declared here")
+                        .help("depends_on orders containers on one host; across hosts, use a health check or retry in the application"),
+                );
+            } else if t.stack != s.stack {
+                diags.push(
+                    Diagnostic::error(Code::CrossStack, format!("`{}` depends on `{}`, which is in another stack", s.name, t.name), d.loc.file, d.loc.span)
+                        .with_secondary(t.loc.file, t.loc.span, "declared here")
+                        .help("compose cannot order services of different projects; put both in the same `stack`"),
+                );
+            }
+        }
+        for n in &s.networks {
+            let net = &m.networks[*n];
+            if net.host != s.host {
+                let loc = s.loc_of("networks");
+                diags.push(
+                    Diagnostic::error(Code::CrossStack, format!("network `{}` is on another host than `{}`", net.name, s.name), loc.file, loc.span)
+                        .with_secondary(net.loc.file, net.loc.span, "network declared here")
+                        .help("a container network exists on one host; declare the network on this service's host"),
+                );
+            }
+        }
+        if s.network_mode.is_some() && !s.networks.is_empty() {
+            let loc = s.loc_of("network_mode");
+            diags.push(
+                Diagnostic::error(Code::BadPlacement, "`network_mode` and `networks` exclude each other", loc.file, loc.span)
+                    .help("a container either joins networks or shares another network namespace; remove one"),
+            );
+        }
+    }
+    for h in &m.hosts {
+        if let Some(p) = h.parent {
+            if !m.hosts[p].hypervisor {
+                let loc = h.loc;
+                diags.push(
+                    Diagnostic::error(
+                        Code::BadPlacement,
+                        format!(
+                            "host `{}` is placed on `{}`, which is not a hypervisor",
+                            h.name, m.hosts[p].name
+                        ),
+                        loc.file,
+                        loc.span,
+                    )
+                    .with_secondary(m.hosts[p].loc.file, m.hosts[p].loc.span, "declared here")
+                    .help(format!(
+                        "mark it: `hypervisor = proxmox` in `host {}`",
+                        m.hosts[p].name
+                    )),
+                );
+            }
+        }
+    }
+}
+
+fn dependency_cycles(m: &Model, diags: &mut Vec<Diagnostic>) {
+    // 0 = unvisited, 1 = on stack, 2 = done
+    let mut state = vec![0u8; m.services.len()];
+    let mut reported = std::collections::BTreeSet::new();
+    for start in 0..m.services.len() {
+        if state[start] != 0 {
+            continue;
+        }
+        // Iterative DFS keeping the path, so deep graphs cannot overflow the stack.
+        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+        state[start] = 1;
+        while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+            if let Some(dep) = m.services[node].depends_on.get(*next) {
+                *next += 1;
+                let t = dep.service;
+                match state[t] {
+                    0 => {
+                        state[t] = 1;
+                        stack.push((t, 0));
+                    }
+                    1 => {
+                        let pos = stack.iter().position(|(n, _)| *n == t).unwrap_or(0);
+                        let cycle: Vec<usize> = stack[pos..].iter().map(|(n, _)| *n).collect();
+                        let mut key = cycle.clone();
+                        key.sort_unstable();
+                        if reported.insert(key) {
+                            let names: Vec<&str> = cycle
+                                .iter()
+                                .chain(std::iter::once(&t))
+                                .map(|i| m.services[*i].name.as_str())
+                                .collect();
+                            let mut d = Diagnostic::error(
+                                Code::DependencyCycle,
+                                format!("dependency cycle: {}", names.join(" → ")),
+                                dep.loc.file,
+                                dep.loc.span,
+                            )
+                            .label(format!(
+                                "`{}` waits for `{}`",
+                                m.services[node].name, m.services[t].name
+                            ));
+                            for w in cycle.windows(2) {
+                                if let Some(dd) = m.services[w[0]]
+                                    .depends_on
+                                    .iter()
+                                    .find(|d| d.service == w[1])
+                                {
+                                    if dd.loc != dep.loc {
+                                        d = d.with_secondary(
+                                            dd.loc.file,
+                                            dd.loc.span,
+                                            format!(
+                                                "`{}` waits for `{}`",
+                                                m.services[w[0]].name, m.services[w[1]].name
+                                            ),
+                                        );
+                                    }
+                                }
+                            }
+                            diags.push(d.help("no service of a cycle can ever start; remove one of the dependencies"));
+                        }
+                    }
+                    _ => {}
+                }
+            } else {
+                state[node] = 2;
+                stack.pop();
+            }
+        }
+    }
+}
+
+fn port_conflicts(m: &Model, diags: &mut Vec<Diagnostic>) {
+    for h in 0..m.hosts.len() {
+        let mut claims: Vec<(&Service, &Publish)> = Vec::new();
+        for s in m.services_on(h) {
+            for p in &s.publish {
+                if let Some((os, op)) = claims.iter().find(|(_, q)| {
+                    q.proto == p.proto
+                        && q.host.0 <= p.host.1
+                        && p.host.0 <= q.host.1
+                        && (q.address.is_none() || p.address.is_none() || q.address == p.address)
+                }) {
+                    let port = p.host.0.max(op.host.0);
+                    let same = std::ptr::eq(*os, s);
+                    let mut d = Diagnostic::error(
+                        Code::PortConflict,
+                        format!(
+                            "host port {port}/{} is published twice on `{}`",
+                            p.proto.as_str(),
+                            m.hosts[h].name
+                        ),
+                        p.loc.file,
+                        p.loc.span,
+                    )
+                    .label(format!("`{}` publishes it here", s.name))
+                    .with_secondary(
+                        op.loc.file,
+                        op.loc.span,
+                        if same {
+                            "and here".to_string()
+                        } else {
+                            format!("`{}` already publishes it", os.name)
+                        },
+                    );
+                    d.help = Some(if m.hosts[h].proxy != Proxy::None {
+                        format!(
+                            "only one process can listen on a port; route through the host's {} with a `domain` instead of publishing",
+                            if m.hosts[h].proxy == Proxy::Caddy {
+                                "Caddy"
+                            } else {
+                                "Traefik"
+                            }
+                        )
+                    } else {
+                        "only one process can listen on a host port; publish one of them on another port".to_string()
+                    });
+                    diags.push(d);
+                } else {
+                    claims.push((s, p));
+                }
+            }
+        }
+    }
+}
+
+fn fmt_size(b: u64) -> String {
+    const UNITS: [(&str, u64); 4] = [
+        ("TiB", 1 << 40),
+        ("GiB", 1 << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+    ];
+    for (u, n) in UNITS {
+        if b >= n && b % (n / 1024).max(1) == 0 {
+            let v = b as f64 / n as f64;
+            return if v.fract() == 0.0 {
+                format!("{v}{u}")
+            } else {
+                format!("{v:.2}{u}")
+            };
+        }
+    }
+    format!("{b}B")
+}
+
+fn resources(m: &Model, diags: &mut Vec<Diagnostic>) {
+    for (hid, h) in m.hosts.iter().enumerate() {
+        // Services: reservations must fit together, and each limit alone.
+        let services: Vec<&Service> = m.services_on(hid).collect();
+        if let Some(mem) = h.memory {
+            let reserved: Vec<&Service> = services
+                .iter()
+                .copied()
+                .filter(|s| s.reserve_memory.is_some())
+                .collect();
+            let total: u64 = reserved.iter().filter_map(|s| s.reserve_memory).sum();
+            if total > mem {
+                let first = reserved[0];
+                let loc = first.loc_of("reserve");
+                let mut d = Diagnostic::error(
+                    Code::OverCommitted,
+                    format!(
+                        "services on `{}` reserve {} of memory; the host has {}",
+                        h.name,
+                        fmt_size(total),
+                        fmt_size(mem)
+                    ),
+                    loc.file,
+                    loc.span,
+                )
+                .label(format!(
+                    "`{}` reserves {}",
+                    first.name,
+                    fmt_size(first.reserve_memory.unwrap_or(0))
+                ));
+                for s in &reserved[1..] {
+                    let l = s.loc_of("reserve");
+                    d = d.with_secondary(
+                        l.file,
+                        l.span,
+                        format!(
+                            "`{}` reserves {}",
+                            s.name,
+                            fmt_size(s.reserve_memory.unwrap_or(0))
+                        ),
+                    );
+                }
+                let hl = h.field_locs.get("memory").copied().unwrap_or(h.loc);
+                diags.push(d.with_secondary(hl.file, hl.span, "the host's memory").help("lower the reservations, move a service to another host, or give the host more memory"));
+            }
+            for s in &services {
+                if let Some(lim) = s.memory.filter(|l| *l > mem) {
+                    let loc = s.loc_of("memory");
+                    diags.push(
+                        Diagnostic::error(
+                            Code::OverCommitted,
+                            format!(
+                                "`{}` may use {} of memory; host `{}` has {}",
+                                s.name,
+                                fmt_size(lim),
+                                h.name,
+                                fmt_size(mem)
+                            ),
+                            loc.file,
+                            loc.span,
+                        )
+                        .with_secondary(
+                            h.field_locs.get("memory").copied().unwrap_or(h.loc).file,
+                            h.field_locs.get("memory").copied().unwrap_or(h.loc).span,
+                            "the host's memory",
+                        )
+                        .help("a limit above the host's memory limits nothing; lower it"),
+                    );
+                }
+            }
+        }
+        if let Some(cpus) = h.cpus {
+            let reserved: Vec<&Service> = services
+                .iter()
+                .copied()
+                .filter(|s| s.reserve_cpus.is_some())
+                .collect();
+            let total: f64 = reserved.iter().filter_map(|s| s.reserve_cpus).sum();
+            if total > cpus + 1e-9 {
+                let first = reserved[0];
+                let loc = first.loc_of("reserve");
+                let mut d = Diagnostic::error(
+                    Code::OverCommitted,
+                    format!(
+                        "services on `{}` reserve {total} CPUs; the host has {cpus}",
+                        h.name
+                    ),
+                    loc.file,
+                    loc.span,
+                );
+                for s in &reserved[1..] {
+                    let l = s.loc_of("reserve");
+                    d = d.with_secondary(
+                        l.file,
+                        l.span,
+                        format!("`{}` reserves {}", s.name, s.reserve_cpus.unwrap_or(0.0)),
+                    );
+                }
+                diags.push(d.help("lower the reservations or move a service to another host"));
+            }
+        }
+        // VMs on a hypervisor: their sizes must fit it.
+        let vms: Vec<&Host> = m.hosts.iter().filter(|v| v.parent == Some(hid)).collect();
+        if vms.is_empty() {
+            continue;
+        }
+        for (what, have, need) in [
+            (
+                "memory",
+                h.memory.map(|x| x as f64),
+                vms.iter().filter_map(|v| v.memory).sum::<u64>() as f64,
+            ),
+            (
+                "cpus",
+                h.cpus,
+                vms.iter().filter_map(|v| v.cpus).sum::<f64>(),
+            ),
+            (
+                "disk",
+                h.disk.map(|x| x as f64),
+                vms.iter().filter_map(|v| v.disk).sum::<u64>() as f64,
+            ),
+        ] {
+            let Some(have) = have else { continue };
+            if need <= have + 1e-9 {
+                continue;
+            }
+            let show = |x: f64| {
+                if what == "cpus" {
+                    format!("{x}")
+                } else {
+                    fmt_size(x as u64)
+                }
+            };
+            let hl = h.field_locs.get(what).copied().unwrap_or(h.loc);
+            let mut d = Diagnostic::error(
+                Code::OverCommitted,
+                format!(
+                    "the VMs on `{}` need {} {what}; it has {}",
+                    h.name,
+                    show(need),
+                    show(have)
+                ),
+                hl.file,
+                hl.span,
+            )
+            .label("the hypervisor's capacity");
+            for v in &vms {
+                if let Some(l) = v.field_locs.get(what) {
+                    d = d.with_secondary(l.file, l.span, format!("`{}`", v.name));
+                }
+            }
+            diags.push(d.help(
+                "shrink a VM, move one to another hypervisor, or correct the hypervisor's size",
+            ));
+        }
+    }
+}
+
+fn addresses(m: &Model, diags: &mut Vec<Diagnostic>) {
+    for (i, h) in m.hosts.iter().enumerate() {
+        let Some(addr) = h.address else { continue };
+        if let Some(prev) = m.hosts[..i].iter().find(|p| p.address == Some(addr)) {
+            let l = h.field_locs.get("address").copied().unwrap_or(h.loc);
+            let pl = prev.field_locs.get("address").copied().unwrap_or(prev.loc);
+            diags.push(
+                Diagnostic::error(
+                    Code::DuplicateAddress,
+                    format!(
+                        "hosts `{}` and `{}` have the same address {addr}",
+                        prev.name, h.name
+                    ),
+                    l.file,
+                    l.span,
+                )
+                .with_secondary(pl.file, pl.span, format!("`{}` has it already", prev.name))
+                .help("every host needs its own address"),
+            );
+        }
+    }
+}

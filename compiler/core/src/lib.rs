@@ -1,0 +1,18 @@
+//! sparkc-core: the compiler library. It does no I/O: sources come in through a
+//! [`source::SourceProvider`], artifacts and diagnostics go out as values.
+//!
+//! Steps:
+//! 1. [`syntax`]: parse each file (pest) into a syntax tree with spans.
+//! 2. [`check`]: load imports, build the symbol table, evaluate constants and templates,
+//!    lower every declaration to its type, and check project-wide rules.
+//! 3. [`model`]: the result, the typed IR every target reads.
+//! 4. [`target`]: the trait backends implement; they turn the model into in-memory artifacts.
+
+pub mod check;
+pub mod diag;
+pub mod model;
+pub mod source;
+pub mod syntax;
+pub mod target;
+
+pub use check::{Checked, check};

@@ -1,0 +1,372 @@
+//! The typed infrastructure model: the one IR every target reads. Everything here is
+//! resolved, checked and sorted by name, so targets never see syntax and never re-check.
+
+use crate::source::Loc;
+pub use crate::syntax::ast::Proto;
+use indexmap::IndexMap;
+use std::net::IpAddr;
+
+pub type HostId = usize;
+pub type ServiceId = usize;
+pub type SecretId = usize;
+pub type NetworkId = usize;
+
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    pub hosts: Vec<Host>,
+    pub services: Vec<Service>,
+    pub secrets: Vec<Secret>,
+    pub networks: Vec<Network>,
+    pub volumes: Vec<Volume>,
+    pub domains: Vec<Domain>,
+    pub monitors: Vec<Monitor>,
+}
+
+impl Model {
+    pub fn services_on(&self, host: HostId) -> impl Iterator<Item = &Service> {
+        self.services.iter().filter(move |s| s.host == host)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Runtime {
+    /// Docker Compose on one machine.
+    Compose,
+    /// Docker Swarm: compose files with `deploy:`.
+    Swarm,
+    /// A Kubernetes node (later targets).
+    Kubernetes,
+    /// Runs no containers itself (a hypervisor, a VM that only hosts a cluster role).
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proxy {
+    Caddy,
+    Traefik,
+    None,
+}
+
+#[derive(Debug, Clone)]
+pub struct Host {
+    pub name: String,
+    pub loc: Loc,
+    pub doc: String,
+    pub address: Option<IpAddr>,
+    pub runtime: Runtime,
+    pub proxy: Proxy,
+    pub cpus: Option<f64>,
+    pub memory: Option<u64>,
+    pub disk: Option<u64>,
+    pub os: Option<String>,
+    /// The hypervisor this host is a VM on (`host vm on hypervisor`).
+    pub parent: Option<HostId>,
+    pub hypervisor: bool,
+    pub field_locs: IndexMap<String, Loc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// `"sh -c ..."`: run by a shell.
+    Shell(String),
+    /// `["mysqld", "--x"]`: exec form.
+    Exec(Vec<String>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum EnvValue {
+    Plain(String),
+    Secret(SecretId),
+}
+
+#[derive(Debug, Clone)]
+pub struct PortDef {
+    pub name: String,
+    pub port: u16,
+    pub proto: Proto,
+    pub loc: Loc,
+}
+
+#[derive(Debug, Clone)]
+pub struct Publish {
+    pub address: Option<IpAddr>,
+    /// First and last host port (equal for a single port).
+    pub host: (u16, u16),
+    /// First and last container port.
+    pub container: (u16, u16),
+    pub proto: Proto,
+    pub loc: Loc,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum MountSource {
+    /// A named volume of the service's compose project.
+    Volume(String),
+    /// A host path (relative paths are relative to the generated compose file).
+    Bind(String),
+    Tmpfs,
+}
+
+#[derive(Debug, Clone)]
+pub struct Mount {
+    pub source: MountSource,
+    pub target: String,
+    pub read_only: bool,
+    pub loc: Loc,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DependCondition {
+    Started,
+    Healthy,
+    Completed,
+}
+
+#[derive(Debug, Clone)]
+pub struct Dependency {
+    pub service: ServiceId,
+    pub condition: DependCondition,
+    pub loc: Loc,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum HealthTest {
+    Exec(Vec<String>),
+    Shell(String),
+    /// An HTTP GET against one of the service's own ports.
+    Http {
+        port: u16,
+        path: String,
+    },
+    Disabled,
+}
+
+#[derive(Debug, Clone)]
+pub struct Healthcheck {
+    pub test: HealthTest,
+    pub interval: Option<u64>,
+    pub timeout: Option<u64>,
+    pub retries: Option<i64>,
+    pub start_period: Option<u64>,
+    pub loc: Loc,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Restart {
+    No,
+    Always,
+    OnFailure,
+    UnlessStopped,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Build {
+    pub context: String,
+    pub dockerfile: Option<String>,
+    pub target: Option<String>,
+    pub args: IndexMap<String, String>,
+}
+
+/// Swarm rolling-update / rollback policy.
+#[derive(Debug, Clone, Default)]
+pub struct UpdatePolicy {
+    pub parallelism: Option<i64>,
+    pub delay: Option<u64>,
+    pub failure_action: Option<String>,
+    pub monitor: Option<u64>,
+    pub max_failure_ratio: Option<f64>,
+    pub order: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RestartPolicy {
+    pub condition: Option<String>,
+    pub delay: Option<u64>,
+    pub max_attempts: Option<i64>,
+    pub window: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Logging {
+    pub driver: String,
+    pub options: IndexMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ulimit {
+    Single(i64),
+    SoftHard(i64, i64),
+}
+
+/// A value passed through verbatim to one target (`passthrough { compose = {...} }`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Raw {
+    Str(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    List(Vec<Raw>),
+    Map(IndexMap<String, Raw>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HealthClient {
+    Curl,
+    Wget,
+}
+
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub name: String,
+    pub loc: Loc,
+    pub doc: String,
+    pub host: HostId,
+    /// Compose project the service belongs to; `None`: the host's default project.
+    pub stack: Option<String>,
+    /// The template this service was instantiated from, if any.
+    pub template: Option<String>,
+    pub image: Option<String>,
+    pub build: Option<Build>,
+    pub command: Option<Command>,
+    pub entrypoint: Option<Command>,
+    pub env: IndexMap<String, EnvValue>,
+    pub env_file: Vec<String>,
+    pub ports: Vec<PortDef>,
+    pub publish: Vec<Publish>,
+    pub volumes: Vec<Mount>,
+    pub networks: Vec<NetworkId>,
+    pub network_mode: Option<String>,
+    pub depends_on: Vec<Dependency>,
+    pub healthcheck: Option<Healthcheck>,
+    /// Which HTTP client the image ships, for HTTP health checks.
+    pub health_client: Option<HealthClient>,
+    pub restart: Option<Restart>,
+    pub labels: IndexMap<String, String>,
+    pub container_name: Option<String>,
+    pub hostname: Option<String>,
+    pub user: Option<String>,
+    pub working_dir: Option<String>,
+    pub security_opt: Vec<String>,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub devices: Vec<String>,
+    pub privileged: bool,
+    pub read_only: bool,
+    pub init: bool,
+    pub sysctls: IndexMap<String, String>,
+    pub ulimits: IndexMap<String, Ulimit>,
+    pub tmpfs: Vec<String>,
+    pub extra_hosts: IndexMap<String, IpAddr>,
+    pub logging: Option<Logging>,
+    pub secrets: Vec<SecretId>,
+    pub profiles: Vec<String>,
+    pub dns: Vec<IpAddr>,
+    pub platform: Option<String>,
+    pub pull_policy: Option<String>,
+    pub stop_grace_period: Option<u64>,
+    pub shm_size: Option<u64>,
+    pub cpus: Option<f64>,
+    pub memory: Option<u64>,
+    pub reserve_cpus: Option<f64>,
+    pub reserve_memory: Option<u64>,
+    pub replicas: Option<i64>,
+    pub update: Option<UpdatePolicy>,
+    pub rollback: Option<UpdatePolicy>,
+    pub restart_policy: Option<RestartPolicy>,
+    pub placement: Vec<String>,
+    pub passthrough_compose: IndexMap<String, Raw>,
+    pub field_locs: IndexMap<String, Loc>,
+}
+
+impl Service {
+    pub fn port(&self, name: &str) -> Option<&PortDef> {
+        self.ports.iter().find(|p| p.name == name)
+    }
+    /// Where a field was written (falls back to the declaration).
+    pub fn loc_of(&self, field: &str) -> Loc {
+        self.field_locs.get(field).copied().unwrap_or(self.loc)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SecretSource {
+    /// Read from an environment variable at deploy time.
+    Env(String),
+    /// Read from a file on the deploy machine.
+    File(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Secret {
+    pub name: String,
+    pub loc: Loc,
+    pub doc: String,
+    pub source: SecretSource,
+}
+
+#[derive(Debug, Clone)]
+pub struct Network {
+    pub name: String,
+    pub loc: Loc,
+    pub host: HostId,
+    /// The stack that creates it; other stacks on the host join it as external.
+    pub stack: Option<String>,
+    pub internal: bool,
+    pub driver: Option<String>,
+    pub external: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Volume {
+    pub name: String,
+    pub loc: Loc,
+    pub host: HostId,
+    pub driver: Option<String>,
+    pub external: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tls {
+    /// Public certificate (ACME / Let's Encrypt).
+    Auto,
+    /// Certificate from an internal CA.
+    Internal,
+    Off,
+}
+
+#[derive(Debug, Clone)]
+pub struct Domain {
+    pub name: String,
+    pub loc: Loc,
+    pub service: ServiceId,
+    pub port: String,
+    pub tls: Tls,
+    /// Basic-auth users file secret, if the route needs auth.
+    pub basic_auth: Option<SecretId>,
+    pub path_prefix: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    Http,
+    Https,
+    Tcp,
+    Icmp,
+}
+
+#[derive(Debug, Clone)]
+pub enum MonitorTarget {
+    Domain(usize),
+    Service(ServiceId, String),
+    Host(HostId),
+}
+
+#[derive(Debug, Clone)]
+pub struct Monitor {
+    pub name: String,
+    pub loc: Loc,
+    pub target: MonitorTarget,
+    pub probe: Probe,
+    pub interval: Option<u64>,
+    pub down_for: Option<u64>,
+}

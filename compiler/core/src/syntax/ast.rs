@@ -1,0 +1,201 @@
+//! The syntax tree: what the user wrote, with byte spans, before any name is resolved.
+
+use crate::source::Span;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Name {
+    pub text: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct File {
+    pub items: Vec<Item>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Item {
+    Import(Import),
+    Const(ConstDecl),
+    Template(TemplateDecl),
+    Decl(Decl),
+}
+
+#[derive(Debug, Clone)]
+pub struct Import {
+    pub target: ImportTarget,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum ImportTarget {
+    /// `import "hosts.spark"`: every declaration of that file joins the project.
+    File { path: String, span: Span },
+    /// `import std.apps.{mysql, redis}` or `import std.apps.mysql`.
+    Std { module: Name, names: Vec<Name> },
+}
+
+#[derive(Debug, Clone)]
+pub struct ConstDecl {
+    pub name: Name,
+    pub value: Expr,
+    pub span: Span,
+    pub doc: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct TemplateDecl {
+    pub name: Name,
+    pub params: Vec<Param>,
+    pub kind: Name,
+    pub body: Vec<Field>,
+    pub span: Span,
+    pub doc: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Param {
+    pub name: Name,
+    pub ty: TypeExpr,
+    pub default: Option<Expr>,
+    pub doc: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum TypeExpr {
+    Named(Name),
+    List(Box<TypeExpr>, Span),
+}
+
+impl TypeExpr {
+    pub fn span(&self) -> Span {
+        match self {
+            TypeExpr::Named(n) => n.span,
+            TypeExpr::List(_, s) => *s,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DeclKind {
+    Host,
+    Service,
+    Network,
+    Volume,
+    Monitor,
+    Domain,
+    Secret,
+}
+
+impl DeclKind {
+    pub fn keyword(self) -> &'static str {
+        match self {
+            DeclKind::Host => "host",
+            DeclKind::Service => "service",
+            DeclKind::Network => "network",
+            DeclKind::Volume => "volume",
+            DeclKind::Monitor => "monitor",
+            DeclKind::Domain => "domain",
+            DeclKind::Secret => "secret",
+        }
+    }
+    pub fn from_keyword(s: &str) -> Option<DeclKind> {
+        Some(match s {
+            "host" => DeclKind::Host,
+            "service" => DeclKind::Service,
+            "network" => DeclKind::Network,
+            "volume" => DeclKind::Volume,
+            "monitor" => DeclKind::Monitor,
+            "domain" => DeclKind::Domain,
+            "secret" => DeclKind::Secret,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Decl {
+    pub kind: DeclKind,
+    pub name: Name,
+    /// `on HOST`
+    pub placement: Option<Name>,
+    /// `= template(args)`
+    pub instance: Option<Instance>,
+    /// `domain x -> ROUTE`
+    pub route: Option<Expr>,
+    /// `secret x from env "VAR"`
+    pub source: Option<(Name, String, Span)>,
+    pub body: Vec<Field>,
+    pub span: Span,
+    pub doc: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Instance {
+    pub template: Name,
+    pub args: Vec<Arg>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Arg {
+    pub name: Option<Name>,
+    pub value: Expr,
+}
+
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub key: Name,
+    pub value: Expr,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+impl Proto {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum StrPart {
+    Text(String),
+    Interp(Expr),
+}
+
+#[derive(Debug, Clone)]
+pub enum ExprKind {
+    Str(Vec<StrPart>),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    /// bytes
+    Size(u64),
+    /// milliseconds
+    Duration(u64),
+    Port(u32, Proto),
+    PortRange(u32, u32, Proto),
+    Ip(std::net::IpAddr),
+    Cidr(std::net::IpAddr, u8),
+    List(Vec<Expr>),
+    Record(Vec<Field>),
+    Call(Name, Vec<Arg>),
+    Path(Vec<Name>),
+    Pair(Box<Expr>, Box<Expr>),
+    /// A literal that was malformed; its diagnostic has already been reported.
+    Error,
+}

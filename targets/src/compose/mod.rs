@@ -1,0 +1,752 @@
+//! Docker Compose: one `docker-compose.yml` per host and stack, plus `.env.example`.
+//!
+//! Capabilities: everything in [`Service`] for `runtime = compose`; on `runtime = swarm`
+//! also `deploy:` update/rollback/placement. What a runtime cannot express is an E0401
+//! error, or a W0402 warning where a documented fallback exists.
+
+use crate::yaml::{Yaml, to_string};
+use indexmap::IndexMap;
+use sparkc_core::diag::{Code, Diagnostic};
+use sparkc_core::model::*;
+use sparkc_core::target::{Artifact, EmitContext, Target};
+use std::collections::BTreeMap;
+
+pub struct Compose;
+
+impl Target for Compose {
+    fn name(&self) -> &'static str {
+        "compose"
+    }
+
+    fn emit(&self, m: &Model, ctx: &EmitContext<'_>) -> (Vec<Artifact>, Vec<Diagnostic>) {
+        let mut out = Vec::new();
+        let mut diags = Vec::new();
+        for (hid, h) in m.hosts.iter().enumerate() {
+            if !matches!(h.runtime, Runtime::Compose | Runtime::Swarm) {
+                continue;
+            }
+            // Group the host's services by stack; `None` (the host's own project) first.
+            let mut stacks: BTreeMap<Option<&str>, Vec<ServiceId>> = BTreeMap::new();
+            for (sid, s) in m.services.iter().enumerate() {
+                if s.host == hid {
+                    stacks.entry(s.stack.as_deref()).or_default().push(sid);
+                }
+            }
+            for (stack, services) in &stacks {
+                let dir = match stack {
+                    Some(st) => format!("compose/{}/{st}", h.name),
+                    None => format!("compose/{}", h.name),
+                };
+                let project = stack.map_or(h.name.as_str(), |s| s);
+                let mut e = Emitter {
+                    m,
+                    host: h,
+                    hid,
+                    stack: *stack,
+                    diags: &mut diags,
+                    env_vars: BTreeMap::new(),
+                };
+                let doc = e.file(project, services);
+                let env_vars = std::mem::take(&mut e.env_vars);
+                let header = crate::header(ctx.source, "compose");
+                match to_string(&doc, &header) {
+                    Ok(text) => out.push(Artifact {
+                        path: format!("{dir}/docker-compose.yml"),
+                        contents: text,
+                    }),
+                    Err(err) => diags.push(Diagnostic::error(
+                        Code::Unsupported,
+                        format!("cannot serialise compose file: {err}"),
+                        h.loc.file,
+                        h.loc.span,
+                    )),
+                }
+                let mut env = String::new();
+                for line in &header {
+                    env.push_str(&format!("# {line}\n"));
+                }
+                env.push_str("# Variables the compose file reads. Copy to `.env` next to it and fill in the values;\n# never commit the filled-in file.\n");
+                for (var, secrets) in &env_vars {
+                    env.push_str(&format!("\n# secret {}\n{var}=\n", secrets.join(", ")));
+                }
+                out.push(Artifact {
+                    path: format!("{dir}/.env.example"),
+                    contents: env,
+                });
+            }
+        }
+        (out, diags)
+    }
+}
+
+struct Emitter<'a> {
+    m: &'a Model,
+    host: &'a Host,
+    hid: HostId,
+    stack: Option<&'a str>,
+    diags: &'a mut Vec<Diagnostic>,
+    /// Environment variables the file reads (for `.env.example`), with the secrets behind them.
+    env_vars: BTreeMap<String, Vec<String>>,
+}
+
+/// Compose interpolates `$` in every value; a literal `$` is written `$$`.
+fn lit(s: &str) -> Yaml {
+    Yaml::Str(s.replace('$', "$$"))
+}
+
+fn dur(ms: u64) -> Yaml {
+    Yaml::Str(sparkc_core::check::eval::format_duration(ms))
+}
+
+/// Compose byte sizes are strings with binary units (`512m`, `4g`).
+fn bytes(b: u64) -> Yaml {
+    for (unit, n) in [("g", 1u64 << 30), ("m", 1 << 20), ("k", 1 << 10)] {
+        if b >= n && b % n == 0 {
+            return Yaml::Str(format!("{}{unit}", b / n));
+        }
+    }
+    Yaml::Str(format!("{b}b"))
+}
+
+fn strs(items: &[String]) -> Yaml {
+    Yaml::List(items.iter().map(|s| lit(s)).collect())
+}
+
+fn command(c: &Command) -> Yaml {
+    match c {
+        Command::Shell(s) => lit(s),
+        Command::Exec(v) => strs(v),
+    }
+}
+
+fn raw(r: &Raw) -> Yaml {
+    match r {
+        Raw::Str(s) => lit(s),
+        Raw::Int(i) => Yaml::Int(*i),
+        Raw::Float(f) => Yaml::Float(*f),
+        Raw::Bool(b) => Yaml::Bool(*b),
+        Raw::List(l) => Yaml::List(l.iter().map(raw).collect()),
+        Raw::Map(m) => Yaml::Map(m.iter().map(|(k, v)| (k.clone(), raw(v))).collect()),
+    }
+}
+
+impl Emitter<'_> {
+    fn swarm(&self) -> bool {
+        self.host.runtime == Runtime::Swarm
+    }
+
+    fn unsupported(&mut self, s: &Service, field: &str, msg: String, help: &str) {
+        let loc = s.loc_of(field);
+        self.diags.push(
+            Diagnostic::error(Code::Unsupported, msg, loc.file, loc.span)
+                .label("the compose target cannot express this")
+                .help(help.to_string()),
+        );
+    }
+
+    fn fallback(&mut self, s: &Service, field: &str, msg: String, help: &str) {
+        let loc = s.loc_of(field);
+        self.diags.push(
+            Diagnostic::warning(Code::Fallback, msg, loc.file, loc.span).help(help.to_string()),
+        );
+    }
+
+    fn secret_var(&mut self, id: SecretId) -> Option<String> {
+        let sec = &self.m.secrets[id];
+        match &sec.source {
+            SecretSource::Env(var) => {
+                let e = self.env_vars.entry(var.clone()).or_default();
+                if !e.contains(&sec.name) {
+                    e.push(sec.name.clone());
+                }
+                Some(var.clone())
+            }
+            SecretSource::File(_) => None,
+        }
+    }
+
+    fn file(&mut self, project: &str, services: &[ServiceId]) -> Yaml {
+        let mut doc = Yaml::map();
+        doc.set("name", Yaml::str(project));
+        let mut svc_map = IndexMap::new();
+        let mut volumes: BTreeMap<String, Yaml> = BTreeMap::new();
+        let mut networks: BTreeMap<String, Yaml> = BTreeMap::new();
+        let mut secrets: BTreeMap<String, Yaml> = BTreeMap::new();
+        for &sid in services {
+            let s = &self.m.services[sid];
+            let y = self.service(s);
+            svc_map.insert(s.name.clone(), y);
+            for mnt in &s.volumes {
+                if let MountSource::Volume(v) = &mnt.source {
+                    let decl = self
+                        .m
+                        .volumes
+                        .iter()
+                        .find(|x| &x.name == v && x.host == self.hid);
+                    let mut vy = Yaml::map();
+                    if let Some(d) = decl {
+                        if let Some(dr) = &d.driver {
+                            vy.set("driver", lit(dr));
+                        }
+                        if d.external {
+                            vy.set("external", Yaml::Bool(true));
+                        }
+                    }
+                    volumes.insert(v.clone(), vy);
+                }
+            }
+            for n in &s.networks {
+                let net = &self.m.networks[*n];
+                let mut ny = Yaml::map();
+                ny.set("name", lit(&net.name));
+                let owned_here = net.stack.as_deref() == self.stack;
+                if net.external || !owned_here {
+                    ny.set("external", Yaml::Bool(true));
+                } else {
+                    if let Some(d) = &net.driver {
+                        ny.set("driver", lit(d));
+                    } else if self.swarm() {
+                        ny.set("driver", Yaml::str("overlay"));
+                    }
+                    if net.internal {
+                        ny.set("internal", Yaml::Bool(true));
+                    }
+                }
+                networks.insert(net.name.clone(), ny);
+            }
+            for id in &s.secrets {
+                let sec = &self.m.secrets[*id];
+                let mut sy = Yaml::map();
+                match &sec.source {
+                    SecretSource::Env(_) => {
+                        if self.swarm() {
+                            self.unsupported(
+                                s,
+                                "secrets",
+                                format!("swarm cannot create secret `{}` from an environment variable", sec.name),
+                                "on swarm, give the secret a file source (`secret x from file \"./x\"`) or create it with `docker secret create` and reference it as external",
+                            );
+                        }
+                        let var = self.secret_var(*id).unwrap_or_default();
+                        sy.set("environment", Yaml::str(var));
+                    }
+                    SecretSource::File(p) => sy.set("file", lit(p)),
+                }
+                secrets.insert(sec.name.clone(), sy);
+            }
+        }
+        doc.set("services", Yaml::Map(svc_map));
+        if !networks.is_empty() {
+            doc.set("networks", Yaml::Map(networks.into_iter().collect()));
+        }
+        if !volumes.is_empty() {
+            doc.set("volumes", Yaml::Map(volumes.into_iter().collect()));
+        }
+        if !secrets.is_empty() {
+            doc.set("secrets", Yaml::Map(secrets.into_iter().collect()));
+        }
+        doc
+    }
+
+    fn service(&mut self, s: &Service) -> Yaml {
+        let mut y = Yaml::map();
+        if let Some(img) = &s.image {
+            y.set("image", lit(img));
+        }
+        if let Some(b) = &s.build {
+            if self.swarm() {
+                self.fallback(s, "build", format!("swarm ignores `build` of `{}`", s.name), "swarm deploys only images: build and push the image first, and set `image` too");
+            }
+            let mut by = Yaml::map();
+            by.set("context", lit(&b.context));
+            if let Some(d) = &b.dockerfile {
+                by.set("dockerfile", lit(d));
+            }
+            if let Some(t) = &b.target {
+                by.set("target", lit(t));
+            }
+            if !b.args.is_empty() {
+                by.set(
+                    "args",
+                    Yaml::Map(b.args.iter().map(|(k, v)| (k.clone(), lit(v))).collect()),
+                );
+            }
+            y.set("build", by);
+        }
+        if let Some(c) = &s.container_name {
+            if self.swarm() {
+                self.unsupported(
+                    s,
+                    "container_name",
+                    "swarm services cannot have a fixed `container_name`".into(),
+                    "remove it; swarm names tasks itself",
+                );
+            }
+            y.set("container_name", lit(c));
+        }
+        if let Some(h) = &s.hostname {
+            y.set("hostname", lit(h));
+        }
+        if let Some(c) = &s.entrypoint {
+            y.set("entrypoint", command(c));
+        }
+        if let Some(c) = &s.command {
+            y.set("command", command(c));
+        }
+        if let Some(u) = &s.user {
+            y.set("user", lit(u));
+        }
+        if let Some(w) = &s.working_dir {
+            y.set("working_dir", lit(w));
+        }
+        if let Some(r) = s.restart {
+            let text = match r {
+                Restart::No => "no",
+                Restart::Always => "always",
+                Restart::OnFailure => "on-failure",
+                Restart::UnlessStopped => "unless-stopped",
+            };
+            y.set("restart", Yaml::str(text));
+        }
+        if !s.depends_on.is_empty() {
+            if self.swarm() {
+                self.fallback(s, "depends_on", format!("swarm ignores the start order of `{}`", s.name), "swarm starts services in any order and restarts them until they are healthy; the dependency is still written for `docker compose`");
+            }
+            let mut deps = IndexMap::new();
+            for d in &s.depends_on {
+                let mut dy = Yaml::map();
+                let cond = match d.condition {
+                    DependCondition::Started => "service_started",
+                    DependCondition::Healthy => "service_healthy",
+                    DependCondition::Completed => "service_completed_successfully",
+                };
+                if d.condition == DependCondition::Healthy
+                    && self.m.services[d.service]
+                        .healthcheck
+                        .as_ref()
+                        .is_none_or(|h| h.test == HealthTest::Disabled)
+                {
+                    let loc = d.loc;
+                    self.diags.push(
+                        Diagnostic::error(
+                            Code::Unsupported,
+                            format!(
+                                "`{}` waits for `{}` to be healthy, but it has no health check",
+                                s.name, self.m.services[d.service].name
+                            ),
+                            loc.file,
+                            loc.span,
+                        )
+                        .help("give the dependency a `healthcheck`, or wait with `started(...)`"),
+                    );
+                }
+                dy.set("condition", Yaml::str(cond));
+                deps.insert(self.m.services[d.service].name.clone(), dy);
+            }
+            y.set("depends_on", Yaml::Map(deps));
+        }
+        if !s.env.is_empty() {
+            let mut env = IndexMap::new();
+            for (k, v) in &s.env {
+                let val = match v {
+                    EnvValue::Plain(p) => lit(p),
+                    EnvValue::Secret(id) => match self.secret_var(*id) {
+                        Some(var) => Yaml::Str(format!(
+                            "${{{var}:?secret {} is not set}}",
+                            self.m.secrets[*id].name
+                        )),
+                        None => {
+                            let sec = &self.m.secrets[*id];
+                            self.unsupported(s, "env", format!("secret `{}` comes from a file; compose cannot put a file's content into `{k}`", sec.name), &format!("mount it (`secrets = [{0}]`) and point the program at `{0}.path`, e.g. `{k}_FILE = {0}.path`", sec.name));
+                            continue;
+                        }
+                    },
+                };
+                env.insert(k.clone(), val);
+            }
+            y.set("environment", Yaml::Map(env));
+        }
+        if !s.env_file.is_empty() {
+            y.set("env_file", strs(&s.env_file));
+        }
+        if !s.publish.is_empty() {
+            let mut ports = Vec::new();
+            for p in &s.publish {
+                let range = |(a, b): (u16, u16)| {
+                    if a == b {
+                        a.to_string()
+                    } else {
+                        format!("{a}-{b}")
+                    }
+                };
+                let mut text = String::new();
+                if let Some(addr) = p.address {
+                    match addr {
+                        std::net::IpAddr::V6(v6) => text.push_str(&format!("[{v6}]:")),
+                        v4 => text.push_str(&format!("{v4}:")),
+                    }
+                }
+                text.push_str(&format!("{}:{}", range(p.host), range(p.container)));
+                if p.proto == Proto::Udp {
+                    text.push_str("/udp");
+                }
+                ports.push(Yaml::Str(text));
+            }
+            y.set("ports", Yaml::List(ports));
+        }
+        // Declared ports that are not published are exposed to the project's networks only.
+        let exposed: Vec<Yaml> = s
+            .ports
+            .iter()
+            .filter(|p| {
+                !s.publish.iter().any(|x| {
+                    x.container.0 <= p.port && p.port <= x.container.1 && x.proto == p.proto
+                })
+            })
+            .map(|p| {
+                Yaml::Str(if p.proto == Proto::Udp {
+                    format!("{}/udp", p.port)
+                } else {
+                    p.port.to_string()
+                })
+            })
+            .collect();
+        if !exposed.is_empty() {
+            y.set("expose", Yaml::List(exposed));
+        }
+        if !s.volumes.is_empty() {
+            let mut vols = Vec::new();
+            for v in &s.volumes {
+                let mut vy = Yaml::map();
+                match &v.source {
+                    MountSource::Volume(n) => {
+                        vy.set("type", Yaml::str("volume"));
+                        vy.set("source", lit(n));
+                    }
+                    MountSource::Bind(p) => {
+                        vy.set("type", Yaml::str("bind"));
+                        vy.set("source", lit(p));
+                    }
+                    MountSource::Tmpfs => vy.set("type", Yaml::str("tmpfs")),
+                }
+                vy.set("target", lit(&v.target));
+                if v.read_only {
+                    vy.set("read_only", Yaml::Bool(true));
+                }
+                vols.push(vy);
+            }
+            y.set("volumes", Yaml::List(vols));
+        }
+        if !s.networks.is_empty() {
+            y.set(
+                "networks",
+                Yaml::List(
+                    s.networks
+                        .iter()
+                        .map(|n| lit(&self.m.networks[*n].name))
+                        .collect(),
+                ),
+            );
+        }
+        if let Some(nm) = &s.network_mode {
+            y.set("network_mode", lit(nm));
+        }
+        if !s.secrets.is_empty() {
+            y.set(
+                "secrets",
+                Yaml::List(
+                    s.secrets
+                        .iter()
+                        .map(|id| lit(&self.m.secrets[*id].name))
+                        .collect(),
+                ),
+            );
+        }
+        if let Some(h) = &s.healthcheck {
+            let mut hy = Yaml::map();
+            let test = match &h.test {
+                HealthTest::Disabled => {
+                    hy.set("disable", Yaml::Bool(true));
+                    None
+                }
+                HealthTest::Exec(v) => Some(
+                    std::iter::once("CMD".to_string())
+                        .chain(v.iter().cloned())
+                        .collect::<Vec<_>>(),
+                ),
+                HealthTest::Shell(c) => Some(vec!["CMD-SHELL".to_string(), c.clone()]),
+                HealthTest::Http { port, path } => {
+                    let url = format!("http://localhost:{port}{path}");
+                    match s.health_client {
+                        Some(HealthClient::Curl) => Some(vec![
+                            "CMD".into(),
+                            "curl".into(),
+                            "-fsS".into(),
+                            "-o".into(),
+                            "/dev/null".into(),
+                            url,
+                        ]),
+                        Some(HealthClient::Wget) => Some(vec![
+                            "CMD".into(),
+                            "wget".into(),
+                            "-q".into(),
+                            "--spider".into(),
+                            url,
+                        ]),
+                        None => {
+                            let loc = h.loc;
+                            self.diags.push(
+                                Diagnostic::error(Code::Unsupported, format!("compose cannot run an HTTP health check for `{}`: no HTTP client is known in its image", s.name), loc.file, loc.span)
+                                    .label("compose runs health checks inside the container")
+                                    .help("say which client the image ships (`health_client = curl` or `wget`), or test with `cmd(...)`"),
+                            );
+                            None
+                        }
+                    }
+                }
+            };
+            if let Some(t) = test {
+                hy.set("test", strs(&t));
+            }
+            if let Some(i) = h.interval {
+                hy.set("interval", dur(i));
+            }
+            if let Some(i) = h.timeout {
+                hy.set("timeout", dur(i));
+            }
+            if let Some(r) = h.retries {
+                hy.set("retries", Yaml::Int(r));
+            }
+            if let Some(i) = h.start_period {
+                hy.set("start_period", dur(i));
+            }
+            y.set("healthcheck", hy);
+        }
+        if !s.labels.is_empty() {
+            y.set(
+                "labels",
+                Yaml::Map(s.labels.iter().map(|(k, v)| (k.clone(), lit(v))).collect()),
+            );
+        }
+        for (key, list) in [
+            ("security_opt", &s.security_opt),
+            ("cap_add", &s.cap_add),
+            ("cap_drop", &s.cap_drop),
+            ("devices", &s.devices),
+            ("tmpfs", &s.tmpfs),
+            ("profiles", &s.profiles),
+        ] {
+            if !list.is_empty() {
+                y.set(key, strs(list));
+            }
+        }
+        if s.privileged {
+            if self.swarm() {
+                self.unsupported(
+                    s,
+                    "privileged",
+                    format!("swarm services cannot run privileged (`{}`)", s.name),
+                    "grant the capabilities it needs with `cap_add` instead",
+                );
+            }
+            y.set("privileged", Yaml::Bool(true));
+        }
+        if s.read_only {
+            y.set("read_only", Yaml::Bool(true));
+        }
+        if s.init {
+            y.set("init", Yaml::Bool(true));
+        }
+        if !s.sysctls.is_empty() {
+            y.set(
+                "sysctls",
+                Yaml::Map(s.sysctls.iter().map(|(k, v)| (k.clone(), lit(v))).collect()),
+            );
+        }
+        if !s.ulimits.is_empty() {
+            let mut u = IndexMap::new();
+            for (k, v) in &s.ulimits {
+                u.insert(
+                    k.clone(),
+                    match v {
+                        Ulimit::Single(n) => Yaml::Int(*n),
+                        Ulimit::SoftHard(a, b) => {
+                            let mut m = Yaml::map();
+                            m.set("soft", Yaml::Int(*a));
+                            m.set("hard", Yaml::Int(*b));
+                            m
+                        }
+                    },
+                );
+            }
+            y.set("ulimits", Yaml::Map(u));
+        }
+        if !s.extra_hosts.is_empty() {
+            y.set(
+                "extra_hosts",
+                Yaml::Map(
+                    s.extra_hosts
+                        .iter()
+                        .map(|(k, v)| (k.clone(), Yaml::Str(v.to_string())))
+                        .collect(),
+                ),
+            );
+        }
+        if !s.dns.is_empty() {
+            y.set(
+                "dns",
+                Yaml::List(s.dns.iter().map(|d| Yaml::Str(d.to_string())).collect()),
+            );
+        }
+        if let Some(l) = &s.logging {
+            let mut ly = Yaml::map();
+            ly.set("driver", lit(&l.driver));
+            if !l.options.is_empty() {
+                ly.set(
+                    "options",
+                    Yaml::Map(l.options.iter().map(|(k, v)| (k.clone(), lit(v))).collect()),
+                );
+            }
+            y.set("logging", ly);
+        }
+        if let Some(p) = &s.platform {
+            y.set("platform", lit(p));
+        }
+        if let Some(p) = &s.pull_policy {
+            y.set("pull_policy", Yaml::str(p.as_str()));
+        }
+        if let Some(d) = s.stop_grace_period {
+            y.set("stop_grace_period", dur(d));
+        }
+        if let Some(b) = s.shm_size {
+            y.set("shm_size", bytes(b));
+        }
+        let deploy = self.deploy(s);
+        if !deploy.is_empty() {
+            y.set("deploy", deploy);
+        }
+        for (k, v) in &s.passthrough_compose {
+            y.set(k.clone(), raw(v));
+        }
+        y
+    }
+
+    fn deploy(&mut self, s: &Service) -> Yaml {
+        let mut d = Yaml::map();
+        if let Some(r) = s.replicas {
+            if s.container_name.is_some() && r > 1 {
+                self.unsupported(
+                    s,
+                    "replicas",
+                    format!("`{}` has a fixed container_name and {r} replicas", s.name),
+                    "containers need distinct names: remove `container_name`",
+                );
+            }
+            d.set("replicas", Yaml::Int(r));
+        }
+        let mut res = Yaml::map();
+        let mut limits = Yaml::map();
+        if let Some(c) = s.cpus {
+            limits.set("cpus", Yaml::Str(format!("{c}")));
+        }
+        if let Some(mm) = s.memory {
+            limits.set("memory", bytes(mm));
+        }
+        let mut reservations = Yaml::map();
+        if let Some(c) = s.reserve_cpus {
+            reservations.set("cpus", Yaml::Str(format!("{c}")));
+        }
+        if let Some(mm) = s.reserve_memory {
+            reservations.set("memory", bytes(mm));
+        }
+        if !limits.is_empty() {
+            res.set("limits", limits);
+        }
+        if !reservations.is_empty() {
+            res.set("reservations", reservations);
+        }
+        if !res.is_empty() {
+            d.set("resources", res);
+        }
+        let swarm_only = [
+            ("update", s.update.is_some()),
+            ("rollback", s.rollback.is_some()),
+            ("placement", !s.placement.is_empty()),
+            ("restart_policy", s.restart_policy.is_some()),
+        ];
+        if !self.swarm() {
+            for (field, set) in swarm_only {
+                if set {
+                    self.unsupported(
+                        s,
+                        field,
+                        format!(
+                            "`{field}` of `{}` only applies to swarm; host `{}` runs compose",
+                            s.name, self.host.name
+                        ),
+                        "remove it, or set `runtime = swarm` on the host",
+                    );
+                }
+            }
+            return d;
+        }
+        if let Some(rp) = &s.restart_policy {
+            let mut r = Yaml::map();
+            if let Some(c) = &rp.condition {
+                r.set("condition", Yaml::str(c.as_str()));
+            }
+            if let Some(x) = rp.delay {
+                r.set("delay", dur(x));
+            }
+            if let Some(x) = rp.max_attempts {
+                r.set("max_attempts", Yaml::Int(x));
+            }
+            if let Some(x) = rp.window {
+                r.set("window", dur(x));
+            }
+            d.set("restart_policy", r);
+        } else if let Some(r) = s.restart {
+            let cond = match r {
+                Restart::No => "none",
+                Restart::OnFailure => "on-failure",
+                Restart::Always | Restart::UnlessStopped => "any",
+            };
+            let mut ry = Yaml::map();
+            ry.set("condition", Yaml::str(cond));
+            d.set("restart_policy", ry);
+        }
+        for (key, pol) in [
+            ("update_config", &s.update),
+            ("rollback_config", &s.rollback),
+        ] {
+            if let Some(u) = pol {
+                let mut uy = Yaml::map();
+                if let Some(x) = u.parallelism {
+                    uy.set("parallelism", Yaml::Int(x));
+                }
+                if let Some(x) = u.delay {
+                    uy.set("delay", dur(x));
+                }
+                if let Some(x) = &u.failure_action {
+                    uy.set("failure_action", Yaml::str(x.as_str()));
+                }
+                if let Some(x) = u.monitor {
+                    uy.set("monitor", dur(x));
+                }
+                if let Some(x) = u.max_failure_ratio {
+                    uy.set("max_failure_ratio", Yaml::Float(x));
+                }
+                if let Some(x) = &u.order {
+                    uy.set("order", Yaml::str(x.as_str()));
+                }
+                d.set(key, uy);
+            }
+        }
+        if !s.placement.is_empty() {
+            let mut p = Yaml::map();
+            p.set("constraints", strs(&s.placement));
+            d.set("placement", p);
+        }
+        d
+    }
+}

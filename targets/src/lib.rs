@@ -1,0 +1,25 @@
+//! sparkc targets. Each module implements [`sparkc_core::target::Target`] over the model.
+pub mod compose;
+pub mod yaml;
+
+use sparkc_core::target::Target;
+
+/// Every built-in target, by name.
+pub fn builtin() -> Vec<Box<dyn Target>> {
+    vec![Box::new(compose::Compose)]
+}
+
+pub fn by_name(name: &str) -> Option<Box<dyn Target>> {
+    builtin().into_iter().find(|t| t.name() == name)
+}
+
+/// The generated-by header every artifact starts with.
+pub fn header(source: &str, target: &str) -> Vec<String> {
+    vec![
+        format!(
+            "{} from {source} (target: {target}); do not edit.",
+            sparkc_core::target::GENERATED_MARKER
+        ),
+        "Edit the .spark sources and run `sparkc build` instead.".to_string(),
+    ]
+}
