@@ -51,10 +51,10 @@ fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) {
         };
         if meta.is_dir() {
             walk(&p, base, out);
-        } else if meta.is_file() {
-            if let Ok(rel) = p.strip_prefix(base) {
-                out.push(rel.to_string_lossy().replace('\\', "/"));
-            }
+        } else if meta.is_file()
+            && let Ok(rel) = p.strip_prefix(base)
+        {
+            out.push(rel.to_string_lossy().replace('\\', "/"));
         }
     }
 }

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 /// Index of a file in a [`SourceSet`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Default)]
 pub struct FileId(pub u32);
 
 /// A byte range in one file.
@@ -37,12 +37,6 @@ impl Span {
 pub struct Loc {
     pub file: FileId,
     pub span: Span,
-}
-
-impl Default for FileId {
-    fn default() -> Self {
-        FileId(0)
-    }
 }
 
 /// One loaded source file.

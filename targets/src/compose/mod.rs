@@ -101,7 +101,7 @@ fn dur(ms: u64) -> Yaml {
 /// Compose byte sizes are strings with binary units (`512m`, `4g`).
 fn bytes(b: u64) -> Yaml {
     for (unit, n) in [("g", 1u64 << 30), ("m", 1 << 20), ("k", 1 << 10)] {
-        if b >= n && b % n == 0 {
+        if b >= n && b.is_multiple_of(n) {
             return Yaml::Str(format!("{}{unit}", b / n));
         }
     }

@@ -405,7 +405,7 @@ impl<'a> Evaluator<'a> {
     }
 
     fn instantiate(&mut self, inst: &ast::Instance, kind: DeclKind, file: FileId) -> Option<Rec> {
-        let Some(tsym) = self.syms.lookup(&inst.template.text) else {
+        let Some(tsym) = self.syms.lookup_template(&inst.template.text) else {
             let mut d = Diagnostic::error(
                 Code::Unresolved,
                 format!("cannot find template `{}`", inst.template.text),

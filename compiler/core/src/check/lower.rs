@@ -404,10 +404,10 @@ impl<'e, 'a> Lowerer<'e, 'a> {
         match &v.val {
             Val::SecretPath(s) => {
                 let s = *s;
-                if let Some(id) = self.secret_ids.get(&s) {
-                    if !self.path_secrets.contains(id) {
-                        self.path_secrets.push(*id);
-                    }
+                if let Some(id) = self.secret_ids.get(&s)
+                    && !self.path_secrets.contains(id)
+                {
+                    self.path_secrets.push(*id);
                 }
                 V {
                     val: Val::Str(format!("/run/secrets/{}", self.ev.syms.list[s].name)),
@@ -572,7 +572,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
         None
     }
 
-    fn list<'v>(&mut self, v: &'v V) -> Option<Vec<V>> {
+    fn list(&mut self, v: &V) -> Option<Vec<V>> {
         match &v.val {
             Val::List(items) => Some(items.clone()),
             _ => self.mismatch(v, "a list `[...]`"),
@@ -586,7 +586,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
         items.iter().filter_map(|i| self.str(i)).collect()
     }
 
-    fn record<'v>(&mut self, v: &'v V) -> Option<Rec> {
+    fn record(&mut self, v: &V) -> Option<Rec> {
         match &v.val {
             Val::Record(r) => Some(r.clone()),
             _ => self.mismatch(v, "a record `{ ... }`"),
@@ -1046,20 +1046,20 @@ impl<'e, 'a> Lowerer<'e, 'a> {
             );
         }
         // Ports first: publish and health checks refer to them by name.
-        if let Some(v) = f.get("port") {
-            if let Some(rec) = self.record(v) {
-                for (k, pv, kf) in &rec {
-                    if let Some((port, proto)) = self.port(pv) {
-                        s.ports.push(PortDef {
-                            name: k.text.clone(),
-                            port,
-                            proto,
-                            loc: Loc {
-                                file: *kf,
-                                span: k.span,
-                            },
-                        });
-                    }
+        if let Some(v) = f.get("port")
+            && let Some(rec) = self.record(v)
+        {
+            for (k, pv, kf) in &rec {
+                if let Some((port, proto)) = self.port(pv) {
+                    s.ports.push(PortDef {
+                        name: k.text.clone(),
+                        port,
+                        proto,
+                        loc: Loc {
+                            file: *kf,
+                            span: k.span,
+                        },
+                    });
                 }
             }
         }
@@ -1077,10 +1077,10 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                 "networks" => {
                     if let Some(items) = self.list(&v) {
                         for i in items {
-                            if let Some(n) = self.decl_ref(&i, DeclKind::Network) {
-                                if let Some(id) = self.network_ids.get(&n) {
-                                    s.networks.push(*id);
-                                }
+                            if let Some(n) = self.decl_ref(&i, DeclKind::Network)
+                                && let Some(id) = self.network_ids.get(&n)
+                            {
+                                s.networks.push(*id);
                             }
                         }
                     }
@@ -1148,10 +1148,10 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                 "secrets" => {
                     if let Some(items) = self.list(&v) {
                         for i in items {
-                            if let Some(id) = self.secret_ref(&i) {
-                                if !s.secrets.contains(&id) {
-                                    s.secrets.push(id);
-                                }
+                            if let Some(id) = self.secret_ref(&i)
+                                && !s.secrets.contains(&id)
+                            {
+                                s.secrets.push(id);
                             }
                         }
                     }
@@ -1204,7 +1204,15 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                 s.secrets.push(id);
             }
         }
-        if s.image.is_none() && s.build.is_none() {
+        // Only when nothing was written that meant to be an image: a malformed image, a
+        // misspelled `imgae` or a failed template already has its own diagnostic.
+        let attempted = f.get("image").is_some()
+            || f.get("build").is_some()
+            || decl.instance.is_some()
+            || f.rec
+                .iter()
+                .any(|(k, _, _)| did_you_mean(&k.text, ["image", "build"]).is_some());
+        if s.image.is_none() && s.build.is_none() && !attempted {
             let loc = s.loc;
             self.ev.err(
                 Diagnostic::error(Code::MissingField, format!("service `{}` has neither `image` nor `build`", s.name), loc.file, loc.span)
@@ -1486,22 +1494,20 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                         && self.ev.syms.list[*sym].kind == SymKind::Decl(DeclKind::Volume) =>
                 {
                     let name = self.ev.syms.list[*sym].name.clone();
-                    if let Some(vol) = self.model.volumes.iter().find(|x| x.name == name) {
-                        if vol.host != host {
-                            self.ev.err(
-                                Diagnostic::error(
-                                    Code::CrossStack,
-                                    format!("volume `{name}` lives on another host"),
-                                    src.loc.file,
-                                    src.loc.span,
-                                )
-                                .with_secondary(vol.loc.file, vol.loc.span, "declared here")
-                                .help(
-                                    "a named volume is local to one host; declare one on this host",
-                                ),
-                            );
-                            continue;
-                        }
+                    if let Some(vol) = self.model.volumes.iter().find(|x| x.name == name)
+                        && vol.host != host
+                    {
+                        self.ev.err(
+                            Diagnostic::error(
+                                Code::CrossStack,
+                                format!("volume `{name}` lives on another host"),
+                                src.loc.file,
+                                src.loc.span,
+                            )
+                            .with_secondary(vol.loc.file, vol.loc.span, "declared here")
+                            .help("a named volume is local to one host; declare one on this host"),
+                        );
+                        continue;
                     }
                     MountSource::Volume(name)
                 }
@@ -1613,16 +1619,15 @@ pub fn check_image_ref(s: &str) -> Result<(), &'static str> {
         Some(i) if last_slash.is_none_or(|sl| i > sl) => (&rest[..i], Some(&rest[i + 1..])),
         _ => (rest, None),
     };
-    if let Some(t) = tag {
-        if t.is_empty()
+    if let Some(t) = tag
+        && (t.is_empty()
             || t.len() > 128
             || !t
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-            || t.starts_with(['.', '-'])
-        {
-            return Err("the tag may only hold letters, digits, `.`, `_` and `-`");
-        }
+            || t.starts_with(['.', '-']))
+    {
+        return Err("the tag may only hold letters, digits, `.`, `_` and `-`");
     }
     let mut comps: Vec<&str> = path.split('/').collect();
     if comps.len() > 1
@@ -1679,56 +1684,19 @@ pub fn check_domain(s: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    #[test]
-    fn image_refs() {
-        for ok in [
-            "mysql",
-            "mysql:8.4",
-            "ghcr.io/org/app:1.2",
-            "localhost:5000/x",
-            "prom/node-exporter:v1.8.2",
-            "a@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-        ] {
-            assert_eq!(check_image_ref(ok), Ok(()), "{ok}");
-        }
-        for bad in [
-            "",
-            "MySQL:8",
-            "mysql:",
-            "my sql",
-            "mysql:8.4:x!",
-            "/mysql",
-            "a@sha256:zz",
-        ] {
-            assert!(check_image_ref(bad).is_err(), "{bad}");
-        }
-    }
-    #[test]
-    fn domains() {
-        assert!(check_domain("cloud.example.org").is_ok());
-        assert!(check_domain("*.example.org").is_ok());
-        assert!(check_domain("localhost").is_err());
-        assert!(check_domain("-a.example.org").is_err());
-        assert!(check_domain("a..org").is_err());
-    }
-}
-
 impl Lowerer<'_, '_> {
     fn healthcheck(&mut self, v: &V, s: &Service) -> Option<Healthcheck> {
-        if let Val::Name(n) = &v.val {
-            if n == "none" {
-                return Some(Healthcheck {
-                    test: HealthTest::Disabled,
-                    interval: None,
-                    timeout: None,
-                    retries: None,
-                    start_period: None,
-                    loc: v.loc,
-                });
-            }
+        if let Val::Name(n) = &v.val
+            && n == "none"
+        {
+            return Some(Healthcheck {
+                test: HealthTest::Disabled,
+                interval: None,
+                timeout: None,
+                retries: None,
+                start_period: None,
+                loc: v.loc,
+            });
         }
         let rec = self.record(v)?;
         let mut h = Healthcheck {
@@ -2226,5 +2194,42 @@ impl Lowerer<'_, '_> {
             }
         }
         Some(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn image_refs() {
+        for ok in [
+            "mysql",
+            "mysql:8.4",
+            "ghcr.io/org/app:1.2",
+            "localhost:5000/x",
+            "prom/node-exporter:v1.8.2",
+            "a@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        ] {
+            assert_eq!(check_image_ref(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            "MySQL:8",
+            "mysql:",
+            "my sql",
+            "mysql:8.4:x!",
+            "/mysql",
+            "a@sha256:zz",
+        ] {
+            assert!(check_image_ref(bad).is_err(), "{bad}");
+        }
+    }
+    #[test]
+    fn domains() {
+        assert!(check_domain("cloud.example.org").is_ok());
+        assert!(check_domain("*.example.org").is_ok());
+        assert!(check_domain("localhost").is_err());
+        assert!(check_domain("-a.example.org").is_err());
+        assert!(check_domain("a..org").is_err());
     }
 }

@@ -43,14 +43,23 @@ impl Sym {
 pub struct Symbols {
     pub list: Vec<Sym>,
     by_name: HashMap<String, usize>,
+    /// Templates live in their own namespace: `service grafana = grafana(...)` is fine.
+    templates_by_name: HashMap<String, usize>,
 }
 
 impl Symbols {
+    /// A constant or declaration.
     pub fn lookup(&self, name: &str) -> Option<usize> {
         self.by_name.get(name).copied()
     }
+    pub fn lookup_template(&self, name: &str) -> Option<usize> {
+        self.templates_by_name.get(name).copied()
+    }
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.list.iter().map(|s| s.name.as_str())
+        self.list
+            .iter()
+            .filter(|s| s.kind != SymKind::Template)
+            .map(|s| s.name.as_str())
     }
     pub fn templates(&self) -> Vec<String> {
         self.list
@@ -60,7 +69,13 @@ impl Symbols {
             .collect()
     }
     fn add(&mut self, sym: Sym, diags: &mut Vec<Diagnostic>) {
-        if let Some(&prev) = self.by_name.get(&sym.name) {
+        let is_template = sym.kind == SymKind::Template;
+        let table = if is_template {
+            &self.templates_by_name
+        } else {
+            &self.by_name
+        };
+        if let Some(&prev) = table.get(&sym.name) {
             let p = &self.list[prev];
             if p.file == sym.file && p.item == sym.item {
                 return;
@@ -69,11 +84,20 @@ impl Symbols {
                 Diagnostic::error(Code::Duplicate, format!("`{}` is declared twice", sym.name), sym.file, sym.name_span)
                     .label(format!("{} `{}` declared again here", sym.kind_name(), sym.name))
                     .with_secondary(p.file, p.name_span, format!("first declared here as a {}", p.kind_name()))
-                    .help("names are unique across hosts, services, secrets, networks, volumes, constants and templates; rename one"),
+                    .help(if is_template {
+                        "template names are unique (a stdlib import counts as a declaration); rename one"
+                    } else {
+                        "names are unique across hosts, services, secrets, networks, volumes and constants; rename one"
+                    }),
             );
             return;
         }
-        self.by_name.insert(sym.name.clone(), self.list.len());
+        let table = if is_template {
+            &mut self.templates_by_name
+        } else {
+            &mut self.by_name
+        };
+        table.insert(sym.name.clone(), self.list.len());
         self.list.push(sym);
     }
 }

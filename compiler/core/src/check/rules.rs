@@ -61,26 +61,26 @@ fn placement(m: &Model, diags: &mut Vec<Diagnostic>) {
         }
     }
     for h in &m.hosts {
-        if let Some(p) = h.parent {
-            if !m.hosts[p].hypervisor {
-                let loc = h.loc;
-                diags.push(
-                    Diagnostic::error(
-                        Code::BadPlacement,
-                        format!(
-                            "host `{}` is placed on `{}`, which is not a hypervisor",
-                            h.name, m.hosts[p].name
-                        ),
-                        loc.file,
-                        loc.span,
-                    )
-                    .with_secondary(m.hosts[p].loc.file, m.hosts[p].loc.span, "declared here")
-                    .help(format!(
-                        "mark it: `hypervisor = proxmox` in `host {}`",
-                        m.hosts[p].name
-                    )),
-                );
-            }
+        if let Some(p) = h.parent
+            && !m.hosts[p].hypervisor
+        {
+            let loc = h.loc;
+            diags.push(
+                Diagnostic::error(
+                    Code::BadPlacement,
+                    format!(
+                        "host `{}` is placed on `{}`, which is not a hypervisor",
+                        h.name, m.hosts[p].name
+                    ),
+                    loc.file,
+                    loc.span,
+                )
+                .with_secondary(m.hosts[p].loc.file, m.hosts[p].loc.span, "declared here")
+                .help(format!(
+                    "mark it: `hypervisor = proxmox` in `host {}`",
+                    m.hosts[p].name
+                )),
+            );
         }
     }
 }
@@ -131,17 +131,16 @@ fn dependency_cycles(m: &Model, diags: &mut Vec<Diagnostic>) {
                                     .depends_on
                                     .iter()
                                     .find(|d| d.service == w[1])
+                                    && dd.loc != dep.loc
                                 {
-                                    if dd.loc != dep.loc {
-                                        d = d.with_secondary(
-                                            dd.loc.file,
-                                            dd.loc.span,
-                                            format!(
-                                                "`{}` waits for `{}`",
-                                                m.services[w[0]].name, m.services[w[1]].name
-                                            ),
-                                        );
-                                    }
+                                    d = d.with_secondary(
+                                        dd.loc.file,
+                                        dd.loc.span,
+                                        format!(
+                                            "`{}` waits for `{}`",
+                                            m.services[w[0]].name, m.services[w[1]].name
+                                        ),
+                                    );
                                 }
                             }
                             diags.push(d.help("no service of a cycle can ever start; remove one of the dependencies"));
@@ -211,22 +210,25 @@ fn port_conflicts(m: &Model, diags: &mut Vec<Diagnostic>) {
     }
 }
 
+/// A size as the user would have written it: exact binary or decimal units when possible.
 fn fmt_size(b: u64) -> String {
-    const UNITS: [(&str, u64); 4] = [
+    const UNITS: [(&str, u64); 8] = [
         ("TiB", 1 << 40),
+        ("TB", 1_000_000_000_000),
         ("GiB", 1 << 30),
+        ("GB", 1_000_000_000),
         ("MiB", 1 << 20),
+        ("MB", 1_000_000),
         ("KiB", 1 << 10),
+        ("KB", 1000),
     ];
     for (u, n) in UNITS {
-        if b >= n && b % (n / 1024).max(1) == 0 {
-            let v = b as f64 / n as f64;
-            return if v.fract() == 0.0 {
-                format!("{v}{u}")
-            } else {
-                format!("{v:.2}{u}")
-            };
+        if b >= n && b.is_multiple_of(n) {
+            return format!("{}{u}", b / n);
         }
+    }
+    if b >= 1 << 20 {
+        return format!("{:.1}MiB", b as f64 / (1u64 << 20) as f64);
     }
     format!("{b}B")
 }

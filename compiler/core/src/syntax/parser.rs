@@ -644,7 +644,7 @@ impl Cx<'_> {
                 }
                 _ => {
                     let t = piece.as_str();
-                    push_text_str(&mut parts, if triple { t } else { t });
+                    push_text_str(&mut parts, t);
                 }
             }
         }
@@ -729,11 +729,11 @@ fn dedent(parts: &mut [StrPart]) {
         if let StrPart::Text(t) = p {
             let mut out = String::with_capacity(t.len());
             let mut src = t.as_str();
-            if i == 0 {
-                if let Some(rest) = src.strip_prefix("\r\n").or_else(|| src.strip_prefix('\n')) {
-                    src = rest;
-                    at_line_start = true;
-                }
+            if i == 0
+                && let Some(rest) = src.strip_prefix("\r\n").or_else(|| src.strip_prefix('\n'))
+            {
+                src = rest;
+                at_line_start = true;
             }
             for ch_line in src.split_inclusive('\n') {
                 let mut line = ch_line;
@@ -768,8 +768,6 @@ pub fn doc_before(text: &str, offset: usize) -> String {
         let t = line.trim();
         if let Some(d) = t.strip_prefix("///") {
             lines.push(d.strip_prefix(' ').unwrap_or(d));
-        } else if t.is_empty() && lines.is_empty() {
-            break;
         } else {
             break;
         }

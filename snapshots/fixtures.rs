@@ -1,0 +1,76 @@
+//! One input, one snapshot, found automatically:
+//! - `snapshots/check/*.spark`: invalid programs; the snapshot is the rendered diagnostics.
+//! - `examples/*/spark.toml`: valid projects; the snapshot is every artifact, sectioned.
+
+use sparkc_snapshots::{compile, workspace};
+use std::path::Path;
+
+fn settings(dir: &Path, input: &Path) -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path(dir);
+    s.set_prepend_module_to_snapshot(false);
+    s.set_omit_expression(true);
+    s.set_input_file(input);
+    s
+}
+
+fn check_fixture(path: &Path) -> datatest_stable::Result<()> {
+    let out = compile(path);
+    if out.errors() == 0 {
+        return Err(format!(
+            "{} is an invalid-program fixture but compiled without errors",
+            path.display()
+        )
+        .into());
+    }
+    for d in &out.diagnostics {
+        if d.help.is_none() {
+            return Err(
+                format!("{}: diagnostic {} has no help text", path.display(), d.code).into(),
+            );
+        }
+    }
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dir = path.parent().unwrap_or(Path::new("."));
+    settings(dir, path).bind(|| insta::assert_snapshot!(name, out.rendered()));
+    Ok(())
+}
+
+fn example(path: &Path) -> datatest_stable::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let out = compile(dir);
+    if out.errors() > 0 {
+        return Err(format!("example {} has errors:\n{}", dir.display(), out.rendered()).into());
+    }
+    let again = compile(dir);
+    if again.artifacts != out.artifacts {
+        return Err(format!(
+            "example {} compiles to different bytes on a second run",
+            dir.display()
+        )
+        .into());
+    }
+    let mut text = String::new();
+    if !out.diagnostics.is_empty() {
+        text.push_str("## Diagnostics\n");
+        text.push_str(&out.rendered());
+    }
+    for a in &out.artifacts {
+        text.push_str(&format!("--- {} ---\n{}", a.path, a.contents));
+    }
+    let name = dir
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    settings(&workspace().join("snapshots/examples"), path)
+        .bind(|| insta::assert_snapshot!(name, text));
+    Ok(())
+}
+
+datatest_stable::harness! {
+    { test = check_fixture, root = "check", pattern = r"\.spark$" },
+    { test = example, root = "../examples", pattern = r"spark\.toml$" },
+}
