@@ -17,3 +17,16 @@ pub fn explain(code: sparkc_core::diag::Code) -> String {
 }
 
 include!(concat!(env!("OUT_DIR"), "/explanations.rs"));
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_code_has_an_explanation_page() {
+        for c in sparkc_core::diag::Code::ALL {
+            assert!(
+                super::EXPLANATIONS.iter().any(|(n, _)| *n == c.as_str()),
+                "docs/diagnostics/{c}.md is missing"
+            );
+        }
+    }
+}

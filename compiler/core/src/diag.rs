@@ -125,7 +125,6 @@ codes! {
     UnsafePath = "E0307", "a name that would write outside the output directory";
     Unsupported = "E0401", "a target cannot express what the model asks for";
     Fallback = "W0402", "a target expresses something through a documented fallback";
-    Unused = "W0403", "a declaration that nothing uses";
 }
 
 impl std::fmt::Display for Code {
