@@ -151,6 +151,20 @@ pub struct Healthcheck {
     pub loc: Loc,
 }
 
+impl Healthcheck {
+    /// `healthcheck = none`: turn off the image's own health check.
+    pub fn disabled(loc: Loc) -> Self {
+        Healthcheck {
+            test: HealthTest::Disabled,
+            interval: None,
+            timeout: None,
+            retries: None,
+            start_period: None,
+            loc,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Restart {
     No,

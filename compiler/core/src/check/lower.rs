@@ -1689,24 +1689,10 @@ impl Lowerer<'_, '_> {
         if let Val::Name(n) = &v.val
             && n == "none"
         {
-            return Some(Healthcheck {
-                test: HealthTest::Disabled,
-                interval: None,
-                timeout: None,
-                retries: None,
-                start_period: None,
-                loc: v.loc,
-            });
+            return Some(Healthcheck::disabled(v.loc));
         }
         let rec = self.record(v)?;
-        let mut h = Healthcheck {
-            test: HealthTest::Disabled,
-            interval: None,
-            timeout: None,
-            retries: None,
-            start_period: None,
-            loc: v.loc,
-        };
+        let mut h = Healthcheck::disabled(v.loc);
         let mut has_test = false;
         for (k, fv, kf) in &rec {
             match k.text.as_str() {
