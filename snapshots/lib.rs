@@ -1,74 +1,25 @@
-//! Shared helpers for the snapshot, consumer and robustness tests.
+//! Shared helpers for the snapshot, consumer and robustness tests; the pipeline itself is
+//! `sparkc::compile`, the same function the binary runs.
 
-use sparkc::project::{FsProvider, Project};
-use sparkc_core::diag::Diagnostic;
-use sparkc_core::source::SourceSet;
-use sparkc_core::target::{Artifact, EmitContext};
+use sparkc::Compiled;
+use sparkc::project::Project;
+use sparkc_core::source::SourceProvider;
 use std::path::{Path, PathBuf};
-
-pub struct Output {
-    pub sources: SourceSet,
-    pub diagnostics: Vec<Diagnostic>,
-    pub artifacts: Vec<Artifact>,
-}
-
-impl Output {
-    pub fn errors(&self) -> usize {
-        self.diagnostics.iter().filter(|d| d.is_error()).count()
-    }
-    /// Diagnostics as a human would see them (no colour, fixed width).
-    pub fn rendered(&self) -> String {
-        sparkc::render::human(&self.diagnostics, &self.sources, false)
-    }
-}
 
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Compile a project directory or a single file with every built-in target.
-pub fn compile(path: &Path) -> Output {
+/// Compile a project directory or a single file as `sparkc build` would.
+pub fn compile(path: &Path) -> Compiled {
     let project = Project::open(Some(path)).unwrap_or_else(|e| panic!("{e}"));
-    compile_with(
-        &FsProvider {
-            root: project.root.clone(),
-        },
-        &project.entry,
-        &project.manifest.project.build,
-    )
+    sparkc::compile_project(&project).unwrap_or_else(|e| panic!("{e}"))
 }
 
-pub fn compile_with(
-    provider: &dyn sparkc_core::source::SourceProvider,
-    entry: &str,
-    targets: &[String],
-) -> Output {
-    let checked = sparkc_core::check(provider, entry);
-    let mut diagnostics = checked.diagnostics;
-    let mut artifacts = Vec::new();
-    if !diagnostics.iter().any(Diagnostic::is_error) {
-        for name in targets {
-            let Some(t) = sparkc_targets::by_name(name) else {
-                continue;
-            };
-            let options = Default::default();
-            let (a, d) = t.emit(
-                &checked.model,
-                &EmitContext {
-                    source: entry,
-                    options: &options,
-                },
-            );
-            artifacts.extend(a);
-            diagnostics.extend(d);
-        }
-    }
-    artifacts.sort_by(|a, b| a.path.cmp(&b.path));
-    Output {
-        sources: checked.sources,
-        diagnostics,
-        artifacts,
-    }
+/// Compile sources from any provider with the given targets and default options.
+pub fn compile_with(provider: &dyn SourceProvider, entry: &str, targets: &[String]) -> Compiled {
+    sparkc::compile(provider, entry, targets, &|_| Default::default())
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Every example project directory.

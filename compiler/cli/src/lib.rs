@@ -4,6 +4,78 @@ pub mod project;
 pub mod render;
 pub mod write;
 
+use sparkc_core::diag::Diagnostic;
+use sparkc_core::source::{SourceProvider, SourceSet};
+use sparkc_core::target::{Artifact, EmitContext, TargetOptions};
+
+/// What one run of the pipeline produced.
+pub struct Compiled {
+    pub sources: SourceSet,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Sorted by path; empty when checking found errors.
+    pub artifacts: Vec<Artifact>,
+}
+
+impl Compiled {
+    pub fn errors(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+    /// Diagnostics as a person reads them, without colour.
+    pub fn rendered(&self) -> String {
+        render::human(&self.diagnostics, &self.sources, false)
+    }
+}
+
+/// The whole pipeline: check, then, if there are no errors, emit every named target.
+pub fn compile(
+    provider: &dyn SourceProvider,
+    entry: &str,
+    targets: &[String],
+    options: &dyn Fn(&str) -> TargetOptions,
+) -> Result<Compiled, String> {
+    let checked = sparkc_core::check(provider, entry);
+    let mut diagnostics = checked.diagnostics;
+    let mut artifacts = Vec::new();
+    if !diagnostics.iter().any(Diagnostic::is_error) {
+        for name in targets {
+            let target = sparkc_targets::by_name(name).ok_or_else(|| {
+                let known: Vec<&str> = sparkc_targets::builtin().iter().map(|t| t.name()).collect();
+                format!("unknown target `{name}`; known: {}", known.join(", "))
+            })?;
+            let opts = options(name);
+            let (a, d) = target.emit(
+                &checked.model,
+                &EmitContext {
+                    source: entry,
+                    options: &opts,
+                },
+            );
+            artifacts.extend(a);
+            diagnostics.extend(d);
+        }
+        artifacts.sort_by(|a, b| a.path.cmp(&b.path));
+    }
+    Ok(Compiled {
+        sources: checked.sources,
+        diagnostics,
+        artifacts,
+    })
+}
+
+/// [`compile`] a project on disk with the targets and options of its `spark.toml`.
+pub fn compile_project(project: &project::Project) -> Result<Compiled, String> {
+    let provider = project::FsProvider {
+        root: project.root.clone(),
+    };
+    compile(
+        &provider,
+        &project.entry,
+        &project.manifest.project.build,
+        &|t| project.target_options(t),
+    )
+    .map_err(|e| format!("spark.toml: {e}"))
+}
+
 /// The long explanation of a diagnostic code, from `docs/diagnostics/<CODE>.md`.
 pub fn explain(code: sparkc_core::diag::Code) -> String {
     let page = EXPLANATIONS

@@ -1,11 +1,10 @@
 //! `sparkc`: the command line. A thin shell over `sparkc-core` and `sparkc-targets`.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use sparkc::project::{FsProvider, Project};
+use sparkc::project::Project;
 use sparkc::{render, write};
 use sparkc_core::diag::{Code, Diagnostic};
 use sparkc_core::source::SourceSet;
-use sparkc_core::target::{Artifact, EmitContext};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -133,56 +132,11 @@ fn print_diags(
     }
 }
 
-struct Compiled {
-    sources: SourceSet,
-    diagnostics: Vec<Diagnostic>,
-    artifacts: Vec<Artifact>,
-}
-
-fn compile(project: &Project, emit: bool) -> Result<Compiled, String> {
-    let provider = FsProvider {
-        root: project.root.clone(),
-    };
-    let checked = sparkc_core::check(&provider, &project.entry);
-    let mut diagnostics = checked.diagnostics;
-    let mut artifacts = Vec::new();
-    if emit && !diagnostics.iter().any(Diagnostic::is_error) {
-        for name in &project.manifest.project.build {
-            let target = sparkc_targets::by_name(name).ok_or_else(|| {
-                format!(
-                    "spark.toml names an unknown target `{name}`; known: {}",
-                    sparkc_targets::builtin()
-                        .iter()
-                        .map(|t| t.name())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            })?;
-            let options = project.target_options(name);
-            let (a, d) = target.emit(
-                &checked.model,
-                &EmitContext {
-                    source: &project.entry,
-                    options: &options,
-                },
-            );
-            artifacts.extend(a);
-            diagnostics.extend(d);
-        }
-        artifacts.sort_by(|a, b| a.path.cmp(&b.path));
-    }
-    Ok(Compiled {
-        sources: checked.sources,
-        diagnostics,
-        artifacts,
-    })
-}
-
 fn run(cli: Cli) -> Result<u8, String> {
     match cli.command {
         Command::Check { path } => {
             let project = Project::open(path.as_deref())?;
-            let c = compile(&project, true)?;
+            let c = sparkc::compile_project(&project)?;
             print_diags(cli.format, cli.color, &c.diagnostics, &c.sources, None);
             let errors = c.diagnostics.iter().filter(|d| d.is_error()).count();
             if cli.format != Format::Json {
@@ -205,7 +159,7 @@ fn run(cli: Cli) -> Result<u8, String> {
             force,
         } => {
             let project = Project::open(path.as_deref())?;
-            let c = compile(&project, true)?;
+            let c = sparkc::compile_project(&project)?;
             let has_errors = c.diagnostics.iter().any(Diagnostic::is_error);
             if has_errors {
                 print_diags(cli.format, cli.color, &c.diagnostics, &c.sources, None);

@@ -19,8 +19,8 @@ pub type TargetOptions = BTreeMap<String, String>;
 /// reports a coded diagnostic instead of dropping it.
 pub trait Target {
     fn name(&self) -> &'static str;
-    /// Emit artifacts. `header` is the generated-by comment (without comment markers),
-    /// one line per entry.
+    /// Emit artifacts, each starting with a header that contains [`GENERATED_MARKER`]
+    /// and names `ctx.source`.
     fn emit(&self, model: &Model, ctx: &EmitContext<'_>) -> (Vec<Artifact>, Vec<Diagnostic>);
 }
 

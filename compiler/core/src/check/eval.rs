@@ -169,30 +169,14 @@ impl<'a> Evaluator<'a> {
             }
         } else if let Some(sym) = self.syms.lookup(&first.text) {
             match self.syms.list[sym].kind {
-                super::SymKind::Const => self.const_value(sym),
-                super::SymKind::Template => {
-                    let d = Diagnostic::error(
-                        Code::WrongKind,
-                        format!("`{}` is a template, not a value", first.text),
-                        loc.file,
-                        first.span,
-                    )
-                    .help(format!(
-                        "instantiate it in a declaration: `service x on HOST = {}(...)`",
-                        first.text
-                    ));
-                    self.err(d);
-                    return V {
-                        val: Val::Error,
-                        loc,
-                    };
-                }
                 super::SymKind::Decl(_) => {
                     return V {
                         val: Val::Ref(sym, names[1..].to_vec()),
                         loc,
                     };
                 }
+                // Templates have their own namespace and never come back from `lookup`.
+                super::SymKind::Const | super::SymKind::Template => self.const_value(sym),
             }
         } else if names.len() == 1 {
             return V {
@@ -214,7 +198,25 @@ impl<'a> Evaluator<'a> {
         v
     }
 
+    /// Report a name that is in scope nowhere. Bare names stay [`Val::Name`] until a field
+    /// decides what they may be (an enum variant such as `proxy = caddy` is fine even when
+    /// a template `caddy` is imported), so this runs only where a value was required.
     pub fn unresolved(&mut self, name: &str, file: FileId, span: Span) {
+        if self.syms.lookup_template(name).is_some() {
+            self.err(
+                Diagnostic::error(
+                    Code::WrongKind,
+                    format!("`{name}` is a template, not a value"),
+                    file,
+                    span,
+                )
+                .label("a template makes declarations")
+                .help(format!(
+                    "instantiate it in a declaration: `service x on HOST = {name}(...)`"
+                )),
+            );
+            return;
+        }
         let mut d = Diagnostic::error(
             Code::Unresolved,
             format!("cannot find `{name}`"),
@@ -356,11 +358,22 @@ impl<'a> Evaluator<'a> {
             };
         }
         let rec = self.decl_record(sym);
-        let mut v = V {
-            val: Val::Record((*rec).clone()),
-            loc,
+        // Clone only the field the path starts with, not the whole declaration.
+        let found = path
+            .first()
+            .and_then(|n| rec.iter().find(|(k, _, _)| k.text == n.text))
+            .map(|(_, fv, _)| fv.val.clone());
+        let (mut v, rest) = match found {
+            Some(val) => (V { val, loc }, &path[1..]),
+            None => (
+                V {
+                    val: Val::Record((*rec).clone()),
+                    loc,
+                },
+                path,
+            ),
         };
-        for n in path {
+        for n in rest {
             v = self.field_of(v, n, loc.file);
             v.loc = loc;
         }
@@ -427,18 +440,6 @@ impl<'a> Evaluator<'a> {
             return None;
         };
         let ts = &self.syms.list[tsym];
-        if ts.kind != super::SymKind::Template {
-            let d = Diagnostic::error(
-                Code::WrongKind,
-                format!("`{}` is a {}, not a template", ts.name, ts.kind_name()),
-                file,
-                inst.template.span,
-            )
-            .with_secondary(ts.file, ts.name_span, "declared here")
-            .help("only `template` declarations can be instantiated");
-            self.err(d);
-            return None;
-        }
         let (tfile, titem) = (ts.file, ts.item);
         let files = self.files;
         let ast::Item::Template(t) = &files[tfile.0 as usize].items[titem] else {

@@ -85,7 +85,7 @@ fn load_error(file: FileId, span: Span, path: &str, e: &LoadError) -> Diagnostic
 struct Loader<'a> {
     provider: &'a dyn SourceProvider,
     loaded: Loaded,
-    /// Files being walked, for cycle detection: (file, span of the import that led here).
+    /// Files being walked (the import chain), for cycle detection.
     stack: Vec<FileId>,
     diags: &'a mut Vec<Diagnostic>,
 }

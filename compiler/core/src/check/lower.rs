@@ -6,7 +6,7 @@ use super::SymKind;
 use super::eval::{Evaluator, Rec, V, Val};
 use crate::diag::{Code, Diagnostic, did_you_mean};
 use crate::model::*;
-use crate::source::{FileId, Loc};
+use crate::source::{FileId, Loc, Span};
 use crate::syntax::ast::{self, DeclKind};
 use indexmap::IndexMap;
 use std::collections::HashMap;
@@ -154,24 +154,20 @@ impl Fields {
             .find(|(k, _, _)| k.text == key)
             .map(|(k, v, f)| Loc {
                 file: *f,
-                span: k.span.merge(v.loc.span, *f == v.loc.file),
+                span: key_value_span(k.span, v.loc, *f),
             })
     }
 }
 
-trait SpanMerge {
-    fn merge(self, other: crate::source::Span, same_file: bool) -> crate::source::Span;
-}
-impl SpanMerge for crate::source::Span {
-    fn merge(self, other: crate::source::Span, same_file: bool) -> crate::source::Span {
-        if same_file && other.start >= self.start {
-            crate::source::Span {
-                start: self.start,
-                end: other.end.max(self.end),
-            }
-        } else {
-            self
+/// From a field's key to the end of its value, when both are in one file.
+fn key_value_span(key: Span, value: Loc, key_file: FileId) -> Span {
+    if value.file == key_file && value.span.start >= key.start {
+        Span {
+            start: key.start,
+            end: value.span.end.max(key.end),
         }
+    } else {
+        key
     }
 }
 
@@ -766,32 +762,19 @@ impl<'e, 'a> Lowerer<'e, 'a> {
         if let Some(v) = f.get("hypervisor") {
             h.hypervisor = self.variant(v, "hypervisor", &["proxmox"]).is_some();
         }
-        if let Some(p) = &decl.placement {
-            match self.ev.syms.lookup(&p.text) {
-                Some(s) if self.ev.syms.list[s].kind == SymKind::Decl(DeclKind::Host) => {
-                    h.parent = self.host_ids.get(&s).copied()
-                }
-                _ => {
-                    let v = V {
-                        val: Val::Name(p.text.clone()),
-                        loc: Loc {
-                            file: self.ev.syms.list[sym].file,
-                            span: p.span,
-                        },
-                    };
-                    let v = match self.ev.syms.lookup(&p.text) {
-                        Some(s) => V {
-                            val: Val::Ref(s, Vec::new()),
-                            loc: v.loc,
-                        },
-                        None => v,
-                    };
-                    self.decl_ref(&v, DeclKind::Host);
-                }
-            }
-        }
-        if decl.instance.is_some() && h.name.is_empty() {
-            unreachable_decl();
+        // `host vm on hypervisor`: optional for hosts, unlike services.
+        h.parent = self.placement_host(sym, false);
+        if !is_safe_name(&h.name) && matches!(h.runtime, Runtime::Compose | Runtime::Swarm) {
+            self.ev.err(
+                Diagnostic::error(
+                    Code::UnsafePath,
+                    format!("`{}` cannot be the name of a compose host", h.name),
+                    h.loc.file,
+                    h.loc.span,
+                )
+                .label("becomes a directory and a compose project name")
+                .help("use lower-case letters, digits, `-` and `_`"),
+            );
         }
         h
     }
@@ -1223,14 +1206,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
         s
     }
 
-    fn unknown_sub(
-        &mut self,
-        key: &str,
-        span: crate::source::Span,
-        file: FileId,
-        what: &str,
-        known: &[&str],
-    ) {
+    fn unknown_sub(&mut self, key: &str, span: Span, file: FileId, what: &str, known: &[&str]) {
         let mut d = Diagnostic::error(
             Code::UnknownField,
             format!("`{what}` has no field `{key}`"),
