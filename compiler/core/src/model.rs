@@ -10,6 +10,7 @@ pub type HostId = usize;
 pub type ServiceId = usize;
 pub type SecretId = usize;
 pub type NetworkId = usize;
+pub type DomainId = usize;
 
 #[derive(Debug, Clone, Default)]
 pub struct Model {
@@ -339,7 +340,7 @@ pub struct Volume {
     pub external: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Tls {
     /// Public certificate (ACME / Let's Encrypt).
     Auto,

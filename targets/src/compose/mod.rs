@@ -21,18 +21,25 @@ impl Target for Compose {
     fn emit(&self, m: &Model, ctx: &EmitContext<'_>) -> (Vec<Artifact>, Vec<Diagnostic>) {
         let mut out = Vec::new();
         let mut diags = Vec::new();
+        // Group each host's services by stack; `None` (the host's own project) first.
+        let mut by_host: Vec<BTreeMap<Option<&str>, Vec<ServiceId>>> =
+            vec![BTreeMap::new(); m.hosts.len()];
+        for (sid, s) in m.services.iter().enumerate() {
+            by_host[s.host]
+                .entry(s.stack.as_deref())
+                .or_default()
+                .push(sid);
+        }
+        let mut routes: Vec<Vec<DomainId>> = vec![Vec::new(); m.services.len()];
+        for (did, d) in m.domains.iter().enumerate() {
+            routes[d.service].push(did);
+        }
+        let traefik = TraefikNames::from_options(ctx.options);
         for (hid, h) in m.hosts.iter().enumerate() {
             if !matches!(h.runtime, Runtime::Compose | Runtime::Swarm) {
                 continue;
             }
-            // Group the host's services by stack; `None` (the host's own project) first.
-            let mut stacks: BTreeMap<Option<&str>, Vec<ServiceId>> = BTreeMap::new();
-            for (sid, s) in m.services.iter().enumerate() {
-                if s.host == hid {
-                    stacks.entry(s.stack.as_deref()).or_default().push(sid);
-                }
-            }
-            for (stack, services) in &stacks {
+            for (stack, services) in &by_host[hid] {
                 let dir = match stack {
                     Some(st) => format!("compose/{}/{st}", h.name),
                     None => format!("compose/{}", h.name),
@@ -45,6 +52,8 @@ impl Target for Compose {
                     stack: *stack,
                     diags: &mut diags,
                     env_vars: BTreeMap::new(),
+                    routes: &routes,
+                    traefik: &traefik,
                 };
                 let doc = e.file(project, services);
                 let env_vars = std::mem::take(&mut e.env_vars);
@@ -87,6 +96,28 @@ struct Emitter<'a> {
     diags: &'a mut Vec<Diagnostic>,
     /// Environment variables the file reads (for `.env.example`), with the secrets behind them.
     env_vars: BTreeMap<String, Vec<String>>,
+    /// The domains routed to each service.
+    routes: &'a [Vec<DomainId>],
+    traefik: &'a TraefikNames,
+}
+
+/// The Traefik entry point and certificate resolver names routing labels refer to; the
+/// stdlib `traefik` template defines these names. `[targets.compose]` options override them.
+struct TraefikNames {
+    http: String,
+    https: String,
+    resolver: String,
+}
+
+impl TraefikNames {
+    fn from_options(o: &sparkc_core::target::TargetOptions) -> Self {
+        let get = |k: &str, d: &str| o.get(k).cloned().unwrap_or_else(|| d.to_string());
+        TraefikNames {
+            http: get("traefik_entrypoint_http", "web"),
+            https: get("traefik_entrypoint_https", "websecure"),
+            resolver: get("traefik_certresolver", "le"),
+        }
+    }
 }
 
 /// Compose interpolates `$` in every value; a literal `$` is written `$$`.
@@ -151,6 +182,105 @@ impl Emitter<'_> {
         );
     }
 
+    /// Routing labels for the domains that point at `s` when its host's proxy is Traefik.
+    /// One router per (port, path, TLS mode); several domains on one router share its rule.
+    fn traefik_labels(&mut self, s: &Service, sid: ServiceId) -> IndexMap<String, Yaml> {
+        let mut labels = IndexMap::new();
+        if self.host.proxy != Proxy::Traefik || self.routes[sid].is_empty() {
+            return labels;
+        }
+        type RouteKey<'d> = (&'d str, Option<&'d str>, Tls);
+        let mut routers: IndexMap<RouteKey, Vec<&Domain>> = IndexMap::new();
+        for &did in &self.routes[sid] {
+            let d = &self.m.domains[did];
+            if let Some(users) = d.basic_auth {
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::Unsupported,
+                        format!(
+                            "the compose target cannot yet put basic auth (`{}`) in front of `{}` behind Traefik",
+                            self.m.secrets[users].name, d.name
+                        ),
+                        d.loc.file,
+                        d.loc.span,
+                    )
+                    .label("Traefik would need the users file mounted into its own container")
+                    .help("route this domain through a Caddy host, or protect the service itself until Traefik middlewares are supported"),
+                );
+                continue;
+            }
+            routers
+                .entry((d.port.as_str(), d.path_prefix.as_deref(), d.tls))
+                .or_default()
+                .push(d);
+        }
+        if routers.is_empty() {
+            return labels;
+        }
+        labels.insert("traefik.enable".into(), Yaml::str("true"));
+        let single = routers.len() == 1;
+        for ((port, path, tls), domains) in &routers {
+            let router = if single {
+                s.name.clone()
+            } else {
+                let mut r = format!("{}-{port}", s.name);
+                if let Some(p) = path {
+                    r.push_str(&p.replace(|c: char| !c.is_ascii_alphanumeric(), "-"));
+                }
+                match tls {
+                    Tls::Auto => {}
+                    Tls::Internal => r.push_str("-internal"),
+                    Tls::Off => r.push_str("-plain"),
+                }
+                r
+            };
+            let hosts: Vec<String> = domains
+                .iter()
+                .map(|d| format!("Host(`{}`)", d.name))
+                .collect();
+            let mut rule = hosts.join(" || ");
+            if let Some(p) = path {
+                if hosts.len() > 1 {
+                    rule = format!("({rule})");
+                }
+                rule = format!("{rule} && PathPrefix(`{p}`)");
+            }
+            let base = format!("traefik.http.routers.{router}");
+            labels.insert(format!("{base}.rule"), lit(&rule));
+            let entry = if *tls == Tls::Off {
+                &self.traefik.http
+            } else {
+                &self.traefik.https
+            };
+            labels.insert(format!("{base}.entrypoints"), lit(entry));
+            match tls {
+                Tls::Auto => {
+                    labels.insert(
+                        format!("{base}.tls.certresolver"),
+                        lit(&self.traefik.resolver),
+                    );
+                }
+                Tls::Internal => {
+                    labels.insert(format!("{base}.tls"), Yaml::str("true"));
+                }
+                Tls::Off => {}
+            }
+            if !single {
+                labels.insert(format!("{base}.service"), lit(&router));
+            }
+            let number = s
+                .ports
+                .iter()
+                .find(|p| p.name == *port)
+                .map_or(0, |p| p.port);
+            labels.insert(
+                format!("traefik.http.services.{router}.loadbalancer.server.port"),
+                Yaml::Str(number.to_string()),
+            );
+        }
+        labels
+    }
+
     fn secret_var(&mut self, id: SecretId) -> Option<String> {
         let sec = &self.m.secrets[id];
         match &sec.source {
@@ -174,7 +304,7 @@ impl Emitter<'_> {
         let mut secrets: BTreeMap<String, Yaml> = BTreeMap::new();
         for &sid in services {
             let s = &self.m.services[sid];
-            let y = self.service(s);
+            let y = self.service(s, sid);
             svc_map.insert(s.name.clone(), y);
             for mnt in &s.volumes {
                 if let MountSource::Volume(v) = &mnt.source {
@@ -248,7 +378,7 @@ impl Emitter<'_> {
         doc
     }
 
-    fn service(&mut self, s: &Service) -> Yaml {
+    fn service(&mut self, s: &Service, sid: ServiceId) -> Yaml {
         let mut y = Yaml::map();
         if let Some(img) = &s.image {
             y.set("image", lit(img));
@@ -312,8 +442,21 @@ impl Emitter<'_> {
             if self.swarm() {
                 self.fallback(s, "depends_on", format!("swarm ignores the start order of `{}`", s.name), "swarm starts services in any order and restarts them until they are healthy; the dependency is still written for `docker compose`");
             }
+            // Plain start order reads best in the short list form compose documents first.
+            let all_started = s
+                .depends_on
+                .iter()
+                .all(|d| d.condition == DependCondition::Started);
+            if all_started {
+                let names = s
+                    .depends_on
+                    .iter()
+                    .map(|d| lit(&self.m.services[d.service].name))
+                    .collect();
+                y.set("depends_on", Yaml::List(names));
+            }
             let mut deps = IndexMap::new();
-            for d in &s.depends_on {
+            for d in s.depends_on.iter().filter(|_| !all_started) {
                 let mut dy = Yaml::map();
                 let cond = match d.condition {
                     DependCondition::Started => "service_started",
@@ -343,7 +486,9 @@ impl Emitter<'_> {
                 dy.set("condition", Yaml::str(cond));
                 deps.insert(self.m.services[d.service].name.clone(), dy);
             }
-            y.set("depends_on", Yaml::Map(deps));
+            if !all_started {
+                y.set("depends_on", Yaml::Map(deps));
+            }
         }
         if !s.env.is_empty() {
             let mut env = IndexMap::new();
@@ -417,6 +562,10 @@ impl Emitter<'_> {
         if !s.volumes.is_empty() {
             let mut vols = Vec::new();
             for v in &s.volumes {
+                if let Some(short) = short_mount(v) {
+                    vols.push(short);
+                    continue;
+                }
                 let mut vy = Yaml::map();
                 match &v.source {
                     MountSource::Volume(n) => {
@@ -522,11 +671,12 @@ impl Emitter<'_> {
             }
             y.set("healthcheck", hy);
         }
-        if !s.labels.is_empty() {
-            y.set(
-                "labels",
-                Yaml::Map(s.labels.iter().map(|(k, v)| (k.clone(), lit(v))).collect()),
-            );
+        let mut labels = self.traefik_labels(s, sid);
+        for (k, v) in &s.labels {
+            labels.insert(k.clone(), lit(v));
+        }
+        if !labels.is_empty() {
+            y.set("labels", Yaml::Map(labels));
         }
         for (key, list) in [
             ("security_opt", &s.security_opt),
@@ -749,4 +899,23 @@ impl Emitter<'_> {
         }
         d
     }
+}
+
+/// The `SOURCE:TARGET[:ro]` form of a mount, where compose reads it back unchanged: a named
+/// volume, or a bind whose source is unmistakably a path. Anything else keeps the long form.
+fn short_mount(v: &Mount) -> Option<Yaml> {
+    let source = match &v.source {
+        MountSource::Volume(n) => n,
+        MountSource::Bind(p)
+            if p.starts_with('/') || p.starts_with("./") || p.starts_with("../") =>
+        {
+            p
+        }
+        _ => return None,
+    };
+    if source.contains(':') || v.target.contains(':') || !v.target.starts_with('/') {
+        return None;
+    }
+    let ro = if v.read_only { ":ro" } else { "" };
+    Some(Yaml::Str(format!("{source}:{}{ro}", v.target)))
 }
