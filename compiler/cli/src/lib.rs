@@ -14,6 +14,8 @@ pub struct Compiled {
     pub diagnostics: Vec<Diagnostic>,
     /// Sorted by path; empty when checking found errors.
     pub artifacts: Vec<Artifact>,
+    /// Wall time per stage: the checker's, then `emit <target>` for each target.
+    pub timings: Vec<(String, std::time::Duration)>,
 }
 
 impl Compiled {
@@ -35,6 +37,7 @@ pub fn compile(
 ) -> Result<Compiled, String> {
     let checked = sparkc_core::check(provider, entry);
     let mut diagnostics = checked.diagnostics;
+    let mut timings = checked.timings;
     let mut artifacts = Vec::new();
     if !diagnostics.iter().any(Diagnostic::is_error) {
         for name in targets {
@@ -43,6 +46,7 @@ pub fn compile(
                 format!("unknown target `{name}`; known: {}", known.join(", "))
             })?;
             let opts = options(name);
+            let start = std::time::Instant::now();
             let (a, d) = target.emit(
                 &checked.model,
                 &EmitContext {
@@ -50,15 +54,23 @@ pub fn compile(
                     options: &opts,
                 },
             );
+            timings.push((format!("emit {name}"), start.elapsed()));
             artifacts.extend(a);
             diagnostics.extend(d);
         }
         artifacts.sort_by(|a, b| a.path.cmp(&b.path));
+        if let Some(w) = artifacts.windows(2).find(|w| w[0].path == w[1].path) {
+            return Err(format!(
+                "two targets write `{}`; give one of them another `path` option",
+                w[0].path
+            ));
+        }
     }
     Ok(Compiled {
         sources: checked.sources,
         diagnostics,
         artifacts,
+        timings,
     })
 }
 

@@ -24,8 +24,15 @@ pub struct Model {
 }
 
 impl Model {
-    pub fn services_on(&self, host: HostId) -> impl Iterator<Item = &Service> {
-        self.services.iter().filter(move |s| s.host == host)
+    /// Each host's services, in model order, in one pass over the services.
+    pub fn services_by_host(&self) -> Vec<Vec<&Service>> {
+        let mut by_host = vec![Vec::new(); self.hosts.len()];
+        for s in &self.services {
+            if let Some(list) = by_host.get_mut(s.host) {
+                list.push(s);
+            }
+        }
+        by_host
     }
 }
 
@@ -255,6 +262,9 @@ pub struct Service {
     pub healthcheck: Option<Healthcheck>,
     /// Which HTTP client the image ships, for HTTP health checks.
     pub health_client: Option<HealthClient>,
+    /// The container port Prometheus scrapes, and the path (default `/metrics`).
+    pub metrics_port: Option<u16>,
+    pub metrics_path: String,
     pub restart: Option<Restart>,
     pub labels: IndexMap<String, String>,
     pub container_name: Option<String>,
@@ -323,7 +333,8 @@ pub struct Secret {
 pub struct Network {
     pub name: String,
     pub loc: Loc,
-    pub host: HostId,
+    /// `None`: an external network declared without `on`, expected on every host that uses it.
+    pub host: Option<HostId>,
     /// The stack that creates it; other stacks on the host join it as external.
     pub stack: Option<String>,
     pub internal: bool,
@@ -384,4 +395,65 @@ pub struct Monitor {
     pub probe: Probe,
     pub interval: Option<u64>,
     pub down_for: Option<u64>,
+}
+
+/// The order every name list in the model and its artifacts follows: digit runs compare by
+/// value (`svc-2` before `svc-12`), everything else byte-wise; ties fall back to byte order,
+/// so the order is total and independent of declaration order.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (x, y) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    while i < x.len() && j < y.len() {
+        if x[i].is_ascii_digit() && y[j].is_ascii_digit() {
+            let (si, sj) = (i, j);
+            while i < x.len() && x[i].is_ascii_digit() {
+                i += 1;
+            }
+            while j < y.len() && y[j].is_ascii_digit() {
+                j += 1;
+            }
+            // Compare the runs as numbers of any length: strip leading zeros, then by
+            // length, then digit by digit.
+            let trim = |s: &[u8]| {
+                let z = s.iter().take_while(|c| **c == b'0').count();
+                s[z..].to_vec()
+            };
+            let (p, q) = (trim(&x[si..i]), trim(&y[sj..j]));
+            let ord = p.len().cmp(&q.len()).then_with(|| p.cmp(&q));
+            if ord != Ordering::Equal {
+                return ord;
+            }
+        } else {
+            if x[i] != y[j] {
+                return x[i].cmp(&y[j]);
+            }
+            i += 1;
+            j += 1;
+        }
+    }
+    (x.len() - i).cmp(&(y.len() - j)).then_with(|| a.cmp(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::natural_cmp;
+    use std::cmp::Ordering::*;
+
+    #[test]
+    fn natural_order() {
+        assert_eq!(natural_cmp("svc-2", "svc-12"), Less);
+        assert_eq!(natural_cmp("svc-12", "svc-2"), Greater);
+        assert_eq!(natural_cmp("host-0", "host-0"), Equal);
+        assert_eq!(natural_cmp("a", "a-1"), Less);
+        assert_eq!(natural_cmp("db", "cache"), Greater);
+        assert_eq!(natural_cmp("x01", "x1"), Less);
+        assert_eq!(
+            natural_cmp("x99999999999999999999999", "x100000000000000000000000"),
+            Less
+        );
+        let mut v = vec!["web-10", "web-9", "api", "web-1", "web-01"];
+        v.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(v, ["api", "web-01", "web-1", "web-9", "web-10"]);
+    }
 }

@@ -35,57 +35,90 @@ impl Target for Compose {
             routes[d.service].push(did);
         }
         let traefik = TraefikNames::from_options(ctx.options);
+        // One compose project per (host, stack); each is emitted independently, on every
+        // core, and the results are joined in this order.
+        let mut units: Vec<(HostId, Option<&str>, &[ServiceId])> = Vec::new();
         for (hid, h) in m.hosts.iter().enumerate() {
-            if !matches!(h.runtime, Runtime::Compose | Runtime::Swarm) {
-                continue;
+            if matches!(h.runtime, Runtime::Compose | Runtime::Swarm) {
+                for (stack, services) in &by_host[hid] {
+                    units.push((hid, *stack, services));
+                }
             }
-            for (stack, services) in &by_host[hid] {
-                let dir = match stack {
-                    Some(st) => format!("compose/{}/{st}", h.name),
-                    None => format!("compose/{}", h.name),
-                };
-                let project = stack.map_or(h.name.as_str(), |s| s);
-                let mut e = Emitter {
-                    m,
-                    host: h,
-                    hid,
-                    stack: *stack,
-                    diags: &mut diags,
-                    env_vars: BTreeMap::new(),
-                    routes: &routes,
-                    traefik: &traefik,
-                };
-                let doc = e.file(project, services);
-                let env_vars = std::mem::take(&mut e.env_vars);
-                let header = crate::header(ctx.source, "compose");
-                match to_string(&doc, &header) {
-                    Ok(text) => out.push(Artifact {
-                        path: format!("{dir}/docker-compose.yml"),
-                        contents: text,
-                    }),
-                    Err(err) => diags.push(Diagnostic::error(
-                        Code::Unsupported,
-                        format!("cannot serialise compose file: {err}"),
-                        h.loc.file,
-                        h.loc.span,
-                    )),
-                }
-                let mut env = String::new();
-                for line in &header {
-                    env.push_str(&format!("# {line}\n"));
-                }
-                env.push_str("# Variables the compose file reads. Copy to `.env` next to it and fill in the values;\n# never commit the filled-in file.\n");
-                for (var, secrets) in &env_vars {
-                    env.push_str(&format!("\n# secret {}\n{var}=\n", secrets.join(", ")));
-                }
-                out.push(Artifact {
-                    path: format!("{dir}/.env.example"),
-                    contents: env,
-                });
-            }
+        }
+        use rayon::prelude::*;
+        let results: Vec<(Vec<Artifact>, Vec<Diagnostic>)> = units
+            .into_par_iter()
+            .map(|(hid, stack, services)| {
+                project_files(m, ctx, hid, stack, services, &routes, &traefik)
+            })
+            .collect();
+        for (a, d) in results {
+            out.extend(a);
+            diags.extend(d);
         }
         (out, diags)
     }
+}
+
+/// The files of one compose project: `docker-compose.yml`, and `.env.example` when the
+/// file reads environment variables.
+fn project_files(
+    m: &Model,
+    ctx: &EmitContext<'_>,
+    hid: HostId,
+    stack: Option<&str>,
+    services: &[ServiceId],
+    routes: &[Vec<DomainId>],
+    traefik: &TraefikNames,
+) -> (Vec<Artifact>, Vec<Diagnostic>) {
+    let h = &m.hosts[hid];
+    let mut out = Vec::new();
+    let mut diags = Vec::new();
+    let dir = match stack {
+        Some(st) => format!("compose/{}/{st}", h.name),
+        None => format!("compose/{}", h.name),
+    };
+    let project = stack.unwrap_or(h.name.as_str());
+    let mut e = Emitter {
+        m,
+        host: h,
+        hid,
+        stack,
+        diags: &mut diags,
+        env_vars: BTreeMap::new(),
+        routes,
+        traefik,
+    };
+    let doc = e.file(project, services);
+    let env_vars = std::mem::take(&mut e.env_vars);
+    let header = crate::header(ctx.source, "compose");
+    match to_string(&doc, &header) {
+        Ok(text) => out.push(Artifact {
+            path: format!("{dir}/docker-compose.yml"),
+            contents: text,
+        }),
+        Err(err) => diags.push(Diagnostic::error(
+            Code::Unsupported,
+            format!("cannot serialise compose file: {err}"),
+            h.loc.file,
+            h.loc.span,
+        )),
+    }
+    if !env_vars.is_empty() {
+        let mut env = String::new();
+        for line in &header {
+            env.push_str(&format!("# {line}\n"));
+        }
+        env.push_str("# Variables the compose file reads. Copy to `.env` next to it and fill in the values;\n# never commit the filled-in file.\n");
+        for (var, secrets) in &env_vars {
+            env.push_str(&format!("\n# secret {}\n{var}=\n", secrets.join(", ")));
+        }
+        out.push(Artifact {
+            path: format!("{dir}/.env.example"),
+            contents: env,
+        });
+    }
+    (out, diags)
 }
 
 struct Emitter<'a> {
@@ -328,11 +361,13 @@ impl Emitter<'_> {
             for n in &s.networks {
                 let net = &self.m.networks[*n];
                 let mut ny = Yaml::map();
-                ny.set("name", lit(&net.name));
                 let owned_here = net.stack.as_deref() == self.stack;
                 if net.external || !owned_here {
+                    // An external network is looked up by its key, without a project prefix.
                     ny.set("external", Yaml::Bool(true));
                 } else {
+                    // The owner names it, so other stacks find it without the project prefix.
+                    ny.set("name", lit(&net.name));
                     if let Some(d) = &net.driver {
                         ny.set("driver", lit(d));
                     } else if self.swarm() {

@@ -26,6 +26,7 @@ pub fn load(provider: &dyn SourceProvider, entry: &str, diags: &mut Vec<Diagnost
         },
         stack: Vec::new(),
         diags,
+        parsed: std::collections::HashMap::new(),
     };
     match provider.load_file(entry) {
         Ok(text) => {
@@ -88,34 +89,94 @@ struct Loader<'a> {
     /// Files being walked (the import chain), for cycle detection.
     stack: Vec<FileId>,
     diags: &'a mut Vec<Diagnostic>,
+    /// Imported files read and parsed ahead (in parallel) but not yet added, by path.
+    parsed: std::collections::HashMap<String, Parsed>,
+}
+
+/// A file parsed before it has an id: its diagnostics point at [`UNASSIGNED`] until added.
+struct Parsed {
+    text: String,
+    file: ast::File,
+    diags: Vec<Diagnostic>,
+}
+
+const UNASSIGNED: FileId = FileId(u32::MAX);
+
+fn parse_detached(text: String) -> Parsed {
+    let (file, diags) = syntax::parse(UNASSIGNED, &text);
+    Parsed { text, file, diags }
 }
 
 impl Loader<'_> {
     fn add_and_walk(&mut self, name: String, text: String, is_stdlib: bool) -> FileId {
-        if text.len() > MAX_SOURCE_BYTES {
-            let id = self.loaded.sources.add(SourceFile {
-                name: name.clone(),
-                text: String::new(),
-                is_stdlib,
-            });
-            self.loaded.files.push(ast::File::default());
-            self.diags.push(load_error(
-                id,
-                Span::default(),
-                &name,
-                &LoadError::TooLarge(text.len() as u64),
-            ));
-            return id;
+        let parsed = if text.len() > MAX_SOURCE_BYTES {
+            Err(text.len())
+        } else {
+            Ok(parse_detached(text))
+        };
+        self.add_parsed_and_walk(name, parsed, is_stdlib)
+    }
+
+    /// Read every file `file` imports that is not loaded yet and parse them all at once,
+    /// spread over the machine's cores; the walk then takes them from `self.parsed`.
+    fn parse_imports_ahead(&mut self, id: FileId) {
+        let from = self.loaded.sources.get(id);
+        if from.is_stdlib {
+            return;
         }
+        let mut texts = Vec::new();
+        for item in &self.loaded.files[id.0 as usize].items {
+            if let ast::Item::Import(ast::Import {
+                target: ast::ImportTarget::File { path, .. },
+                ..
+            }) = item
+                && let Some(joined) = join_import(&from.name, path)
+                && self.loaded.sources.find(&joined).is_none()
+                && !self.parsed.contains_key(&joined)
+                && !texts.iter().any(|(n, _)| *n == joined)
+                && let Ok(text) = self.provider.load_file(&joined)
+                && text.len() <= MAX_SOURCE_BYTES
+            {
+                texts.push((joined, text));
+            }
+        }
+        if texts.len() < 2 {
+            return; // nothing to gain; the walk parses it
+        }
+        use rayon::prelude::*;
+        let parsed: Vec<(String, Parsed)> = texts
+            .into_par_iter()
+            .map(|(name, text)| (name, parse_detached(text)))
+            .collect();
+        self.parsed.extend(parsed);
+    }
+
+    fn add_parsed_and_walk(
+        &mut self,
+        name: String,
+        parsed: Result<Parsed, usize>,
+        is_stdlib: bool,
+    ) -> FileId {
+        let parsed = match parsed {
+            Ok(p) => p,
+            Err(len) => return self.add_too_large(name, len, is_stdlib),
+        };
         let id = self.loaded.sources.add(SourceFile {
             name,
-            text,
+            text: parsed.text,
             is_stdlib,
         });
-        let (file, parse_diags) = syntax::parse(id, &self.loaded.sources.get(id).text);
-        self.diags.extend(parse_diags);
-        self.loaded.files.push(file);
+        self.diags.extend(parsed.diags.into_iter().map(|mut d| {
+            for label in std::iter::once(&mut d.primary).chain(d.secondary.iter_mut()) {
+                if label.file == UNASSIGNED {
+                    label.file = id;
+                }
+            }
+            d
+        }));
+        self.loaded.files.push(parsed.file);
         self.stack.push(id);
+        self.parse_imports_ahead(id);
         let imports: Vec<ast::Import> = self.loaded.files[id.0 as usize]
             .items
             .iter()
@@ -131,6 +192,22 @@ impl Loader<'_> {
             self.import(id, &im);
         }
         self.stack.pop();
+        id
+    }
+
+    fn add_too_large(&mut self, name: String, len: usize, is_stdlib: bool) -> FileId {
+        let id = self.loaded.sources.add(SourceFile {
+            name: name.clone(),
+            text: String::new(),
+            is_stdlib,
+        });
+        self.loaded.files.push(ast::File::default());
+        self.diags.push(load_error(
+            id,
+            Span::default(),
+            &name,
+            &LoadError::TooLarge(len as u64),
+        ));
         id
     }
 
@@ -165,6 +242,10 @@ impl Loader<'_> {
                                 )),
                         );
                     }
+                    return;
+                }
+                if let Some(p) = self.parsed.remove(&joined) {
+                    self.add_parsed_and_walk(joined, Ok(p), false);
                     return;
                 }
                 match self.provider.load_file(&joined) {

@@ -41,6 +41,8 @@ const SERVICE_FIELDS: &[&str] = &[
     "depends_on",
     "healthcheck",
     "health_client",
+    "metrics",
+    "metrics_path",
     "restart",
     "labels",
     "container_name",
@@ -138,7 +140,8 @@ pub struct Lowerer<'e, 'a> {
 
 /// A declaration's fields, checked against the names its kind knows.
 struct Fields {
-    rec: Rec,
+    /// Shared with the evaluator's cache; lowering only reads it.
+    rec: std::rc::Rc<Rec>,
 }
 
 impl Fields {
@@ -194,7 +197,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
         let mut v: Vec<usize> = (0..self.ev.syms.list.len())
             .filter(|i| self.ev.syms.list[*i].kind == SymKind::Decl(kind))
             .collect();
-        v.sort_by(|a, b| self.ev.syms.list[*a].name.cmp(&self.ev.syms.list[*b].name));
+        v.sort_by(|a, b| natural_cmp(&self.ev.syms.list[*a].name, &self.ev.syms.list[*b].name));
         v
     }
 
@@ -208,9 +211,9 @@ impl<'e, 'a> Lowerer<'e, 'a> {
     }
 
     fn fields(&mut self, sym: usize, known: &[&str]) -> Fields {
-        let rec = (*self.ev.decl_record(sym)).clone();
+        let rec = self.ev.decl_record(sym);
         let kind = self.ev.syms.list[sym].kind_name();
-        for (k, _, f) in &rec {
+        for (k, _, f) in rec.iter() {
             if !known.contains(&k.text.as_str()) {
                 let mut d = Diagnostic::error(
                     Code::UnknownField,
@@ -279,10 +282,10 @@ impl<'e, 'a> Lowerer<'e, 'a> {
         let mut doms: Vec<(FileId, usize)> = domains.to_vec();
         let files = self.ev.files;
         doms.sort_by(|a, b| {
-            domain_of(files, *a)
-                .name
-                .text
-                .cmp(&domain_of(files, *b).name.text)
+            natural_cmp(
+                &domain_of(files, *a).name.text,
+                &domain_of(files, *b).name.text,
+            )
         });
         let mut seen: HashMap<String, Loc> = HashMap::new();
         for (f, i) in doms {
@@ -809,11 +812,10 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                 }
             };
         }
-        if let Some(v) = f.get("env") {
-            let v = v.clone();
-            if let Some(s) = self.str(&v) {
-                source = self.env_var_name(&v, &s).map(SecretSource::Env);
-            }
+        if let Some(v) = f.get("env")
+            && let Some(s) = self.str(v)
+        {
+            source = self.env_var_name(v, &s).map(SecretSource::Env);
         }
         if let Some(v) = f.get("file") {
             source = self.str(v).map(SecretSource::File);
@@ -898,7 +900,13 @@ impl<'e, 'a> Lowerer<'e, 'a> {
     fn network(&mut self, sym: usize) -> Network {
         let decl = self.decl(sym);
         let f = self.fields(sym, NETWORK_FIELDS);
-        let host = self.placement_host(sym, true).unwrap_or(usize::MAX);
+        let external = f
+            .get("external")
+            .and_then(|v| self.bool(v))
+            .unwrap_or(false);
+        // An external network exists outside sparkc, on whichever hosts use it.
+        // (An unplaced network that is not external is reported here, once.)
+        let host = self.placement_host(sym, !external);
         let mut n = Network {
             name: decl.name.text.clone(),
             loc: self.loc_of(sym),
@@ -911,9 +919,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
         if let Some(v) = f.get("internal") {
             n.internal = self.bool(v).unwrap_or(false);
         }
-        if let Some(v) = f.get("external") {
-            n.external = self.bool(v).unwrap_or(false);
-        }
+        n.external = external;
         if let Some(v) = f.get("driver") {
             n.driver = self.str(v);
         }
@@ -984,6 +990,8 @@ impl<'e, 'a> Lowerer<'e, 'a> {
             depends_on: Vec::new(),
             healthcheck: None,
             health_client: None,
+            metrics_port: None,
+            metrics_path: "/metrics".to_string(),
             restart: None,
             labels: IndexMap::new(),
             container_name: None,
@@ -1047,18 +1055,17 @@ impl<'e, 'a> Lowerer<'e, 'a> {
             }
         }
         for (key, v, _) in f.rec.iter() {
-            let v = v.clone();
             match key.text.as_str() {
-                "image" => s.image = self.image(&v),
-                "build" => s.build = self.build(&v),
-                "command" => s.command = self.command(&v),
-                "entrypoint" => s.entrypoint = self.command(&v),
-                "env" => s.env = self.env(&v),
-                "env_file" => s.env_file = self.strings(&v),
-                "publish" => s.publish = self.publish(&v, &s),
-                "volumes" => s.volumes = self.mounts(&v, host, &decl.name.text),
+                "image" => s.image = self.image(v),
+                "build" => s.build = self.build(v),
+                "command" => s.command = self.command(v),
+                "entrypoint" => s.entrypoint = self.command(v),
+                "env" => s.env = self.env(v),
+                "env_file" => s.env_file = self.strings(v),
+                "publish" => s.publish = self.publish(v, &s),
+                "volumes" => s.volumes = self.mounts(v, host, &decl.name.text),
                 "networks" => {
-                    if let Some(items) = self.list(&v) {
+                    if let Some(items) = self.list(v) {
                         for i in items {
                             if let Some(n) = self.decl_ref(&i, DeclKind::Network)
                                 && let Some(id) = self.network_ids.get(&n)
@@ -1076,15 +1083,31 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                                 .map(|x| format!("service:{}", self.ev.syms.list[x].name))
                         }
                         _ => self
-                            .variant(&v, "network mode", &["host", "none", "bridge"])
+                            .variant(v, "network mode", &["host", "none", "bridge"])
                             .map(str::to_string),
                     }
                 }
-                "depends_on" => s.depends_on = self.depends(&v),
-                "healthcheck" => s.healthcheck = self.healthcheck(&v, &s),
+                "depends_on" => s.depends_on = self.depends(v),
+                "healthcheck" => s.healthcheck = self.healthcheck(v, &s),
+                "metrics" => {
+                    s.metrics_port = self.container_port(v, &s).map(|(p, _)| p.0);
+                }
+                "metrics_path" => {
+                    if let Some(p) = self.str(v) {
+                        if p.starts_with('/') {
+                            s.metrics_path = p;
+                        } else {
+                            self.malformed::<()>(
+                                v,
+                                format!("metrics path `{p}` does not start with `/`"),
+                                "write an absolute URL path, e.g. \"/metrics\"",
+                            );
+                        }
+                    }
+                }
                 "health_client" => {
                     s.health_client =
-                        match self.variant(&v, "health check client", &["curl", "wget"]) {
+                        match self.variant(v, "health check client", &["curl", "wget"]) {
                             Some("curl") => Some(HealthClient::Curl),
                             Some(_) => Some(HealthClient::Wget),
                             None => None,
@@ -1092,7 +1115,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                 }
                 "restart" => {
                     s.restart = match self.variant(
-                        &v,
+                        v,
                         "restart policy",
                         &["no", "always", "on-failure", "unless-stopped"],
                     ) {
@@ -1103,23 +1126,23 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                         None => None,
                     }
                 }
-                "labels" => s.labels = self.text_map(&v),
-                "container_name" => s.container_name = self.str(&v),
-                "hostname" => s.hostname = self.str(&v),
-                "user" => s.user = self.text(&v),
-                "working_dir" => s.working_dir = self.str(&v),
-                "security_opt" => s.security_opt = self.strings(&v),
-                "cap_add" => s.cap_add = self.strings(&v),
-                "cap_drop" => s.cap_drop = self.strings(&v),
-                "devices" => s.devices = self.strings(&v),
-                "privileged" => s.privileged = self.bool(&v).unwrap_or(false),
-                "read_only" => s.read_only = self.bool(&v).unwrap_or(false),
-                "init" => s.init = self.bool(&v).unwrap_or(false),
-                "sysctls" => s.sysctls = self.text_map(&v),
-                "ulimits" => s.ulimits = self.ulimits(&v),
-                "tmpfs" => s.tmpfs = self.strings(&v),
+                "labels" => s.labels = self.text_map(v),
+                "container_name" => s.container_name = self.str(v),
+                "hostname" => s.hostname = self.str(v),
+                "user" => s.user = self.text(v),
+                "working_dir" => s.working_dir = self.str(v),
+                "security_opt" => s.security_opt = self.strings(v),
+                "cap_add" => s.cap_add = self.strings(v),
+                "cap_drop" => s.cap_drop = self.strings(v),
+                "devices" => s.devices = self.strings(v),
+                "privileged" => s.privileged = self.bool(v).unwrap_or(false),
+                "read_only" => s.read_only = self.bool(v).unwrap_or(false),
+                "init" => s.init = self.bool(v).unwrap_or(false),
+                "sysctls" => s.sysctls = self.text_map(v),
+                "ulimits" => s.ulimits = self.ulimits(v),
+                "tmpfs" => s.tmpfs = self.strings(v),
                 "extra_hosts" => {
-                    if let Some(rec) = self.record(&v) {
+                    if let Some(rec) = self.record(v) {
                         for (k, iv, _) in &rec {
                             if let Some(ip) = self.ip(iv) {
                                 s.extra_hosts.insert(k.text.clone(), ip);
@@ -1127,9 +1150,9 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                         }
                     }
                 }
-                "logging" => s.logging = self.logging(&v),
+                "logging" => s.logging = self.logging(v),
                 "secrets" => {
-                    if let Some(items) = self.list(&v) {
+                    if let Some(items) = self.list(v) {
                         for i in items {
                             if let Some(id) = self.secret_ref(&i)
                                 && !s.secrets.contains(&id)
@@ -1139,24 +1162,24 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                         }
                     }
                 }
-                "profiles" => s.profiles = self.strings(&v),
+                "profiles" => s.profiles = self.strings(v),
                 "dns" => {
-                    if let Some(items) = self.list(&v) {
+                    if let Some(items) = self.list(v) {
                         s.dns = items.iter().filter_map(|i| self.ip(i)).collect();
                     }
                 }
-                "platform" => s.platform = self.str(&v),
+                "platform" => s.platform = self.str(v),
                 "pull_policy" => {
                     s.pull_policy = self
-                        .variant(&v, "pull policy", &["always", "never", "missing", "build"])
+                        .variant(v, "pull policy", &["always", "never", "missing", "build"])
                         .map(str::to_string)
                 }
-                "stop_grace_period" => s.stop_grace_period = self.duration(&v),
-                "shm_size" => s.shm_size = self.size(&v),
-                "cpus" => s.cpus = self.float(&v, 0.01),
-                "memory" => s.memory = self.size(&v),
+                "stop_grace_period" => s.stop_grace_period = self.duration(v),
+                "shm_size" => s.shm_size = self.size(v),
+                "cpus" => s.cpus = self.float(v, 0.01),
+                "memory" => s.memory = self.size(v),
                 "reserve" => {
-                    if let Some(rec) = self.record(&v) {
+                    if let Some(rec) = self.record(v) {
                         for (k, rv, kf) in &rec {
                             match k.text.as_str() {
                                 "cpus" => s.reserve_cpus = self.float(rv, 0.0),
@@ -1172,13 +1195,13 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                         }
                     }
                 }
-                "replicas" => s.replicas = self.int(&v, 0, 10_000),
-                "update" => s.update = self.update_policy(&v, "update"),
-                "rollback" => s.rollback = self.update_policy(&v, "rollback"),
-                "restart_policy" => s.restart_policy = self.restart_policy(&v),
-                "placement" => s.placement = self.strings(&v),
-                "stack" => s.stack = self.stack_name(&v),
-                "passthrough" => s.passthrough_compose = self.passthrough(&v),
+                "replicas" => s.replicas = self.int(v, 0, 10_000),
+                "update" => s.update = self.update_policy(v, "update"),
+                "rollback" => s.rollback = self.update_policy(v, "rollback"),
+                "restart_policy" => s.restart_policy = self.restart_policy(v),
+                "placement" => s.placement = self.strings(v),
+                "stack" => s.stack = self.stack_name(v),
+                "passthrough" => s.passthrough_compose = self.passthrough(v),
                 _ => {}
             }
         }

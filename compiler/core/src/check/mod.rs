@@ -107,6 +107,8 @@ pub struct Checked {
     pub sources: SourceSet,
     pub model: Model,
     pub diagnostics: Vec<Diagnostic>,
+    /// Wall time per stage, in pipeline order (for `sparkc build --timings` and the benchmarks).
+    pub timings: Vec<(String, std::time::Duration)>,
 }
 
 impl Checked {
@@ -116,8 +118,16 @@ impl Checked {
 }
 
 pub fn check(provider: &dyn SourceProvider, entry: &str) -> Checked {
+    let mut timings = Vec::new();
+    let mut clock = std::time::Instant::now();
+    let mut lap = |stage: &str, timings: &mut Vec<(String, std::time::Duration)>| {
+        let now = std::time::Instant::now();
+        timings.push((stage.to_string(), now - clock));
+        clock = now;
+    };
     let mut diags = Vec::new();
     let loaded = load::load(provider, entry, &mut diags);
+    lap("parse", &mut timings);
     let mut syms = Symbols::default();
     let mut domains: Vec<(FileId, usize)> = Vec::new();
     for (fi, file) in loaded.files.iter().enumerate() {
@@ -168,12 +178,14 @@ pub fn check(provider: &dyn SourceProvider, entry: &str) -> Checked {
             );
         }
     }
+    lap("resolve", &mut timings);
     let model = {
         let mut ev = eval::Evaluator::new(&loaded.files, &syms, &mut diags);
         let mut lw = lower::Lowerer::new(&mut ev);
         lw.lower_all(&domains);
         lw.finish()
     };
+    lap("evaluate", &mut timings);
     rules::check_model(&model, &mut diags);
     diags.sort_by(|a, b| {
         (a.primary.file, a.primary.span.start, a.code).cmp(&(
@@ -183,9 +195,11 @@ pub fn check(provider: &dyn SourceProvider, entry: &str) -> Checked {
         ))
     });
     diags.dedup();
+    lap("rules", &mut timings);
     Checked {
         sources: loaded.sources,
         model,
         diagnostics: diags,
+        timings,
     }
 }

@@ -7,8 +7,9 @@ use crate::model::*;
 pub fn check_model(m: &Model, diags: &mut Vec<Diagnostic>) {
     placement(m, diags);
     dependency_cycles(m, diags);
-    port_conflicts(m, diags);
-    resources(m, diags);
+    let by_host = m.services_by_host();
+    port_conflicts(m, &by_host, diags);
+    resources(m, &by_host, diags);
     addresses(m, diags);
 }
 
@@ -43,7 +44,7 @@ fn placement(m: &Model, diags: &mut Vec<Diagnostic>) {
         }
         for n in &s.networks {
             let net = &m.networks[*n];
-            if net.host != s.host {
+            if net.host.is_some_and(|h| h != s.host) {
                 let loc = s.loc_of("networks");
                 diags.push(
                     Diagnostic::error(Code::CrossStack, format!("network `{}` is on another host than `{}`", net.name, s.name), loc.file, loc.span)
@@ -156,10 +157,10 @@ fn dependency_cycles(m: &Model, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-fn port_conflicts(m: &Model, diags: &mut Vec<Diagnostic>) {
-    for h in 0..m.hosts.len() {
+fn port_conflicts(m: &Model, by_host: &[Vec<&Service>], diags: &mut Vec<Diagnostic>) {
+    for (h, services) in by_host.iter().enumerate() {
         let mut claims: Vec<(&Service, &Publish)> = Vec::new();
-        for s in m.services_on(h) {
+        for &s in services {
             for p in &s.publish {
                 if let Some((os, op)) = claims.iter().find(|(_, q)| {
                     q.proto == p.proto
@@ -233,10 +234,10 @@ fn fmt_size(b: u64) -> String {
     format!("{b}B")
 }
 
-fn resources(m: &Model, diags: &mut Vec<Diagnostic>) {
+fn resources(m: &Model, by_host: &[Vec<&Service>], diags: &mut Vec<Diagnostic>) {
     for (hid, h) in m.hosts.iter().enumerate() {
         // Services: reservations must fit together, and each limit alone.
-        let services: Vec<&Service> = m.services_on(hid).collect();
+        let services = &by_host[hid];
         if let Some(mem) = h.memory {
             let reserved: Vec<&Service> = services
                 .iter()
@@ -278,7 +279,7 @@ fn resources(m: &Model, diags: &mut Vec<Diagnostic>) {
                 let hl = h.field_locs.get("memory").copied().unwrap_or(h.loc);
                 diags.push(d.with_secondary(hl.file, hl.span, "the host's memory").help("lower the reservations, move a service to another host, or give the host more memory"));
             }
-            for s in &services {
+            for s in services.iter() {
                 if let Some(lim) = s.memory.filter(|l| *l > mem) {
                     let loc = s.loc_of("memory");
                     diags.push(
