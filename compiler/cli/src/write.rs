@@ -77,8 +77,10 @@ pub fn plan(out: &Path, artifacts: &[Artifact]) -> Result<Plan, String> {
     }
     let mut existing = Vec::new();
     walk(out, out, &mut existing);
+    let produced: std::collections::HashSet<&str> =
+        artifacts.iter().map(|a| a.path.as_str()).collect();
     for f in existing {
-        if !artifacts.iter().any(|a| a.path == f) && is_generated(&out.join(&f)) {
+        if !produced.contains(f.as_str()) && is_generated(&out.join(&f)) {
             plan.stale.push(f);
         }
     }
@@ -115,14 +117,24 @@ pub fn apply(out: &Path, artifacts: &[Artifact], plan: &Plan, force: bool) -> Re
             plan.foreign.join(", ")
         ));
     }
-    for a in artifacts {
-        if plan.changed.contains(&a.path) || (force && plan.foreign.contains(&a.path)) {
+    let changed: std::collections::HashSet<&str> =
+        plan.changed.iter().map(String::as_str).collect();
+    let foreign: std::collections::HashSet<&str> =
+        plan.foreign.iter().map(String::as_str).collect();
+    // Files are independent; creating them is dominated by file-system metadata latency,
+    // so they are written from several threads (each still atomically).
+    use rayon::prelude::*;
+    artifacts
+        .par_iter()
+        .filter(|a| {
+            changed.contains(a.path.as_str()) || (force && foreign.contains(a.path.as_str()))
+        })
+        .try_for_each(|a| {
             let path =
                 confined(out, &a.path).ok_or_else(|| format!("refusing to write `{}`", a.path))?;
             write_atomic(&path, a.contents.as_bytes())
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        }
-    }
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        })?;
     for s in &plan.stale {
         if let Some(p) = confined(out, s) {
             std::fs::remove_file(&p)

@@ -131,6 +131,8 @@ pub struct Lowerer<'e, 'a> {
     service_ids: HashMap<usize, ServiceId>,
     secret_ids: HashMap<usize, SecretId>,
     network_ids: HashMap<usize, NetworkId>,
+    /// Lowered domains by name, for monitors.
+    domain_ids: HashMap<String, DomainId>,
     volume_names: HashMap<usize, String>,
     /// Secrets referenced through `.path` while lowering the current service.
     path_secrets: Vec<SecretId>,
@@ -183,6 +185,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
             service_ids: HashMap::new(),
             secret_ids: HashMap::new(),
             network_ids: HashMap::new(),
+            domain_ids: HashMap::new(),
             volume_names: HashMap::new(),
             path_secrets: Vec::new(),
             implicit_deps: Vec::new(),
@@ -306,6 +309,8 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                 },
             );
             if let Some(x) = self.domain(f, d) {
+                self.domain_ids
+                    .insert(x.name.clone(), self.model.domains.len());
                 self.model.domains.push(x);
             }
         }
@@ -2127,8 +2132,8 @@ impl Lowerer<'_, '_> {
             return None;
         };
         m.target = match &t.val {
-            Val::Str(d) => match self.model.domains.iter().position(|x| &x.name == d) {
-                Some(i) => MonitorTarget::Domain(i),
+            Val::Str(d) => match self.domain_ids.get(d) {
+                Some(&i) => MonitorTarget::Domain(i),
                 None => {
                     let mut dg = Diagnostic::error(
                         Code::Unresolved,

@@ -394,9 +394,11 @@ fn resources(m: &Model, by_host: &[Vec<&Service>], diags: &mut Vec<Diagnostic>) 
 }
 
 fn addresses(m: &Model, diags: &mut Vec<Diagnostic>) {
-    for (i, h) in m.hosts.iter().enumerate() {
+    let mut first: std::collections::HashMap<std::net::IpAddr, &Host> =
+        std::collections::HashMap::new();
+    for h in &m.hosts {
         let Some(addr) = h.address else { continue };
-        if let Some(prev) = m.hosts[..i].iter().find(|p| p.address == Some(addr)) {
+        if let Some(prev) = first.get(&addr).copied() {
             let l = h.field_locs.get("address").copied().unwrap_or(h.loc);
             let pl = prev.field_locs.get("address").copied().unwrap_or(prev.loc);
             diags.push(
@@ -412,6 +414,8 @@ fn addresses(m: &Model, diags: &mut Vec<Diagnostic>) {
                 .with_secondary(pl.file, pl.span, format!("`{}` has it already", prev.name))
                 .help("every host needs its own address"),
             );
+        } else {
+            first.insert(addr, h);
         }
     }
 }
