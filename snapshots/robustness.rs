@@ -156,3 +156,87 @@ fn binary_and_invalid_utf8_input_are_diagnosed() {
     let out = compile_with(&provider, "main.spark", &[]);
     assert!(out.errors() >= 1);
 }
+
+/// Split a source into its top-level items, each with the comments above it.
+fn items(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut depth: i64 = 0;
+    let mut in_str = false;
+    for line in text.lines() {
+        let starts_item = depth == 0
+            && !line.trim_start().starts_with("//")
+            && !line.trim().is_empty()
+            && !cur.trim().is_empty()
+            && cur
+                .lines()
+                .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with("//"));
+        if starts_item {
+            out.push(std::mem::take(&mut cur));
+        }
+        cur.push_str(line);
+        cur.push('\n');
+        let mut prev = ' ';
+        for c in line.chars() {
+            match c {
+                '"' if prev != '\\' => in_str = !in_str,
+                '{' | '[' | '(' if !in_str => depth += 1,
+                '}' | ']' | ')' if !in_str => depth -= 1,
+                _ => {}
+            }
+            prev = c;
+        }
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+#[test]
+fn declaration_order_does_not_change_the_output() {
+    let mut rng = Rng(0x0dde_c1a2_a710_0001);
+    let targets = ["compose".to_string(), "prometheus".to_string()];
+    let mut shuffles = 0;
+    for ex in examples() {
+        let files = project_files(&ex);
+        let reference = compile_with(
+            &MemProvider {
+                files: files.clone(),
+            },
+            "main.spark",
+            &targets,
+        );
+        assert_eq!(reference.errors(), 0, "{}", reference.rendered());
+        assert!(!reference.artifacts.is_empty());
+        for round in 0..12 {
+            let mut shuffled = BTreeMap::new();
+            let mut moved = false;
+            for (name, text) in &files {
+                let mut parts = items(text);
+                // Fisher-Yates with the test's own generator.
+                for i in (1..parts.len()).rev() {
+                    parts.swap(i, rng.below(i + 1));
+                }
+                let joined = parts.concat();
+                moved |= joined != *text;
+                shuffled.insert(name.clone(), joined);
+            }
+            assert!(moved, "round {round} of {} shuffled nothing", ex.display());
+            let out = compile_with(&MemProvider { files: shuffled }, "main.spark", &targets);
+            assert_eq!(out.errors(), 0, "{}", out.rendered());
+            assert_eq!(out.artifacts.len(), reference.artifacts.len());
+            for (a, b) in out.artifacts.iter().zip(&reference.artifacts) {
+                assert_eq!(a.path, b.path);
+                assert!(
+                    a.contents == b.contents,
+                    "{}: {} changed when declarations were reordered (round {round})",
+                    ex.display(),
+                    a.path
+                );
+            }
+            shuffles += 1;
+        }
+    }
+    assert!(shuffles >= 30);
+}

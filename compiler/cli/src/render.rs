@@ -146,6 +146,13 @@ pub fn human(diags: &[Diagnostic], sources: &SourceSet, color: bool) -> String {
         .with_links(false);
     let mut out = String::new();
     for d in diags {
+        // A snippet of a huge line (a 1 MB name) would print the line whole; those
+        // diagnostics are shown without one.
+        if snippet_too_wide(d, sources) {
+            out.push_str(&plain(d, sources));
+            out.push('\n');
+            continue;
+        }
         let r = report(d, sources);
         let mut s = String::new();
         if handler.render_report(&mut s, &r).is_err() {
@@ -160,6 +167,45 @@ pub fn human(diags: &[Diagnostic], sources: &SourceSet, color: bool) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Widest source line shown in a snippet.
+const MAX_SNIPPET_LINE: usize = 1000;
+
+fn snippet_too_wide(d: &Diagnostic, sources: &SourceSet) -> bool {
+    std::iter::once(&d.primary).chain(&d.secondary).any(|l| {
+        let text = &sources.get(l.file).text;
+        let (start, end) = (l.span.start as usize, l.span.end as usize);
+        let line_start = text[..start.min(text.len())]
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
+        let line_end = text[end.min(text.len())..]
+            .find('\n')
+            .map_or(text.len(), |i| end + i);
+        line_end.saturating_sub(line_start) > MAX_SNIPPET_LINE
+    })
+}
+
+/// A diagnostic without a source snippet: location, message, labels, help.
+fn plain(d: &Diagnostic, sources: &SourceSet) -> String {
+    let f = sources.get(d.primary.file);
+    let (l, c) = f.line_col(d.primary.span.start as usize);
+    let sev = if d.is_error() { "error" } else { "warning" };
+    let mut s = format!(
+        "{sev}[{}]: {}\n  --> {}:{l}:{c}\n",
+        d.code, d.message, f.name
+    );
+    for label in std::iter::once(&d.primary).chain(&d.secondary) {
+        if let Some(m) = &label.message {
+            let lf = sources.get(label.file);
+            let (l, c) = lf.line_col(label.span.start as usize);
+            s.push_str(&format!("  {}:{l}:{c}: {m}\n", lf.name));
+        }
+    }
+    if let Some(h) = &d.help {
+        s.push_str(&format!("  help: {h}\n"));
+    }
+    s
 }
 
 /// `file:line:col: severity[code]: message`, one per line.

@@ -80,12 +80,20 @@ pub fn plan(out: &Path, artifacts: &[Artifact]) -> Result<Plan, String> {
     let produced: std::collections::HashSet<&str> =
         artifacts.iter().map(|a| a.path.as_str()).collect();
     for f in existing {
-        if !produced.contains(f.as_str()) && is_generated(&out.join(&f)) {
+        if !produced.contains(f.as_str()) && (is_generated(&out.join(&f)) || is_leftover_temp(&f)) {
             plan.stale.push(f);
         }
     }
     Ok(plan)
 }
+
+/// A temporary file of an interrupted build (`.NAME.sparkc-tmp-PID`), removed by the next one.
+fn is_leftover_temp(rel: &str) -> bool {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    name.starts_with('.') && name.contains(TMP_INFIX)
+}
+
+const TMP_INFIX: &str = ".sparkc-tmp-";
 
 /// Write one file atomically.
 fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
@@ -95,7 +103,7 @@ fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.sparkc-tmp-{}", std::process::id()));
+    let tmp = dir.join(format!(".{name}{TMP_INFIX}{}", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(contents)?;

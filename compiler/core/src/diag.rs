@@ -43,7 +43,7 @@ impl Diagnostic {
         Diagnostic {
             code,
             severity: Severity::Error,
-            message: message.into(),
+            message: elide(message.into()),
             primary: Label::new(file, span, None),
             secondary: Vec::new(),
             help: None,
@@ -57,21 +57,45 @@ impl Diagnostic {
     }
     /// The message shown under the primary span.
     pub fn label(mut self, message: impl Into<String>) -> Self {
-        self.primary.message = Some(message.into());
+        self.primary.message = Some(elide(message.into()));
         self
     }
     pub fn with_secondary(mut self, file: FileId, span: Span, message: impl Into<String>) -> Self {
         self.secondary
-            .push(Label::new(file, span, Some(message.into())));
+            .push(Label::new(file, span, Some(elide(message.into()))));
         self
     }
     pub fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(elide(help.into()));
         self
     }
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
+}
+
+/// Longest message text kept whole; longer texts (a 1 MB name quoted in a message) keep
+/// their start and end around an ellipsis, so output stays proportionate.
+pub const MAX_MESSAGE: usize = 400;
+
+fn elide(s: String) -> String {
+    if s.len() <= MAX_MESSAGE {
+        return s;
+    }
+    let mut head = MAX_MESSAGE / 2;
+    while !s.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = s.len() - MAX_MESSAGE / 4;
+    while !s.is_char_boundary(tail) {
+        tail += 1;
+    }
+    format!(
+        "{}…({} bytes elided)…{}",
+        &s[..head],
+        tail - head,
+        &s[tail..]
+    )
 }
 
 macro_rules! codes {

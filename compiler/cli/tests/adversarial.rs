@@ -1,0 +1,234 @@
+//! Hostile inputs: each gives a located diagnostic and exit 1, within bounded time and memory,
+//! never a panic or a hang. The binary runs under a watchdog (a hang fails the test after a
+//! generous limit; this detects hangs, it is not a speed test). Memory stays bounded because
+//! sources over 16 MiB are refused before they are read and nesting is capped before parsing.
+
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Hang detector, not a benchmark: far above any normal run.
+const WATCHDOG: Duration = Duration::from_secs(120);
+
+struct Project {
+    dir: PathBuf,
+}
+
+impl Project {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("sparkc-adv-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(
+            dir.join("spark.toml"),
+            "[project]\nname = \"adv\"\nentry = \"main.spark\"\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        Project { dir }
+    }
+    fn file(&self, name: &str, contents: impl AsRef<[u8]>) -> &Self {
+        std::fs::write(self.dir.join(name), contents).unwrap_or_else(|e| panic!("{e}"));
+        self
+    }
+    /// `sparkc check --format json` on the project: (exit code, stdout).
+    fn check(&self) -> (i32, String) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sparkc"))
+            .arg("check")
+            .arg(&self.dir)
+            .args(["--format", "json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+        let reader = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = stdout.read_to_string(&mut s);
+            s
+        });
+        let start = Instant::now();
+        let status = loop {
+            if let Some(st) = child.try_wait().unwrap_or_else(|e| panic!("{e}")) {
+                break st;
+            }
+            if start.elapsed() > WATCHDOG {
+                let _ = child.kill();
+                panic!("sparkc did not finish within {WATCHDOG:?}: a hang");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let out = reader.join().unwrap_or_default();
+        (status.code().unwrap_or(-1), out)
+    }
+    /// Assert exit 1 with a diagnostic of `code` that points into a file.
+    fn expect(&self, code: &str) {
+        let (exit, out) = self.check();
+        assert_eq!(
+            exit,
+            1,
+            "expected exit 1 with {code}, got {exit}:\n{}",
+            head(&out)
+        );
+        assert!(out.len() < 64 * 1024, "diagnostics of {} bytes", out.len());
+        let json: serde_json::Value =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {}", head(&out)));
+        let diags = json["diagnostics"].as_array().cloned().unwrap_or_default();
+        let found = diags.iter().find(|d| d["code"] == code);
+        let d = found.unwrap_or_else(|| panic!("expected {code}:\n{}", head(&out)));
+        assert!(
+            d["line"].as_u64().is_some_and(|l| l >= 1),
+            "no location: {d}"
+        );
+        assert!(
+            d["file"].as_str().is_some_and(|f| !f.is_empty()),
+            "no file: {d}"
+        );
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn head(s: &str) -> &str {
+    let mut end = s.len().min(2000);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+#[test]
+fn invalid_utf8() {
+    Project::new("utf8")
+        .file(
+            "main.spark",
+            b"host web { runtime = compose }\n\xff\xfe\xc3\x28 service\n",
+        )
+        .expect("E0002");
+}
+
+#[test]
+fn binary_file() {
+    let bytes: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    Project::new("binary")
+        .file("main.spark", bytes)
+        .expect("E0002");
+}
+
+#[test]
+fn binary_file_that_is_utf8() {
+    let text: String = (0..4096u32)
+        .map(|i| char::from((i * 7 % 32) as u8))
+        .collect();
+    Project::new("ctrl")
+        .file("main.spark", text)
+        .expect("E0001");
+}
+
+#[test]
+fn hundred_megabyte_file() {
+    let line = "// padding padding padding padding padding padding padding padding padding\n";
+    let p = Project::new("huge");
+    {
+        use std::io::Write as _;
+        let f = std::fs::File::create(p.dir.join("main.spark")).unwrap_or_else(|e| panic!("{e}"));
+        let mut w = std::io::BufWriter::new(f);
+        let mut n = 0;
+        while n < 100 << 20 {
+            w.write_all(line.as_bytes())
+                .unwrap_or_else(|e| panic!("{e}"));
+            n += line.len();
+        }
+    }
+    p.expect("E0002");
+}
+
+#[test]
+fn nesting_ten_thousand_deep() {
+    let src = format!("const x = {}1{}\n", "[".repeat(10_000), "]".repeat(10_000));
+    Project::new("nest").file("main.spark", src).expect("E0001");
+    let src = format!("const y = {}\n", "{ a = ".repeat(10_000));
+    Project::new("nest2")
+        .file("main.spark", src)
+        .expect("E0001");
+}
+
+#[test]
+fn template_that_instantiates_itself() {
+    Project::new("selftpl")
+        .file(
+            "main.spark",
+            "host web { runtime = compose }\n\
+             template loop() = service { image = \"nginx:1.27\", replicas = loop() }\n\
+             service a on web = loop()\n",
+        )
+        .expect("E0202");
+    // A declaration whose fields are computed from themselves.
+    Project::new("selfref")
+        .file(
+            "main.spark",
+            "host web { runtime = compose }\n\
+             service a on web { image = \"nginx:${a.image}\" }\n",
+        )
+        .expect("E0210");
+}
+
+#[test]
+fn import_cycle() {
+    Project::new("cycle")
+        .file("main.spark", "import \"a.spark\"\n")
+        .file("a.spark", "import \"b.spark\"\n")
+        .file("b.spark", "import \"a.spark\"\n")
+        .expect("E0104");
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_loop() {
+    let p = Project::new("symlink");
+    p.file(
+        "main.spark",
+        "import \"loop.spark\"\nimport \"sub/x.spark\"\n",
+    );
+    std::os::unix::fs::symlink("loop.spark", p.dir.join("loop.spark"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::os::unix::fs::symlink(".", p.dir.join("sub")).unwrap_or_else(|e| panic!("{e}"));
+    p.expect("E0103");
+}
+
+#[test]
+fn name_one_megabyte_long() {
+    let name = "a".repeat(1 << 20);
+    Project::new("longname")
+        .file(
+            "main.spark",
+            format!("host web {{ runtime = compose }}\nservice {name} on web {{ image = \"nginx:1.27\" }}\n"),
+        )
+        .expect("E0307");
+}
+
+#[test]
+fn paths_from_names_never_leave_the_out_dir() {
+    for (name, src) in [
+        (
+            "dotdot",
+            "host web { runtime = compose }\nservice app on web { image = \"nginx:1.27\", stack = \"../../etc\" }\n",
+        ),
+        (
+            "abs",
+            "host web { runtime = compose }\nservice app on web { image = \"nginx:1.27\", stack = \"/etc/passwd\" }\n",
+        ),
+        (
+            "nul",
+            "host web { runtime = compose }\nservice app on web { image = \"nginx:1.27\", stack = \"a\\u{0}b\" }\n",
+        ),
+    ] {
+        Project::new(name).file("main.spark", src).expect("E0307");
+    }
+}

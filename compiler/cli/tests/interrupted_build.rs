@@ -1,0 +1,165 @@
+//! An interrupted build leaves every file either as it was or as the new build writes it,
+//! never partial: the build is killed (SIGKILL) while it is replacing files, then every
+//! file is compared with both complete versions. The next build finishes the job and
+//! removes the temporary files the killed one left.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn sparkc_build(project: &Path, out: &Path) {
+    let st = Command::new(env!("CARGO_BIN_EXE_sparkc"))
+        .arg("build")
+        .arg(project)
+        .arg("--out")
+        .arg(out)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(st.success());
+}
+
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    fn walk(dir: &Path, base: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, base, out);
+            } else if let Ok(rel) = p.strip_prefix(base) {
+                out.push((
+                    rel.to_string_lossy().into_owned(),
+                    std::fs::read(&p).unwrap_or_default(),
+                ));
+            }
+        }
+    }
+    let mut v = Vec::new();
+    walk(dir, dir, &mut v);
+    v.sort();
+    v
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for (rel, bytes) in files(from) {
+        let p = to.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap_or(to)).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(p, bytes).unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+#[test]
+fn killed_build_leaves_old_or_new_files_never_partial() {
+    let work = std::env::temp_dir().join(format!("sparkc-kill-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    let (old_p, new_p) = (work.join("old"), work.join("new"));
+    for p in [&old_p, &new_p] {
+        let st = Command::new(root().join("scripts/gen-inventory"))
+            .arg("2000")
+            .arg(p)
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run scripts/gen-inventory (needs python3): {e}"));
+        assert!(st.success());
+    }
+    // The new version changes every service, so every compose file differs.
+    for e in std::fs::read_dir(&new_p).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("services-"))
+        {
+            let s = std::fs::read_to_string(&p).unwrap_or_default();
+            std::fs::write(&p, s.replace(":1.2.3\"", ":1.2.4\"")).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    let (ref_old, ref_new) = (work.join("ref-old"), work.join("ref-new"));
+    sparkc_build(&old_p, &ref_old);
+    sparkc_build(&new_p, &ref_new);
+    let old_files: std::collections::BTreeMap<String, Vec<u8>> =
+        files(&ref_old).into_iter().collect();
+    let new_files: std::collections::BTreeMap<String, Vec<u8>> =
+        files(&ref_new).into_iter().collect();
+    assert_eq!(old_files.len(), new_files.len());
+    let probe = new_files
+        .keys()
+        .find(|k| k.ends_with("docker-compose.yml") && old_files[*k] != new_files[*k])
+        .cloned()
+        .unwrap_or_else(|| panic!("no file differs between the versions"));
+
+    // How long a whole build of the new version takes over the old files; the kills land
+    // at fractions of that, so some land while files are being replaced.
+    let timing = work.join("timing");
+    copy_tree(&ref_old, &timing);
+    let t0 = Instant::now();
+    sparkc_build(&new_p, &timing);
+    let full = t0.elapsed();
+
+    // Bisect the kill time towards the window in which files are being replaced.
+    let (mut lo, mut hi) = (0.3f64, 1.5f64);
+    let mut interrupted = 0;
+    for attempt in 0..16u32 {
+        let frac = (lo + hi) / 2.0;
+        let out = work.join(format!("out-{attempt}"));
+        copy_tree(&ref_old, &out);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sparkc"))
+            .arg("build")
+            .arg(&new_p)
+            .arg("--out")
+            .arg(&out)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::thread::sleep(full.mul_f64(frac));
+        let _ = child.kill();
+        let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+        let killed = !status.success();
+        // Every file is exactly the old or exactly the new version.
+        let mut olds = 0;
+        let mut news = 0;
+        for (rel, bytes) in files(&out) {
+            if rel
+                .rsplit('/')
+                .next()
+                .is_some_and(|n| n.contains(".sparkc-tmp-"))
+            {
+                continue; // the killed build's temporary file, never a real name
+            }
+            let is_old = old_files.get(&rel) == Some(&bytes);
+            let is_new = new_files.get(&rel) == Some(&bytes);
+            assert!(
+                is_old || is_new,
+                "{rel} is neither the old nor the new version"
+            );
+            olds += usize::from(is_old && !is_new);
+            news += usize::from(is_new && !is_old);
+        }
+        eprintln!("attempt {attempt} at {frac:.3}: killed={killed} old={olds} new={news}");
+        let hit = killed && olds > 0 && news > 0;
+        if hit {
+            interrupted += 1;
+        } else if news == 0 {
+            lo = frac; // too early
+        } else {
+            hi = frac; // too late
+        }
+        // The next build completes the job and cleans up.
+        sparkc_build(&new_p, &out);
+        assert_eq!(
+            files(&out),
+            files(&ref_new),
+            "rebuild after the kill differs"
+        );
+        assert!(out.join(&probe).is_file());
+        let _ = std::fs::remove_dir_all(&out);
+        if interrupted >= 2 {
+            break;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    assert!(
+        interrupted >= 1,
+        "no attempt killed the build between its first and last file; the test proved nothing"
+    );
+}
