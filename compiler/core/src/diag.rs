@@ -147,6 +147,8 @@ codes! {
     BadPlacement = "E0305", "a service or host is placed somewhere it cannot run";
     CrossStack = "E0306", "a compose relation that crosses stacks or hosts";
     UnsafePath = "E0307", "a name that would write outside the output directory";
+    UnprotectedAdmin = "E0308", "an admin surface reachable without authentication";
+    WritableDockerSocket = "E0309", "the Docker socket mounted writable";
     Unsupported = "E0401", "a target cannot express what the model asks for";
     Fallback = "W0402", "a target expresses something through a documented fallback";
 }

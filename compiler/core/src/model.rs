@@ -276,6 +276,9 @@ pub struct Service {
     pub cap_drop: Vec<String>,
     pub devices: Vec<String>,
     pub privileged: bool,
+    /// Serves an admin UI or API without a login of its own (Prometheus, cAdvisor): it may
+    /// be reached only through a domain with `auth`, never published.
+    pub admin_surface: bool,
     pub read_only: bool,
     pub init: bool,
     pub sysctls: IndexMap<String, String>,

@@ -11,6 +11,63 @@ pub fn check_model(m: &Model, diags: &mut Vec<Diagnostic>) {
     port_conflicts(m, &by_host, diags);
     resources(m, &by_host, diags);
     addresses(m, diags);
+    secure_defaults(m, diags);
+}
+
+/// What a generated setup must never do by default: put an admin surface on the network
+/// without authentication, or hand a container a writable Docker socket.
+fn secure_defaults(m: &Model, diags: &mut Vec<Diagnostic>) {
+    for d in &m.domains {
+        let s = &m.services[d.service];
+        if s.admin_surface && d.basic_auth.is_none() {
+            diags.push(
+                Diagnostic::error(
+                    Code::UnprotectedAdmin,
+                    format!("`{}` routes to `{}`, an admin surface, without authentication", d.name, s.name),
+                    d.loc.file,
+                    d.loc.span,
+                )
+                .label("anyone who can reach this domain controls or reads the service")
+                .with_secondary(s.loc.file, s.loc.span, "an admin surface without a login of its own")
+                .help(format!("require a login at the proxy: `domain {} -> ... {{ auth = basic_auth(users) }}` with `secret users from file \"./users.htpasswd\"`", d.name)),
+            );
+        }
+    }
+    for s in &m.services {
+        if s.admin_surface && !s.publish.is_empty() {
+            let loc = s.loc_of("publish");
+            diags.push(
+                Diagnostic::error(
+                    Code::UnprotectedAdmin,
+                    format!(
+                        "`{}` is an admin surface and publishes a port on its host",
+                        s.name
+                    ),
+                    loc.file,
+                    loc.span,
+                )
+                .label("published ports bypass the proxy and its authentication")
+                .help("remove `publish` and route a domain with `auth = basic_auth(users)` to it"),
+            );
+        }
+        for v in &s.volumes {
+            if let MountSource::Bind(p) = &v.source
+                && p.ends_with("docker.sock")
+                && !v.read_only
+            {
+                diags.push(
+                    Diagnostic::error(
+                        Code::WritableDockerSocket,
+                        format!("`{}` mounts the Docker socket `{p}` writable", s.name),
+                        v.loc.file,
+                        v.loc.span,
+                    )
+                    .label("mounted writable")
+                    .help(format!("mount it read-only: `ro(\"{p}\" -> \"{}\")`. Read-only does not narrow the Docker API itself; to limit what the container may ask Docker, put a socket proxy in front", v.target)),
+                );
+            }
+        }
+    }
 }
 
 fn placement(m: &Model, diags: &mut Vec<Diagnostic>) {
