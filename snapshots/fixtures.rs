@@ -1,8 +1,11 @@
 //! One input, one snapshot, found automatically:
 //! - `snapshots/check/*.spark`: invalid programs; the snapshot is the rendered diagnostics.
+//! - `snapshots/build/*.spark`: valid programs, built with every target; the snapshot is
+//!   every artifact, sectioned.
 //! - `examples/*/spark.toml`: valid projects; the snapshot is every artifact, sectioned.
 
-use sparkc_snapshots::{compile, workspace};
+use sparkc::Compiled;
+use sparkc_snapshots::{compile, compile_build_fixture, workspace};
 use std::path::Path;
 
 fn settings(dir: &Path, input: &Path) -> insta::Settings {
@@ -39,20 +42,8 @@ fn check_fixture(path: &Path) -> datatest_stable::Result<()> {
     Ok(())
 }
 
-fn example(path: &Path) -> datatest_stable::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let out = compile(dir);
-    if out.errors() > 0 {
-        return Err(format!("example {} has errors:\n{}", dir.display(), out.rendered()).into());
-    }
-    let again = compile(dir);
-    if again.artifacts != out.artifacts {
-        return Err(format!(
-            "example {} compiles to different bytes on a second run",
-            dir.display()
-        )
-        .into());
-    }
+/// Artifacts (and any warnings) of a valid program, sectioned by path.
+fn artifacts_text(out: &Compiled) -> String {
     let mut text = String::new();
     if !out.diagnostics.is_empty() {
         text.push_str("## Diagnostics\n");
@@ -61,6 +52,44 @@ fn example(path: &Path) -> datatest_stable::Result<()> {
     for a in &out.artifacts {
         text.push_str(&format!("--- {} ---\n{}", a.path, a.contents));
     }
+    text
+}
+
+fn valid(what: &Path, out: Compiled, again: Compiled) -> datatest_stable::Result<String> {
+    if out.errors() > 0 {
+        return Err(format!("{} has errors:\n{}", what.display(), out.rendered()).into());
+    }
+    if out.artifacts.is_empty() {
+        return Err(format!("{} produces no artifacts", what.display()).into());
+    }
+    if again.artifacts != out.artifacts {
+        return Err(format!(
+            "{} compiles to different bytes on a second run",
+            what.display()
+        )
+        .into());
+    }
+    Ok(artifacts_text(&out))
+}
+
+fn build_fixture(path: &Path) -> datatest_stable::Result<()> {
+    let text = valid(
+        path,
+        compile_build_fixture(path),
+        compile_build_fixture(path),
+    )?;
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dir = path.parent().unwrap_or(Path::new("."));
+    settings(dir, path).bind(|| insta::assert_snapshot!(name, text));
+    Ok(())
+}
+
+fn example(path: &Path) -> datatest_stable::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let text = valid(dir, compile(dir), compile(dir))?;
     let name = dir
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
@@ -72,5 +101,6 @@ fn example(path: &Path) -> datatest_stable::Result<()> {
 
 datatest_stable::harness! {
     { test = check_fixture, root = "check", pattern = r"\.spark$" },
+    { test = build_fixture, root = "build", pattern = r"\.spark$" },
     { test = example, root = "../examples", pattern = r"spark\.toml$" },
 }

@@ -35,3 +35,45 @@ pub fn examples() -> Vec<PathBuf> {
     v.sort();
     v
 }
+
+/// Every valid single-file program under `snapshots/build/`.
+pub fn build_fixtures() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(workspace().join("snapshots/build"))
+        .map(|r| {
+            r.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "spark"))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Compile one valid-program fixture with every built-in target and default options.
+pub fn compile_build_fixture(path: &Path) -> Compiled {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{e}"));
+    let provider = sparkc::project::MemProvider {
+        files: std::collections::BTreeMap::from([("main.spark".to_string(), text)]),
+    };
+    let targets: Vec<String> = sparkc_targets::builtin()
+        .iter()
+        .map(|t| t.name().to_string())
+        .collect();
+    compile_with(&provider, "main.spark", &targets)
+}
+
+/// Every valid program the consumer tests feed to the real tools: the examples and the
+/// build fixtures, with their artifacts.
+pub fn valid_programs() -> Vec<(String, Compiled)> {
+    let mut v: Vec<(String, Compiled)> = examples()
+        .into_iter()
+        .map(|p| (p.display().to_string(), compile(&p)))
+        .collect();
+    v.extend(
+        build_fixtures()
+            .into_iter()
+            .map(|p| (p.display().to_string(), compile_build_fixture(&p))),
+    );
+    v
+}

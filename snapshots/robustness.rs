@@ -240,3 +240,48 @@ fn declaration_order_does_not_change_the_output() {
     }
     assert!(shuffles >= 30);
 }
+
+/// Every input the fuzzers kept (the minimised corpora) and every crash they found
+/// (`fuzz/artifacts/`) is replayed here, so a fixed crash stays fixed. See `scripts/fuzz`.
+#[test]
+fn fuzz_corpus_replays_without_panic() {
+    let fuzz = sparkc_snapshots::workspace().join("fuzz");
+    let mut inputs = Vec::new();
+    for dir in [
+        "corpus/parse",
+        "corpus/pipeline",
+        "artifacts/parse",
+        "artifacts/pipeline",
+    ] {
+        for e in std::fs::read_dir(fuzz.join(dir))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            inputs.push(e.path());
+        }
+    }
+    inputs.sort();
+    let targets = ["compose".to_string(), "prometheus".to_string()];
+    let mut replayed = 0;
+    for p in &inputs {
+        let bytes = std::fs::read(p).unwrap_or_else(|e| panic!("{e}"));
+        let Ok(text) = std::str::from_utf8(&bytes) else {
+            continue; // the fuzz targets skip non-UTF-8 input too (the CLI reports E0002)
+        };
+        let provider = MemProvider::from_bundle(text);
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            compile_with(&provider, "main.spark", &targets)
+        }));
+        let out = result.unwrap_or_else(|_| panic!("sparkc panicked on {}", p.display()));
+        for d in &out.diagnostics {
+            let f = out.sources.get(d.primary.file);
+            assert!((d.primary.span.end as usize) <= f.text.len());
+        }
+        replayed += 1;
+    }
+    assert!(
+        replayed >= 100,
+        "only {replayed} corpus inputs; run scripts/fuzz"
+    );
+}

@@ -194,6 +194,26 @@ pub struct MemProvider {
     pub files: BTreeMap<String, String>,
 }
 
+impl MemProvider {
+    /// Several files in one text, as the fuzzer and its replay test use them: the text up
+    /// to the first line `--- NAME` is `main.spark`; each such line starts file NAME.
+    pub fn from_bundle(text: &str) -> MemProvider {
+        let mut files = BTreeMap::new();
+        let mut name = "main.spark".to_string();
+        let mut body = String::new();
+        for line in text.split_inclusive('\n') {
+            if let Some(n) = line.strip_prefix("--- ") {
+                files.insert(std::mem::take(&mut name), std::mem::take(&mut body));
+                name = n.trim().to_string();
+            } else {
+                body.push_str(line);
+            }
+        }
+        files.insert(name, body);
+        MemProvider { files }
+    }
+}
+
 impl SourceProvider for MemProvider {
     fn load_file(&self, path: &str) -> Result<String, LoadError> {
         self.files.get(path).cloned().ok_or(LoadError::NotFound)

@@ -140,6 +140,9 @@ struct TraefikNames {
     http: String,
     https: String,
     resolver: String,
+    /// Whether Traefik redirects everything on the HTTP entry point to HTTPS (the stdlib
+    /// template does), which makes a plain-HTTP route unreachable.
+    redirects_http: bool,
 }
 
 impl TraefikNames {
@@ -149,6 +152,7 @@ impl TraefikNames {
             http: get("traefik_entrypoint_http", "web"),
             https: get("traefik_entrypoint_https", "websecure"),
             resolver: get("traefik_certresolver", "le"),
+            redirects_http: get("traefik_redirects_http", "true") != "false",
         }
     }
 }
@@ -239,6 +243,19 @@ impl Emitter<'_> {
                     )
                     .label("Traefik would need the users file mounted into its own container")
                     .help("route this domain through a Caddy host, or protect the service itself until Traefik middlewares are supported"),
+                );
+                continue;
+            }
+            if d.tls == Tls::Off && self.traefik.redirects_http {
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::Unsupported,
+                        format!("`{}` asks for plain HTTP, but Traefik redirects every HTTP request to HTTPS", d.name),
+                        d.loc.file,
+                        d.loc.span,
+                    )
+                    .label("this route would never be reached")
+                    .help("drop `tls = off`; or, if your Traefik serves plain HTTP on its `web` entry point, set `traefik_redirects_http = \"false\"` under `[targets.compose]` in spark.toml"),
                 );
                 continue;
             }

@@ -35,8 +35,10 @@ impl Target for Prometheus {
             }
         }
         let mut jobs = Vec::new();
+        let mut names = std::collections::HashSet::new();
         for (hid, h) in m.hosts.iter().enumerate() {
             let mut default_path = Vec::new();
+            let mut own_path = Vec::new();
             for &sid in &by_host[hid] {
                 let s = &m.services[sid];
                 let target = Yaml::Str(format!("{}:{}", s.name, s.metrics_port.unwrap_or(0)));
@@ -45,11 +47,29 @@ impl Target for Prometheus {
                 } else {
                     let mut job = job(&format!("{}-{}", h.name, s.name), vec![target]);
                     job.set("metrics_path", Yaml::Str(s.metrics_path.clone()));
-                    jobs.push(job);
+                    own_path.push((s, job));
                 }
             }
             if !default_path.is_empty() {
+                names.insert(h.name.clone());
                 jobs.push(job(&h.name, default_path));
+            }
+            for (s, job) in own_path {
+                let name = format!("{}-{}", h.name, s.name);
+                if !names.insert(name.clone()) {
+                    let loc = s.loc_of("metrics_path");
+                    diags.push(
+                        Diagnostic::error(
+                            Code::Unsupported,
+                            format!("two scrape jobs would be named `{name}`"),
+                            loc.file,
+                            loc.span,
+                        )
+                        .help("a host name and a host-service pair collide; rename the host or the service"),
+                    );
+                    continue;
+                }
+                jobs.push(job);
             }
         }
         if jobs.is_empty() {
