@@ -265,7 +265,9 @@ fn fuzz_corpus_replays_without_panic() {
     let targets = ["compose".to_string(), "prometheus".to_string()];
     let mut replayed = 0;
     for p in &inputs {
-        let bytes = std::fs::read(p).unwrap_or_else(|e| panic!("{e}"));
+        let Ok(bytes) = std::fs::read(p) else {
+            continue; // removed while a fuzzer minimises the corpus
+        };
         let Ok(text) = std::str::from_utf8(&bytes) else {
             continue; // the fuzz targets skip non-UTF-8 input too (the CLI reports E0002)
         };

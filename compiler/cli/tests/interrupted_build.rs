@@ -82,25 +82,22 @@ fn killed_build_leaves_old_or_new_files_never_partial() {
     let new_files: std::collections::BTreeMap<String, Vec<u8>> =
         files(&ref_new).into_iter().collect();
     assert_eq!(old_files.len(), new_files.len());
-    let probe = new_files
+    // Files that differ between the versions, a few spread over the sorted list: the write
+    // threads each start somewhere in it, and the first of these to turn new signals that
+    // the build is replacing files.
+    let differing: Vec<&String> = new_files
         .keys()
-        .find(|k| k.ends_with("docker-compose.yml") && old_files[*k] != new_files[*k])
-        .cloned()
-        .unwrap_or_else(|| panic!("no file differs between the versions"));
+        .filter(|k| old_files[*k] != new_files[*k])
+        .collect();
+    assert!(
+        differing.len() > 100,
+        "only {} files differ",
+        differing.len()
+    );
+    let watch: Vec<&String> = (0..8).map(|i| differing[i * differing.len() / 8]).collect();
 
-    // How long a whole build of the new version takes over the old files; the kills land
-    // at fractions of that, so some land while files are being replaced.
-    let timing = work.join("timing");
-    copy_tree(&ref_old, &timing);
-    let t0 = Instant::now();
-    sparkc_build(&new_p, &timing);
-    let full = t0.elapsed();
-
-    // Bisect the kill time towards the window in which files are being replaced.
-    let (mut lo, mut hi) = (0.3f64, 1.5f64);
     let mut interrupted = 0;
-    for attempt in 0..16u32 {
-        let frac = (lo + hi) / 2.0;
+    for attempt in 0..6u32 {
         let out = work.join(format!("out-{attempt}"));
         copy_tree(&ref_old, &out);
         let mut child = Command::new(env!("CARGO_BIN_EXE_sparkc"))
@@ -111,7 +108,17 @@ fn killed_build_leaves_old_or_new_files_never_partial() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("{e}"));
-        std::thread::sleep(full.mul_f64(frac));
+        let start = Instant::now();
+        'poll: while start.elapsed().as_secs() < 120 {
+            if child.try_wait().ok().flatten().is_some() {
+                break;
+            }
+            for w in &watch {
+                if std::fs::read(out.join(w)).is_ok_and(|b| b == new_files[*w]) {
+                    break 'poll;
+                }
+            }
+        }
         let _ = child.kill();
         let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
         let killed = !status.success();
@@ -135,14 +142,9 @@ fn killed_build_leaves_old_or_new_files_never_partial() {
             olds += usize::from(is_old && !is_new);
             news += usize::from(is_new && !is_old);
         }
-        eprintln!("attempt {attempt} at {frac:.3}: killed={killed} old={olds} new={news}");
-        let hit = killed && olds > 0 && news > 0;
-        if hit {
+        eprintln!("attempt {attempt}: killed={killed} old={olds} new={news}");
+        if killed && olds > 0 && news > 0 {
             interrupted += 1;
-        } else if news == 0 {
-            lo = frac; // too early
-        } else {
-            hi = frac; // too late
         }
         // The next build completes the job and cleans up.
         sparkc_build(&new_p, &out);
@@ -151,7 +153,6 @@ fn killed_build_leaves_old_or_new_files_never_partial() {
             files(&ref_new),
             "rebuild after the kill differs"
         );
-        assert!(out.join(&probe).is_file());
         let _ = std::fs::remove_dir_all(&out);
         if interrupted >= 2 {
             break;

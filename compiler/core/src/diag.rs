@@ -149,6 +149,7 @@ codes! {
     UnsafePath = "E0307", "a name that would write outside the output directory";
     UnprotectedAdmin = "E0308", "an admin surface reachable without authentication";
     WritableDockerSocket = "E0309", "the Docker socket mounted writable";
+    ProfileDependency = "E0310", "a service needs another that its compose profiles may leave out";
     Unsupported = "E0401", "a target cannot express what the model asks for";
     Fallback = "W0402", "a target expresses something through a documented fallback";
 }

@@ -3,6 +3,7 @@
 
 use crate::diag::{Code, Diagnostic};
 use crate::model::*;
+use crate::source::Loc;
 
 pub fn check_model(m: &Model, diags: &mut Vec<Diagnostic>) {
     placement(m, diags);
@@ -12,6 +13,74 @@ pub fn check_model(m: &Model, diags: &mut Vec<Diagnostic>) {
     resources(m, &by_host, diags);
     addresses(m, diags);
     secure_defaults(m, diags);
+    profiles(m, diags);
+}
+
+/// Compose starts a service with profiles only when one of them is enabled. A service must
+/// not need (`depends_on`, `network_mode = service(x)`) one that can be off while it is on.
+fn profiles(m: &Model, diags: &mut Vec<Diagnostic>) {
+    let by_name: std::collections::HashMap<&str, &Service> =
+        m.services.iter().map(|s| (s.name.as_str(), s)).collect();
+    for s in &m.services {
+        let mut needs: Vec<(&Service, Loc)> = s
+            .depends_on
+            .iter()
+            .map(|d| (&m.services[d.service], d.loc))
+            .collect();
+        if let Some(t) = s
+            .network_mode
+            .as_deref()
+            .and_then(|n| n.strip_prefix("service:"))
+            .and_then(|n| by_name.get(n))
+        {
+            needs.push((t, s.loc_of("network_mode")));
+        }
+        for (t, loc) in needs {
+            let covered =
+                !s.profiles.is_empty() && s.profiles.iter().all(|p| t.profiles.contains(p));
+            if t.profiles.is_empty() || covered {
+                continue;
+            }
+            let when = if s.profiles.is_empty() {
+                "always runs".to_string()
+            } else {
+                format!(
+                    "runs with profile {}",
+                    s.profiles
+                        .iter()
+                        .map(|p| format!("`{p}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            diags.push(
+                Diagnostic::error(
+                    Code::ProfileDependency,
+                    format!(
+                        "`{}` {when} but needs `{}`, which runs only with profile {}",
+                        s.name,
+                        t.name,
+                        t.profiles
+                            .iter()
+                            .map(|p| format!("`{p}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    loc.file,
+                    loc.span,
+                )
+                .with_secondary(
+                    t.loc_of("profiles").file,
+                    t.loc_of("profiles").span,
+                    "its profiles",
+                )
+                .help(format!(
+                    "give `{}` the same profiles, or remove `{}`'s profiles",
+                    s.name, t.name
+                )),
+            );
+        }
+    }
 }
 
 /// What a generated setup must never do by default: put an admin surface on the network
