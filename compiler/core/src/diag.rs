@@ -152,6 +152,7 @@ codes! {
     ProfileDependency = "E0310", "a service needs another that its compose profiles may leave out";
     Unsupported = "E0401", "a target cannot express what the model asks for";
     Fallback = "W0402", "a target expresses something through a documented fallback";
+    Unused = "W0106", "a constant, secret, network, volume or template that nothing uses";
 }
 
 impl std::fmt::Display for Code {

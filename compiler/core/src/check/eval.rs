@@ -88,6 +88,8 @@ pub struct Evaluator<'a> {
     consts: HashMap<usize, V>,
     records: HashMap<usize, Rc<Rec>>,
     busy: Vec<usize>,
+    /// Symbols referred to anywhere, for the unused-declaration warning.
+    pub used: Vec<bool>,
 }
 
 /// Parameter values visible while evaluating a template body.
@@ -102,6 +104,7 @@ impl<'a> Evaluator<'a> {
             consts: HashMap::new(),
             records: HashMap::new(),
             busy: Vec::new(),
+            used: vec![false; syms.list.len()],
         }
     }
 
@@ -168,6 +171,7 @@ impl<'a> Evaluator<'a> {
                 loc: v.loc,
             }
         } else if let Some(sym) = self.syms.lookup(&first.text) {
+            self.used[sym] = true;
             match self.syms.list[sym].kind {
                 super::SymKind::Decl(_) => {
                     return V {
@@ -439,6 +443,7 @@ impl<'a> Evaluator<'a> {
             self.err(d);
             return None;
         };
+        self.used[tsym] = true;
         let ts = &self.syms.list[tsym];
         let (tfile, titem) = (ts.file, ts.item);
         let files = self.files;

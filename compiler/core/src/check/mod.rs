@@ -179,12 +179,17 @@ pub fn check(provider: &dyn SourceProvider, entry: &str) -> Checked {
         }
     }
     lap("resolve", &mut timings);
-    let model = {
+    let (model, used) = {
         let mut ev = eval::Evaluator::new(&loaded.files, &syms, &mut diags);
         let mut lw = lower::Lowerer::new(&mut ev);
         lw.lower_all(&domains);
-        lw.finish()
+        let model = lw.finish();
+        (model, std::mem::take(&mut ev.used))
     };
+    // With errors, "unused" is mostly a cascade (a failed instantiation uses nothing).
+    if !diags.iter().any(Diagnostic::is_error) {
+        unused(&syms, &used, &loaded, &mut diags);
+    }
     lap("evaluate", &mut timings);
     rules::check_model(&model, &mut diags);
     diags.sort_by(|a, b| {
@@ -201,5 +206,46 @@ pub fn check(provider: &dyn SourceProvider, entry: &str) -> Checked {
         model,
         diagnostics: diags,
         timings,
+    }
+}
+
+/// Warn about declarations nothing refers to: constants, secrets, networks, volumes and
+/// templates (hosts, services, domains and monitors are used by existing).
+fn unused(syms: &Symbols, used: &[bool], loaded: &load::Loaded, diags: &mut Vec<Diagnostic>) {
+    for (i, s) in syms.list.iter().enumerate() {
+        if used.get(i).copied().unwrap_or(true) {
+            continue;
+        }
+        let what = match s.kind {
+            SymKind::Const => "constant",
+            SymKind::Template => "template",
+            SymKind::Decl(DeclKind::Secret) => "secret",
+            SymKind::Decl(DeclKind::Network) => "network",
+            SymKind::Decl(DeclKind::Volume) => "volume",
+            SymKind::Decl(_) => continue,
+        };
+        // A stdlib template is reported where it was imported.
+        let (file, span, help) = if loaded.sources.get(s.file).is_stdlib {
+            match loaded
+                .std_imports
+                .iter()
+                .find(|(_, n, f)| *f == s.file && n.text == s.name)
+            {
+                Some((from, n, _)) => (*from, n.span, "remove it from the import list"),
+                None => continue,
+            }
+        } else {
+            (s.file, s.name_span, "remove it, or use it")
+        };
+        diags.push(
+            Diagnostic::warning(
+                Code::Unused,
+                format!("{what} `{}` is never used", s.name),
+                file,
+                span,
+            )
+            .label("declared here, referred to nowhere")
+            .help(help),
+        );
     }
 }
