@@ -88,6 +88,8 @@ pub struct Evaluator<'a> {
     consts: HashMap<usize, V>,
     records: HashMap<usize, Rc<Rec>>,
     busy: Vec<usize>,
+    /// Templates being instantiated through `= kind base(...)` chains, for cycle detection.
+    template_stack: Vec<usize>,
     /// Symbols referred to anywhere, for the unused-declaration warning.
     pub used: Vec<bool>,
 }
@@ -104,6 +106,7 @@ impl<'a> Evaluator<'a> {
             consts: HashMap::new(),
             records: HashMap::new(),
             busy: Vec::new(),
+            template_stack: Vec::new(),
             used: vec![false; syms.list.len()],
         }
     }
@@ -409,7 +412,7 @@ impl<'a> Evaluator<'a> {
         self.busy.push(sym);
         let own = self.record(&decl.body, file, None);
         let rec = match &decl.instance {
-            Some(inst) => match self.instantiate(inst, decl.kind, file) {
+            Some(inst) => match self.instantiate(inst, decl.kind, file, None) {
                 Some(base) => merge(base, own),
                 None => own,
             },
@@ -421,7 +424,15 @@ impl<'a> Evaluator<'a> {
         rc
     }
 
-    fn instantiate(&mut self, inst: &ast::Instance, kind: DeclKind, file: FileId) -> Option<Rec> {
+    /// Evaluate `inst` (a template call written in `file`; its arguments may use `outer`,
+    /// the parameters of a template being built on this one) into the record it makes.
+    fn instantiate(
+        &mut self,
+        inst: &ast::Instance,
+        kind: DeclKind,
+        file: FileId,
+        outer: Option<&Params>,
+    ) -> Option<Rec> {
         let Some(tsym) = self.syms.lookup_template(&inst.template.text) else {
             let mut d = Diagnostic::error(
                 Code::Unresolved,
@@ -535,11 +546,12 @@ impl<'a> Evaluator<'a> {
         for (i, p) in t.params.iter().enumerate() {
             let v = match given.iter().find(|(gi, _)| *gi == Some(i)) {
                 Some((_, a)) => {
-                    let v = self.eval(&a.value, file, None);
+                    let v = self.eval(&a.value, file, outer);
                     self.check_param_type(&v, &p.ty, &p.name.text)
                 }
+                // A default may use the parameters before it (`database: string = app`).
                 None => match &p.default {
-                    Some(d) => self.eval(d, tfile, None),
+                    Some(d) => self.eval(d, tfile, Some(&params)),
                     None => {
                         missing.push(p.name.text.as_str());
                         V {
@@ -583,7 +595,37 @@ impl<'a> Evaluator<'a> {
                 )),
             );
         }
-        Some(self.record(&t.body, tfile, Some(&params)))
+        let own = self.record(&t.body, tfile, Some(&params));
+        let Some(base) = &t.base else {
+            return Some(own);
+        };
+        // A template built on another: the base's record, then this one's fields over it.
+        if let Some(pos) = self.template_stack.iter().position(|x| *x == tsym) {
+            let chain: Vec<&str> = self.template_stack[pos..]
+                .iter()
+                .chain(std::iter::once(&tsym))
+                .map(|x| self.syms.list[*x].name.as_str())
+                .collect();
+            self.err(
+                Diagnostic::error(
+                    Code::TemplateRecursion,
+                    format!(
+                        "template `{}` is built on itself: {}",
+                        t.name.text,
+                        chain.join(" → ")
+                    ),
+                    tfile,
+                    base.template.span,
+                )
+                .label("this chain of templates comes back here")
+                .help("a template may build on another template, never on itself"),
+            );
+            return None;
+        }
+        self.template_stack.push(tsym);
+        let base_rec = self.instantiate(base, kind, tfile, Some(&params));
+        self.template_stack.pop();
+        Some(merge(base_rec?, own))
     }
 
     /// Check an argument against a parameter's declared type.

@@ -48,6 +48,8 @@ pub struct TemplateDecl {
     pub name: Name,
     pub params: Vec<Param>,
     pub kind: Name,
+    /// The template this one is built on (`= service mysql(...) { ... }`), if any.
+    pub base: Option<Instance>,
     pub body: Vec<Field>,
     pub span: Span,
     pub doc: String,

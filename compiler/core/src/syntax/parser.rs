@@ -94,6 +94,7 @@ fn rule_name(r: &Rule) -> Option<&'static str> {
         Rule::domain_name => "a domain name",
         Rule::placement | Rule::kw_on => "`on`",
         Rule::instance => "`= template(...)`",
+        Rule::template_base => "a template to build on (`mysql(...)`)",
         Rule::params | Rule::param => "a parameter",
         Rule::type_expr => "a type",
         Rule::kw_from | Rule::secret_source => "`from`",
@@ -251,11 +252,28 @@ impl Cx<'_> {
                     next = it.next()?;
                 }
                 let kind = name(next);
-                let body = self.fields(it.next()?);
+                let mut base = None;
+                let mut body = Vec::new();
+                for part in it {
+                    if part.as_rule() == Rule::template_base {
+                        let isp = span(&part);
+                        let mut ii = part.into_inner();
+                        let template = name(ii.next()?);
+                        let args = ii.next().map(|a| self.args(a)).unwrap_or_default();
+                        base = Some(Instance {
+                            template,
+                            args,
+                            span: isp,
+                        });
+                    } else {
+                        body = self.fields(part);
+                    }
+                }
                 Some(Item::Template(TemplateDecl {
                     name: n,
                     params,
                     kind,
+                    base,
                     body,
                     span: sp,
                     doc: self.doc(sp),
