@@ -70,7 +70,7 @@ pub struct Host {
     /// The hypervisor this host is a VM on (`host vm on hypervisor`).
     pub parent: Option<HostId>,
     pub hypervisor: bool,
-    pub field_locs: IndexMap<String, Loc>,
+    pub field_locs: IndexMap<&'static str, Loc>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -303,7 +303,7 @@ pub struct Service {
     pub restart_policy: Option<RestartPolicy>,
     pub placement: Vec<String>,
     pub passthrough_compose: IndexMap<String, Raw>,
-    pub field_locs: IndexMap<String, Loc>,
+    pub field_locs: IndexMap<&'static str, Loc>,
 }
 
 impl Service {

@@ -268,7 +268,10 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                 self.model.volumes.push(x);
             }
         }
-        for s in self.syms_of(DeclKind::Service) {
+        let services = self.syms_of(DeclKind::Service);
+        // Services are large; growing the vector by doubling would briefly hold two copies.
+        self.model.services.reserve_exact(services.len());
+        for s in services {
             let x = self.service(s);
             self.model.services.push(x);
         }
@@ -710,10 +713,20 @@ impl<'e, 'a> Lowerer<'e, 'a> {
         }
     }
 
-    fn record_locs(&self, f: &Fields) -> IndexMap<String, Loc> {
+    /// Where each known field was written (unknown ones are reported by `fields`).
+    fn record_locs(&self, f: &Fields, known: &[&'static str]) -> IndexMap<&'static str, Loc> {
         f.rec
             .iter()
-            .filter_map(|(k, _, _)| Some((k.text.clone(), f.key_loc(&k.text)?)))
+            .filter_map(|(k, v, file)| {
+                let name = known.iter().find(|n| **n == k.text)?;
+                Some((
+                    *name,
+                    Loc {
+                        file: *file,
+                        span: key_value_span(k.span, v.loc, *file),
+                    },
+                ))
+            })
             .collect()
     }
 
@@ -735,7 +748,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
             os: None,
             parent: None,
             hypervisor: false,
-            field_locs: self.record_locs(&f),
+            field_locs: self.record_locs(&f, HOST_FIELDS),
         };
         if let Some(v) = f.get("address") {
             h.address = self.ip(v);
@@ -1034,7 +1047,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
             restart_policy: None,
             placement: Vec::new(),
             passthrough_compose: IndexMap::new(),
-            field_locs: self.record_locs(&f),
+            field_locs: self.record_locs(&f, SERVICE_FIELDS),
         };
         if !is_safe_name(&s.name) {
             let loc = s.loc;
