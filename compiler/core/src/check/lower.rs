@@ -154,15 +154,6 @@ impl Fields {
             .find(|(k, _, _)| k.text == key)
             .map(|(_, v, _)| v)
     }
-    fn key_loc(&self, key: &str) -> Option<Loc> {
-        self.rec
-            .iter()
-            .find(|(k, _, _)| k.text == key)
-            .map(|(k, v, f)| Loc {
-                file: *f,
-                span: key_value_span(k.span, v.loc, *f),
-            })
-    }
 }
 
 /// From a field's key to the end of its value, when both are in one file.
