@@ -328,8 +328,3 @@ service app on web01 {
   restart = unless-stopped
 }
 "#;
-
-/// The compiler allocates many small strings and trees; mimalloc roughly halves their cost
-/// against glibc malloc (measured by `scripts/bench`).
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -388,6 +388,14 @@ impl<'a> Evaluator<'a> {
     }
 
     /// The merged record of a declaration: template body (if any) overridden by its own body.
+    /// A declaration's record for the one place that lowers it: taken out of the cache, so
+    /// records are not all held at once (a later reference computes it again).
+    pub fn take_decl_record(&mut self, sym: usize) -> Rc<Rec> {
+        let rec = self.decl_record(sym);
+        self.records.remove(&sym);
+        rec
+    }
+
     pub fn decl_record(&mut self, sym: usize) -> Rc<Rec> {
         if let Some(r) = self.records.get(&sym) {
             return r.clone();

@@ -206,7 +206,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
     }
 
     fn fields(&mut self, sym: usize, known: &[&str]) -> Fields {
-        let rec = self.ev.decl_record(sym);
+        let rec = self.ev.take_decl_record(sym);
         let kind = self.ev.syms.list[sym].kind_name();
         for (k, _, f) in rec.iter() {
             if !known.contains(&k.text.as_str()) {
