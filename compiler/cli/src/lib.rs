@@ -2,6 +2,7 @@
 //! diagnostic rendering, and atomic artifact writing. The compiler itself is `sparkc-core`.
 pub mod project;
 pub mod render;
+pub mod stamp;
 pub mod write;
 
 use sparkc_core::diag::Diagnostic;

@@ -164,6 +164,22 @@ fn run(cli: Cli) -> Result<u8, String> {
         } => {
             let start = std::time::Instant::now();
             let project = Project::open(path.as_deref())?;
+            let out_dir = project.out_dir(out.as_deref());
+            // Nothing changed since a clean build: no need to compile to know.
+            if check && sparkc::stamp::up_to_date(&project, &out_dir) {
+                if cli.format == Format::Json {
+                    println!(
+                        "{}",
+                        render::json(&[], &SourceSet::default(), Some(Vec::new()))
+                    );
+                } else {
+                    eprintln!("up to date (unchanged since the last build)");
+                }
+                if timings {
+                    eprintln!("timing stamp {:.3}", start.elapsed().as_secs_f64() * 1e3);
+                }
+                return Ok(0);
+            }
             let mut c = sparkc::compile_project(&project)?;
             let print_timings = |c: &sparkc::Compiled| {
                 if timings {
@@ -184,7 +200,6 @@ fn run(cli: Cli) -> Result<u8, String> {
                 }
                 return Ok(1);
             }
-            let out_dir = project.out_dir(out.as_deref());
             let written = std::time::Instant::now();
             let plan = write::plan(&out_dir, &c.artifacts)?;
             if check {
@@ -216,6 +231,11 @@ fn run(cli: Cli) -> Result<u8, String> {
                 return Ok(u8::from(!differ.is_empty()));
             }
             write::apply(&out_dir, &c.artifacts, &plan, force)?;
+            let clean = c.diagnostics.is_empty() && (plan.foreign.is_empty() || force);
+            sparkc::stamp::record(
+                &out_dir,
+                clean.then(|| sparkc::stamp::render(&project, &c.sources, &c.artifacts)),
+            )?;
             c.timings.push(("write".to_string(), written.elapsed()));
             print_timings(&c);
             print_diags(

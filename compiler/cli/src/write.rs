@@ -95,8 +95,20 @@ fn is_leftover_temp(rel: &str) -> bool {
 
 const TMP_INFIX: &str = ".sparkc-tmp-";
 
+/// Every file below `out`, relative and `/`-separated, sorted.
+pub fn files_under(out: &Path) -> Vec<String> {
+    let mut v = Vec::new();
+    walk(out, out, &mut v);
+    v
+}
+
+/// A file sparkc is responsible for: generated (it has the header) or a leftover temporary.
+pub fn is_sparkc_file(out: &Path, rel: &str) -> bool {
+    is_leftover_temp(rel) || is_generated(&out.join(rel))
+}
+
 /// Write one file atomically.
-fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let name = path
