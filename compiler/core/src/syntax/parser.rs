@@ -31,14 +31,59 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
         );
         return (File::default(), diags);
     }
-    let pairs = match SparkParser::parse(Rule::file, text) {
-        Ok(p) => p,
-        Err(e) => {
-            diags.push(syntax_error(file, text, e));
-            return (File::default(), diags);
+    // A large file is cut between top-level items and its parts are parsed on every core.
+    // Any part that does not parse on its own sends the whole file through the one-piece
+    // parse, so diagnostics are always those of the whole file.
+    if text.len() >= PARALLEL_MIN_BYTES {
+        let cuts = item_boundaries(text, rayon::current_num_threads());
+        if cuts.len() > 1 {
+            use rayon::prelude::*;
+            let ranges: Vec<(usize, usize)> = cuts
+                .iter()
+                .zip(cuts.iter().skip(1).chain(std::iter::once(&text.len())))
+                .map(|(a, b)| (*a, *b))
+                .collect();
+            let parts: Vec<Option<(Vec<Item>, Vec<Diagnostic>)>> = ranges
+                .par_iter()
+                .map(|&(a, b)| parse_part(file, text, a, b).ok())
+                .collect();
+            if parts.iter().all(Option::is_some) {
+                let mut items = Vec::new();
+                for (i, d) in parts.into_iter().flatten() {
+                    items.extend(i);
+                    diags.extend(d);
+                }
+                return (File { items }, diags);
+            }
         }
+    }
+    match parse_part(file, text, 0, text.len()) {
+        Ok((items, d)) => {
+            diags.extend(d);
+            (File { items }, diags)
+        }
+        Err(e) => {
+            diags.push(syntax_error(file, text, *e));
+            (File::default(), diags)
+        }
+    }
+}
+
+/// Files at least this large are parsed in parts (below it, threads cost more than they save).
+const PARALLEL_MIN_BYTES: usize = 128 * 1024;
+
+/// The items of a part and the diagnostics converting them raised; or pest's syntax error.
+type PartResult = Result<(Vec<Item>, Vec<Diagnostic>), Box<pest::error::Error<Rule>>>;
+
+/// Parse `text[start..end]`, a run of whole items, with spans in the whole file.
+fn parse_part(file: FileId, text: &str, start: usize, end: usize) -> PartResult {
+    let pairs = SparkParser::parse(Rule::file, &text[start..end]).map_err(Box::new)?;
+    let mut cx = Cx {
+        file,
+        text,
+        offset: start,
+        diags: Vec::new(),
     };
-    let mut cx = Cx { file, text, diags };
     let mut items = Vec::new();
     for pair in pairs.flatten().take(1) {
         for item in pair.into_inner() {
@@ -50,7 +95,80 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
             }
         }
     }
-    (File { items }, cx.diags)
+    Ok((items, cx.diags))
+}
+
+/// Up to `parts` cut positions (the first is 0) at lines that start a top-level item: column
+/// 0, outside brackets, strings and comments, and beginning with a declaration keyword. A cut
+/// in the wrong place only costs time: that part fails to parse and the file is parsed whole.
+fn item_boundaries(text: &str, parts: usize) -> Vec<usize> {
+    const STARTS: &[&str] = &[
+        "service ",
+        "domain ",
+        "host ",
+        "secret ",
+        "monitor ",
+        "network ",
+        "volume ",
+        "const ",
+        "template ",
+        "import ",
+    ];
+    let bytes = text.as_bytes();
+    let mut cuts = vec![0];
+    let mut next_target = text.len() / parts.max(1);
+    let (mut depth, mut i) = (0i64, 0usize);
+    let (mut in_str, mut in_triple) = (false, false);
+    while i < bytes.len() && cuts.len() < parts {
+        let b = bytes[i];
+        if in_triple {
+            if bytes[i..].starts_with(b"\"\"\"") {
+                in_triple = false;
+                i += 3;
+                continue;
+            }
+        } else if in_str {
+            match b {
+                b'\\' => i += 1,
+                b'"' => in_str = false,
+                _ => {}
+            }
+        } else if bytes[i..].starts_with(b"\"\"\"") {
+            in_triple = true;
+            i += 3;
+            continue;
+        } else if bytes[i..].starts_with(b"//") {
+            while i < bytes.len() && bytes[i] != b'\n' {
+                i += 1;
+            }
+            continue;
+        } else if bytes[i..].starts_with(b"/*") {
+            match text[i + 2..].find("*/") {
+                Some(e) => i += e + 4,
+                None => break,
+            }
+            continue;
+        } else {
+            match b {
+                b'"' => in_str = true,
+                b'{' | b'[' | b'(' => depth += 1,
+                b'}' | b']' | b')' => depth -= 1,
+                b'\n'
+                    if depth == 0
+                        && i + 1 >= next_target
+                        && STARTS
+                            .iter()
+                            .any(|k| bytes[i + 1..].starts_with(k.as_bytes())) =>
+                {
+                    cuts.push(i + 1);
+                    next_target = (cuts.len() * text.len() / parts).max(i + 2);
+                }
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    cuts
 }
 
 fn too_deep(text: &str) -> Option<usize> {
@@ -168,23 +286,27 @@ fn join_or(items: &[&str]) -> String {
 
 struct Cx<'t> {
     file: FileId,
+    /// The whole file (doc comments are looked up in it).
     text: &'t str,
+    /// Where the chunk being converted starts in `text`.
+    offset: usize,
     diags: Vec<Diagnostic>,
 }
 
-fn span(p: &Pair<Rule>) -> Span {
-    let s = p.as_span();
-    Span::new(s.start(), s.end())
-}
-
-fn name(p: Pair<Rule>) -> Name {
-    Name {
-        text: p.as_str().to_string(),
-        span: span(&p),
-    }
-}
-
 impl Cx<'_> {
+    /// A pair's span in the whole file (`offset`: where the parsed chunk starts).
+    fn span(&self, p: &Pair<Rule>) -> Span {
+        let s = p.as_span();
+        Span::new(self.offset + s.start(), self.offset + s.end())
+    }
+
+    fn name(&self, p: Pair<Rule>) -> Name {
+        Name {
+            text: p.as_str().to_string(),
+            span: self.span(&p),
+        }
+    }
+
     fn error(&mut self, code: Code, msg: impl Into<String>, sp: Span, help: &str) {
         self.diags
             .push(Diagnostic::error(code, msg, self.file, sp).help(help.to_string()));
@@ -195,7 +317,7 @@ impl Cx<'_> {
     }
 
     fn item(&mut self, p: Pair<Rule>) -> Option<Item> {
-        let sp = span(&p);
+        let sp = self.span(&p);
         match p.as_rule() {
             Rule::import => {
                 let inner = p.into_inner().nth(1)?;
@@ -203,16 +325,16 @@ impl Cx<'_> {
                     Rule::import_file => {
                         let s = inner.into_inner().next()?;
                         ImportTarget::File {
-                            span: span(&s),
+                            span: self.span(&s),
                             path: self.plain_string(s),
                         }
                     }
                     _ => {
                         let mut it = inner.into_inner();
-                        let module = name(it.next()?);
+                        let module = self.name(it.next()?);
                         let names = it
                             .next()
-                            .map(|l| l.into_inner().map(name).collect())
+                            .map(|l| l.into_inner().map(|x| self.name(x)).collect())
                             .unwrap_or_default();
                         ImportTarget::Std { module, names }
                     }
@@ -221,7 +343,7 @@ impl Cx<'_> {
             }
             Rule::const_decl => {
                 let mut it = p.into_inner().skip(1);
-                let n = name(it.next()?);
+                let n = self.name(it.next()?);
                 let value = self.expr(it.next()?);
                 Some(Item::Const(ConstDecl {
                     name: n,
@@ -232,14 +354,14 @@ impl Cx<'_> {
             }
             Rule::template_decl => {
                 let mut it = p.into_inner().skip(1);
-                let n = name(it.next()?);
+                let n = self.name(it.next()?);
                 let mut params = Vec::new();
                 let mut next = it.next()?;
                 if next.as_rule() == Rule::params {
                     for param in next.into_inner() {
-                        let psp = span(&param);
+                        let psp = self.span(&param);
                         let mut pi = param.into_inner();
-                        let pname = name(pi.next()?);
+                        let pname = self.name(pi.next()?);
                         let ty = self.type_expr(pi.next()?);
                         let default = pi.next().map(|e| self.expr(e));
                         params.push(Param {
@@ -251,14 +373,14 @@ impl Cx<'_> {
                     }
                     next = it.next()?;
                 }
-                let kind = name(next);
+                let kind = self.name(next);
                 let mut base = None;
                 let mut body = Vec::new();
                 for part in it {
                     if part.as_rule() == Rule::template_base {
-                        let isp = span(&part);
+                        let isp = self.span(&part);
                         let mut ii = part.into_inner();
-                        let template = name(ii.next()?);
+                        let template = self.name(ii.next()?);
                         let args = ii.next().map(|a| self.args(a)).unwrap_or_default();
                         base = Some(Instance {
                             template,
@@ -283,15 +405,17 @@ impl Cx<'_> {
                 let mut it = p.into_inner();
                 let kind_pair = it.next()?;
                 let kind = DeclKind::from_keyword(kind_pair.as_str())?;
-                let n = name(it.next()?);
+                let n = self.name(it.next()?);
                 let mut d = self.empty_decl(kind, n, sp);
                 for part in it {
                     match part.as_rule() {
-                        Rule::placement => d.placement = part.into_inner().nth(1).map(name),
+                        Rule::placement => {
+                            d.placement = part.into_inner().nth(1).map(|x| self.name(x))
+                        }
                         Rule::instance => {
-                            let isp = span(&part);
+                            let isp = self.span(&part);
                             let mut ii = part.into_inner();
-                            let template = name(ii.next()?);
+                            let template = self.name(ii.next()?);
                             let args = ii.next().map(|a| self.args(a)).unwrap_or_default();
                             d.instance = Some(Instance {
                                 template,
@@ -307,7 +431,7 @@ impl Cx<'_> {
             }
             Rule::domain_decl => {
                 let mut it = p.into_inner().skip(1);
-                let n = name(it.next()?);
+                let n = self.name(it.next()?);
                 let mut d = self.empty_decl(DeclKind::Domain, n, sp);
                 d.route = Some(self.expr(it.next()?));
                 if let Some(b) = it.next() {
@@ -317,14 +441,14 @@ impl Cx<'_> {
             }
             Rule::secret_decl => {
                 let mut it = p.into_inner().skip(1);
-                let n = name(it.next()?);
+                let n = self.name(it.next()?);
                 let mut d = self.empty_decl(DeclKind::Secret, n, sp);
                 for part in it {
                     match part.as_rule() {
                         Rule::secret_source => {
-                            let ssp = span(&part);
+                            let ssp = self.span(&part);
                             let mut si = part.into_inner().skip(1);
-                            let kind = name(si.next()?);
+                            let kind = self.name(si.next()?);
                             let value = self.plain_string(si.next()?);
                             d.source = Some((kind, value, ssp));
                         }
@@ -353,7 +477,7 @@ impl Cx<'_> {
     }
 
     fn type_expr(&mut self, p: Pair<Rule>) -> TypeExpr {
-        let sp = span(&p);
+        let sp = self.span(&p);
         let Some(inner) = p.into_inner().next() else {
             return TypeExpr::Named(Name {
                 text: String::new(),
@@ -368,7 +492,7 @@ impl Cx<'_> {
                     span: sp,
                 }),
             },
-            _ => TypeExpr::Named(name(inner)),
+            _ => TypeExpr::Named(self.name(inner)),
         }
     }
 
@@ -377,18 +501,18 @@ impl Cx<'_> {
     }
 
     fn field(&mut self, p: Pair<Rule>) -> Option<Field> {
-        let sp = span(&p);
+        let sp = self.span(&p);
         let mut it = p.into_inner();
         let key_pair = it.next()?.into_inner().next()?;
         let key = match key_pair.as_rule() {
             Rule::plain_string => {
-                let ksp = span(&key_pair);
+                let ksp = self.span(&key_pair);
                 Name {
                     text: self.plain_string(key_pair),
                     span: ksp,
                 }
             }
-            _ => name(key_pair),
+            _ => self.name(key_pair),
         };
         let value = self.expr(it.next()?);
         Some(Field {
@@ -405,7 +529,7 @@ impl Cx<'_> {
             let Some(first) = it.next() else { continue };
             match it.next() {
                 Some(value) => out.push(Arg {
-                    name: Some(name(first)),
+                    name: Some(self.name(first)),
                     value: self.expr(value),
                 }),
                 None => out.push(Arg {
@@ -418,7 +542,7 @@ impl Cx<'_> {
     }
 
     fn expr(&mut self, p: Pair<Rule>) -> Expr {
-        let sp = span(&p);
+        let sp = self.span(&p);
         match p.as_rule() {
             Rule::expr => {
                 let mut it = p.into_inner();
@@ -458,9 +582,9 @@ impl Cx<'_> {
                     return ExprKind::Error;
                 };
                 let args = it.next().map(|a| self.args(a)).unwrap_or_default();
-                ExprKind::Call(name(n), args)
+                ExprKind::Call(self.name(n), args)
             }
-            Rule::path => ExprKind::Path(p.into_inner().map(name).collect()),
+            Rule::path => ExprKind::Path(p.into_inner().map(|x| self.name(x)).collect()),
             Rule::boolean => ExprKind::Bool(s == "true"),
             Rule::string => self.string(p),
             Rule::int => match s.parse::<i64>() {
@@ -647,7 +771,7 @@ impl Cx<'_> {
                     }
                 }
                 Rule::escape => {
-                    let sp = span(&piece);
+                    let sp = self.span(&piece);
                     match unescape(piece.as_str()) {
                         Some(c) => push_text(&mut parts, c),
                         None => {
@@ -681,7 +805,7 @@ impl Cx<'_> {
                     None => self.error(
                         Code::MalformedLiteral,
                         format!("unknown escape `{}`", piece.as_str()),
-                        span(&piece),
+                        self.span(&piece),
                         "known escapes: \\n \\t \\r \\\\ \\\" \\$",
                     ),
                 }
@@ -797,6 +921,34 @@ pub fn doc_before(text: &str, offset: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A large file parsed in parts gives exactly what the one-piece parse gives: items,
+    /// spans, doc comments and diagnostics, also when keywords hide in strings and comments.
+    #[test]
+    fn parts_parse_like_the_whole() {
+        let mut src = String::from("import std.apps.{redis}\n");
+        for i in 0..3000 {
+            src.push_str(&format!(
+                "/// doc {i}\nservice s{i} on h{} = redis(maxmemory = {}MiB) {{\n  env {{ A = \"x\\\"\nservice in a string {{\" }}\n}}\n/* block\nservice in a comment\n*/\ndomain d{i}.example.org -> s{i}.port.redis\nconst c{i} = \"\"\"\nhost in a triple {{\n\"\"\"\n",
+                i % 7,
+                64 + i
+            ));
+        }
+        assert!(src.len() > PARALLEL_MIN_BYTES);
+        let cuts = item_boundaries(&src, 4);
+        assert_eq!(cuts.len(), 4, "{cuts:?}");
+        let (whole, whole_diags) = parse_part(FileId(0), &src, 0, src.len()).unwrap_or_default();
+        let (parted, parted_diags) = parse(FileId(0), &src);
+        assert_eq!(format!("{whole:?}"), format!("{:?}", parted.items));
+        assert_eq!(whole_diags, parted_diags);
+        assert_eq!(parted.items.len(), 1 + 3 * 3000);
+        // A syntax error in one part: the whole file's first error, as before.
+        let broken = src.replacen("service s2999 on", "service s2999 on on", 1);
+        let (f, d) = parse(FileId(0), &broken);
+        assert!(f.items.is_empty());
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].code, Code::Syntax);
+    }
 
     fn ok(src: &str) -> File {
         let (f, d) = parse(FileId(0), src);
