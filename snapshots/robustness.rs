@@ -271,6 +271,11 @@ fn fuzz_corpus_replays_without_panic() {
         let Ok(text) = std::str::from_utf8(&bytes) else {
             continue; // the fuzz targets skip non-UTF-8 input too (the CLI reports E0002)
         };
+        assert!(
+            sparkc_core::syntax::parts_agree(text, 3),
+            "parsing {} in parts disagrees with parsing it whole",
+            p.display()
+        );
         let provider = MemProvider::from_bundle(text);
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             compile_with(&provider, "main.spark", &targets)

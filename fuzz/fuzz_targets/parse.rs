@@ -1,4 +1,5 @@
-//! The parser alone: any bytes that are UTF-8 parse to an AST or to located diagnostics.
+//! The parser alone: any bytes that are UTF-8 parse to an AST or to located diagnostics, and
+//! parsing in parts (as large files are) never disagrees with parsing whole.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use sparkc_core::source::FileId;
@@ -9,5 +10,9 @@ fuzz_target!(|data: &[u8]| {
         for d in diags {
             assert!(d.primary.span.end as usize <= text.len());
         }
+        assert!(
+            sparkc_core::syntax::parts_agree(text, 3),
+            "parsing in parts disagrees with parsing whole"
+        );
     }
 });

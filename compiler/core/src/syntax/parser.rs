@@ -69,6 +69,36 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
     }
 }
 
+/// Whether parsing `text` cut into `parts` (whatever its size) gives exactly what the one-piece
+/// parse gives, whenever every part parses (otherwise `parse` uses the one-piece result
+/// anyway). For the fuzzer, which checks it on every input.
+#[doc(hidden)]
+pub fn parts_agree(text: &str, parts: usize) -> bool {
+    let cuts = item_boundaries(text, parts);
+    let ends = cuts
+        .iter()
+        .skip(1)
+        .copied()
+        .chain(std::iter::once(text.len()));
+    let mut items = Vec::new();
+    let mut diags = Vec::new();
+    for (a, b) in cuts.iter().copied().zip(ends) {
+        match parse_part(FileId(0), text, a, b) {
+            Ok((i, d)) => {
+                items.extend(i);
+                diags.extend(d);
+            }
+            Err(_) => return true,
+        }
+    }
+    match parse_part(FileId(0), text, 0, text.len()) {
+        Ok((whole, whole_diags)) => {
+            format!("{whole:?}") == format!("{items:?}") && whole_diags == diags
+        }
+        Err(_) => false,
+    }
+}
+
 /// Files at least this large are parsed in parts (below it, threads cost more than they save).
 const PARALLEL_MIN_BYTES: usize = 128 * 1024;
 
