@@ -39,7 +39,9 @@ pub fn confined(out: &Path, rel: &str) -> Option<PathBuf> {
     Some(out.join(p))
 }
 
-fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) {
+/// Every entry below `dir` that is not a directory (regular files, symlinks, ...), relative
+/// to `base` and `/`-separated, each with whether it is a regular file.
+fn walk(dir: &Path, base: &Path, out: &mut Vec<(String, bool)>) {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return;
     };
@@ -51,16 +53,19 @@ fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) {
         };
         if meta.is_dir() {
             walk(&p, base, out);
-        } else if meta.is_file()
-            && let Ok(rel) = p.strip_prefix(base)
-        {
-            out.push(rel.to_string_lossy().replace('\\', "/"));
+        } else if let Ok(rel) = p.strip_prefix(base) {
+            out.push((rel.to_string_lossy().replace('\\', "/"), meta.is_file()));
         }
     }
 }
 
 pub fn plan(out: &Path, artifacts: &[Artifact]) -> Result<Plan, String> {
     let mut plan = Plan::default();
+    // One directory walk instead of a lookup per artifact: on some file systems a lookup of
+    // a missing file costs as much as creating one.
+    let mut found = Vec::new();
+    walk(out, out, &mut found);
+    let present: std::collections::HashSet<&str> = found.iter().map(|(f, _)| f.as_str()).collect();
     for a in artifacts {
         let path = confined(out, &a.path).ok_or_else(|| {
             format!(
@@ -68,20 +73,26 @@ pub fn plan(out: &Path, artifacts: &[Artifact]) -> Result<Plan, String> {
                 a.path
             )
         })?;
+        if !present.contains(a.path.as_str()) {
+            plan.changed.push(a.path.clone());
+            continue;
+        }
         match std::fs::read(&path) {
             Ok(existing) if existing == a.contents.as_bytes() => {}
             Ok(_) if !is_generated(&path) => plan.foreign.push(a.path.clone()),
             Ok(_) => plan.changed.push(a.path.clone()),
-            Err(_) => plan.changed.push(a.path.clone()),
+            // A symlink to nowhere, a special file: not sparkc's to replace.
+            Err(_) => plan.foreign.push(a.path.clone()),
         }
     }
-    let mut existing = Vec::new();
-    walk(out, out, &mut existing);
     let produced: std::collections::HashSet<&str> =
         artifacts.iter().map(|a| a.path.as_str()).collect();
-    for f in existing {
-        if !produced.contains(f.as_str()) && (is_generated(&out.join(&f)) || is_leftover_temp(&f)) {
-            plan.stale.push(f);
+    for (f, regular) in &found {
+        if *regular
+            && !produced.contains(f.as_str())
+            && (is_generated(&out.join(f)) || is_leftover_temp(f))
+        {
+            plan.stale.push(f.clone());
         }
     }
     Ok(plan)
@@ -99,7 +110,7 @@ const TMP_INFIX: &str = ".sparkc-tmp-";
 pub fn files_under(out: &Path) -> Vec<String> {
     let mut v = Vec::new();
     walk(out, out, &mut v);
-    v
+    v.into_iter().map(|(f, _)| f).collect()
 }
 
 /// A file sparkc is responsible for: generated (it has the header) or a leftover temporary.
@@ -109,8 +120,13 @@ pub fn is_sparkc_file(out: &Path, rel: &str) -> bool {
 
 /// Write one file atomically.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))?;
+    replace_atomic(path, contents)
+}
+
+/// [`write_atomic`] into a directory that exists.
+fn replace_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -141,20 +157,27 @@ pub fn apply(out: &Path, artifacts: &[Artifact], plan: &Plan, force: bool) -> Re
         plan.changed.iter().map(String::as_str).collect();
     let foreign: std::collections::HashSet<&str> =
         plan.foreign.iter().map(String::as_str).collect();
+    let mut writes = Vec::new();
+    for a in artifacts.iter().filter(|a| {
+        changed.contains(a.path.as_str()) || (force && foreign.contains(a.path.as_str()))
+    }) {
+        let path =
+            confined(out, &a.path).ok_or_else(|| format!("refusing to write `{}`", a.path))?;
+        writes.push((path, a));
+    }
+    // Each directory is created once, before the files (not once per file).
+    let dirs: std::collections::BTreeSet<&Path> =
+        writes.iter().filter_map(|(p, _)| p.parent()).collect();
+    for d in dirs {
+        std::fs::create_dir_all(d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
+    }
     // Files are independent; creating them is dominated by file-system metadata latency,
     // so they are written from several threads (each still atomically).
     use rayon::prelude::*;
-    artifacts
-        .par_iter()
-        .filter(|a| {
-            changed.contains(a.path.as_str()) || (force && foreign.contains(a.path.as_str()))
-        })
-        .try_for_each(|a| {
-            let path =
-                confined(out, &a.path).ok_or_else(|| format!("refusing to write `{}`", a.path))?;
-            write_atomic(&path, a.contents.as_bytes())
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))
-        })?;
+    writes.par_iter().try_for_each(|(path, a)| {
+        replace_atomic(path, a.contents.as_bytes())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    })?;
     for s in &plan.stale {
         if let Some(p) = confined(out, s) {
             std::fs::remove_file(&p)

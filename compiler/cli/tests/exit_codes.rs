@@ -126,3 +126,33 @@ fn build_check_uses_the_stamp_only_while_nothing_changed() {
     assert_eq!((code2, err2.contains("up to date: ")), (0, true), "{err2}");
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// A symlink where an artifact goes is the user's: refused like any file sparkc did not
+/// write, and neither the link nor its target is touched.
+#[cfg(unix)]
+#[test]
+fn a_symlink_in_the_out_dir_is_not_replaced() {
+    let tmp = std::env::temp_dir().join(format!("sparkc-symlink-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let out = tmp.join("out");
+    std::fs::create_dir_all(out.join("compose/m300")).unwrap_or_else(|e| panic!("{e}"));
+    let mine = tmp.join("mine.yml");
+    std::fs::write(&mine, "services: {}\n").unwrap_or_else(|e| panic!("{e}"));
+    let link = out.join("compose/m300/docker-compose.yml");
+    std::os::unix::fs::symlink(&mine, &link).unwrap_or_else(|e| panic!("{e}"));
+    let ex = root().join("examples/m300");
+    let (code, _, err) = sparkc(&[
+        "build",
+        &ex.to_string_lossy(),
+        "--out",
+        &out.to_string_lossy(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("refusing to overwrite"), "{err}");
+    assert!(std::fs::symlink_metadata(&link).is_ok_and(|m| m.file_type().is_symlink()));
+    assert_eq!(
+        std::fs::read_to_string(&mine).unwrap_or_default(),
+        "services: {}\n"
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+}
