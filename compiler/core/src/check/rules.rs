@@ -16,6 +16,29 @@ pub fn check_model(m: &Model, diags: &mut Vec<Diagnostic>) {
     profiles(m, diags);
 }
 
+/// The field that turns on Traefik's unauthenticated dashboard (`api.insecure`), if any.
+fn traefik_insecure_api(s: &Service) -> Option<&'static str> {
+    let on = |v: &str| v.eq_ignore_ascii_case("true");
+    let env = s.env.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("TRAEFIK_API_INSECURE") && matches!(v, EnvValue::Plain(x) if on(x))
+    });
+    if env {
+        return Some("env");
+    }
+    let words: Vec<&str> = match &s.command {
+        Some(Command::Exec(v)) => v.iter().map(String::as_str).collect(),
+        Some(Command::Shell(c)) => c.split_whitespace().collect(),
+        None => Vec::new(),
+    };
+    words
+        .iter()
+        .any(|w| {
+            let w = w.to_ascii_lowercase();
+            w == "--api.insecure" || w == "--api.insecure=true"
+        })
+        .then_some("command")
+}
+
 /// Compose starts a service with profiles only when one of them is enabled. A service must
 /// not need (`depends_on`, `network_mode = service(x)`) one that can be off while it is on.
 fn profiles(m: &Model, diags: &mut Vec<Diagnostic>) {
@@ -103,6 +126,19 @@ fn secure_defaults(m: &Model, diags: &mut Vec<Diagnostic>) {
         }
     }
     for s in &m.services {
+        if let Some(field) = traefik_insecure_api(s) {
+            let loc = s.loc_of(field);
+            diags.push(
+                Diagnostic::error(
+                    Code::UnprotectedAdmin,
+                    format!("`{}` serves the Traefik dashboard and API without authentication", s.name),
+                    loc.file,
+                    loc.span,
+                )
+                .label("`api.insecure` opens the dashboard on port 8080 to anyone who reaches it")
+                .help("drop `api.insecure`; route the dashboard through a router on `api@internal` behind a basic-auth middleware"),
+            );
+        }
         if s.admin_surface && !s.publish.is_empty() {
             let loc = s.loc_of("publish");
             diags.push(
