@@ -20,6 +20,15 @@ fn tool(env: &str, name: &str) -> PathBuf {
     p
 }
 
+/// Put a program's artifacts under `dir`, as `sparkc build` would.
+fn write_artifacts(dir: &std::path::Path, artifacts: &[sparkc_core::target::Artifact]) {
+    for a in artifacts {
+        let p = dir.join(&a.path);
+        std::fs::create_dir_all(p.parent().unwrap_or(dir)).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&p, &a.contents).unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
 fn compose_bin() -> PathBuf {
     tool("SPARKC_DOCKER_COMPOSE", "docker-compose")
 }
@@ -36,11 +45,7 @@ fn docker_compose_accepts_every_example_file() {
     for (i, (name, out)) in valid_programs().into_iter().enumerate() {
         assert_eq!(out.errors(), 0, "{name}:\n{}", out.rendered());
         let dir = tmp.join(i.to_string());
-        for a in &out.artifacts {
-            let p = dir.join(&a.path);
-            std::fs::create_dir_all(p.parent().unwrap_or(&dir)).unwrap_or_else(|e| panic!("{e}"));
-            std::fs::write(&p, &a.contents).unwrap_or_else(|e| panic!("{e}"));
-        }
+        write_artifacts(&dir, &out.artifacts);
         for a in out
             .artifacts
             .iter()
@@ -137,14 +142,14 @@ fn promtool_accepts_every_generated_prometheus_config() {
     let mut checked = 0;
     for (i, (name, out)) in valid_programs().into_iter().enumerate() {
         assert_eq!(out.errors(), 0, "{name}:\n{}", out.rendered());
+        let dir = tmp.join(i.to_string());
+        write_artifacts(&dir, &out.artifacts);
         for a in out
             .artifacts
             .iter()
             .filter(|a| a.path.ends_with("prometheus.yml"))
         {
-            let p = tmp.join(i.to_string()).join(&a.path);
-            std::fs::create_dir_all(p.parent().unwrap_or(&tmp)).unwrap_or_else(|e| panic!("{e}"));
-            std::fs::write(&p, &a.contents).unwrap_or_else(|e| panic!("{e}"));
+            let p = dir.join(&a.path);
             let r = promtool_check(&bin, &p);
             assert!(
                 r.status.success(),

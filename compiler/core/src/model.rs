@@ -418,12 +418,11 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
             }
             // Compare the runs as numbers of any length: strip leading zeros, then by
             // length, then digit by digit.
-            let trim = |s: &[u8]| {
-                let z = s.iter().take_while(|c| **c == b'0').count();
-                s[z..].to_vec()
-            };
+            fn trim(s: &[u8]) -> &[u8] {
+                &s[s.iter().take_while(|c| **c == b'0').count()..]
+            }
             let (p, q) = (trim(&x[si..i]), trim(&y[sj..j]));
-            let ord = p.len().cmp(&q.len()).then_with(|| p.cmp(&q));
+            let ord = p.len().cmp(&q.len()).then_with(|| p.cmp(q));
             if ord != Ordering::Equal {
                 return ord;
             }

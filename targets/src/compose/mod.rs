@@ -494,51 +494,48 @@ impl Emitter<'_> {
             if self.swarm() {
                 self.fallback(s, "depends_on", format!("swarm ignores the start order of `{}`", s.name), "swarm starts services in any order and restarts them until they are healthy; the dependency is still written for `docker compose`");
             }
+            let mut deps = IndexMap::new();
+            for d in &s.depends_on {
+                let dep = &self.m.services[d.service];
+                if d.condition == DependCondition::Healthy
+                    && dep
+                        .healthcheck
+                        .as_ref()
+                        .is_none_or(|h| h.test == HealthTest::Disabled)
+                {
+                    self.diags.push(
+                        Diagnostic::error(
+                            Code::Unsupported,
+                            format!(
+                                "`{}` waits for `{}` to be healthy, but it has no health check",
+                                s.name, dep.name
+                            ),
+                            d.loc.file,
+                            d.loc.span,
+                        )
+                        .help("give the dependency a `healthcheck`, or wait with `started(...)`"),
+                    );
+                }
+                let cond = match d.condition {
+                    DependCondition::Started => "service_started",
+                    DependCondition::Healthy => "service_healthy",
+                    DependCondition::Completed => "service_completed_successfully",
+                };
+                let mut dy = Yaml::map();
+                dy.set("condition", Yaml::str(cond));
+                deps.insert(dep.name.clone(), dy);
+            }
             // Plain start order reads best in the short list form compose documents first.
             let all_started = s
                 .depends_on
                 .iter()
                 .all(|d| d.condition == DependCondition::Started);
             if all_started {
-                let names = s
-                    .depends_on
-                    .iter()
-                    .map(|d| lit(&self.m.services[d.service].name))
-                    .collect();
-                y.set("depends_on", Yaml::List(names));
-            }
-            let mut deps = IndexMap::new();
-            for d in s.depends_on.iter().filter(|_| !all_started) {
-                let mut dy = Yaml::map();
-                let cond = match d.condition {
-                    DependCondition::Started => "service_started",
-                    DependCondition::Healthy => "service_healthy",
-                    DependCondition::Completed => "service_completed_successfully",
-                };
-                if d.condition == DependCondition::Healthy
-                    && self.m.services[d.service]
-                        .healthcheck
-                        .as_ref()
-                        .is_none_or(|h| h.test == HealthTest::Disabled)
-                {
-                    let loc = d.loc;
-                    self.diags.push(
-                        Diagnostic::error(
-                            Code::Unsupported,
-                            format!(
-                                "`{}` waits for `{}` to be healthy, but it has no health check",
-                                s.name, self.m.services[d.service].name
-                            ),
-                            loc.file,
-                            loc.span,
-                        )
-                        .help("give the dependency a `healthcheck`, or wait with `started(...)`"),
-                    );
-                }
-                dy.set("condition", Yaml::str(cond));
-                deps.insert(self.m.services[d.service].name.clone(), dy);
-            }
-            if !all_started {
+                y.set(
+                    "depends_on",
+                    Yaml::List(deps.keys().map(|name| lit(name)).collect()),
+                );
+            } else {
                 y.set("depends_on", Yaml::Map(deps));
             }
         }
