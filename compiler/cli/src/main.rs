@@ -231,10 +231,12 @@ fn run(cli: Cli) -> Result<u8, String> {
                 return Ok(u8::from(!differ.is_empty()));
             }
             write::apply(&out_dir, &c.artifacts, &plan, force)?;
-            let clean = c.diagnostics.is_empty() && (plan.foreign.is_empty() || force);
+            // Only a build without warnings is stamped: the fast check must not hide one.
             sparkc::stamp::record(
                 &out_dir,
-                clean.then(|| sparkc::stamp::render(&project, &c.sources, &c.artifacts)),
+                c.diagnostics
+                    .is_empty()
+                    .then(|| sparkc::stamp::render(&project, &c.sources, &c.artifacts)),
             )?;
             c.timings.push(("write".to_string(), written.elapsed()));
             print_timings(&c);

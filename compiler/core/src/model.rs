@@ -123,6 +123,16 @@ pub struct Mount {
     pub loc: Loc,
 }
 
+/// A container's network namespace other than its networks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetworkMode {
+    Host,
+    None,
+    Bridge,
+    /// Shares the namespace of another service.
+    Service(ServiceId),
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DependCondition {
     Started,
@@ -257,7 +267,7 @@ pub struct Service {
     pub publish: Vec<Publish>,
     pub volumes: Vec<Mount>,
     pub networks: Vec<NetworkId>,
-    pub network_mode: Option<String>,
+    pub network_mode: Option<NetworkMode>,
     pub depends_on: Vec<Dependency>,
     pub healthcheck: Option<Healthcheck>,
     /// Which HTTP client the image ships, for HTTP health checks.

@@ -646,8 +646,14 @@ impl Emitter<'_> {
                 ),
             );
         }
-        if let Some(nm) = &s.network_mode {
-            y.set("network_mode", lit(nm));
+        if let Some(nm) = s.network_mode {
+            let mode = match nm {
+                NetworkMode::Host => "host".to_string(),
+                NetworkMode::None => "none".to_string(),
+                NetworkMode::Bridge => "bridge".to_string(),
+                NetworkMode::Service(id) => format!("service:{}", self.m.services[id].name),
+            };
+            y.set("network_mode", lit(&mode));
         }
         if !s.secrets.is_empty() {
             y.set(

@@ -140,9 +140,6 @@ impl Loader<'_> {
                 texts.push((joined, text));
             }
         }
-        if texts.len() < 2 {
-            return; // nothing to gain; the walk parses it
-        }
         use rayon::prelude::*;
         let parsed: Vec<(String, Parsed)> = texts
             .into_par_iter()

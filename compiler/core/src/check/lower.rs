@@ -1091,11 +1091,15 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                         Val::Call(n, args) if n.text == "service" && args.len() == 1 => {
                             let a = args[0].1.clone();
                             self.decl_ref(&a, DeclKind::Service)
-                                .map(|x| format!("service:{}", self.ev.syms.list[x].name))
+                                .and_then(|x| self.service_ids.get(&x))
+                                .map(|id| NetworkMode::Service(*id))
                         }
-                        _ => self
-                            .variant(v, "network mode", &["host", "none", "bridge"])
-                            .map(str::to_string),
+                        _ => match self.variant(v, "network mode", &["host", "none", "bridge"]) {
+                            Some("host") => Some(NetworkMode::Host),
+                            Some("none") => Some(NetworkMode::None),
+                            Some(_) => Some(NetworkMode::Bridge),
+                            None => None,
+                        },
                     }
                 }
                 "depends_on" => s.depends_on = self.depends(v),

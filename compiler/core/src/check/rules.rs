@@ -42,21 +42,14 @@ fn traefik_insecure_api(s: &Service) -> Option<&'static str> {
 /// Compose starts a service with profiles only when one of them is enabled. A service must
 /// not need (`depends_on`, `network_mode = service(x)`) one that can be off while it is on.
 fn profiles(m: &Model, diags: &mut Vec<Diagnostic>) {
-    let by_name: std::collections::HashMap<&str, &Service> =
-        m.services.iter().map(|s| (s.name.as_str(), s)).collect();
     for s in &m.services {
         let mut needs: Vec<(&Service, Loc)> = s
             .depends_on
             .iter()
             .map(|d| (&m.services[d.service], d.loc))
             .collect();
-        if let Some(t) = s
-            .network_mode
-            .as_deref()
-            .and_then(|n| n.strip_prefix("service:"))
-            .and_then(|n| by_name.get(n))
-        {
-            needs.push((t, s.loc_of("network_mode")));
+        if let Some(NetworkMode::Service(t)) = s.network_mode {
+            needs.push((&m.services[t], s.loc_of("network_mode")));
         }
         for (t, loc) in needs {
             let covered =
