@@ -126,22 +126,43 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 
 /// [`write_atomic`] into a directory that exists.
 fn replace_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let tmp = temp_path(path);
+    let result = write_temp(&tmp, contents, true).and_then(|()| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// The temporary file next to `path` that becomes `path` by a rename.
+fn temp_path(path: &Path) -> PathBuf {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}{TMP_INFIX}{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(contents)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    dir.join(format!(".{name}{TMP_INFIX}{}", std::process::id()))
+}
+
+/// Write a temporary file, flushed to the disk on its own when `sync` (otherwise the caller
+/// flushes the whole file system once before renaming).
+fn write_temp(tmp: &Path, contents: &[u8], sync: bool) -> std::io::Result<()> {
+    let mut f = std::fs::File::create(tmp)?;
+    f.write_all(contents)?;
+    if sync { f.sync_all() } else { Ok(()) }
+}
+
+/// Flush every file written so far on the file system holding `dir`, in one call (Linux
+/// `syncfs`). Elsewhere each temporary file is flushed on its own as it is written.
+#[cfg(target_os = "linux")]
+fn sync_file_system(dir: &Path) -> std::io::Result<()> {
+    let d = std::fs::File::open(dir)?;
+    Ok(rustix::fs::syncfs(&d)?)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn sync_file_system(_dir: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// Apply a plan: write changed files, remove stale generated ones. `force` also overwrites
@@ -171,13 +192,41 @@ pub fn apply(out: &Path, artifacts: &[Artifact], plan: &Plan, force: bool) -> Re
     for d in dirs {
         std::fs::create_dir_all(d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
     }
-    // Files are independent; creating them is dominated by file-system metadata latency,
-    // so they are written from several threads (each still atomically).
+    // Three phases, so that the disk is flushed once rather than once per file: every new
+    // content goes to a temporary file next to its target; one `syncfs` makes them durable;
+    // then each is renamed over its target. A build killed at any point leaves every target
+    // old or new (renames are atomic), and the next build removes leftover temporaries.
+    // Files are independent and dominated by metadata latency, so each phase runs on
+    // several threads.
     use rayon::prelude::*;
-    writes.par_iter().try_for_each(|(path, a)| {
-        replace_atomic(path, a.contents.as_bytes())
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))
-    })?;
+    let batched = cfg!(target_os = "linux");
+    let temps: Vec<PathBuf> = writes.iter().map(|(p, _)| temp_path(p)).collect();
+    let cleanup = |e: String| {
+        for t in &temps {
+            let _ = std::fs::remove_file(t);
+        }
+        e
+    };
+    writes
+        .par_iter()
+        .zip(&temps)
+        .try_for_each(|((path, a), tmp)| {
+            write_temp(tmp, a.contents.as_bytes(), !batched)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        })
+        .map_err(cleanup)?;
+    if batched && !writes.is_empty() {
+        sync_file_system(out)
+            .map_err(|e| format!("cannot flush {}: {e}", out.display()))
+            .map_err(cleanup)?;
+    }
+    writes
+        .par_iter()
+        .zip(&temps)
+        .try_for_each(|((path, _), tmp)| {
+            std::fs::rename(tmp, path).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        })
+        .map_err(cleanup)?;
     for s in &plan.stale {
         if let Some(p) = confined(out, s) {
             std::fs::remove_file(&p)
