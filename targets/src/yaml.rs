@@ -3,9 +3,12 @@
 //! anything but a string (`yes`, `on`, `0755`, `80:80`, `1e3`, `~`, ...), so the file
 //! means the same to every consumer.
 
-use indexmap::IndexMap;
 use serde::Serialize;
 use serde_saphyr::DoubleQuoted;
+
+/// A YAML mapping in insertion order. Targets insert about fifteen keys per service, so the
+/// hash function matters: FxHash instead of SipHash (maps are never iterated by hash).
+pub type YamlMap = indexmap::IndexMap<String, Yaml, rustc_hash::FxBuildHasher>;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Yaml {
@@ -14,12 +17,12 @@ pub enum Yaml {
     Float(f64),
     Bool(bool),
     List(Vec<Yaml>),
-    Map(IndexMap<String, Yaml>),
+    Map(YamlMap),
 }
 
 impl Yaml {
     pub fn map() -> Self {
-        Yaml::Map(IndexMap::new())
+        Yaml::Map(YamlMap::default())
     }
     pub fn str(s: impl Into<String>) -> Self {
         Yaml::Str(s.into())

@@ -39,20 +39,26 @@ fn manifest(project: &Project) -> u64 {
 
 /// The stamp for a build that read `sources` and wrote `artifacts`.
 pub fn render(project: &Project, sources: &SourceSet, artifacts: &[Artifact]) -> String {
+    use rayon::prelude::*;
     let mut s = format!("{FORMAT} {:016x} {:016x}\n", toolchain(), manifest(project));
-    for f in sources.files.iter().filter(|f| !f.is_stdlib) {
-        s.push_str(&format!(
-            "source {:016x} {}\n",
-            fnv(f.text.as_bytes()),
-            f.name
-        ));
-    }
-    for a in artifacts {
-        s.push_str(&format!(
-            "output {:016x} {}\n",
-            fnv(a.contents.as_bytes()),
-            a.path
-        ));
+    // Hashing is byte by byte (~10 MB at 10,000 services): one file per task, on every core.
+    let files: Vec<(&str, &str, &str)> = sources
+        .files
+        .iter()
+        .filter(|f| !f.is_stdlib)
+        .map(|f| ("source", f.name.as_str(), f.text.as_str()))
+        .chain(
+            artifacts
+                .iter()
+                .map(|a| ("output", a.path.as_str(), a.contents.as_str())),
+        )
+        .collect();
+    let hashes: Vec<u64> = files
+        .par_iter()
+        .map(|(_, _, t)| fnv(t.as_bytes()))
+        .collect();
+    for ((kind, name, _), h) in files.iter().zip(hashes) {
+        s.push_str(&format!("{kind} {h:016x} {name}\n"));
     }
     s
 }

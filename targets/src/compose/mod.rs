@@ -4,7 +4,7 @@
 //! also `deploy:` update/rollback/placement. What a runtime cannot express is an E0401
 //! error, or a W0402 warning where a documented fallback exists.
 
-use crate::yaml::{Yaml, to_string};
+use crate::yaml::{Yaml, YamlMap, to_string};
 use indexmap::IndexMap;
 use sparkc_core::diag::{Code, Diagnostic};
 use sparkc_core::model::*;
@@ -221,8 +221,8 @@ impl Emitter<'_> {
 
     /// Routing labels for the domains that point at `s` when its host's proxy is Traefik.
     /// One router per (port, path, TLS mode); several domains on one router share its rule.
-    fn traefik_labels(&mut self, s: &Service, sid: ServiceId) -> IndexMap<String, Yaml> {
-        let mut labels = IndexMap::new();
+    fn traefik_labels(&mut self, s: &Service, sid: ServiceId) -> YamlMap {
+        let mut labels = YamlMap::default();
         if self.host.proxy != Proxy::Traefik || self.routes[sid].is_empty() {
             return labels;
         }
@@ -348,7 +348,7 @@ impl Emitter<'_> {
     fn file(&mut self, project: &str, services: &[ServiceId]) -> Yaml {
         let mut doc = Yaml::map();
         doc.set("name", Yaml::str(project));
-        let mut svc_map = IndexMap::new();
+        let mut svc_map = YamlMap::default();
         let mut volumes: BTreeMap<String, Yaml> = BTreeMap::new();
         let mut networks: BTreeMap<String, Yaml> = BTreeMap::new();
         let mut secrets: BTreeMap<String, Yaml> = BTreeMap::new();
@@ -494,7 +494,7 @@ impl Emitter<'_> {
             if self.swarm() {
                 self.fallback(s, "depends_on", format!("swarm ignores the start order of `{}`", s.name), "swarm starts services in any order and restarts them until they are healthy; the dependency is still written for `docker compose`");
             }
-            let mut deps = IndexMap::new();
+            let mut deps = YamlMap::default();
             for d in &s.depends_on {
                 let dep = &self.m.services[d.service];
                 if d.condition == DependCondition::Healthy
@@ -540,7 +540,7 @@ impl Emitter<'_> {
             }
         }
         if !s.env.is_empty() {
-            let mut env = IndexMap::new();
+            let mut env = YamlMap::default();
             for (k, v) in &s.env {
                 let val = match v {
                     EnvValue::Plain(p) => lit(p),
@@ -769,7 +769,7 @@ impl Emitter<'_> {
             );
         }
         if !s.ulimits.is_empty() {
-            let mut u = IndexMap::new();
+            let mut u = YamlMap::default();
             for (k, v) in &s.ulimits {
                 u.insert(
                     k.clone(),
