@@ -1,11 +1,12 @@
 //! One input, one snapshot, found automatically:
-//! - `snapshots/check/*.spark`: invalid programs; the snapshot is the rendered diagnostics.
+//! - `snapshots/check/*.spark`: invalid programs, compiled with every target; the snapshot is
+//!   the rendered diagnostics.
 //! - `snapshots/build/*.spark`: valid programs, built with every target; the snapshot is
 //!   every artifact, sectioned.
 //! - `examples/*/spark.toml`: valid projects; the snapshot is every artifact, sectioned.
 
 use sparkc::Compiled;
-use sparkc_snapshots::{compile, compile_build_fixture, workspace};
+use sparkc_snapshots::{compile, compile_build_fixture, compile_check_fixture, workspace};
 use std::path::Path;
 
 fn settings(dir: &Path, input: &Path) -> insta::Settings {
@@ -18,7 +19,7 @@ fn settings(dir: &Path, input: &Path) -> insta::Settings {
 }
 
 fn check_fixture(path: &Path) -> datatest_stable::Result<()> {
-    let out = compile(path);
+    let out = compile_check_fixture(path);
     if out.errors() == 0 {
         return Err(format!(
             "{} is an invalid-program fixture but compiled without errors",

@@ -56,11 +56,22 @@ pub fn compile_build_fixture(path: &Path) -> Compiled {
     let provider = sparkc::project::MemProvider {
         files: std::collections::BTreeMap::from([("main.spark".to_string(), text)]),
     };
-    let targets: Vec<String> = sparkc_targets::builtin()
+    compile_with(&provider, "main.spark", &every_target())
+}
+
+/// An invalid-program fixture, compiled with every built-in target (so that a target's own
+/// diagnostics have fixtures too); diagnostics name the fixture file.
+pub fn compile_check_fixture(path: &Path) -> Compiled {
+    let mut project = Project::open(Some(path)).unwrap_or_else(|e| panic!("{e}"));
+    project.manifest.project.build = every_target();
+    sparkc::compile_project(&project).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn every_target() -> Vec<String> {
+    sparkc_targets::builtin()
         .iter()
         .map(|t| t.name().to_string())
-        .collect();
-    compile_with(&provider, "main.spark", &targets)
+        .collect()
 }
 
 /// Every valid program the consumer tests feed to the real tools: the examples and the

@@ -150,6 +150,7 @@ codes! {
     UnprotectedAdmin = "E0308", "an admin surface reachable without authentication";
     WritableDockerSocket = "E0309", "the Docker socket mounted writable";
     ProfileDependency = "E0310", "a service needs another that its compose profiles may leave out";
+    Unreachable = "E0311", "a service its proxy or Prometheus cannot reach over a container network";
     Unsupported = "E0401", "a target cannot express what the model asks for";
     Fallback = "W0402", "a target expresses something through a documented fallback";
     Unused = "W0106", "a constant, secret, network, volume or template that nothing uses";

@@ -34,6 +34,119 @@ impl Model {
         }
         by_host
     }
+
+    /// The one service on `host` that runs `app` (e.g. `traefik`): instantiated from the
+    /// template of that name, or running an image whose repository is named so. `None` when
+    /// there is none, or more than one.
+    pub fn app_on_host(&self, host: HostId, app: &str) -> Option<ServiceId> {
+        self.app_services(app, Some(host))
+    }
+
+    /// The one service anywhere that runs `app`; `None` when there is none, or several.
+    pub fn app_anywhere(&self, app: &str) -> Option<ServiceId> {
+        self.app_services(app, None)
+    }
+
+    fn app_services(&self, app: &str, host: Option<HostId>) -> Option<ServiceId> {
+        let mut found = self
+            .services
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| host.is_none_or(|h| s.host == h) && s.runs(app))
+            .map(|(sid, _)| sid);
+        let first = found.next()?;
+        found.next().is_none().then_some(first)
+    }
+
+    /// Whether the container of `from` can connect to `to` by its service name: both on one
+    /// host and attached to a common container network (the project's default network, or
+    /// a declared one), following `network_mode = service(x)` to the namespace it shares.
+    pub fn reach(&self, from: ServiceId, to: ServiceId) -> Reach {
+        if from == to {
+            return Reach::Yes;
+        }
+        if self.services[from].host != self.services[to].host {
+            return Reach::No;
+        }
+        match (self.attachment(from), self.attachment(to)) {
+            (Attachment::Unknown, _) | (_, Attachment::Unknown) => Reach::Unknown,
+            (Attachment::Isolated, _) | (_, Attachment::Isolated) => Reach::No,
+            (
+                Attachment::Networks {
+                    declared: a,
+                    project_default: da,
+                },
+                Attachment::Networks {
+                    declared: b,
+                    project_default: db,
+                },
+            ) => {
+                let shared_default = da.is_some() && da == db;
+                if shared_default || a.iter().any(|n| b.contains(n)) {
+                    Reach::Yes
+                } else {
+                    Reach::No
+                }
+            }
+        }
+    }
+
+    /// The container networks a service is attached to.
+    pub fn attachment(&self, sid: ServiceId) -> Attachment<'_> {
+        let Some(owner) = self.namespace_owner(sid) else {
+            return Attachment::Unknown;
+        };
+        let s = &self.services[owner];
+        match s.network_mode {
+            Some(NetworkMode::None) => Attachment::Isolated,
+            Some(NetworkMode::Host | NetworkMode::Bridge | NetworkMode::Service(_)) => {
+                Attachment::Unknown
+            }
+            None => Attachment::Networks {
+                declared: &s.networks,
+                project_default: (s.networks.is_empty() || s.default_network)
+                    .then_some(s.stack.as_deref()),
+            },
+        }
+    }
+
+    /// The service whose network namespace `sid` uses: itself, or where a chain of
+    /// `network_mode = service(x)` ends. `None` for a cycle (reported by the dependency rules).
+    pub fn namespace_owner(&self, sid: ServiceId) -> Option<ServiceId> {
+        let mut at = sid;
+        for _ in 0..=self.services.len() {
+            match self.services[at].network_mode {
+                Some(NetworkMode::Service(t)) => at = t,
+                _ => return Some(at),
+            }
+        }
+        None
+    }
+}
+
+/// Whether one container can connect to another by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    Yes,
+    No,
+    /// Host or bridge networking: reachability depends on ports outside the model.
+    Unknown,
+}
+
+/// What a service's container is attached to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attachment<'m> {
+    Networks {
+        /// The declared networks it lists.
+        declared: &'m [NetworkId],
+        /// `Some(stack)`: also the default network of its compose project (the host's own
+        /// project for `None`, a stack's otherwise).
+        project_default: Option<Option<&'m str>>,
+    },
+    /// `network_mode = none`.
+    Isolated,
+    /// `network_mode = host` or `bridge`.
+    Unknown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -267,7 +380,13 @@ pub struct Service {
     pub publish: Vec<Publish>,
     pub volumes: Vec<Mount>,
     pub networks: Vec<NetworkId>,
+    /// `default` listed in `networks`: also on its compose project's default network (a
+    /// service without `networks` is on it anyway).
+    pub default_network: bool,
     pub network_mode: Option<NetworkMode>,
+    /// Services this one connects to by name: an environment value that is a service
+    /// reference (`DB_HOST = db`), where it was written.
+    pub connects_to: Vec<(ServiceId, Loc)>,
     pub depends_on: Vec<Dependency>,
     pub healthcheck: Option<Healthcheck>,
     /// Which HTTP client the image ships, for HTTP health checks.
@@ -324,6 +443,22 @@ impl Service {
     pub fn loc_of(&self, field: &str) -> Loc {
         self.field_locs.get(field).copied().unwrap_or(self.loc)
     }
+    /// Whether this service runs `app`: made from the template of that name, or from an
+    /// image whose repository is named so (`traefik:v3.1`, `docker.io/library/traefik`).
+    pub fn runs(&self, app: &str) -> bool {
+        self.template.as_deref() == Some(app)
+            || self
+                .image
+                .as_deref()
+                .is_some_and(|i| image_repository_name(i) == app)
+    }
+}
+
+/// The last path segment of an image reference, without tag or digest.
+fn image_repository_name(image: &str) -> &str {
+    let no_digest = image.split('@').next().unwrap_or(image);
+    let last = no_digest.rsplit('/').next().unwrap_or(no_digest);
+    last.split(':').next().unwrap_or(last)
 }
 
 #[derive(Debug, Clone, PartialEq)]

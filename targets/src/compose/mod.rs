@@ -268,6 +268,9 @@ impl Emitter<'_> {
             return labels;
         }
         labels.insert("traefik.enable".into(), Yaml::str("true"));
+        if let Some(net) = self.traefik_network(sid) {
+            labels.insert("traefik.docker.network".into(), lit(&net));
+        }
         let single = routers.len() == 1;
         for ((port, path, tls), domains) in &routers {
             let router = if single {
@@ -329,6 +332,34 @@ impl Emitter<'_> {
             );
         }
         labels
+    }
+
+    /// The network Traefik should use to reach a service on several networks: the first
+    /// declared one that the host's Traefik is on too. Without the label Traefik picks any of
+    /// the service's addresses, and requests time out when it picks one it cannot reach.
+    fn traefik_network(&self, sid: ServiceId) -> Option<String> {
+        let Attachment::Networks {
+            declared,
+            project_default,
+        } = self.m.attachment(sid)
+        else {
+            return None;
+        };
+        if declared.len() + usize::from(project_default.is_some()) < 2 {
+            return None;
+        }
+        let proxy = self.m.app_on_host(self.hid, "traefik")?;
+        let Attachment::Networks {
+            declared: proxy_nets,
+            ..
+        } = self.m.attachment(proxy)
+        else {
+            return None;
+        };
+        declared
+            .iter()
+            .find(|n| proxy_nets.contains(n))
+            .map(|n| self.m.networks[*n].name.clone())
     }
 
     fn secret_var(&mut self, id: SecretId) -> Option<String> {
@@ -636,15 +667,16 @@ impl Emitter<'_> {
             y.set("volumes", Yaml::List(vols));
         }
         if !s.networks.is_empty() {
-            y.set(
-                "networks",
-                Yaml::List(
-                    s.networks
-                        .iter()
-                        .map(|n| lit(&self.m.networks[*n].name))
-                        .collect(),
-                ),
-            );
+            let mut list: Vec<Yaml> = s
+                .networks
+                .iter()
+                .map(|n| lit(&self.m.networks[*n].name))
+                .collect();
+            if s.default_network {
+                // The project's own network; compose defines it without a top-level entry.
+                list.push(Yaml::str("default"));
+            }
+            y.set("networks", Yaml::List(list));
         }
         if let Some(nm) = s.network_mode {
             let mode = match nm {

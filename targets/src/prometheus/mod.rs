@@ -10,6 +10,7 @@
 //! `compose/<host>/prometheus.yml`, next to the compose file whose Prometheus mounts it).
 
 use crate::yaml::{Yaml, to_string};
+use sparkc_core::check::rules::{attachment_text, join_help};
 use sparkc_core::diag::{Code, Diagnostic};
 use sparkc_core::model::*;
 use sparkc_core::target::{Artifact, EmitContext, Target};
@@ -34,8 +35,32 @@ impl Target for Prometheus {
                 by_host[s.host].push(sid);
             }
         }
+        // Targets are container names: where the project runs its Prometheus, each target
+        // must be on a network that Prometheus is attached to.
+        if let Some(prom) = m.app_anywhere("prometheus") {
+            for &sid in by_host.iter().flatten() {
+                if m.reach(prom, sid) == Reach::No {
+                    diags.push(unreachable(m, prom, sid));
+                }
+            }
+        }
+        // A host's job is named after the host; a service with its own path gets
+        // `<host>-<service>`, which can equal another host's name (`a-b` and service `b` on
+        // `a`) or another such pair. Every host job is known before any pair is named, so the
+        // collision is found whichever comes first.
+        let host_jobs: std::collections::HashSet<&str> = m
+            .hosts
+            .iter()
+            .enumerate()
+            .filter(|(hid, _)| {
+                by_host[*hid]
+                    .iter()
+                    .any(|&sid| m.services[sid].metrics_path == "/metrics")
+            })
+            .map(|(_, h)| h.name.as_str())
+            .collect();
+        let mut pair_jobs = std::collections::HashSet::new();
         let mut jobs = Vec::new();
-        let mut names = std::collections::HashSet::new();
         for (hid, h) in m.hosts.iter().enumerate() {
             let mut default_path = Vec::new();
             let mut own_path = Vec::new();
@@ -45,18 +70,15 @@ impl Target for Prometheus {
                 if s.metrics_path == "/metrics" {
                     default_path.push(target);
                 } else {
-                    let mut job = job(&format!("{}-{}", h.name, s.name), vec![target]);
-                    job.set("metrics_path", Yaml::Str(s.metrics_path.clone()));
-                    own_path.push((s, job));
+                    own_path.push((s, target));
                 }
             }
             if !default_path.is_empty() {
-                names.insert(h.name.clone());
                 jobs.push(job(&h.name, default_path));
             }
-            for (s, job) in own_path {
+            for (s, target) in own_path {
                 let name = format!("{}-{}", h.name, s.name);
-                if !names.insert(name.clone()) {
+                if host_jobs.contains(name.as_str()) || !pair_jobs.insert(name.clone()) {
                     let loc = s.loc_of("metrics_path");
                     diags.push(
                         Diagnostic::error(
@@ -65,10 +87,13 @@ impl Target for Prometheus {
                             loc.file,
                             loc.span,
                         )
-                        .help("a host name and a host-service pair collide; rename the host or the service"),
+                        .label(format!("this gives `{}` on `{}` a job of its own", s.name, h.name))
+                        .help("a host's job and a host-service job have the same name; rename the host or the service"),
                     );
                     continue;
                 }
+                let mut job = job(&name, vec![target]);
+                job.set("metrics_path", Yaml::Str(s.metrics_path.clone()));
                 jobs.push(job);
             }
         }
@@ -101,6 +126,40 @@ impl Target for Prometheus {
         }
         (out, diags)
     }
+}
+
+fn unreachable(m: &Model, prom: ServiceId, sid: ServiceId) -> Diagnostic {
+    let (p, s) = (&m.services[prom], &m.services[sid]);
+    let help = if p.host == s.host {
+        join_help(m, prom, sid, "monitoring")
+    } else {
+        format!(
+            "`{}` runs on host `{}`, `{}` on `{}`: container names resolve only on one host, and scraping another host by address is not generated yet; run a Prometheus on `{}` too, or drop `metrics` from `{}`",
+            p.name,
+            m.hosts[p.host].name,
+            s.name,
+            m.hosts[s.host].name,
+            m.hosts[s.host].name,
+            s.name
+        )
+    };
+    Diagnostic::error(
+        Code::Unreachable,
+        format!(
+            "`{}` cannot scrape `{}`: they share no network",
+            p.name, s.name
+        ),
+        s.loc.file,
+        s.loc.span,
+    )
+    .label(format!(
+        "scraped as `{}:{}`, {}",
+        s.name,
+        s.metrics_port.unwrap_or(0),
+        attachment_text(m, sid)
+    ))
+    .with_secondary(p.loc.file, p.loc.span, attachment_text(m, prom))
+    .help(help)
 }
 
 fn job(name: &str, targets: Vec<Yaml>) -> Yaml {

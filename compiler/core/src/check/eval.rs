@@ -92,6 +92,9 @@ pub struct Evaluator<'a> {
     template_stack: Vec<usize>,
     /// Symbols referred to anywhere, for the unused-declaration warning.
     pub used: Vec<bool>,
+    /// Services named inside the text of a declaration being evaluated (`"${db}:3306"`),
+    /// by that declaration: it connects to them by name.
+    mentions: HashMap<usize, Vec<(usize, Loc)>>,
 }
 
 /// Parameter values visible while evaluating a template body.
@@ -108,7 +111,14 @@ impl<'a> Evaluator<'a> {
             busy: Vec::new(),
             template_stack: Vec::new(),
             used: vec![false; syms.list.len()],
+            mentions: HashMap::new(),
         }
+    }
+
+    /// The services whose names the text of declaration `sym` contains, where (taken: each
+    /// declaration is lowered once).
+    pub fn take_mentions(&mut self, sym: usize) -> Vec<(usize, Loc)> {
+        self.mentions.remove(&sym).unwrap_or_default()
     }
 
     pub fn err(&mut self, d: Diagnostic) {
@@ -764,6 +774,12 @@ impl<'a> Evaluator<'a> {
                         )),
                     );
                     return None;
+                }
+                if sym.kind == super::SymKind::Decl(DeclKind::Service)
+                    && let Some(&within) = self.busy.last()
+                    && within != s
+                {
+                    self.mentions.entry(within).or_default().push((s, v.loc));
                 }
                 if path.is_empty() {
                     // A service's or host's name is its DNS name on the compose network.

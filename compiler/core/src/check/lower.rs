@@ -996,6 +996,8 @@ impl<'e, 'a> Lowerer<'e, 'a> {
             publish: Vec::new(),
             volumes: Vec::new(),
             networks: Vec::new(),
+            default_network: false,
+            connects_to: Vec::new(),
             network_mode: None,
             depends_on: Vec::new(),
             healthcheck: None,
@@ -1071,13 +1073,18 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                 "build" => s.build = self.build(v),
                 "command" => s.command = self.command(v),
                 "entrypoint" => s.entrypoint = self.command(v),
-                "env" => s.env = self.env(v),
+                "env" => (s.env, s.connects_to) = self.env(v),
                 "env_file" => s.env_file = self.strings(v),
                 "publish" => s.publish = self.publish(v, &s),
                 "volumes" => s.volumes = self.mounts(v, host, &decl.name.text),
                 "networks" => {
                     if let Some(items) = self.list(v) {
                         for i in items {
+                            // `default`: the compose project's own network, not a declaration.
+                            if matches!(&i.val, Val::Name(n) if n == "default") {
+                                s.default_network = true;
+                                continue;
+                            }
                             if let Some(n) = self.decl_ref(&i, DeclKind::Network)
                                 && let Some(id) = self.network_ids.get(&n)
                             {
@@ -1226,6 +1233,15 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                 s.secrets.push(id);
             }
         }
+        // Services named in its text (`"--mysqld.address=${db}:3306"`) are connected to too;
+        // each once, where first named.
+        for (target, loc) in self.ev.take_mentions(sym) {
+            if let Some(&id) = self.service_ids.get(&target) {
+                s.connects_to.push((id, loc));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        s.connects_to.retain(|(id, _)| seen.insert(*id));
         // Only when nothing was written that meant to be an image: a malformed image, a
         // misspelled `imgae` or a failed template already has its own diagnostic.
         let attempted = f.get("image").is_some()
@@ -1302,10 +1318,12 @@ impl<'e, 'a> Lowerer<'e, 'a> {
         Some(b)
     }
 
-    fn env(&mut self, v: &V) -> IndexMap<String, EnvValue> {
+    /// The environment, and the services it names (`DB_HOST = db`: this one connects to `db`).
+    fn env(&mut self, v: &V) -> (IndexMap<String, EnvValue>, Vec<(ServiceId, Loc)>) {
         let mut out = IndexMap::new();
+        let mut named = Vec::new();
         let Some(rec) = self.record(v) else {
-            return out;
+            return (out, named);
         };
         for (k, ev, _) in &rec {
             if self.is_secret(ev) {
@@ -1313,10 +1331,16 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                     out.insert(k.text.clone(), EnvValue::Secret(id));
                 }
             } else if let Some(t) = self.text(ev) {
+                if let Val::Ref(sym, path) = &ev.val
+                    && path.is_empty()
+                    && let Some(&id) = self.service_ids.get(sym)
+                {
+                    named.push((id, ev.loc));
+                }
                 out.insert(k.text.clone(), EnvValue::Plain(t));
             }
         }
-        out
+        (out, named)
     }
 
     /// `publish = [80 -> http, 8443 -> 443, 127.0.0.1:9000 ...]`
