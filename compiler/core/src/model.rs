@@ -35,25 +35,27 @@ impl Model {
         by_host
     }
 
-    /// The one service on `host` that runs `app` (e.g. `traefik`): instantiated from the
-    /// template of that name, or running an image whose repository is named so. `None` when
-    /// there is none, or more than one.
-    pub fn app_on_host(&self, host: HostId, app: &str) -> Option<ServiceId> {
-        self.app_services(app, Some(host))
+    /// For each host, the one service on it that runs `app` (e.g. `traefik`): made from the
+    /// template of that name, or from an image whose repository is named so. `None` where
+    /// there is none, or more than one. One pass over the services.
+    pub fn app_per_host(&self, app: &str) -> Vec<Option<ServiceId>> {
+        let mut found: Vec<(usize, Option<ServiceId>)> = vec![(0, None); self.hosts.len()];
+        for (sid, s) in self.services.iter().enumerate() {
+            if let Some(slot) = found.get_mut(s.host)
+                && s.runs(app)
+            {
+                *slot = (slot.0 + 1, Some(sid));
+            }
+        }
+        found
+            .into_iter()
+            .map(|(n, sid)| if n == 1 { sid } else { None })
+            .collect()
     }
 
     /// The one service anywhere that runs `app`; `None` when there is none, or several.
     pub fn app_anywhere(&self, app: &str) -> Option<ServiceId> {
-        self.app_services(app, None)
-    }
-
-    fn app_services(&self, app: &str, host: Option<HostId>) -> Option<ServiceId> {
-        let mut found = self
-            .services
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| host.is_none_or(|h| s.host == h) && s.runs(app))
-            .map(|(sid, _)| sid);
+        let mut found = (0..self.services.len()).filter(|&sid| self.services[sid].runs(app));
         let first = found.next()?;
         found.next().is_none().then_some(first)
     }

@@ -34,7 +34,11 @@ impl Target for Compose {
         for (did, d) in m.domains.iter().enumerate() {
             routes[d.service].push(did);
         }
-        let traefik = TraefikNames::from_options(ctx.options);
+        let hosts = HostFacts {
+            routes,
+            traefik: TraefikNames::from_options(ctx.options),
+            traefik_services: m.app_per_host("traefik"),
+        };
         // One compose project per (host, stack); each is emitted independently, on every
         // core, and the results are joined in this order.
         let mut units: Vec<(HostId, Option<&str>, &[ServiceId])> = Vec::new();
@@ -48,9 +52,7 @@ impl Target for Compose {
         use rayon::prelude::*;
         let results: Vec<(Vec<Artifact>, Vec<Diagnostic>)> = units
             .into_par_iter()
-            .map(|(hid, stack, services)| {
-                project_files(m, ctx, hid, stack, services, &routes, &traefik)
-            })
+            .map(|(hid, stack, services)| project_files(m, ctx, hid, stack, services, &hosts))
             .collect();
         for (a, d) in results {
             out.extend(a);
@@ -58,6 +60,15 @@ impl Target for Compose {
         }
         (out, diags)
     }
+}
+
+/// What every compose project needs to know beyond its own services, computed once.
+struct HostFacts {
+    /// The domains routed to each service.
+    routes: Vec<Vec<DomainId>>,
+    traefik: TraefikNames,
+    /// Each host's Traefik service, if it declares exactly one.
+    traefik_services: Vec<Option<ServiceId>>,
 }
 
 /// The files of one compose project: `docker-compose.yml`, and `.env.example` when the
@@ -68,8 +79,7 @@ fn project_files(
     hid: HostId,
     stack: Option<&str>,
     services: &[ServiceId],
-    routes: &[Vec<DomainId>],
-    traefik: &TraefikNames,
+    facts: &HostFacts,
 ) -> (Vec<Artifact>, Vec<Diagnostic>) {
     let h = &m.hosts[hid];
     let mut out = Vec::new();
@@ -86,8 +96,9 @@ fn project_files(
         stack,
         diags: &mut diags,
         env_vars: BTreeMap::new(),
-        routes,
-        traefik,
+        routes: &facts.routes,
+        traefik: &facts.traefik,
+        traefik_service: facts.traefik_services[hid],
     };
     let doc = e.file(project, services);
     let env_vars = std::mem::take(&mut e.env_vars);
@@ -132,6 +143,8 @@ struct Emitter<'a> {
     /// The domains routed to each service.
     routes: &'a [Vec<DomainId>],
     traefik: &'a TraefikNames,
+    /// The Traefik service declared on this host, if exactly one.
+    traefik_service: Option<ServiceId>,
 }
 
 /// The Traefik entry point and certificate resolver names routing labels refer to; the
@@ -348,7 +361,7 @@ impl Emitter<'_> {
         if declared.len() + usize::from(project_default.is_some()) < 2 {
             return None;
         }
-        let proxy = self.m.app_on_host(self.hid, "traefik")?;
+        let proxy = self.traefik_service?;
         let Attachment::Networks {
             declared: proxy_nets,
             ..

@@ -6,7 +6,7 @@ use super::Symbols;
 use crate::diag::{Code, Diagnostic, did_you_mean};
 use crate::source::{FileId, Loc, Span};
 use crate::syntax::ast::{self, DeclKind, ExprKind, Proto, StrPart};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::net::IpAddr;
 use std::rc::Rc;
 
@@ -106,12 +106,12 @@ impl<'a> Evaluator<'a> {
             files,
             syms,
             diags,
-            consts: HashMap::new(),
-            records: HashMap::new(),
+            consts: HashMap::default(),
+            records: HashMap::default(),
             busy: Vec::new(),
             template_stack: Vec::new(),
             used: vec![false; syms.list.len()],
-            mentions: HashMap::new(),
+            mentions: HashMap::default(),
         }
     }
 
@@ -559,7 +559,7 @@ impl<'a> Evaluator<'a> {
                 }
             }
         }
-        let mut params: Params = HashMap::new();
+        let mut params: Params = HashMap::default();
         let mut missing = Vec::new();
         for (i, p) in t.params.iter().enumerate() {
             let v = match given.iter().find(|(gi, _)| *gi == Some(i)) {

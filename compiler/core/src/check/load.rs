@@ -26,7 +26,7 @@ pub fn load(provider: &dyn SourceProvider, entry: &str, diags: &mut Vec<Diagnost
         },
         stack: Vec::new(),
         diags,
-        parsed: std::collections::HashMap::new(),
+        parsed: rustc_hash::FxHashMap::default(),
     };
     match provider.load_file(entry) {
         Ok(text) => {
@@ -90,7 +90,7 @@ struct Loader<'a> {
     stack: Vec<FileId>,
     diags: &'a mut Vec<Diagnostic>,
     /// Imported files read and parsed ahead (in parallel) but not yet added, by path.
-    parsed: std::collections::HashMap<String, Parsed>,
+    parsed: rustc_hash::FxHashMap<String, Parsed>,
 }
 
 /// A file parsed before it has an id: its diagnostics point at [`UNASSIGNED`] until added.

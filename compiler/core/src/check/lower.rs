@@ -9,7 +9,7 @@ use crate::model::*;
 use crate::source::{FileId, Loc, Span};
 use crate::syntax::ast::{self, DeclKind};
 use indexmap::IndexMap;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 const HOST_FIELDS: &[&str] = &[
     "address",
@@ -173,12 +173,12 @@ impl<'e, 'a> Lowerer<'e, 'a> {
         Lowerer {
             ev,
             model: Model::default(),
-            host_ids: HashMap::new(),
-            service_ids: HashMap::new(),
-            secret_ids: HashMap::new(),
-            network_ids: HashMap::new(),
-            domain_ids: HashMap::new(),
-            volume_names: HashMap::new(),
+            host_ids: HashMap::default(),
+            service_ids: HashMap::default(),
+            secret_ids: HashMap::default(),
+            network_ids: HashMap::default(),
+            domain_ids: HashMap::default(),
+            volume_names: HashMap::default(),
             path_secrets: Vec::new(),
             implicit_deps: Vec::new(),
         }
@@ -285,7 +285,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                 &domain_of(files, *b).name.text,
             )
         });
-        let mut seen: HashMap<String, Loc> = HashMap::new();
+        let mut seen: HashMap<String, Loc> = HashMap::default();
         for (f, i) in doms {
             let d = domain_of(files, (f, i));
             if let Some(prev) = seen.get(&d.name.text) {
@@ -1240,7 +1240,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                 s.connects_to.push((id, loc));
             }
         }
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = rustc_hash::FxHashSet::default();
         s.connects_to.retain(|(id, _)| seen.insert(*id));
         // Only when nothing was written that meant to be an image: a malformed image, a
         // misspelled `imgae` or a failed template already has its own diagnostic.

@@ -10,7 +10,7 @@ use crate::diag::{Code, Diagnostic};
 use crate::model::Model;
 use crate::source::{FileId, SourceProvider, SourceSet, Span};
 use crate::syntax::ast::{self, DeclKind};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SymKind {

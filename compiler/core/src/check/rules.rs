@@ -53,19 +53,20 @@ fn name_reach(m: &Model, diags: &mut Vec<Diagnostic>) {
 /// where that proxy is declared on the host, the two must share a container network
 /// (otherwise every request ends in a 502 or 504).
 fn proxy_reach(m: &Model, diags: &mut Vec<Diagnostic>) {
-    let mut reported = std::collections::HashSet::new();
+    let mut reported = rustc_hash::FxHashSet::default();
+    let (traefik, caddy) = (m.app_per_host("traefik"), m.app_per_host("caddy"));
     for d in &m.domains {
         let s = &m.services[d.service];
         // A service whose host did not resolve has an out-of-range host id.
         let Some(host) = m.hosts.get(s.host) else {
             continue;
         };
-        let app = match host.proxy {
-            Proxy::Traefik => "traefik",
-            Proxy::Caddy => "caddy",
+        let proxies = match host.proxy {
+            Proxy::Traefik => &traefik,
+            Proxy::Caddy => &caddy,
             Proxy::None => continue,
         };
-        let Some(proxy) = m.app_on_host(s.host, app) else {
+        let Some(proxy) = proxies[s.host] else {
             continue;
         };
         if m.reach(proxy, d.service) != Reach::No || !reported.insert(d.service) {
@@ -717,8 +718,8 @@ fn resources(m: &Model, by_host: &[Vec<&Service>], diags: &mut Vec<Diagnostic>) 
 }
 
 fn addresses(m: &Model, diags: &mut Vec<Diagnostic>) {
-    let mut first: std::collections::HashMap<std::net::IpAddr, &Host> =
-        std::collections::HashMap::new();
+    let mut first: rustc_hash::FxHashMap<std::net::IpAddr, &Host> =
+        rustc_hash::FxHashMap::default();
     for h in &m.hosts {
         let Some(addr) = h.address else { continue };
         if let Some(prev) = first.get(&addr).copied() {
