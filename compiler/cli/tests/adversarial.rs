@@ -157,6 +157,50 @@ fn nesting_ten_thousand_deep() {
     Project::new("nest2")
         .file("main.spark", src)
         .expect("E0001");
+    // Closing brackets inside strings and comments do not undo nesting, and every string and
+    // `${` counts: each of these nests 10,000 deep for the parser.
+    for (name, unit) in [
+        ("nest-str", "[\"}]\", "),
+        ("nest-comment", "[ // }]\n"),
+        ("nest-interp", "\"${"),
+        ("nest-triple", "[\"\"\" } \" ] \"\"\", "),
+    ] {
+        let src = format!("const z = {}\n", unit.repeat(10_000));
+        Project::new(name).file("main.spark", src).expect("E0001");
+    }
+}
+
+/// The deepest nesting accepted is parsed without exhausting a stack: in an imported file and
+/// in a file large enough to be parsed in parts, both on worker threads, in a debug build.
+#[test]
+fn deepest_accepted_nesting_parses() {
+    let depth = 120;
+    let deep = format!(
+        "const deep = {}\"${{{}}}\"{}\n",
+        "[{ a = ".repeat(depth / 2 - 2),
+        "1",
+        " }]".repeat(depth / 2 - 2)
+    );
+    let filler: String = (0..4000)
+        .map(|i| format!("const filler{i} = \"{i:040}\"\n"))
+        .collect();
+    let p = Project::new("deep-ok");
+    p.file(
+        "main.spark",
+        "import \"deep.spark\"\nimport \"big.spark\"\n",
+    )
+    .file("deep.spark", &deep)
+    .file(
+        "big.spark",
+        format!("{filler}{deep}").replace("const deep", "const deep2"),
+    );
+    let (exit, out) = p.check();
+    assert!(
+        exit == 0 || exit == 1,
+        "exit {exit} (a crash?):\n{}",
+        head(&out)
+    );
+    assert!(!out.contains("E0001"), "rejected: {}", head(&out));
 }
 
 #[test]

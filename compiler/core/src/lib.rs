@@ -8,6 +8,11 @@
 //! 3. [`model`]: the result, the typed IR every target reads.
 //! 4. [`target`]: the trait backends implement; they turn the model into in-memory artifacts.
 
+// pest runs without its `std` feature, whose stack guard measured a stack probe on every
+// grammar rule call (5 % of a build); the parser bounds nesting itself (`MAX_NESTING`). The
+// derived parser then names `alloc` directly.
+extern crate alloc;
+
 pub mod check;
 pub mod diag;
 pub mod model;

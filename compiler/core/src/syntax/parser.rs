@@ -201,23 +201,79 @@ fn item_boundaries(text: &str, parts: usize) -> Vec<usize> {
     cuts
 }
 
+/// Where nesting first exceeds [`MAX_NESTING`], if it does: brackets, strings and `${...}`
+/// interpolations, counted as the parser will see them (closing brackets inside strings and
+/// comments do not count). The parser recurses once per level and has no other stack bound.
 fn too_deep(text: &str) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut in_str = false;
-    let mut prev = 0u8;
-    for (i, b) in text.bytes().enumerate() {
-        match b {
-            b'"' if prev != b'\\' => in_str = !in_str,
-            b'{' | b'[' | b'(' if !in_str || prev == b'$' => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    return Some(i);
+    #[derive(PartialEq)]
+    enum Open {
+        Bracket,
+        Interpolation,
+        Str,
+        TripleStr,
+    }
+    let b = text.as_bytes();
+    let mut stack: Vec<Open> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let at = |k: usize, s: &[u8]| b[k..].starts_with(s);
+        let opened = match stack.last() {
+            Some(Open::Str) => match b[i] {
+                b'\\' => {
+                    i += 1; // the escaped character, whatever it is
+                    None
+                }
+                b'"' => {
+                    stack.pop();
+                    None
+                }
+                b'$' if at(i, b"${") => {
+                    i += 1;
+                    Some(Open::Interpolation)
+                }
+                _ => None,
+            },
+            Some(Open::TripleStr) => {
+                if at(i, b"\"\"\"") {
+                    stack.pop();
+                    i += 2;
+                    None
+                } else if at(i, b"${") {
+                    i += 1;
+                    Some(Open::Interpolation)
+                } else {
+                    None
                 }
             }
-            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
-            _ => {}
+            _ => match b[i] {
+                b'"' if at(i, b"\"\"\"") => {
+                    i += 2;
+                    Some(Open::TripleStr)
+                }
+                b'"' => Some(Open::Str),
+                b'{' | b'[' | b'(' => Some(Open::Bracket),
+                b'}' | b']' | b')' => {
+                    stack.pop();
+                    None
+                }
+                b'/' if at(i, b"//") => {
+                    i = text[i..].find('\n').map_or(b.len(), |n| i + n);
+                    None
+                }
+                b'/' if at(i, b"/*") => {
+                    i = text[i + 2..].find("*/").map_or(b.len(), |n| i + 2 + n + 1);
+                    None
+                }
+                _ => None,
+            },
+        };
+        if let Some(o) = opened {
+            stack.push(o);
+            if stack.len() > MAX_NESTING {
+                return Some(i);
+            }
         }
-        prev = b;
+        i += 1;
     }
     None
 }
