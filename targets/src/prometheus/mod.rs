@@ -10,7 +10,7 @@
 //! `compose/<host>/prometheus.yml`, next to the compose file whose Prometheus mounts it).
 
 use crate::yaml::{Yaml, to_string};
-use sparkc_core::check::rules::{attachment_text, join_help};
+use sparkc_core::check::rules::{self, attachment_text, join_help};
 use sparkc_core::diag::{Code, Diagnostic};
 use sparkc_core::model::*;
 use sparkc_core::target::{Artifact, EmitContext, Target};
@@ -143,23 +143,13 @@ fn unreachable(m: &Model, prom: ServiceId, sid: ServiceId) -> Diagnostic {
             s.name
         )
     };
-    Diagnostic::error(
-        Code::Unreachable,
-        format!(
-            "`{}` cannot scrape `{}`: they share no network",
-            p.name, s.name
-        ),
-        s.loc.file,
-        s.loc.span,
-    )
-    .label(format!(
+    let label = format!(
         "scraped as `{}:{}`, {}",
         s.name,
         s.metrics_port.unwrap_or(0),
         attachment_text(m, sid)
-    ))
-    .with_secondary(p.loc.file, p.loc.span, attachment_text(m, prom))
-    .help(help)
+    );
+    rules::unreachable(m, prom, sid, s.loc, label, help)
 }
 
 fn job(name: &str, targets: Vec<Yaml>) -> Yaml {

@@ -26,27 +26,43 @@ fn name_reach(m: &Model, diags: &mut Vec<Diagnostic>) {
             if m.reach(sid, to) != Reach::No {
                 continue;
             }
-            let t = &m.services[to];
-            diags.push(
-                Diagnostic::error(
-                    Code::Unreachable,
-                    format!(
-                        "`{}` cannot reach `{}`: they share no network",
-                        s.name, t.name
-                    ),
-                    loc.file,
-                    loc.span,
-                )
-                .label(format!(
-                    "`{}` connects to `{}` by this name",
-                    s.name, t.name
-                ))
-                .with_secondary(s.loc.file, s.loc.span, attachment_text(m, sid))
-                .with_secondary(t.loc.file, t.loc.span, attachment_text(m, to))
-                .help(join_help(m, sid, to, "backend")),
+            let label = format!(
+                "`{}` connects to `{}` by this name",
+                s.name, m.services[to].name
             );
+            let help = join_help(m, sid, to, "backend");
+            diags.push(unreachable(m, sid, to, loc, label, help));
         }
     }
+}
+
+/// E0311: `from` cannot connect to `to`; `at` is where the connection is asked for. The
+/// secondary labels say which networks each side is on.
+pub fn unreachable(
+    m: &Model,
+    from: ServiceId,
+    to: ServiceId,
+    at: Loc,
+    label: String,
+    help: String,
+) -> Diagnostic {
+    let (f, t) = (&m.services[from], &m.services[to]);
+    let mut d = Diagnostic::error(
+        Code::Unreachable,
+        format!(
+            "`{}` cannot reach `{}`: they share no network",
+            f.name, t.name
+        ),
+        at.file,
+        at.span,
+    )
+    .label(label);
+    for (sid, s) in [(to, t), (from, f)] {
+        if s.loc != at {
+            d = d.with_secondary(s.loc.file, s.loc.span, attachment_text(m, sid));
+        }
+    }
+    d.help(help)
 }
 
 /// A domain is served by its host's proxy container, which forwards to the service by name:
@@ -72,22 +88,12 @@ fn proxy_reach(m: &Model, diags: &mut Vec<Diagnostic>) {
         if m.reach(proxy, d.service) != Reach::No || !reported.insert(d.service) {
             continue;
         }
-        let p = &m.services[proxy];
-        diags.push(
-            Diagnostic::error(
-                Code::Unreachable,
-                format!(
-                    "`{}` cannot reach `{}`: they share no network",
-                    p.name, s.name
-                ),
-                d.loc.file,
-                d.loc.span,
-            )
-            .label(format!("`{}` forwards this domain to `{}`", p.name, s.name))
-            .with_secondary(s.loc.file, s.loc.span, attachment_text(m, d.service))
-            .with_secondary(p.loc.file, p.loc.span, attachment_text(m, proxy))
-            .help(join_help(m, proxy, d.service, "proxy")),
+        let label = format!(
+            "`{}` forwards this domain to `{}`",
+            m.services[proxy].name, s.name
         );
+        let help = join_help(m, proxy, d.service, "proxy");
+        diags.push(unreachable(m, proxy, d.service, d.loc, label, help));
     }
 }
 
