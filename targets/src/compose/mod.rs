@@ -62,6 +62,16 @@ impl Target for Compose {
     }
 }
 
+/// The directory of a compose project in the out dir: `compose/<host>` for the host's own
+/// services, `compose/<host>/<stack>` for a stack. Files a project mounts by relative path
+/// (a Caddyfile, a prometheus.yml) go beside its compose file.
+pub fn project_dir(h: &Host, stack: Option<&str>) -> String {
+    match stack {
+        Some(st) => format!("compose/{}/{st}", h.name),
+        None => format!("compose/{}", h.name),
+    }
+}
+
 /// What every compose project needs to know beyond its own services, computed once.
 struct HostFacts {
     /// The domains routed to each service.
@@ -84,10 +94,7 @@ fn project_files(
     let h = &m.hosts[hid];
     let mut out = Vec::new();
     let mut diags = Vec::new();
-    let dir = match stack {
-        Some(st) => format!("compose/{}/{st}", h.name),
-        None => format!("compose/{}", h.name),
-    };
+    let dir = project_dir(h, stack);
     let project = stack.unwrap_or(h.name.as_str());
     let mut e = Emitter {
         m,

@@ -314,6 +314,27 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                 self.model.monitors.push(x);
             }
         }
+        self.proxy_secrets();
+    }
+
+    /// A host's Caddy service reads the users file of every route it protects with basic
+    /// auth, as a secret (`/run/secrets/<users>`): it gets those secrets.
+    fn proxy_secrets(&mut self) {
+        let caddies = self.model.app_per_host("caddy");
+        let m = &mut self.model;
+        for d in &m.domains {
+            let (Some(users), Some(host)) =
+                (d.basic_auth, m.services.get(d.service).map(|s| s.host))
+            else {
+                continue;
+            };
+            if m.hosts.get(host).is_some_and(|h| h.proxy == Proxy::Caddy)
+                && let Some(Some(c)) = caddies.get(host)
+                && !m.services[*c].secrets.contains(&users)
+            {
+                m.services[*c].secrets.push(users);
+            }
+        }
     }
 
     // ---- diagnostics helpers ------------------------------------------------

@@ -1,0 +1,134 @@
+//! Caddy: a `Caddyfile` for every host with `proxy = caddy` that has domains: one site per
+//! domain, reverse-proxying to the service's container by name.
+//!
+//! Where the host runs a Caddy service (the stdlib `caddy` template, or any `caddy` image)
+//! that bind-mounts its Caddyfile from a relative path, the file is written there, next to
+//! that service's compose file, so `docker compose up` picks it up; otherwise to
+//! `caddy/<host>/Caddyfile`. The users file of `auth = basic_auth(users)` is the secret
+//! `users`, mounted into the Caddy service by the compose target and imported at
+//! `/run/secrets/<users>`; its value never enters the Caddyfile.
+
+use sparkc_core::diag::{Code, Diagnostic};
+use sparkc_core::model::*;
+use sparkc_core::target::{Artifact, EmitContext, Target};
+use std::fmt::Write as _;
+
+pub struct Caddy;
+
+/// Where Caddy's image reads its configuration.
+const CONFIG_IN_CONTAINER: &str = "/etc/caddy/Caddyfile";
+
+impl Target for Caddy {
+    fn name(&self) -> &'static str {
+        "caddy"
+    }
+
+    fn emit(&self, m: &Model, ctx: &EmitContext<'_>) -> (Vec<Artifact>, Vec<Diagnostic>) {
+        let mut out = Vec::new();
+        let mut diags = Vec::new();
+        let mut by_host: Vec<Vec<&Domain>> = vec![Vec::new(); m.hosts.len()];
+        for d in &m.domains {
+            let host = m.services[d.service].host;
+            if m.hosts[host].proxy == Proxy::Caddy {
+                by_host[host].push(d);
+            }
+        }
+        let proxies = m.app_per_host("caddy");
+        for (hid, domains) in by_host.iter().enumerate() {
+            if domains.is_empty() {
+                continue;
+            }
+            let h = &m.hosts[hid];
+            let path = match proxies[hid] {
+                Some(p) => config_path(m, p),
+                None => {
+                    diags.push(
+                        Diagnostic::warning(
+                            Code::Fallback,
+                            format!(
+                                "host `{}` routes its domains through Caddy, but runs no Caddy service",
+                                h.name
+                            ),
+                            h.loc.file,
+                            h.loc.span,
+                        )
+                        .label("`proxy = caddy`")
+                        .help(format!(
+                            "the Caddyfile goes to `caddy/{}/Caddyfile` and names upstreams by container name, which resolves only for a Caddy container on their network: declare one with `import std.apps.{{caddy}}` and `service proxy on {} = caddy()`",
+                            h.name, h.name
+                        )),
+                    );
+                    None
+                }
+            }
+            .unwrap_or_else(|| format!("caddy/{}/Caddyfile", h.name));
+            out.push(Artifact {
+                path,
+                contents: caddyfile(m, domains, &crate::header(ctx.source, "caddy")),
+            });
+        }
+        (out, diags)
+    }
+}
+
+/// The Caddyfile's place in the out dir: the relative bind mount at Caddy's config path,
+/// resolved against the service's compose project directory.
+fn config_path(m: &Model, proxy: ServiceId) -> Option<String> {
+    let s = &m.services[proxy];
+    let source = s.volumes.iter().find_map(|v| match &v.source {
+        MountSource::Bind(p) if v.target == CONFIG_IN_CONTAINER => Some(p.as_str()),
+        _ => None,
+    })?;
+    let rel = source.strip_prefix("./").unwrap_or(source);
+    let safe = !rel.is_empty()
+        && !source.starts_with('/')
+        && rel
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..");
+    safe.then(|| {
+        format!(
+            "{}/{rel}",
+            crate::compose::project_dir(&m.hosts[s.host], s.stack.as_deref())
+        )
+    })
+}
+
+fn caddyfile(m: &Model, domains: &[&Domain], header: &[String]) -> String {
+    let mut f = String::new();
+    for line in header {
+        let _ = writeln!(f, "# {line}");
+    }
+    for d in domains {
+        let s = &m.services[d.service];
+        let port = s.port(&d.port).map_or(0, |p| p.port);
+        let site = match d.tls {
+            Tls::Off => format!("http://{}", d.name),
+            Tls::Auto | Tls::Internal => d.name.clone(),
+        };
+        let _ = writeln!(f, "\n{site} {{");
+        if d.tls == Tls::Internal {
+            f.push_str("\ttls internal\n");
+        }
+        let route = |f: &mut String, indent: &str| {
+            if let Some(users) = d.basic_auth {
+                let _ = writeln!(
+                    f,
+                    "{indent}basic_auth {{\n{indent}\timport /run/secrets/{}\n{indent}}}",
+                    m.secrets[users].name
+                );
+            }
+            let _ = writeln!(f, "{indent}reverse_proxy {}:{port}", s.name);
+        };
+        match d.path_prefix.as_deref().filter(|p| *p != "/") {
+            None => route(&mut f, "\t"),
+            Some(p) => {
+                // Only the prefix is routed; any other path is not found, as behind Traefik.
+                let _ = writeln!(f, "\thandle {p}* {{");
+                route(&mut f, "\t\t");
+                f.push_str("\t}\n\thandle {\n\t\trespond 404\n\t}\n");
+            }
+        }
+        f.push_str("}\n");
+    }
+    f
+}
