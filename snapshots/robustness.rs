@@ -196,7 +196,10 @@ fn items(text: &str) -> Vec<String> {
 #[test]
 fn declaration_order_does_not_change_the_output() {
     let mut rng = Rng(0x0dde_c1a2_a710_0001);
-    let targets = ["compose".to_string(), "prometheus".to_string()];
+    let targets: Vec<String> = sparkc_targets::builtin()
+        .iter()
+        .map(|t| t.name().to_string())
+        .collect();
     let mut shuffles = 0;
     for ex in examples() {
         let files = project_files(&ex);
@@ -262,7 +265,10 @@ fn fuzz_corpus_replays_without_panic() {
         }
     }
     inputs.sort();
-    let targets = ["compose".to_string(), "prometheus".to_string()];
+    let targets: Vec<String> = sparkc_targets::builtin()
+        .iter()
+        .map(|t| t.name().to_string())
+        .collect();
     let mut replayed = 0;
     for p in &inputs {
         let Ok(bytes) = std::fs::read(p) else {
