@@ -424,7 +424,7 @@ fn free_port() -> u16 {
 
 /// Caddy, started on loopback with the Caddyfile generated for the `caddy_routes` fixture,
 /// routes real requests: each domain to its service's port, a path route only for its prefix,
-/// basic auth with the users file. What the test changes: upstream container names become
+/// basic auth with the users file; metrics on the metrics port. What the test changes: upstream container names become
 /// loopback stand-ins (no Docker here); every site is served over plain HTTP on a free port
 /// (`http://` site addresses, `tls internal` dropped: certificates are what `caddy validate`
 /// checks above, not routing); the users secret is read from a temporary file.
@@ -461,18 +461,47 @@ fn caddy_serves_the_generated_routes() {
         .lines()
         .filter(|l| l.trim() != "tls internal")
         .map(|l| match l.strip_suffix(" {") {
-            Some(site) if !l.starts_with(['\t', ' ', '#']) && !site.starts_with("http://") => {
+            Some(site) if !l.starts_with(['\t', ' ', '#', ':']) && !site.starts_with("http://") => {
                 format!("http://{site} {{")
             }
             _ => l.to_string(),
         })
         .collect::<Vec<_>>()
         .join("\n");
+    // The metrics site moves to a free port too.
+    let metrics_port = free_port();
+    caddyfile = caddyfile
+        .lines()
+        .map(
+            |l| match l.strip_prefix(':').and_then(|r| r.strip_suffix(" {")) {
+                Some(p) if p.chars().all(|c| c.is_ascii_digit()) => format!(":{metrics_port} {{"),
+                _ => l.to_string(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("\n");
+    // The test's global options join the generated ones (there is one global block at most).
+    let mut global: Vec<String> = Vec::new();
+    let mut rest: Vec<&str> = Vec::new();
+    let mut in_global = false;
+    for l in caddyfile.lines() {
+        match l {
+            "{" => in_global = true,
+            "}" if in_global => in_global = false,
+            _ if in_global => global.push(l.to_string()),
+            _ => rest.push(l),
+        }
+    }
     let (http, https) = (free_port(), free_port());
-    let config = format!(
-        "{{\n\tadmin off\n\tauto_https off\n\thttp_port {http}\n\thttps_port {https}\n\tskip_install_trust\n\tstorage file_system {}\n}}\n{caddyfile}",
-        tmp.join("storage").display()
-    );
+    global.extend([
+        "\tadmin off".to_string(),
+        "\tauto_https off".to_string(),
+        format!("\thttp_port {http}"),
+        format!("\thttps_port {https}"),
+        "\tskip_install_trust".to_string(),
+        format!("\tstorage file_system {}", tmp.join("storage").display()),
+    ]);
+    let config = format!("{{\n{}\n}}\n{}\n", global.join("\n"), rest.join("\n"));
     let file = tmp.join("Caddyfile");
     std::fs::write(&file, &config).unwrap_or_else(|e| panic!("{e}"));
     let mut caddy = Command::new(&bin)
@@ -527,9 +556,16 @@ fn caddy_serves_the_generated_routes() {
         .iter()
         .map(|(host, path, auth, _, _)| get(http, host, path, *auth))
         .collect();
+    // Prometheus's view: the metrics port, with the requests above counted.
+    let (metrics_status, metrics) = get(metrics_port, "proxy", "/metrics", None);
     let _ = caddy.kill();
     let _ = caddy.wait();
     let _ = std::fs::remove_dir_all(&tmp);
+    assert_eq!(metrics_status, 200, "metrics:\n{metrics}");
+    assert!(
+        metrics.contains("caddy_http_requests_total"),
+        "no request metrics:\n{metrics}"
+    );
     for ((host, path, auth, status, body), (got, got_body)) in cases.iter().zip(&results) {
         assert_eq!(
             (got, got_body.as_str()),

@@ -6,7 +6,8 @@
 //! that service's compose file, so `docker compose up` picks it up; otherwise to
 //! `caddy/<host>/Caddyfile`. The users file of `auth = basic_auth(users)` is the secret
 //! `users`, mounted into the Caddy service by the compose target and imported at
-//! `/run/secrets/<users>`; its value never enters the Caddyfile.
+//! `/run/secrets/<users>`; its value never enters the Caddyfile. Where the Caddy service
+//! declares `metrics`, Caddy collects metrics and serves them on that port.
 
 use sparkc_core::diag::{Code, Diagnostic};
 use sparkc_core::model::*;
@@ -62,9 +63,12 @@ impl Target for Caddy {
                 }
             }
             .unwrap_or_else(|| format!("caddy/{}/Caddyfile", h.name));
+            let metrics = proxies[hid]
+                .map(|p| &m.services[p])
+                .and_then(|s| Some((s.metrics_port?, s.metrics_path.as_str())));
             out.push(Artifact {
                 path,
-                contents: caddyfile(m, domains, &crate::header(ctx.source, "caddy")),
+                contents: caddyfile(m, domains, metrics, &crate::header(ctx.source, "caddy")),
             });
         }
         (out, diags)
@@ -93,10 +97,22 @@ fn config_path(m: &Model, proxy: ServiceId) -> Option<String> {
     })
 }
 
-fn caddyfile(m: &Model, domains: &[&Domain], header: &[String]) -> String {
+/// The Caddyfile of one host; `metrics`: the port and path the Caddy service is scraped at.
+fn caddyfile(
+    m: &Model,
+    domains: &[&Domain],
+    metrics: Option<(u16, &str)>,
+    header: &[String],
+) -> String {
     let mut f = String::new();
     for line in header {
         let _ = writeln!(f, "# {line}");
+    }
+    if let Some((port, path)) = metrics {
+        // Metrics are collected once turned on globally, and served on a port of their own
+        // (the admin API's /metrics listens on the container's loopback only).
+        // The global options block comes first: right after the header, as `caddy fmt` has it.
+        let _ = write!(f, "{{\n\tmetrics\n}}\n\n:{port} {{\n\tmetrics {path}\n}}\n");
     }
     for d in domains {
         let s = &m.services[d.service];
