@@ -112,6 +112,12 @@ impl Model {
         }
     }
 
+    /// The name other containers reach `sid` by: its own, or, for `network_mode = service(x)`,
+    /// the name of the service that owns the namespace it shares.
+    pub fn dns_name(&self, sid: ServiceId) -> &str {
+        &self.services[self.namespace_owner(sid).unwrap_or(sid)].name
+    }
+
     /// The service whose network namespace `sid` uses: itself, or where a chain of
     /// `network_mode = service(x)` ends. `None` for a cycle (reported by the dependency rules).
     pub fn namespace_owner(&self, sid: ServiceId) -> Option<ServiceId> {

@@ -89,10 +89,13 @@ fn config_path(m: &Model, proxy: ServiceId) -> Option<String> {
         && rel
             .split('/')
             .all(|c| !c.is_empty() && c != "." && c != "..");
-    safe.then(|| {
+    // Only compose and swarm hosts have a project directory to write into.
+    let h = &m.hosts[s.host];
+    let compose = matches!(h.runtime, Runtime::Compose | Runtime::Swarm);
+    (safe && compose).then(|| {
         format!(
             "{}/{rel}",
-            crate::compose::project_dir(&m.hosts[s.host], s.stack.as_deref())
+            crate::compose::project_dir(h, s.stack.as_deref())
         )
     })
 }
@@ -133,7 +136,7 @@ fn caddyfile(
                     m.secrets[users].name
                 );
             }
-            let _ = writeln!(f, "{indent}reverse_proxy {}:{port}", s.name);
+            let _ = writeln!(f, "{indent}reverse_proxy {}:{port}", m.dns_name(d.service));
         };
         match d.path_prefix.as_deref().filter(|p| *p != "/") {
             None => route(&mut f, "\t"),

@@ -66,7 +66,11 @@ impl Target for Prometheus {
             let mut own_path = Vec::new();
             for &sid in &by_host[hid] {
                 let s = &m.services[sid];
-                let target = Yaml::Str(format!("{}:{}", s.name, s.metrics_port.unwrap_or(0)));
+                let target = Yaml::Str(format!(
+                    "{}:{}",
+                    m.dns_name(sid),
+                    s.metrics_port.unwrap_or(0)
+                ));
                 if s.metrics_path == "/metrics" {
                     default_path.push(target);
                 } else {
