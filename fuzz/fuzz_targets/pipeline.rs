@@ -9,7 +9,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let provider = MemProvider::from_bundle(text);
-    let targets = ["compose".to_string(), "prometheus".to_string()];
+    let targets: Vec<String> = sparkc_targets::builtin()
+        .iter()
+        .map(|t| t.name().to_string())
+        .collect();
     let out = sparkc::compile(&provider, "main.spark", &targets, &|_| Default::default())
         .expect("built-in targets exist");
     for d in &out.diagnostics {
