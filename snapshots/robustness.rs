@@ -298,3 +298,42 @@ fn fuzz_corpus_replays_without_panic() {
         "only {replayed} corpus inputs; run scripts/fuzz"
     );
 }
+
+/// `sparkc check` skips the artifacts' text but must report exactly what a build reports:
+/// every example and every fixture, valid or not.
+#[test]
+fn check_reports_what_build_reports() {
+    let mut inputs: Vec<std::path::PathBuf> = examples();
+    for dir in ["snapshots/build", "snapshots/check"] {
+        let mut files: Vec<std::path::PathBuf> =
+            std::fs::read_dir(sparkc_snapshots::workspace().join(dir))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "spark"))
+                .collect();
+        files.sort();
+        inputs.extend(files);
+    }
+    assert!(inputs.len() > 70, "only {} inputs", inputs.len());
+    for input in inputs {
+        let project =
+            sparkc::project::Project::open(Some(&input)).unwrap_or_else(|e| panic!("{e}"));
+        let built = sparkc::compile_project(&project).unwrap_or_else(|e| panic!("{e}"));
+        let checked = sparkc::check_project(&project).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            built.rendered(),
+            checked.rendered(),
+            "{}: check and build disagree",
+            input.display()
+        );
+        let paths = |c: &sparkc::Compiled| {
+            c.artifacts
+                .iter()
+                .map(|a| a.path.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(paths(&built), paths(&checked), "{}", input.display());
+    }
+}

@@ -93,6 +93,20 @@ pub fn needs_quotes(s: &str) -> bool {
         .all(|c| c.is_ascii_alphanumeric() || "_./@+=-".contains(c))
 }
 
+/// [`to_string`] where the text is wanted (`ctx.text`); an empty string where only
+/// diagnostics are (serialising is a quarter of a build).
+pub fn render(
+    doc: &Yaml,
+    header: &[String],
+    ctx: &sparkc_core::target::EmitContext<'_>,
+) -> Result<String, String> {
+    if ctx.text {
+        to_string(doc, header)
+    } else {
+        Ok(String::new())
+    }
+}
+
 /// Serialise a document, preceded by `# ` comment lines.
 pub fn to_string(doc: &Yaml, header: &[String]) -> Result<String, String> {
     let mut out = String::new();

@@ -36,6 +36,27 @@ pub fn compile(
     targets: &[String],
     options: &dyn Fn(&str) -> TargetOptions,
 ) -> Result<Compiled, String> {
+    pipeline(provider, entry, targets, options, true)
+}
+
+/// [`compile`], for diagnostics only (`sparkc check`): targets still run, for their own
+/// diagnostics and artifact paths, but the artifacts' text may be left empty.
+pub fn check(
+    provider: &dyn SourceProvider,
+    entry: &str,
+    targets: &[String],
+    options: &dyn Fn(&str) -> TargetOptions,
+) -> Result<Compiled, String> {
+    pipeline(provider, entry, targets, options, false)
+}
+
+fn pipeline(
+    provider: &dyn SourceProvider,
+    entry: &str,
+    targets: &[String],
+    options: &dyn Fn(&str) -> TargetOptions,
+    text: bool,
+) -> Result<Compiled, String> {
     let checked = sparkc_core::check(provider, entry);
     let mut diagnostics = checked.diagnostics;
     let mut timings = checked.timings;
@@ -53,6 +74,7 @@ pub fn compile(
                 &EmitContext {
                     source: entry,
                     options: &opts,
+                    text,
                 },
             );
             timings.push((format!("emit {name}"), start.elapsed()));
@@ -77,14 +99,24 @@ pub fn compile(
 
 /// [`compile`] a project on disk with the targets and options of its `spark.toml`.
 pub fn compile_project(project: &project::Project) -> Result<Compiled, String> {
+    project_pipeline(project, true)
+}
+
+/// [`check`] a project on disk: its diagnostics, as `compile_project` reports them.
+pub fn check_project(project: &project::Project) -> Result<Compiled, String> {
+    project_pipeline(project, false)
+}
+
+fn project_pipeline(project: &project::Project, text: bool) -> Result<Compiled, String> {
     let provider = project::FsProvider {
         root: project.root.clone(),
     };
-    compile(
+    pipeline(
         &provider,
         &project.entry,
         &project.manifest.project.build,
         &|t| project.target_options(t),
+        text,
     )
     .map_err(|e| format!("spark.toml: {e}"))
 }

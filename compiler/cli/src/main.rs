@@ -139,7 +139,7 @@ fn run(cli: Cli) -> Result<u8, String> {
     match cli.command {
         Command::Check { path } => {
             let project = Project::open(path.as_deref())?;
-            let c = sparkc::compile_project(&project)?;
+            let c = sparkc::check_project(&project)?;
             print_diags(cli.format, cli.color, &c.diagnostics, &c.sources, None);
             let errors = c.diagnostics.iter().filter(|d| d.is_error()).count();
             if cli.format != Format::Json {

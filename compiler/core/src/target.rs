@@ -28,6 +28,9 @@ pub struct EmitContext<'a> {
     /// The entry source file, named in every generated header.
     pub source: &'a str,
     pub options: &'a TargetOptions,
+    /// Whether the artifacts' text is wanted. `sparkc check` wants only diagnostics and
+    /// paths: a target may then leave `contents` empty and skip serialising.
+    pub text: bool,
 }
 
 /// First line of every generated file; sparkc overwrites only files that start with it.

@@ -40,8 +40,30 @@ impl Target for Caddy {
                 continue;
             }
             let h = &m.hosts[hid];
+            let fallback = format!("caddy/{}/Caddyfile", h.name);
             let path = match proxies[hid] {
-                Some(p) => config_path(m, p),
+                Some(p) => {
+                    let found = config_path(m, p);
+                    if found.is_none() {
+                        let s = &m.services[p];
+                        diags.push(
+                            Diagnostic::warning(
+                                Code::Fallback,
+                                format!(
+                                    "the Caddy service `{}` does not mount its Caddyfile from a path next to its compose file",
+                                    s.name
+                                ),
+                                s.loc.file,
+                                s.loc.span,
+                            )
+                            .label(format!("Caddy reads `{CONFIG_IN_CONTAINER}`"))
+                            .help(format!(
+                                "the Caddyfile goes to `{fallback}`; mount it with a relative path, as the stdlib template does: `volumes = [ro(\"./Caddyfile\" -> \"{CONFIG_IN_CONTAINER}\")]`"
+                            )),
+                        );
+                    }
+                    found
+                }
                 None => {
                     diags.push(
                         Diagnostic::warning(
@@ -62,7 +84,7 @@ impl Target for Caddy {
                     None
                 }
             }
-            .unwrap_or_else(|| format!("caddy/{}/Caddyfile", h.name));
+            .unwrap_or(fallback);
             let metrics = proxies[hid]
                 .map(|p| &m.services[p])
                 .and_then(|s| Some((s.metrics_port?, s.metrics_path.as_str())));

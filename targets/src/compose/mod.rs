@@ -4,7 +4,7 @@
 //! also `deploy:` update/rollback/placement. What a runtime cannot express is an E0401
 //! error, or a W0402 warning where a documented fallback exists.
 
-use crate::yaml::{Yaml, YamlMap, to_string};
+use crate::yaml::{Yaml, YamlMap, render};
 use indexmap::IndexMap;
 use sparkc_core::diag::{Code, Diagnostic};
 use sparkc_core::model::*;
@@ -110,7 +110,7 @@ fn project_files(
     let doc = e.file(project, services);
     let env_vars = std::mem::take(&mut e.env_vars);
     let header = crate::header(ctx.source, "compose");
-    match to_string(&doc, &header) {
+    match render(&doc, &header, ctx) {
         Ok(text) => out.push(Artifact {
             path: format!("{dir}/docker-compose.yml"),
             contents: text,

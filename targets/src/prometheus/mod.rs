@@ -9,7 +9,7 @@
 //! file goes inside the out dir (default `prometheus/prometheus.yml`; e.g.
 //! `compose/<host>/prometheus.yml`, next to the compose file whose Prometheus mounts it).
 
-use crate::yaml::{Yaml, to_string};
+use crate::yaml::{Yaml, render};
 use sparkc_core::check::rules::{self, attachment_text, join_help};
 use sparkc_core::diag::{Code, Diagnostic};
 use sparkc_core::model::*;
@@ -111,7 +111,7 @@ impl Target for Prometheus {
         doc.set("scrape_configs", Yaml::List(jobs));
         let header = crate::header(ctx.source, "prometheus");
         let mut out = Vec::new();
-        match to_string(&doc, &header) {
+        match render(&doc, &header, ctx) {
             Ok(text) => out.push(Artifact {
                 path: ctx
                     .options
