@@ -86,5 +86,22 @@ pub fn valid_programs() -> Vec<(String, Compiled)> {
             .into_iter()
             .map(|p| (p.display().to_string(), compile_build_fixture(&p))),
     );
+    v.push(("the `sparkc init` starter".to_string(), compile_starter()));
     v
+}
+
+/// The project `sparkc init` writes, with the targets its manifest builds.
+pub fn compile_starter() -> Compiled {
+    let provider = sparkc::project::MemProvider {
+        files: std::collections::BTreeMap::from([(
+            "main.spark".to_string(),
+            sparkc::starter::MAIN.to_string(),
+        )]),
+    };
+    let targets = ["compose".to_string(), "caddy".to_string()];
+    assert!(
+        sparkc::starter::MANIFEST.contains(r#"build = ["compose", "caddy"]"#),
+        "the starter's manifest builds other targets than this test"
+    );
+    compile_with(&provider, "main.spark", &targets)
 }

@@ -3,6 +3,7 @@
 pub mod project;
 pub mod render;
 pub mod stamp;
+pub mod starter;
 pub mod write;
 
 use sparkc_core::diag::Diagnostic;

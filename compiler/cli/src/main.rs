@@ -275,8 +275,8 @@ fn run(cli: Cli) -> Result<u8, String> {
             std::fs::create_dir_all(&dir)
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
             for (name, _) in [
-                ("spark.toml", STARTER_MANIFEST),
-                ("main.spark", STARTER_MAIN),
+                ("spark.toml", sparkc::starter::MANIFEST),
+                ("main.spark", sparkc::starter::MAIN),
             ] {
                 let p = dir.join(name);
                 if p.exists() {
@@ -287,8 +287,8 @@ fn run(cli: Cli) -> Result<u8, String> {
                 }
             }
             for (name, text) in [
-                ("spark.toml", STARTER_MANIFEST),
-                ("main.spark", STARTER_MAIN),
+                ("spark.toml", sparkc::starter::MANIFEST),
+                ("main.spark", sparkc::starter::MAIN),
             ] {
                 std::fs::write(dir.join(name), text)
                     .map_err(|e| format!("cannot write {name}: {e}"))?;
@@ -313,40 +313,3 @@ fn run(cli: Cli) -> Result<u8, String> {
         }
     }
 }
-
-const STARTER_MANIFEST: &str = r#"[project]
-name = "my-setup"
-entry = "main.spark"
-out = "out"
-build = ["compose"]
-"#;
-
-const STARTER_MAIN: &str = r#"// A starter sparkc project: one host running a web app and its database.
-import std.apps.{postgres}
-
-host web01 {
-  address = 203.0.113.10
-  runtime = compose
-  cpus = 2
-  memory = 4GiB
-}
-
-secret db_password from env "DB_PASSWORD"
-
-service db on web01 = postgres(database = "app", password = db_password) {
-  reserve { memory = 512MiB }
-}
-
-service app on web01 {
-  image = "ghcr.io/example/app:1.0"
-  port { http = 8080 }
-  publish = [80 -> http]
-  env {
-    DATABASE_HOST = db
-    DATABASE_PORT = db.port.postgres
-    DATABASE_PASSWORD = db_password
-  }
-  depends_on = [db]
-  restart = unless-stopped
-}
-"#;

@@ -156,3 +156,30 @@ fn a_symlink_in_the_out_dir_is_not_replaced() {
     );
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// `sparkc init` writes a project that builds without a diagnostic, and never overwrites.
+#[test]
+fn init_writes_a_project_that_builds_clean() {
+    let dir = std::env::temp_dir().join(format!("sparkc-init-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let d = dir.to_string_lossy().into_owned();
+    let (code, _, err) = sparkc(&["init", &d]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = sparkc(&["build", &d]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("warning") && !err.contains('⚠'), "{err}");
+    for f in [
+        "compose/web01/docker-compose.yml",
+        "compose/web01/Caddyfile",
+    ] {
+        assert!(dir.join("out").join(f).is_file(), "{f} not written: {err}");
+    }
+    std::fs::write(dir.join("main.spark"), "// mine\n").unwrap_or_else(|e| panic!("{e}"));
+    let (code, _, err) = sparkc(&["init", &d]);
+    assert_eq!(code, 2, "init over an existing project: {err}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("main.spark")).unwrap_or_default(),
+        "// mine\n"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
