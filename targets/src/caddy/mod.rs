@@ -43,7 +43,7 @@ impl Target for Caddy {
             let fallback = format!("caddy/{}/Caddyfile", h.name);
             let path = match proxies[hid] {
                 Some(p) => {
-                    let found = config_path(m, p);
+                    let found = crate::compose::mounted_file(m, p, CONFIG_IN_CONTAINER);
                     if found.is_none() {
                         let s = &m.services[p];
                         diags.push(
@@ -95,31 +95,6 @@ impl Target for Caddy {
         }
         (out, diags)
     }
-}
-
-/// The Caddyfile's place in the out dir: the relative bind mount at Caddy's config path,
-/// resolved against the service's compose project directory.
-fn config_path(m: &Model, proxy: ServiceId) -> Option<String> {
-    let s = &m.services[proxy];
-    let source = s.volumes.iter().find_map(|v| match &v.source {
-        MountSource::Bind(p) if v.target == CONFIG_IN_CONTAINER => Some(p.as_str()),
-        _ => None,
-    })?;
-    let rel = source.strip_prefix("./").unwrap_or(source);
-    let safe = !rel.is_empty()
-        && !source.starts_with('/')
-        && rel
-            .split('/')
-            .all(|c| !c.is_empty() && c != "." && c != "..");
-    // Only compose and swarm hosts have a project directory to write into.
-    let h = &m.hosts[s.host];
-    let compose = matches!(h.runtime, Runtime::Compose | Runtime::Swarm);
-    (safe && compose).then(|| {
-        format!(
-            "{}/{rel}",
-            crate::compose::project_dir(h, s.stack.as_deref())
-        )
-    })
 }
 
 /// The Caddyfile of one host; `metrics`: the port and path the Caddy service is scraped at.

@@ -72,6 +72,27 @@ pub fn project_dir(h: &Host, stack: Option<&str>) -> String {
     }
 }
 
+/// Where in the out dir a file must go for service `sid` to read it at `container_path`: the
+/// relative bind mount's source, resolved against the service's compose project directory.
+/// `None` when it is not bind-mounted from a relative path inside the project, or the host
+/// is not a compose or swarm host.
+pub fn mounted_file(m: &Model, sid: ServiceId, container_path: &str) -> Option<String> {
+    let s = &m.services[sid];
+    let source = s.volumes.iter().find_map(|v| match &v.source {
+        MountSource::Bind(p) if v.target == container_path => Some(p.as_str()),
+        _ => None,
+    })?;
+    let rel = source.strip_prefix("./").unwrap_or(source);
+    let inside = !rel.is_empty()
+        && !source.starts_with('/')
+        && rel
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..");
+    let h = &m.hosts[s.host];
+    let compose = matches!(h.runtime, Runtime::Compose | Runtime::Swarm);
+    (inside && compose).then(|| format!("{}/{rel}", project_dir(h, s.stack.as_deref())))
+}
+
 /// What every compose project needs to know beyond its own services, computed once.
 struct HostFacts {
     /// The domains routed to each service.

@@ -1,5 +1,6 @@
 //! Prometheus: `prometheus/prometheus.yml` with one scrape job per host, listing the
-//! services that declare a `metrics` port.
+//! services that declare a `metrics` port, and a probe job per `monitor` when the project
+//! runs a blackbox exporter ([`blackbox`], which also writes its `blackbox.yml`).
 //!
 //! Targets are addressed by service name (`svc:port`), which resolves where Prometheus
 //! shares a container network with them. Services with a non-default `metrics_path` get a
@@ -8,6 +9,8 @@
 //! Options (`[targets.prometheus]`): `scrape_interval` (default `30s`); `path`, where the
 //! file goes inside the out dir (default `prometheus/prometheus.yml`; e.g.
 //! `compose/<host>/prometheus.yml`, next to the compose file whose Prometheus mounts it).
+
+mod blackbox;
 
 use crate::yaml::{Yaml, render};
 use sparkc_core::check::rules::{self, attachment_text, join_help};
@@ -59,7 +62,7 @@ impl Target for Prometheus {
             })
             .map(|(_, h)| h.name.as_str())
             .collect();
-        let mut pair_jobs = std::collections::HashSet::new();
+        let mut pair_jobs: rustc_hash::FxHashSet<String> = rustc_hash::FxHashSet::default();
         let mut jobs = Vec::new();
         for (hid, h) in m.hosts.iter().enumerate() {
             let mut default_path = Vec::new();
@@ -101,6 +104,13 @@ impl Target for Prometheus {
                 jobs.push(job);
             }
         }
+        let mut taken: rustc_hash::FxHashSet<String> = host_jobs
+            .iter()
+            .map(|h| h.to_string())
+            .chain(pair_jobs)
+            .collect();
+        let (probe_jobs, blackbox_config) = blackbox::probes(m, ctx, &mut taken, &mut diags);
+        jobs.extend(probe_jobs);
         if jobs.is_empty() {
             return (Vec::new(), diags);
         }
@@ -110,7 +120,7 @@ impl Target for Prometheus {
         doc.set("global", global);
         doc.set("scrape_configs", Yaml::List(jobs));
         let header = crate::header(ctx.source, "prometheus");
-        let mut out = Vec::new();
+        let mut out: Vec<Artifact> = blackbox_config.into_iter().collect();
         match render(&doc, &header, ctx) {
             Ok(text) => out.push(Artifact {
                 path: ctx
