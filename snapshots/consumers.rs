@@ -172,6 +172,87 @@ fn promtool_accepts_every_generated_prometheus_config() {
 }
 
 #[test]
+fn promtool_accepts_every_generated_rule_file() {
+    let bin = promtool_bin();
+    let checked = each_generated("rules/monitors.yml", |name, file, a| {
+        let r = Command::new(&bin)
+            .args(["check", "rules"])
+            .arg(file)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            r.status.success(),
+            "promtool rejected {} of {name}:\n{}{}\n--- file ---\n{}",
+            a.path,
+            String::from_utf8_lossy(&r.stdout),
+            String::from_utf8_lossy(&r.stderr),
+            a.contents
+        );
+    });
+    assert!(checked >= 2, "only {checked} rule files were checked");
+}
+
+/// The alert rules generated for the `blackbox_probes` fixture, run by `promtool test rules`
+/// against made-up probe results: an alert fires once its probe has failed for the monitor's
+/// `down_for`, not before, and not for a probe that keeps succeeding.
+#[test]
+fn generated_alerts_fire_when_a_probe_stays_down() {
+    let fixture = workspace().join("snapshots/build/blackbox_probes.spark");
+    let out = sparkc_snapshots::compile_build_fixture(&fixture);
+    assert_eq!(out.errors(), 0, "{}", out.rendered());
+    let rules = out
+        .artifacts
+        .iter()
+        .find(|a| a.path.ends_with("rules/monitors.yml"))
+        .map(|a| a.contents.clone())
+        .unwrap_or_default();
+    let dir = std::env::temp_dir().join(format!("sparkc-alerts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("rules.yml"), &rules).unwrap_or_else(|e| panic!("{e}"));
+    // api-public (down_for 5m) fails from minute 2 on; api-grpc (down_for 30s) never fails.
+    let test = r#"rule_files: [rules.yml]
+evaluation_interval: 1m
+tests:
+- interval: 1m
+  input_series:
+  - series: 'probe_success{job="probe-api-public", instance="https://api.example.org"}'
+    values: '1 1 0 0 0 0 0 0 0 0 0'
+  - series: 'probe_success{job="probe-api-grpc", instance="api:9090"}'
+    values: '1x10'
+  alert_rule_test:
+  - eval_time: 5m
+    alertname: api_public
+    exp_alerts: []
+  - eval_time: 8m
+    alertname: api_public
+    exp_alerts:
+    - exp_labels:
+        severity: critical
+        monitor: api-public
+        job: probe-api-public
+        instance: https://api.example.org
+      exp_annotations:
+        summary: https://api.example.org has failed its https_2xx probe for 5m
+  - eval_time: 9m
+    alertname: api_grpc
+    exp_alerts: []
+"#;
+    std::fs::write(dir.join("test.yml"), test).unwrap_or_else(|e| panic!("{e}"));
+    let r = Command::new(promtool_bin())
+        .args(["test", "rules"])
+        .arg(dir.join("test.yml"))
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        r.status.success(),
+        "promtool test rules failed:\n{}{}\n--- rules ---\n{rules}",
+        String::from_utf8_lossy(&r.stdout),
+        String::from_utf8_lossy(&r.stderr)
+    );
+}
+
+#[test]
 fn promtool_rejects_a_broken_config() {
     let bin = promtool_bin();
     let dir = std::env::temp_dir().join(format!("sparkc-promtool-neg-{}", std::process::id()));

@@ -13,21 +13,33 @@ use std::collections::BTreeSet;
 /// Where the blackbox exporter image reads its configuration (the stdlib template's path).
 const CONFIG_IN_CONTAINER: &str = "/etc/blackbox/blackbox.yml";
 
-/// The probe jobs for `prometheus.yml`, and `blackbox.yml`. `taken`: job names already used.
+/// What the monitors add to Prometheus's configuration.
+#[derive(Default)]
+pub struct Probes {
+    /// Scrape jobs for `prometheus.yml`.
+    pub jobs: Vec<Yaml>,
+    /// The exporter's `blackbox.yml`.
+    pub config: Option<Artifact>,
+    /// Alerting rules, one per monitor with `alert = down_for(...)`.
+    pub alerts: Vec<Yaml>,
+}
+
+/// The probes of every monitor. `taken`: job names already used.
 pub fn probes(
     m: &Model,
     ctx: &EmitContext<'_>,
     taken: &mut rustc_hash::FxHashSet<String>,
     diags: &mut Vec<Diagnostic>,
-) -> (Vec<Yaml>, Option<Artifact>) {
+) -> Probes {
+    let mut out = Probes::default();
     if m.monitors.is_empty() {
-        return (Vec::new(), None);
+        return out;
     }
     let Some(bb) = m
         .app_anywhere("blackbox_exporter")
         .or_else(|| m.app_anywhere("blackbox-exporter"))
     else {
-        return (Vec::new(), None);
+        return out;
     };
     let exporter = &m.services[bb];
     let port = exporter
@@ -43,7 +55,6 @@ pub fn probes(
         diags.push(unreachable(m, prom, bb, exporter.loc, label, help));
     }
     let mut modules = BTreeSet::new();
-    let mut jobs = Vec::new();
     for mon in &m.monitors {
         let Some(target) = probe_target(m, mon, bb, diags) else {
             continue;
@@ -64,7 +75,7 @@ pub fn probes(
         }
         modules.insert(module);
         let mut job = Yaml::map();
-        job.set("job_name", Yaml::Str(name));
+        job.set("job_name", Yaml::Str(name.clone()));
         if let Some(ms) = mon.interval {
             let every = sparkc_core::check::eval::format_duration(ms);
             job.set("scrape_interval", Yaml::Str(every.clone()));
@@ -78,13 +89,16 @@ pub fn probes(
         params.set("module", Yaml::List(vec![Yaml::str(module)]));
         job.set("params", params);
         let mut sc = Yaml::map();
-        sc.set("targets", Yaml::List(vec![Yaml::Str(target)]));
+        sc.set("targets", Yaml::List(vec![Yaml::Str(target.clone())]));
         job.set("static_configs", Yaml::List(vec![sc]));
         job.set("relabel_configs", relabel_through(&address));
-        jobs.push(job);
+        if let Some(after) = mon.down_for {
+            out.alerts.push(alert(mon, &name, &target, after));
+        }
+        out.jobs.push(job);
     }
-    if jobs.is_empty() {
-        return (jobs, None);
+    if out.jobs.is_empty() {
+        return out;
     }
     let path = crate::compose::mounted_file(m, bb, CONFIG_IN_CONTAINER).unwrap_or_else(|| {
         let fallback = "prometheus/blackbox.yml".to_string();
@@ -112,7 +126,7 @@ pub fn probes(
     let mut doc = Yaml::map();
     doc.set("modules", all);
     let header = crate::header(ctx.source, "prometheus");
-    let artifact = match render(&doc, &header, ctx) {
+    out.config = match render(&doc, &header, ctx) {
         Ok(contents) => Some(Artifact { path, contents }),
         Err(err) => {
             diags.push(Diagnostic::error(
@@ -124,7 +138,43 @@ pub fn probes(
             None
         }
     };
-    (jobs, artifact)
+    out
+}
+
+/// The rule that fires when a monitor's probe has failed for `after` milliseconds. Alert
+/// names are metric-style names (`website-up` → `website_up`); the monitor's own name is a
+/// label.
+fn alert(mon: &Monitor, job: &str, target: &str, after: u64) -> Yaml {
+    let name: String = mon
+        .name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let mut labels = Yaml::map();
+    labels.set("severity", Yaml::str("critical"));
+    labels.set("monitor", Yaml::Str(mon.name.clone()));
+    let mut annotations = Yaml::map();
+    annotations.set(
+        "summary",
+        Yaml::Str(format!(
+            "{target} has failed its {} probe for {}",
+            module_name(mon.probe),
+            sparkc_core::check::eval::format_duration(after)
+        )),
+    );
+    let mut rule = Yaml::map();
+    rule.set("alert", Yaml::Str(name));
+    rule.set(
+        "expr",
+        Yaml::Str(format!("probe_success{{job=\"{job}\"}} == 0")),
+    );
+    rule.set(
+        "for",
+        Yaml::Str(sparkc_core::check::eval::format_duration(after)),
+    );
+    rule.set("labels", labels);
+    rule.set("annotations", annotations);
+    rule
 }
 
 fn module_name(p: Probe) -> &'static str {

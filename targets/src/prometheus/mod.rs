@@ -7,10 +7,18 @@
 //! job of their own (`<host>-<service>`), since `metrics_path` is per job.
 //!
 //! Options (`[targets.prometheus]`): `scrape_interval` (default `30s`); `path`, where the
-//! file goes inside the out dir (default `prometheus/prometheus.yml`; e.g.
-//! `compose/<host>/prometheus.yml`, next to the compose file whose Prometheus mounts it).
+//! file goes inside the out dir (default: where the project's Prometheus service mounts it
+//! from, next to its compose file; without one, `prometheus/prometheus.yml`). Alert rules go
+//! to `rules/monitors.yml` beside it.
 
 mod blackbox;
+
+/// The rule files prometheus.yml loads, relative to itself (Prometheus resolves them against
+/// the config file's directory, so the same line works inside the container and in the out dir).
+const RULES: &str = "rules/*.yml";
+
+/// Where the Prometheus image reads its configuration (the stdlib template's path).
+const CONFIG_IN_CONTAINER: &str = "/etc/prometheus/prometheus.yml";
 
 use crate::yaml::{Yaml, render};
 use sparkc_core::check::rules::{self, attachment_text, join_help};
@@ -109,8 +117,8 @@ impl Target for Prometheus {
             .map(|h| h.to_string())
             .chain(pair_jobs)
             .collect();
-        let (probe_jobs, blackbox_config) = blackbox::probes(m, ctx, &mut taken, &mut diags);
-        jobs.extend(probe_jobs);
+        let probes = blackbox::probes(m, ctx, &mut taken, &mut diags);
+        jobs.extend(probes.jobs);
         if jobs.is_empty() {
             return (Vec::new(), diags);
         }
@@ -118,16 +126,49 @@ impl Target for Prometheus {
         global.set("scrape_interval", Yaml::Str(interval));
         let mut doc = Yaml::map();
         doc.set("global", global);
-        doc.set("scrape_configs", Yaml::List(jobs));
+        // The `path` option; else where the project's Prometheus mounts its configuration;
+        // else prometheus/.
+        let path = ctx
+            .options
+            .get("path")
+            .cloned()
+            .or_else(|| {
+                let prom = m.app_anywhere("prometheus")?;
+                crate::compose::mounted_file(m, prom, CONFIG_IN_CONTAINER)
+            })
+            .unwrap_or_else(|| "prometheus/prometheus.yml".to_string());
         let header = crate::header(ctx.source, "prometheus");
-        let mut out: Vec<Artifact> = blackbox_config.into_iter().collect();
+        let mut out: Vec<Artifact> = probes.config.into_iter().collect();
+        if !probes.alerts.is_empty() {
+            // Beside prometheus.yml, in the directory the stdlib template mounts as rules/.
+            doc.set("rule_files", Yaml::List(vec![Yaml::str(RULES)]));
+            let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+            let mut group = Yaml::map();
+            group.set("name", Yaml::str("monitors"));
+            group.set("rules", Yaml::List(probes.alerts));
+            let mut rules = Yaml::map();
+            rules.set("groups", Yaml::List(vec![group]));
+            match render(&rules, &header, ctx) {
+                Ok(contents) => out.push(Artifact {
+                    path: if dir.is_empty() {
+                        "rules/monitors.yml".to_string()
+                    } else {
+                        format!("{dir}/rules/monitors.yml")
+                    },
+                    contents,
+                }),
+                Err(err) => diags.push(Diagnostic::error(
+                    Code::Unsupported,
+                    format!("cannot serialise the alert rules: {err}"),
+                    m.hosts[0].loc.file,
+                    m.hosts[0].loc.span,
+                )),
+            }
+        }
+        doc.set("scrape_configs", Yaml::List(jobs));
         match render(&doc, &header, ctx) {
             Ok(text) => out.push(Artifact {
-                path: ctx
-                    .options
-                    .get("path")
-                    .cloned()
-                    .unwrap_or_else(|| "prometheus/prometheus.yml".to_string()),
+                path,
                 contents: text,
             }),
             Err(err) => diags.push(Diagnostic::error(
