@@ -170,6 +170,17 @@ fn nesting_ten_thousand_deep() {
     }
 }
 
+/// An input that makes a backtracking parser retry the same nested text at every level (a
+/// triple-quoted string that fails, retried as `""`): 60 levels would take longer than the
+/// universe has existed. Found by the fuzzer as 2 KB that took minutes.
+#[test]
+fn backtracking_stays_linear() {
+    let src = format!("host h {{\n{}x\n", "e = \"\"\"\" = \"${ { ".repeat(60));
+    Project::new("backtrack")
+        .file("main.spark", src)
+        .expect("E0001");
+}
+
 /// The deepest nesting accepted is parsed without exhausting a stack: in an imported file and
 /// in a file large enough to be parsed in parts, both on worker threads, in a debug build.
 #[test]
