@@ -2086,14 +2086,24 @@ impl Lowerer<'_, '_> {
                 },
                 "path" => {
                     if let Some(p) = self.str(fv) {
-                        if p.starts_with('/') {
-                            dom.path_prefix = Some(p);
-                        } else {
+                        // Proxies embed it in their own syntax (Traefik's PathPrefix(`...`),
+                        // a Caddyfile matcher): only characters a URL path may hold as they are.
+                        let plain =
+                            |c: char| c.is_ascii_alphanumeric() || "-._~/%!$&'()+,;=:@".contains(c);
+                        if !p.starts_with('/') {
                             self.malformed::<()>(
                                 fv,
                                 format!("path `{p}` does not start with `/`"),
                                 "write an absolute URL path, e.g. \"/api\"",
                             );
+                        } else if !p.chars().all(plain) {
+                            self.malformed::<()>(
+                                fv,
+                                format!("path `{p}` holds characters a URL path cannot hold as they are"),
+                                "use letters, digits and `-._~/`, and percent-encode anything else (a space is `%20`); wildcards are implied: a path routes everything below it",
+                            );
+                        } else {
+                            dom.path_prefix = Some(p);
                         }
                     }
                 }
