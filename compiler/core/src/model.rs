@@ -453,12 +453,20 @@ impl Service {
     }
     /// Whether this service runs `app`: made from the template of that name, or from an
     /// image whose repository is named so (`traefik:v3.1`, `docker.io/library/traefik`).
+    /// Templates are named with `_`, images usually with `-`: both spellings match.
     pub fn runs(&self, app: &str) -> bool {
-        self.template.as_deref() == Some(app)
+        let same = |name: &str| {
+            name.len() == app.len()
+                && name
+                    .bytes()
+                    .zip(app.bytes())
+                    .all(|(a, b)| a == b || (a == b'-' && b == b'_') || (a == b'_' && b == b'-'))
+        };
+        self.template.as_deref().is_some_and(same)
             || self
                 .image
                 .as_deref()
-                .is_some_and(|i| image_repository_name(i) == app)
+                .is_some_and(|i| same(image_repository_name(i)))
     }
 }
 

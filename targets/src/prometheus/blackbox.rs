@@ -24,10 +24,12 @@ pub struct Probes {
     pub alerts: Vec<Yaml>,
 }
 
-/// The probes of every monitor. `taken`: job names already used.
+/// The probes of every monitor. `prom`: the project's Prometheus service, if it declares one;
+/// `taken`: job names already used.
 pub fn probes(
     m: &Model,
     ctx: &EmitContext<'_>,
+    prom: Option<ServiceId>,
     taken: &mut rustc_hash::FxHashSet<String>,
     diags: &mut Vec<Diagnostic>,
 ) -> Probes {
@@ -35,10 +37,7 @@ pub fn probes(
     if m.monitors.is_empty() {
         return out;
     }
-    let Some(bb) = m
-        .app_anywhere("blackbox_exporter")
-        .or_else(|| m.app_anywhere("blackbox-exporter"))
-    else {
+    let Some(bb) = m.app_anywhere("blackbox_exporter") else {
         return out;
     };
     let exporter = &m.services[bb];
@@ -47,7 +46,7 @@ pub fn probes(
         .or_else(|| exporter.ports.first())
         .map_or(9115, |p| p.port);
     let address = format!("{}:{port}", m.dns_name(bb));
-    if let Some(prom) = m.app_anywhere("prometheus")
+    if let Some(prom) = prom
         && m.reach(prom, bb) == Reach::No
     {
         let label = format!("probes go through `{address}`, {}", attachment_text(m, bb));

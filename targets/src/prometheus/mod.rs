@@ -48,7 +48,8 @@ impl Target for Prometheus {
         }
         // Targets are container names: where the project runs its Prometheus, each target
         // must be on a network that Prometheus is attached to.
-        if let Some(prom) = m.app_anywhere("prometheus") {
+        let prom = m.app_anywhere("prometheus");
+        if let Some(prom) = prom {
             for &sid in by_host.iter().flatten() {
                 if m.reach(prom, sid) == Reach::No {
                     diags.push(unreachable(m, prom, sid));
@@ -59,7 +60,7 @@ impl Target for Prometheus {
         // `<host>-<service>`, which can equal another host's name (`a-b` and service `b` on
         // `a`) or another such pair. Every host job is known before any pair is named, so the
         // collision is found whichever comes first.
-        let host_jobs: std::collections::HashSet<&str> = m
+        let mut taken: rustc_hash::FxHashSet<String> = m
             .hosts
             .iter()
             .enumerate()
@@ -68,9 +69,8 @@ impl Target for Prometheus {
                     .iter()
                     .any(|&sid| m.services[sid].metrics_path == "/metrics")
             })
-            .map(|(_, h)| h.name.as_str())
+            .map(|(_, h)| h.name.clone())
             .collect();
-        let mut pair_jobs: rustc_hash::FxHashSet<String> = rustc_hash::FxHashSet::default();
         let mut jobs = Vec::new();
         for (hid, h) in m.hosts.iter().enumerate() {
             let mut default_path = Vec::new();
@@ -93,7 +93,7 @@ impl Target for Prometheus {
             }
             for (s, target) in own_path {
                 let name = format!("{}-{}", h.name, s.name);
-                if host_jobs.contains(name.as_str()) || !pair_jobs.insert(name.clone()) {
+                if !taken.insert(name.clone()) {
                     let loc = s.loc_of("metrics_path");
                     diags.push(
                         Diagnostic::error(
@@ -112,12 +112,7 @@ impl Target for Prometheus {
                 jobs.push(job);
             }
         }
-        let mut taken: rustc_hash::FxHashSet<String> = host_jobs
-            .iter()
-            .map(|h| h.to_string())
-            .chain(pair_jobs)
-            .collect();
-        let probes = blackbox::probes(m, ctx, &mut taken, &mut diags);
+        let probes = blackbox::probes(m, ctx, prom, &mut taken, &mut diags);
         jobs.extend(probes.jobs);
         if jobs.is_empty() {
             return (Vec::new(), diags);
@@ -132,10 +127,7 @@ impl Target for Prometheus {
             .options
             .get("path")
             .cloned()
-            .or_else(|| {
-                let prom = m.app_anywhere("prometheus")?;
-                crate::compose::mounted_file(m, prom, CONFIG_IN_CONTAINER)
-            })
+            .or_else(|| crate::compose::mounted_file(m, prom?, CONFIG_IN_CONTAINER))
             .unwrap_or_else(|| "prometheus/prometheus.yml".to_string());
         let header = crate::header(ctx.source, "prometheus");
         let mut out: Vec<Artifact> = probes.config.into_iter().collect();
