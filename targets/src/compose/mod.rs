@@ -144,11 +144,15 @@ fn project_files(
         )),
     }
     if !env_vars.is_empty() {
-        let mut env = String::new();
-        for line in &header {
-            env.push_str(&format!("# {line}\n"));
-        }
-        env.push_str("# Variables the compose file reads. Copy to `.env` next to it and fill in the values;\n# never commit the filled-in file.\n");
+        // Not the generated-file header: this file is meant to be copied, and the copy must
+        // read as the user's own.
+        let mut env = format!(
+            "# Template for `.env`, written by sparkc from {} (target: compose): the variables\n\
+             # docker-compose.yml reads. Copy it to `.env` beside docker-compose.yml and fill in\n\
+             # the values. The copy is yours: sparkc never reads, writes or removes `.env`.\n\
+             # Never commit the filled-in file.\n",
+            ctx.source
+        );
         for (var, secrets) in &env_vars {
             env.push_str(&format!("\n# secret {}\n{var}=\n", secrets.join(", ")));
         }

@@ -1,0 +1,128 @@
+use crate::{ExitStatus, Format, Global};
+use sparkc::project::Project;
+use sparkc::write::OutDir;
+use sparkc_core::source::SourceSet;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Check the project and write its artifacts into the out dir.
+#[derive(clap::Args)]
+pub struct Build {
+    /// Project directory or single .spark file (default: nearest spark.toml).
+    path: Option<PathBuf>,
+    /// Output directory (default: `out` from spark.toml).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Write nothing; exit 1 and list the files that differ from what would be generated.
+    #[arg(long)]
+    check: bool,
+    /// Also overwrite generated files edited by hand, and files sparkc did not write.
+    #[arg(long)]
+    force: bool,
+    /// Print the wall time of each stage to stderr (`timing STAGE MS`).
+    #[arg(long)]
+    timings: bool,
+}
+
+impl Build {
+    pub fn run(self, g: &Global) -> Result<ExitStatus, String> {
+        let start = Instant::now();
+        let project = Project::open(self.path.as_deref())?;
+        let out_path = project.out_dir(self.out.as_deref());
+        let mut out = OutDir::open(&out_path, &project.root, !self.check)?;
+        for n in &out.notes {
+            eprintln!("warning: {n}");
+        }
+        // Nothing changed since a clean build: no need to compile to know.
+        if self.check && out.up_to_date(|i| sparkc::stamp::unchanged(&project, i)) {
+            if g.format == Format::Json {
+                println!(
+                    "{}",
+                    sparkc::render::json(&[], &SourceSet::default(), Some(Vec::new()))
+                );
+            } else {
+                eprintln!("up to date (unchanged since the last build)");
+            }
+            if self.timings {
+                eprintln!("timing stamp {:.3}", start.elapsed().as_secs_f64() * 1e3);
+            }
+            return Ok(ExitStatus::Success);
+        }
+        let mut c = sparkc::compile_project(&project)?;
+        let print_timings = |c: &sparkc::Compiled| {
+            if self.timings {
+                for (stage, t) in &c.timings {
+                    eprintln!("timing {stage} {:.3}", t.as_secs_f64() * 1e3);
+                }
+                eprintln!("timing total {:.3}", start.elapsed().as_secs_f64() * 1e3);
+            }
+        };
+        if c.errors() > 0 {
+            super::print_diags(g, &c.diagnostics, &c.sources, None);
+            if g.format != Format::Json {
+                eprintln!("{} error(s); nothing written", c.errors());
+            }
+            return Ok(ExitStatus::Failure);
+        }
+        let written = Instant::now();
+        let plan = out.plan(&c.artifacts)?;
+        if self.check {
+            c.timings.push(("compare".to_string(), written.elapsed()));
+            print_timings(&c);
+            let differ = plan.differences(&c.artifacts);
+            super::print_diags(g, &c.diagnostics, &c.sources, Some(differ.clone()));
+            if g.format != Format::Json {
+                for f in &differ {
+                    println!("{}", out_path.join(f).display());
+                }
+                if differ.is_empty() {
+                    eprintln!("up to date: {} file(s)", c.artifacts.len());
+                } else {
+                    eprintln!(
+                        "{} file(s) differ from what `sparkc build` would write",
+                        differ.len()
+                    );
+                }
+            }
+            return Ok(if differ.is_empty() {
+                ExitStatus::Success
+            } else {
+                ExitStatus::Failure
+            });
+        }
+        // Only a build without any diagnostic is stamped: the fast check must not hide one.
+        let inputs = c
+            .diagnostics
+            .is_empty()
+            .then(|| sparkc::stamp::inputs(&project, &c.sources));
+        let applied = out.apply(&c.artifacts, &plan, self.force, inputs)?;
+        c.timings.push(("write".to_string(), written.elapsed()));
+        print_timings(&c);
+        super::print_diags(
+            g,
+            &c.diagnostics,
+            &c.sources,
+            Some(c.artifacts.iter().map(|a| a.path.clone()).collect()),
+        );
+        if g.format != Format::Json {
+            for k in &plan.kept {
+                eprintln!(
+                    "note: left {} in place: an earlier build generated it, it was edited since, and it is no longer generated",
+                    out_path.join(k).display()
+                );
+            }
+            eprintln!(
+                "wrote {} of {} file(s) to {}{}",
+                applied.written,
+                c.artifacts.len(),
+                out_path.display(),
+                if applied.removed == 0 {
+                    String::new()
+                } else {
+                    format!(", removed {} stale", applied.removed)
+                }
+            );
+        }
+        Ok(ExitStatus::Success)
+    }
+}

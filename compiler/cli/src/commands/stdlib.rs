@@ -1,0 +1,20 @@
+use crate::{ExitStatus, Global};
+
+/// List the stdlib's modules with their first doc line.
+#[derive(clap::Args)]
+pub struct Stdlib {}
+
+impl Stdlib {
+    pub fn run(self, _: &Global) -> Result<ExitStatus, String> {
+        for m in sparkc_stdlib::modules() {
+            let text = sparkc_stdlib::module(m).unwrap_or("");
+            let doc = text
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("///"))
+                .unwrap_or("")
+                .trim();
+            println!("{m:34} {doc}");
+        }
+        Ok(ExitStatus::Success)
+    }
+}
