@@ -109,9 +109,7 @@ pub fn check_project(project: &project::Project) -> Result<Compiled, String> {
 }
 
 fn project_pipeline(project: &project::Project, text: bool) -> Result<Compiled, String> {
-    let provider = project::FsProvider {
-        root: project.root.clone(),
-    };
+    let provider = project::FsProvider::new(&project.root);
     pipeline(
         &provider,
         &project.entry,

@@ -76,10 +76,22 @@ impl Project {
                 } else {
                     root
                 };
-                let entry = p
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
+                let entry = match p.file_name().map(|n| n.to_str()) {
+                    Some(Some(n)) => n.to_string(),
+                    Some(None) => {
+                        return Err(format!(
+                            "the file name {:?} is not UTF-8; sparkc needs UTF-8 file names (they appear in diagnostics and generated headers): rename it",
+                            p.file_name().unwrap_or_default()
+                        ));
+                    }
+                    None => return Err(format!("`{}` is not a file", p.display())),
+                };
+                if !sparkc_core::check::load::is_source_name(&entry) {
+                    return Err(format!(
+                        "`{}` is not a .spark file; sparkc reads only .spark files as source",
+                        p.display()
+                    ));
+                }
                 // A single file still honours the manifest next to it, if any.
                 let manifest = read_manifest(&root)?.unwrap_or_default();
                 Ok(Project {
@@ -95,12 +107,27 @@ impl Project {
                         p.display()
                     )
                 })?;
+                let entry = manifest.project.entry.clone();
+                let plain = !entry.is_empty()
+                    && Path::new(&entry)
+                        .components()
+                        .all(|c| matches!(c, std::path::Component::Normal(_)));
+                if !plain || !sparkc_core::check::load::is_source_name(&entry) {
+                    return Err(format!(
+                        "{}: `entry = {entry:?}` must name a .spark file inside the project directory",
+                        p.join(MANIFEST).display()
+                    ));
+                }
                 Ok(Project {
                     root: p.to_path_buf(),
-                    entry: manifest.project.entry.clone(),
+                    entry,
                     manifest,
                 })
             }
+            Some(p) if p.to_str().is_none() => Err(format!(
+                "`{}` does not exist; its name is not UTF-8, and sparkc needs UTF-8 file names",
+                p.display()
+            )),
             Some(p) => Err(format!("`{}` does not exist", p.display())),
             None => {
                 let cwd = std::env::current_dir()
@@ -156,16 +183,34 @@ fn read_manifest(dir: &Path) -> Result<Option<Manifest>, String> {
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Reads project files from disk (confined to the project root) and stdlib modules from
-/// the binary.
+/// Reads project files from disk and stdlib modules from the binary. A project file is read
+/// only if its real path (links resolved) is inside the project directory.
 pub struct FsProvider {
-    pub root: PathBuf,
+    root: PathBuf,
+    /// `root` with links resolved; `None` if it cannot be resolved (then nothing is read).
+    real_root: Option<PathBuf>,
+}
+
+impl FsProvider {
+    pub fn new(root: &Path) -> FsProvider {
+        FsProvider {
+            root: root.to_path_buf(),
+            real_root: root.canonicalize().ok(),
+        }
+    }
 }
 
 impl SourceProvider for FsProvider {
     fn load_file(&self, path: &str) -> Result<String, LoadError> {
         let full = self.root.join(path);
-        let meta = std::fs::metadata(&full).map_err(|e| match e.kind() {
+        let real = full.canonicalize().map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => LoadError::NotFound,
+            _ => LoadError::Other(e.to_string()),
+        })?;
+        if !self.real_root.as_ref().is_some_and(|r| real.starts_with(r)) {
+            return Err(LoadError::OutsideProject);
+        }
+        let meta = std::fs::metadata(&real).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => LoadError::NotFound,
             _ => LoadError::Other(e.to_string()),
         })?;
@@ -175,7 +220,7 @@ impl SourceProvider for FsProvider {
         if meta.len() > sparkc_core::check::load::MAX_SOURCE_BYTES as u64 {
             return Err(LoadError::TooLarge(meta.len()));
         }
-        let bytes = std::fs::read(&full).map_err(|e| LoadError::Other(e.to_string()))?;
+        let bytes = std::fs::read(&real).map_err(|e| LoadError::Other(e.to_string()))?;
         String::from_utf8(bytes).map_err(|_| LoadError::NotUtf8)
     }
     fn load_std(&self, module: &str) -> Option<&str> {

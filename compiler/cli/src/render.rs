@@ -148,7 +148,7 @@ pub fn human(diags: &[Diagnostic], sources: &SourceSet, color: bool) -> String {
     for d in diags {
         // A snippet of a huge line (a 1 MB name) would print the line whole; those
         // diagnostics are shown without one.
-        if snippet_too_wide(d, sources) {
+        if snippet_too_wide(d, sources) || shows_opaque(d, sources) {
             out.push_str(&plain(d, sources));
             out.push('\n');
             continue;
@@ -167,6 +167,13 @@ pub fn human(diags: &[Diagnostic], sources: &SourceSet, color: bool) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Whether a label points into a file whose text is never shown (not sparkc source).
+fn shows_opaque(d: &Diagnostic, sources: &SourceSet) -> bool {
+    std::iter::once(&d.primary)
+        .chain(&d.secondary)
+        .any(|l| sources.get(l.file).opaque)
 }
 
 /// Widest source line shown in a snippet.

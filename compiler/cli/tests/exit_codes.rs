@@ -161,3 +161,29 @@ fn init_writes_a_project_that_builds_clean() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A file whose name is not UTF-8 is named as such, not reported as missing.
+#[cfg(unix)]
+#[test]
+fn a_file_name_that_is_not_utf8_is_said_to_be_so() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let dir = std::env::temp_dir().join(format!("sparkc-utf8-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.join(std::ffi::OsStr::from_bytes(b"ma\xffin.spark"));
+    std::fs::write(&file, "host web { runtime = compose }\n").unwrap_or_else(|e| panic!("{e}"));
+    for cmd in ["check", "build"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_sparkc"))
+            .arg(cmd)
+            .arg(&file)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("not UTF-8") && !err.contains("cannot find"),
+            "{err}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -43,9 +43,7 @@ fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
 /// how many secrets were planted and assert that no marker appears in anything written.
 fn build_and_scan(project: &Path, out: &Path, tag: &str) -> usize {
     let p = Project::open(Some(project)).unwrap_or_else(|e| panic!("{e}"));
-    let provider = FsProvider {
-        root: p.root.clone(),
-    };
+    let provider = FsProvider::new(&p.root);
     let checked = sparkc_core::check(&provider, &p.entry);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sparkc"));
     cmd.arg("build").arg(project).arg("--out").arg(out);

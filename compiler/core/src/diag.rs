@@ -129,6 +129,7 @@ codes! {
     ImportNotFound = "E0103", "an imported file or stdlib module does not exist";
     ImportCycle = "E0104", "files import each other in a cycle";
     WrongKind = "E0105", "a name refers to a declaration of the wrong kind";
+    ImportRefused = "E0107", "an import or entry that is not a .spark file inside the project, or a secret's file";
     UnknownField = "E0201", "a field that the declaration's type does not have";
     TypeMismatch = "E0202", "a value of the wrong type";
     MissingField = "E0203", "a required field is missing";

@@ -46,6 +46,9 @@ pub struct SourceFile {
     pub name: String,
     pub text: String,
     pub is_stdlib: bool,
+    /// Not sparkc source (it does not start like a declaration), or a file a secret is read
+    /// from: diagnostics point into it by line and column but never show its text.
+    pub opaque: bool,
 }
 
 impl SourceFile {
@@ -93,6 +96,10 @@ impl SourceSet {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoadError {
     NotFound,
+    /// The path resolves (through a link) to a file outside the project directory.
+    OutsideProject,
+    /// Not a `.spark` file: never read as source.
+    NotSource,
     NotUtf8,
     TooLarge(u64),
     Other(String),
@@ -150,6 +157,7 @@ mod tests {
             name: "x".into(),
             text: "ab\ncäd".into(),
             is_stdlib: false,
+            opaque: false,
         };
         assert_eq!(f.line_col(0), (1, 1));
         assert_eq!(f.line_col(3), (2, 1));

@@ -28,7 +28,12 @@ pub fn load(provider: &dyn SourceProvider, entry: &str, diags: &mut Vec<Diagnost
         diags,
         parsed: rustc_hash::FxHashMap::default(),
     };
-    match provider.load_file(entry) {
+    let loaded = if is_source_name(entry) {
+        provider.load_file(entry)
+    } else {
+        Err(LoadError::NotSource)
+    };
+    match loaded {
         Ok(text) => {
             l.add_and_walk(entry.to_string(), text, false);
         }
@@ -38,6 +43,7 @@ pub fn load(provider: &dyn SourceProvider, entry: &str, diags: &mut Vec<Diagnost
                 name: entry.to_string(),
                 text: String::new(),
                 is_stdlib: false,
+                opaque: false,
             });
             l.loaded.files.push(ast::File::default());
             l.diags.push(load_error(id, Span::default(), entry, &e));
@@ -46,8 +52,32 @@ pub fn load(provider: &dyn SourceProvider, entry: &str, diags: &mut Vec<Diagnost
     l.loaded
 }
 
+/// Source files are `.spark` files: nothing else is read as source (a secrets file, a
+/// system file), so nothing else can be quoted back in a diagnostic.
+pub fn is_source_name(path: &str) -> bool {
+    path.rsplit('/')
+        .next()
+        .is_some_and(|n| n.len() > ".spark".len() && n.ends_with(".spark"))
+}
+
 fn load_error(file: FileId, span: Span, path: &str, e: &LoadError) -> Diagnostic {
     match e {
+        LoadError::NotSource => Diagnostic::error(
+            Code::ImportRefused,
+            format!("`{path}` is not a .spark file"),
+            file,
+            span,
+        )
+        .label("sparkc reads only .spark files as source")
+        .help("import the .spark file that declares what you need; a secret's file is named by `secret NAME from file \"...\"`, never imported"),
+        LoadError::OutsideProject => Diagnostic::error(
+            Code::ImportRefused,
+            format!("`{path}` is a link to a file outside the project"),
+            file,
+            span,
+        )
+        .label("resolves outside the project directory")
+        .help("sources must live inside the project directory; copy the file into the project instead of linking to it"),
         LoadError::NotFound => Diagnostic::error(
             Code::ImportNotFound,
             format!("cannot find `{path}`"),
@@ -98,13 +128,54 @@ struct Parsed {
     text: String,
     file: ast::File,
     diags: Vec<Diagnostic>,
+    opaque: bool,
 }
 
 const UNASSIGNED: FileId = FileId(u32::MAX);
 
 fn parse_detached(text: String) -> Parsed {
+    if !syntax::looks_like_source(&text) {
+        return not_source(text);
+    }
     let (file, diags) = syntax::parse(UNASSIGNED, &text);
-    Parsed { text, file, diags }
+    Parsed {
+        text,
+        file,
+        diags,
+        opaque: false,
+    }
+}
+
+/// A file that does not start like sparkc source: one diagnostic that quotes nothing of it
+/// (it may be a secret, a system file, anything), and the file is never shown.
+fn not_source(text: String) -> Parsed {
+    let at = syntax::first_token(&text).unwrap_or(0);
+    let first = text[at..].chars().next().map_or(0, char::len_utf8);
+    let word: String = text[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(16)
+        .collect();
+    let help = match did_you_mean(&word, syntax::ITEM_KEYWORDS.iter().copied()) {
+        Some(k) => format!(
+            "did you mean `{k}`? A source file holds declarations (`host`, `service`, `secret`, ...), constants, templates and imports"
+        ),
+        None => "a source file holds declarations (`host`, `service`, `secret`, ...), constants, templates and imports; is this the file you meant? Its text is not shown".to_string(),
+    };
+    let d = Diagnostic::error(
+        Code::Syntax,
+        "this file is not sparkc source",
+        UNASSIGNED,
+        Span::new(at, at + first),
+    )
+    .label("a declaration or an import must start here")
+    .help(help);
+    Parsed {
+        text,
+        file: ast::File::default(),
+        diags: vec![d],
+        opaque: true,
+    }
 }
 
 impl Loader<'_> {
@@ -131,6 +202,7 @@ impl Loader<'_> {
                 ..
             }) = item
                 && let Some(joined) = join_import(&from.name, path)
+                && is_source_name(&joined)
                 && self.loaded.sources.find(&joined).is_none()
                 && !self.parsed.contains_key(&joined)
                 && !texts.iter().any(|(n, _)| *n == joined)
@@ -162,6 +234,7 @@ impl Loader<'_> {
             name,
             text: parsed.text,
             is_stdlib,
+            opaque: parsed.opaque,
         });
         self.diags.extend(parsed.diags.into_iter().map(|mut d| {
             for label in std::iter::once(&mut d.primary).chain(d.secondary.iter_mut()) {
@@ -197,6 +270,7 @@ impl Loader<'_> {
             name: name.clone(),
             text: String::new(),
             is_stdlib,
+            opaque: false,
         });
         self.loaded.files.push(ast::File::default());
         self.diags.push(load_error(
@@ -223,6 +297,11 @@ impl Loader<'_> {
                     );
                     return;
                 };
+                if !is_source_name(&joined) {
+                    self.diags
+                        .push(load_error(from, *span, &joined, &LoadError::NotSource));
+                    return;
+                }
                 if let Some(existing) = self.loaded.sources.find(&joined) {
                     if let Some(pos) = self.stack.iter().position(|f| *f == existing) {
                         let cycle: Vec<String> = self.stack[pos..]

@@ -191,6 +191,8 @@ pub fn check(provider: &dyn SourceProvider, entry: &str) -> Checked {
         unused(&syms, &used, &loaded, &mut diags);
     }
     lap("evaluate", &mut timings);
+    let mut loaded = loaded;
+    secret_files_as_source(&model, &mut loaded, &mut diags);
     rules::check_model(&model, &mut diags);
     diags.sort_by(|a, b| {
         (a.primary.file, a.primary.span.start, a.code).cmp(&(
@@ -206,6 +208,76 @@ pub fn check(provider: &dyn SourceProvider, entry: &str) -> Checked {
         model,
         diagnostics: diags,
         timings,
+    }
+}
+
+/// A file a secret is read from is never source: an import of it is refused, and the
+/// file's text never appears in a diagnostic (its own are dropped). A secret's path is
+/// relative to where the generated files are deployed; any source whose path ends with it
+/// counts.
+fn secret_files_as_source(model: &Model, loaded: &mut load::Loaded, diags: &mut Vec<Diagnostic>) {
+    use crate::model::SecretSource;
+    let paths: Vec<(&str, String)> = model
+        .secrets
+        .iter()
+        .filter_map(|s| match &s.source {
+            SecretSource::File(p) => {
+                crate::source::join_import("x", p).map(|n| (s.name.as_str(), n))
+            }
+            SecretSource::Env(_) => None,
+        })
+        .filter(|(_, p)| !p.is_empty())
+        .collect();
+    if paths.is_empty() {
+        return;
+    }
+    for fi in 0..loaded.sources.files.len() {
+        let f = &loaded.sources.files[fi];
+        if f.is_stdlib {
+            continue;
+        }
+        let Some((secret, _)) = paths
+            .iter()
+            .find(|(_, p)| f.name == *p || f.name.ends_with(&format!("/{p}")))
+        else {
+            continue;
+        };
+        let id = FileId(fi as u32);
+        let name = f.name.clone();
+        loaded.sources.files[fi].opaque = true;
+        diags.retain(|d| d.primary.file != id);
+        for d in diags.iter_mut() {
+            d.secondary.retain(|l| l.file != id);
+        }
+        let mut sites = Vec::new();
+        for (from, file) in loaded.files.iter().enumerate() {
+            let from_name = &loaded.sources.files[from].name;
+            for item in &file.items {
+                if let ast::Item::Import(ast::Import {
+                    target: ast::ImportTarget::File { path, span },
+                    ..
+                }) = item
+                    && crate::source::join_import(from_name, path).as_deref() == Some(&name)
+                {
+                    sites.push((FileId(from as u32), *span));
+                }
+            }
+        }
+        if sites.is_empty() {
+            sites.push((id, Span::default()));
+        }
+        for (file, span) in sites {
+            diags.push(
+                Diagnostic::error(
+                    Code::ImportRefused,
+                    format!("`{name}` is the file of secret `{secret}`"),
+                    file,
+                    span,
+                )
+                .label("a secret's file is never read as source")
+                .help("sparkc never reads a secret's value; import the .spark file with your declarations, and keep the secret's file apart from the sources"),
+            );
+        }
     }
 }
 
