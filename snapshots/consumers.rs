@@ -767,3 +767,162 @@ fn blackbox_exporter_runs_the_generated_probes() {
         );
     }
 }
+
+/// Item 8 of the trust issue: a literal `$` in any value reaches the container literally.
+/// Compose interpolates `$` in every value, so sparkc must write each as `$$`. The samples
+/// are generated from the checker's own list of service fields: a field without a sample
+/// (or a reason why it holds no free text) fails this test, so a new field cannot miss it.
+/// Each sample is built alone and read back by the real `docker compose config` with `PW`
+/// set in its environment: the value may never appear, the literal `$PW` must.
+#[test]
+fn a_literal_dollar_reaches_the_container_in_every_field() {
+    const NO_TEXT: &[(&str, &str)] = &[
+        (
+            "image",
+            "an image reference, whose syntax has no `$` (E0205)",
+        ),
+        ("port", "numbers"),
+        ("publish", "numbers"),
+        ("networks", "references to networks"),
+        ("network_mode", "a keyword or a service reference"),
+        ("depends_on", "service references"),
+        ("health_client", "a keyword"),
+        ("metrics", "a port reference"),
+        ("metrics_path", "read by the prometheus target only"),
+        ("restart", "a keyword"),
+        ("privileged", "a boolean"),
+        ("admin_surface", "a boolean"),
+        ("read_only", "a boolean"),
+        ("init", "a boolean"),
+        ("ulimits", "numbers"),
+        ("extra_hosts", "addresses (the keys are names)"),
+        ("secrets", "secret references"),
+        ("dns", "addresses"),
+        ("stop_grace_period", "a duration"),
+        ("shm_size", "a size"),
+        ("cpus", "a number"),
+        ("memory", "a size"),
+        ("reserve", "numbers and sizes"),
+        ("replicas", "a number"),
+        ("stack", "a name, checked like every name"),
+        ("pull_policy", "a keyword"),
+        ("update", "keywords, numbers and durations"),
+        ("rollback", "keywords, numbers and durations"),
+        ("restart_policy", "keywords, numbers and durations"),
+    ];
+    const SAMPLES: &[(&str, &str)] = &[
+        (
+            "build",
+            r#"build = { context = "./ctx$PW", dockerfile = "Dockerfile$PW", target = "t$PW", args = { A = "a$PW" } }"#,
+        ),
+        ("command", r#"command = ["echo", "$PW", "\${PW}"]"#),
+        ("command", r#"command = "echo $PW""#),
+        (
+            "entrypoint",
+            r#"entrypoint = ["/bin/sh", "-c", "echo $PW"]"#,
+        ),
+        ("entrypoint", r#"entrypoint = "sh -c 'echo $PW'""#),
+        ("env", r#"env { A = "x$PW", B = "\${PW}" }"#),
+        ("env_file", r#"env_file = ["./env$PW"]"#),
+        ("volumes", r#"volumes = ["./data-\${PW}" -> "/x$PW"]"#),
+        ("volumes", r#"volumes = [ro("/srv/$PW" -> "/ro")]"#),
+        ("volumes", r#"volumes = ["./a:$PW" -> "/colon"]"#),
+        ("healthcheck", r#"healthcheck { test = shell("echo $PW") }"#),
+        (
+            "healthcheck",
+            r#"healthcheck { test = cmd("echo", "$PW") }"#,
+        ),
+        ("labels", r#"labels { "x.y" = "v$PW" }"#),
+        ("container_name", r#"container_name = "c$PW""#),
+        ("hostname", r#"hostname = "h$PW""#),
+        ("user", r#"user = "u$PW""#),
+        ("working_dir", r#"working_dir = "/w$PW""#),
+        ("security_opt", r#"security_opt = ["label=$PW"]"#),
+        ("cap_add", r#"cap_add = ["NET$PW"]"#),
+        ("cap_drop", r#"cap_drop = ["NET$PW"]"#),
+        ("devices", r#"devices = ["/dev/x$PW"]"#),
+        ("sysctls", r#"sysctls { "net.core.x" = "v$PW" }"#),
+        ("tmpfs", r#"tmpfs = ["/t$PW"]"#),
+        (
+            "logging",
+            r#"logging { driver = "json-file", options = { tag = "t$PW" } }"#,
+        ),
+        ("profiles", r#"profiles = ["p$PW"]"#),
+        ("platform", r#"platform = "linux/$PW""#),
+        ("placement", r#"placement = ["node.labels.x == $PW"]"#),
+        (
+            "passthrough",
+            r#"passthrough { compose = { stop_signal = "SIG$PW" } }"#,
+        ),
+    ];
+    for f in sparkc_core::check::lower::SERVICE_FIELDS {
+        let sampled = SAMPLES.iter().any(|(k, _)| k == f);
+        let exempt = NO_TEXT.iter().any(|(k, _)| k == f);
+        assert!(
+            sampled != exempt,
+            "service field `{f}`: give it a `$` sample here, or say in NO_TEXT why it holds no free text"
+        );
+    }
+    let bin = compose_bin();
+    let tmp = std::env::temp_dir().join(format!("sparkc-dollar-{}", std::process::id()));
+    let mut emitted = 0;
+    for (i, (field, body)) in SAMPLES.iter().enumerate() {
+        // Swarm-only fields on a swarm host, the rest on a compose one.
+        let runtime = if *field == "placement" {
+            "swarm"
+        } else {
+            "compose"
+        };
+        let image = if *field == "build" {
+            ""
+        } else {
+            "image = \"nginx:1\"\n  "
+        };
+        let src =
+            format!("host h {{ runtime = {runtime} }}\nservice s on h {{\n  {image}{body}\n}}\n");
+        let provider = sparkc::project::MemProvider {
+            files: [("main.spark".to_string(), src.clone())].into(),
+        };
+        let out = sparkc_snapshots::compile_with(&provider, "main.spark", &["compose".into()]);
+        assert_eq!(
+            out.errors(),
+            0,
+            "`{field}`: the sample must build (a field that refuses `$` goes to NO_TEXT):\n{src}\n{}",
+            out.rendered()
+        );
+        let dir = tmp.join(i.to_string());
+        write_artifacts(&dir, &out.artifacts);
+        let file = dir.join("compose/h/docker-compose.yml");
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        // The env file the `env_file` sample names, literally.
+        std::fs::write(dir.join("compose/h/env$PW"), "").unwrap_or_else(|e| panic!("{e}"));
+        let o = Command::new(&bin)
+            .arg("-f")
+            .arg(&file)
+            .args(["--profile", "*", "config", "--format", "json"])
+            .env("PW", "LEAKED-VALUE")
+            .env_remove("DOCKER_HOST")
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let json = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            o.status.success(),
+            "`{field}`: compose rejected\n{}\n{text}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            !json.contains("LEAKED-VALUE"),
+            "`{field}`: compose interpolated a literal `$`:\n{text}\n{json}"
+        );
+        // `config` writes a literal `$` back as `$$`. (It merges env files into
+        // `environment`: that it found the file named `env$PW` is the proof there.)
+        assert!(
+            *field == "env_file" || json.contains("$$PW") || json.contains("$${PW}"),
+            "`{field}`: the literal `$PW` is gone:\n{text}\n{json}"
+        );
+        emitted += 1;
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    println!("{emitted} samples emitted and read back literally");
+    assert_eq!(emitted, SAMPLES.len());
+}

@@ -13,6 +13,10 @@ pub type YamlMap = indexmap::IndexMap<String, Yaml, rustc_hash::FxBuildHasher>;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Yaml {
     Str(String),
+    /// A string the consumer is meant to expand as written (compose's `${VAR:?...}`
+    /// references to secrets). A target that escapes its consumer's interpolation escapes
+    /// every [`Yaml::Str`] and leaves only these; printed like a `Str`.
+    Expand(String),
     Int(i64),
     Float(f64),
     Bool(bool),
@@ -33,6 +37,20 @@ impl Yaml {
             m.insert(k.into(), v);
         }
     }
+    /// Apply `f` to every [`Yaml::Str`] value below this node (map keys and
+    /// [`Yaml::Expand`] strings are left alone).
+    pub fn map_strings(&mut self, f: &impl Fn(&str) -> Option<String>) {
+        match self {
+            Yaml::Str(v) => {
+                if let Some(n) = f(v) {
+                    *v = n;
+                }
+            }
+            Yaml::List(items) => items.iter_mut().for_each(|i| i.map_strings(f)),
+            Yaml::Map(m) => m.values_mut().for_each(|v| v.map_strings(f)),
+            Yaml::Expand(_) | Yaml::Int(_) | Yaml::Float(_) | Yaml::Bool(_) => {}
+        }
+    }
     pub fn is_empty(&self) -> bool {
         match self {
             Yaml::List(l) => l.is_empty(),
@@ -46,8 +64,10 @@ impl Serialize for Yaml {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::{SerializeMap, SerializeSeq};
         match self {
-            Yaml::Str(v) if needs_quotes(v) => DoubleQuoted(v.as_str()).serialize(s),
-            Yaml::Str(v) => s.serialize_str(v),
+            Yaml::Str(v) | Yaml::Expand(v) if needs_quotes(v) => {
+                DoubleQuoted(v.as_str()).serialize(s)
+            }
+            Yaml::Str(v) | Yaml::Expand(v) => s.serialize_str(v),
             Yaml::Int(i) => s.serialize_i64(*i),
             Yaml::Float(f) => s.serialize_f64(*f),
             Yaml::Bool(b) => s.serialize_bool(*b),

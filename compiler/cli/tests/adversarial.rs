@@ -111,6 +111,17 @@ fn invalid_utf8() {
         .expect("E0002");
 }
 
+/// A NUL byte inside a mount path: a located E0205, not a silently dropped mount.
+#[test]
+fn nul_in_a_mount_path() {
+    Project::new("nul-mount")
+        .file(
+            "main.spark",
+            b"host web { runtime = compose }\nservice app on web {\n  image = \"nginx:1\"\n  volumes = [\"./da\0ta\" -> \"/srv\"]\n}\n",
+        )
+        .expect("E0205");
+}
+
 #[test]
 fn binary_file() {
     let bytes: Vec<u8> = (0..4096u32)

@@ -128,7 +128,8 @@ fn project_files(
         traefik: &facts.traefik,
         traefik_service: facts.traefik_services[hid],
     };
-    let doc = e.file(project, services);
+    let mut doc = e.file(project, services);
+    escape_interpolation(&mut doc);
     let env_vars = std::mem::take(&mut e.env_vars);
     let header = crate::header(ctx.source, "compose");
     match render(&doc, &header, ctx) {
@@ -202,9 +203,17 @@ impl TraefikNames {
     }
 }
 
-/// Compose interpolates `$` in every value; a literal `$` is written `$$`.
+/// A value as it is. Compose interpolates `$` in every value (not in keys): the finished
+/// document goes through [`escape_interpolation`], which writes every literal `$` as `$$`, so
+/// no field can miss it. Only [`Yaml::Expand`] strings, the references sparkc means Compose
+/// to expand, keep their `$`.
 fn lit(s: &str) -> Yaml {
-    Yaml::Str(s.replace('$', "$$"))
+    Yaml::Str(s.to_string())
+}
+
+/// Every literal `$` in every value of the document as `$$`.
+fn escape_interpolation(doc: &mut Yaml) {
+    doc.map_strings(&|s| s.contains('$').then(|| s.replace('$', "$$")));
 }
 
 fn dur(ms: u64) -> Yaml {
@@ -621,7 +630,7 @@ impl Emitter<'_> {
                 let val = match v {
                     EnvValue::Plain(p) => lit(p),
                     EnvValue::Secret(id) => match self.secret_var(*id) {
-                        Some(var) => Yaml::Str(format!(
+                        Some(var) => Yaml::Expand(format!(
                             "${{{var}:?secret {} is not set}}",
                             self.m.secrets[*id].name
                         )),

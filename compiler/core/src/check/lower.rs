@@ -26,7 +26,8 @@ const NETWORK_FIELDS: &[&str] = &["internal", "driver", "stack", "external"];
 const VOLUME_FIELDS: &[&str] = &["driver", "external"];
 const DOMAIN_FIELDS: &[&str] = &["tls", "auth", "path"];
 const MONITOR_FIELDS: &[&str] = &["target", "probe", "interval", "alert"];
-const SERVICE_FIELDS: &[&str] = &[
+/// Every field a service declaration may have.
+pub const SERVICE_FIELDS: &[&str] = &[
     "image",
     "build",
     "command",
@@ -410,6 +411,24 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                 .help(help.to_string()),
         );
         None
+    }
+
+    /// A path with a control character (a NUL, a newline, an escape) names no file Compose
+    /// or the kernel can use: E0205 at the value.
+    fn control_char_in_path(&mut self, v: &V, path: &str) -> bool {
+        let Some(c) = path.chars().find(|c| c.is_control()) else {
+            return false;
+        };
+        self.malformed::<()>(
+            v,
+            format!(
+                "the path `{}` holds the control character U+{:04X}",
+                path.escape_debug(),
+                u32::from(c)
+            ),
+            "paths are plain text: remove the control character (Compose rejects such a path, and a NUL ends it early)",
+        );
+        true
     }
 
     /// Follow a field reference (`web01.address`) to its value; other values pass unchanged.
@@ -1519,6 +1538,9 @@ impl<'e, 'a> Lowerer<'e, 'a> {
             let Some(target) = self.str(dst) else {
                 continue;
             };
+            if self.control_char_in_path(dst, &target) {
+                continue;
+            }
             if !target.starts_with('/') {
                 self.malformed::<()>(
                     dst,
@@ -1534,7 +1556,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                         || p.starts_with('/')
                         || p == "." =>
                 {
-                    if p.contains('\0') {
+                    if self.control_char_in_path(src, p) {
                         continue;
                     }
                     MountSource::Bind(p.clone())
