@@ -102,7 +102,7 @@ fn docker_compose_accepts_every_example_file() {
             .arg(file)
             .arg("--env-file")
             .arg(&env_file)
-            .args(["config", "--quiet"])
+            .args(["--profile", "*", "config", "--format", "json"])
             .env_remove("DOCKER_HOST")
             .output()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
@@ -113,9 +113,42 @@ fn docker_compose_accepts_every_example_file() {
             String::from_utf8_lossy(&status.stderr),
             a.contents
         );
+        let config: serde_json::Value =
+            serde_json::from_slice(&status.stdout).unwrap_or_else(|e| panic!("{e}"));
+        secret_paths_are_mounted(&a.path, &config);
     });
     assert!(checked >= 10, "only {checked} compose files were checked");
     println!("docker compose config accepted {checked} generated files");
+}
+
+/// Every `/run/secrets/NAME` a service's text reads is a secret mounted into that service
+/// (as Compose itself reads the file): a path never points at nothing.
+fn secret_paths_are_mounted(path: &str, config: &serde_json::Value) {
+    fn strings<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+        match v {
+            serde_json::Value::String(s) => out.push(s),
+            serde_json::Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+            serde_json::Value::Object(o) => o.values().for_each(|x| strings(x, out)),
+            _ => {}
+        }
+    }
+    let services = config["services"].as_object().cloned().unwrap_or_default();
+    for (name, svc) in &services {
+        let mounted: Vec<&str> = svc["secrets"]
+            .as_array()
+            .map(|l| l.iter().filter_map(|s| s["source"].as_str()).collect())
+            .unwrap_or_default();
+        let mut texts = Vec::new();
+        strings(svc, &mut texts);
+        for t in texts {
+            for read in sparkc_core::model::secret_paths_in(t) {
+                assert!(
+                    mounted.contains(&read),
+                    "{path}: service `{name}` reads /run/secrets/{read} without mounting it"
+                );
+            }
+        }
+    }
 }
 
 #[test]

@@ -477,6 +477,20 @@ fn image_repository_name(image: &str) -> &str {
     last.split(':').next().unwrap_or(last)
 }
 
+/// Where a container finds its mounted secrets (Compose and Swarm): `/run/secrets/NAME`.
+pub const SECRETS_DIR: &str = "/run/secrets/";
+
+/// The secrets `text` reads by path (`/run/secrets/NAME`), as the names after the directory.
+pub fn secret_paths_in(text: &str) -> impl Iterator<Item = &str> {
+    text.match_indices(SECRETS_DIR).map(move |(i, _)| {
+        let rest = &text[i + SECRETS_DIR.len()..];
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .unwrap_or(rest.len());
+        &rest[..end]
+    })
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum SecretSource {
     /// Read from an environment variable at deploy time.

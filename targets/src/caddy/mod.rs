@@ -129,7 +129,7 @@ fn caddyfile(
             if let Some(users) = d.basic_auth {
                 let _ = writeln!(
                     f,
-                    "{indent}basic_auth {{\n{indent}\timport /run/secrets/{}\n{indent}}}",
+                    "{indent}basic_auth {{\n{indent}\timport {SECRETS_DIR}{}\n{indent}}}",
                     m.secrets[users].name
                 );
             }

@@ -18,6 +18,12 @@ pub struct V {
 
 pub type Rec = Vec<(ast::Name, V, FileId)>;
 
+/// The types a template parameter may have (and `[T]`, a list of one of them).
+pub const PARAM_TYPES: &[&str] = &[
+    "any", "secret", "string", "int", "float", "bool", "size", "duration", "port", "ip", "cidr",
+    "record", "service", "host", "network",
+];
+
 #[derive(Debug, Clone)]
 pub enum Val {
     Str(String),
@@ -674,6 +680,56 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// Report every parameter type name that is not one of [`PARAM_TYPES`] (`strnig`).
+    pub fn check_param_types(
+        template: &ast::TemplateDecl,
+        file: FileId,
+        diags: &mut Vec<Diagnostic>,
+    ) {
+        fn walk(ty: &ast::TypeExpr, file: FileId, diags: &mut Vec<Diagnostic>) {
+            match ty {
+                ast::TypeExpr::List(inner, _) => walk(inner, file, diags),
+                ast::TypeExpr::Named(n) if !PARAM_TYPES.contains(&n.text.as_str()) => {
+                    let mut d = Diagnostic::error(
+                        Code::TypeMismatch,
+                        format!("`{}` is not a type", n.text),
+                        file,
+                        n.span,
+                    )
+                    .label("unknown parameter type");
+                    // What other languages call them, and near misses of those.
+                    const ALIASES: &[(&str, &str)] = &[
+                        ("integer", "int"),
+                        ("number", "float"),
+                        ("str", "string"),
+                        ("text", "string"),
+                        ("boolean", "bool"),
+                        ("map", "record"),
+                        ("object", "record"),
+                        ("dict", "record"),
+                        ("address", "ip"),
+                    ];
+                    let alias = crate::diag::did_you_mean(&n.text, ALIASES.iter().map(|(a, _)| *a))
+                        .and_then(|a| ALIASES.iter().find(|(x, _)| *x == a))
+                        .map(|(_, t)| *t);
+                    let near = crate::diag::did_you_mean(&n.text, PARAM_TYPES.iter().copied());
+                    d.help = Some(match near.or(alias) {
+                        Some(t) => format!("did you mean `{t}`?"),
+                        None => format!(
+                            "parameter types are: {}, and `[T]` for a list",
+                            PARAM_TYPES.join(", ")
+                        ),
+                    });
+                    diags.push(d);
+                }
+                ast::TypeExpr::Named(_) => {}
+            }
+        }
+        for p in &template.params {
+            walk(&p.ty, file, diags);
+        }
+    }
+
     fn conforms(&self, v: &V, ty: &ast::TypeExpr) -> Result<(), (Code, String)> {
         let is_secret = matches!(&v.val, Val::Ref(s, p) if p.is_empty() && self.syms.list[*s].kind == super::SymKind::Decl(DeclKind::Secret));
         let name = match ty {
@@ -756,7 +812,9 @@ impl<'a> Evaluator<'a> {
             Val::Port(p, _) => p.to_string(),
             Val::Ip(ip) => ip.to_string(),
             Val::Cidr(ip, p) => format!("{ip}/{p}"),
-            Val::SecretPath(s) => format!("/run/secrets/{}", self.syms.list[s].name),
+            Val::SecretPath(s) => {
+                format!("{}{}", crate::model::SECRETS_DIR, self.syms.list[s].name)
+            }
             Val::Ref(s, path) => {
                 let sym = &self.syms.list[s];
                 if sym.kind == super::SymKind::Decl(DeclKind::Secret) && path.is_empty() {

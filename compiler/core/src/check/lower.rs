@@ -319,7 +319,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
     }
 
     /// A host's Caddy service reads the users file of every route it protects with basic
-    /// auth, as a secret (`/run/secrets/<users>`): it gets those secrets.
+    /// auth, as a secret (`SECRETS_DIR/<users>`): it gets those secrets.
     fn proxy_secrets(&mut self) {
         let caddies = self.model.app_per_host("caddy");
         let m = &mut self.model;
@@ -336,6 +336,42 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                 m.services[*c].secrets.push(users);
             }
         }
+    }
+
+    /// The declared secrets whose mounted path appears in the service's text.
+    fn secrets_read_by_path(&self, s: &Service) -> Vec<SecretId> {
+        let mut texts: Vec<&str> = Vec::new();
+        fn command(c: &Option<Command>) -> Vec<&str> {
+            match c {
+                Some(Command::Shell(t)) => vec![t.as_str()],
+                Some(Command::Exec(v)) => v.iter().map(String::as_str).collect(),
+                None => Vec::new(),
+            }
+        }
+        texts.extend(command(&s.command));
+        texts.extend(command(&s.entrypoint));
+        texts.extend(s.env.values().filter_map(|v| match v {
+            EnvValue::Plain(t) => Some(t.as_str()),
+            EnvValue::Secret(_) => None,
+        }));
+        if let Some(h) = &s.healthcheck {
+            match &h.test {
+                HealthTest::Exec(v) => texts.extend(v.iter().map(String::as_str)),
+                HealthTest::Shell(t) => texts.push(t),
+                HealthTest::Http { .. } | HealthTest::Disabled => {}
+            }
+        }
+        let mut out = Vec::new();
+        for t in texts.into_iter().filter(|t| t.contains(SECRETS_DIR)) {
+            for name in secret_paths_in(t) {
+                if let Some(id) = self.model.secrets.iter().position(|x| x.name == name)
+                    && !out.contains(&id)
+                {
+                    out.push(id);
+                }
+            }
+        }
+        out
     }
 
     // ---- diagnostics helpers ------------------------------------------------
@@ -449,7 +485,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                     self.path_secrets.push(*id);
                 }
                 V {
-                    val: Val::Str(format!("/run/secrets/{}", self.ev.syms.list[s].name)),
+                    val: Val::Str(format!("{SECRETS_DIR}{}", self.ev.syms.list[s].name)),
                     loc: v.loc,
                 }
             }
@@ -1269,6 +1305,14 @@ impl<'e, 'a> Lowerer<'e, 'a> {
             }
         }
         for id in std::mem::take(&mut self.path_secrets) {
+            if !s.secrets.contains(&id) {
+                s.secrets.push(id);
+            }
+        }
+        // A secret's path written anywhere in the service's text (`"file://${pw.path}"`, a
+        // template's command, a constant, or `/run/secrets/pw` by hand) is read there at
+        // run time, so the secret is mounted: a path is never left pointing at nothing.
+        for id in self.secrets_read_by_path(&s) {
             if !s.secrets.contains(&id) {
                 s.secrets.push(id);
             }

@@ -139,7 +139,10 @@ pub fn check(provider: &dyn SourceProvider, entry: &str) -> Checked {
             let (name, kind) = match item {
                 ast::Item::Import(_) => continue,
                 ast::Item::Const(c) => (&c.name, SymKind::Const),
-                ast::Item::Template(t) => (&t.name, SymKind::Template),
+                ast::Item::Template(t) => {
+                    eval::Evaluator::check_param_types(t, fid, &mut diags);
+                    (&t.name, SymKind::Template)
+                }
                 ast::Item::Decl(d) if d.kind == DeclKind::Domain => {
                     domains.push((fid, ii));
                     continue;

@@ -348,6 +348,16 @@ fn placement(m: &Model, diags: &mut Vec<Diagnostic>) {
         let Some(h) = m.hosts.get(s.host) else {
             continue;
         };
+        if h.runtime == Runtime::Kubernetes {
+            // Until the kubernetes target exists, nothing would build this service: say so
+            // rather than write zero files.
+            diags.push(
+                Diagnostic::error(Code::Unsupported, format!("the kubernetes target is not implemented yet: service `{}` would not be built", s.name), s.loc.file, s.loc.span)
+                    .label(format!("placed on `{}`, a host with `runtime = kubernetes`", h.name))
+                    .with_secondary(h.field_locs.get("runtime").copied().unwrap_or(h.loc).file, h.field_locs.get("runtime").copied().unwrap_or(h.loc).span, "runtime set here")
+                    .help("place the service on a host with `runtime = compose` or `runtime = swarm` for now; no target writes Kubernetes manifests yet"),
+            );
+        }
         if h.runtime == Runtime::None {
             diags.push(
                 Diagnostic::error(Code::BadPlacement, format!("host `{}` runs no containers", h.name), s.loc.file, s.loc.span)
