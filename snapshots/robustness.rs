@@ -121,6 +121,13 @@ fn mutated_examples_never_panic() {
                         (d.primary.span.end as usize) <= f.text.len(),
                         "diagnostic span outside its file"
                     );
+                    assert!(
+                        !f.is_stdlib,
+                        "{}/{name} (round {round}): the primary label of `{}` is in {}",
+                        ex.display(),
+                        d.message,
+                        f.name
+                    );
                 }
                 runs += 1;
             }
@@ -290,6 +297,13 @@ fn fuzz_corpus_replays_without_panic() {
         for d in &out.diagnostics {
             let f = out.sources.get(d.primary.file);
             assert!((d.primary.span.end as usize) <= f.text.len());
+            assert!(
+                !f.is_stdlib,
+                "{}: the primary label of `{}` is in {}",
+                p.display(),
+                d.message,
+                f.name
+            );
         }
         replayed += 1;
     }

@@ -82,6 +82,10 @@ fn pipeline(
             artifacts.extend(a);
             diagnostics.extend(d);
         }
+        let stdlib: Vec<bool> = checked.sources.files.iter().map(|f| f.is_stdlib).collect();
+        sparkc_core::diag::relocate_into_user_files(&mut diagnostics, |f| {
+            stdlib.get(f.0 as usize).copied().unwrap_or(false)
+        });
         artifacts.sort_by(|a, b| a.path.cmp(&b.path));
         if let Some(w) = artifacts.windows(2).find(|w| w[0].path == w[1].path) {
             return Err(format!(

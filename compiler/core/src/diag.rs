@@ -36,6 +36,48 @@ pub struct Diagnostic {
     pub primary: Label,
     pub secondary: Vec<Label>,
     pub help: Option<String>,
+    /// The user's declaration this diagnostic is about. Where the primary label lands in a
+    /// stdlib file (a value a template set), [`relocate_into_user_files`] moves it here.
+    #[serde(skip)]
+    pub subject: Option<Subject>,
+}
+
+/// A declaration in the user's files, and the template it was made from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject {
+    pub file: FileId,
+    pub span: Span,
+    pub template: Option<String>,
+}
+
+/// Every diagnostic's primary label in the user's files: one that points into the stdlib
+/// (a field a template set) moves to its subject, the declaration that made the template's
+/// service, and the template's place becomes the first secondary label. Short and JSON
+/// output, which show the primary location only, then always name a file the user can edit.
+pub fn relocate_into_user_files(diags: &mut [Diagnostic], is_stdlib: impl Fn(FileId) -> bool) {
+    for d in diags.iter_mut() {
+        let Some(sub) = &d.subject else { continue };
+        if !is_stdlib(d.primary.file) || is_stdlib(sub.file) {
+            continue;
+        }
+        let inside = Label::new(
+            d.primary.file,
+            d.primary.span,
+            Some(match &sub.template {
+                Some(t) => format!("set in template `{t}`, here"),
+                None => "set in the stdlib, here".to_string(),
+            }),
+        );
+        let shown = d
+            .secondary
+            .iter()
+            .any(|l| l.file == inside.file && l.span == inside.span);
+        d.primary.file = sub.file;
+        d.primary.span = sub.span;
+        if !shown {
+            d.secondary.insert(0, inside);
+        }
+    }
 }
 
 impl Diagnostic {
@@ -47,6 +89,7 @@ impl Diagnostic {
             primary: Label::new(file, span, None),
             secondary: Vec::new(),
             help: None,
+            subject: None,
         }
     }
     pub fn warning(code: Code, message: impl Into<String>, file: FileId, span: Span) -> Self {
@@ -63,6 +106,11 @@ impl Diagnostic {
     pub fn with_secondary(mut self, file: FileId, span: Span, message: impl Into<String>) -> Self {
         self.secondary
             .push(Label::new(file, span, Some(elide(message.into()))));
+        self
+    }
+    /// Say which user declaration this is about (kept if one was said already).
+    pub fn about(mut self, subject: Subject) -> Self {
+        self.subject.get_or_insert(subject);
         self
     }
     pub fn help(mut self, help: impl Into<String>) -> Self {

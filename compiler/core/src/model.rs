@@ -444,6 +444,14 @@ pub struct Service {
 }
 
 impl Service {
+    /// The user's declaration of this service, for diagnostics about fields its template set.
+    pub fn subject(&self) -> crate::diag::Subject {
+        crate::diag::Subject {
+            file: self.loc.file,
+            span: self.loc.span,
+            template: self.template.clone(),
+        }
+    }
     pub fn port(&self, name: &str) -> Option<&PortDef> {
         self.ports.iter().find(|p| p.name == name)
     }

@@ -262,14 +262,17 @@ impl Emitter<'_> {
         self.diags.push(
             Diagnostic::error(Code::Unsupported, msg, loc.file, loc.span)
                 .label("the compose target cannot express this")
-                .help(help.to_string()),
+                .help(help.to_string())
+                .about(s.subject()),
         );
     }
 
     fn fallback(&mut self, s: &Service, field: &str, msg: String, help: &str) {
         let loc = s.loc_of(field);
         self.diags.push(
-            Diagnostic::warning(Code::Fallback, msg, loc.file, loc.span).help(help.to_string()),
+            Diagnostic::warning(Code::Fallback, msg, loc.file, loc.span)
+                .help(help.to_string())
+                .about(s.subject()),
         );
     }
 
@@ -598,7 +601,8 @@ impl Emitter<'_> {
                             d.loc.file,
                             d.loc.span,
                         )
-                        .help("give the dependency a `healthcheck`, or wait with `started(...)`"),
+                        .help("give the dependency a `healthcheck`, or wait with `started(...)`")
+                        .about(s.subject()),
                     );
                 }
                 let cond = match d.condition {
@@ -788,7 +792,8 @@ impl Emitter<'_> {
                             self.diags.push(
                                 Diagnostic::error(Code::Unsupported, format!("compose cannot run an HTTP health check for `{}`: no HTTP client is known in its image", s.name), loc.file, loc.span)
                                     .label("compose runs health checks inside the container")
-                                    .help("say which client the image ships (`health_client = curl` or `wget`), or test with `cmd(...)`"),
+                                    .help("say which client the image ships (`health_client = curl` or `wget`), or test with `cmd(...)`")
+                                    .about(s.subject()),
                             );
                             None
                         }

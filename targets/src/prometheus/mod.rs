@@ -103,7 +103,8 @@ impl Target for Prometheus {
                             loc.span,
                         )
                         .label(format!("this gives `{}` on `{}` a job of its own", s.name, h.name))
-                        .help("a host's job and a host-service job have the same name; rename the host or the service"),
+                        .help("a host's job and a host-service job have the same name; rename the host or the service")
+                        .about(s.subject()),
                     );
                     continue;
                 }

@@ -101,6 +101,8 @@ pub struct Evaluator<'a> {
     /// Services named inside the text of a declaration being evaluated (`"${db}:3306"`),
     /// by that declaration: it connects to them by name.
     mentions: HashMap<usize, Vec<(usize, Loc)>>,
+    /// The user declaration being lowered: every diagnostic raised meanwhile is about it.
+    pub subject: Option<crate::diag::Subject>,
 }
 
 /// Parameter values visible while evaluating a template body.
@@ -118,6 +120,7 @@ impl<'a> Evaluator<'a> {
             template_stack: Vec::new(),
             used: vec![false; syms.list.len()],
             mentions: HashMap::default(),
+            subject: None,
         }
     }
 
@@ -128,7 +131,10 @@ impl<'a> Evaluator<'a> {
     }
 
     pub fn err(&mut self, d: Diagnostic) {
-        self.diags.push(d);
+        match &self.subject {
+            Some(s) => self.diags.push(d.about(s.clone())),
+            None => self.diags.push(d),
+        }
     }
 
     pub fn eval(&mut self, e: &ast::Expr, file: FileId, params: Option<&Params>) -> V {

@@ -189,6 +189,18 @@ impl<'e, 'a> Lowerer<'e, 'a> {
         self.model
     }
 
+    /// Lowering declaration `sym` starts: what is reported now is about it.
+    fn enter(&mut self, sym: usize) {
+        let decl = self.decl(sym);
+        let loc = self.loc_of(sym);
+        // A service made from a template points at the call, arguments and all.
+        self.ev.subject = Some(crate::diag::Subject {
+            file: loc.file,
+            span: decl.instance.as_ref().map_or(loc.span, |i| i.span),
+            template: decl.instance.as_ref().map(|i| i.template.text.clone()),
+        });
+    }
+
     fn syms_of(&self, kind: DeclKind) -> Vec<usize> {
         let mut v: Vec<usize> = (0..self.ev.syms.list.len())
             .filter(|i| self.ev.syms.list[*i].kind == SymKind::Decl(kind))
@@ -243,18 +255,22 @@ impl<'e, 'a> Lowerer<'e, 'a> {
             self.network_ids.insert(s, i);
         }
         for s in self.syms_of(DeclKind::Host) {
+            self.enter(s);
             let h = self.host(s);
             self.model.hosts.push(h);
         }
         for s in self.syms_of(DeclKind::Secret) {
+            self.enter(s);
             let x = self.secret(s);
             self.model.secrets.push(x);
         }
         for s in self.syms_of(DeclKind::Network) {
+            self.enter(s);
             let x = self.network(s);
             self.model.networks.push(x);
         }
         for s in self.syms_of(DeclKind::Volume) {
+            self.enter(s);
             if let Some(x) = self.volume(s) {
                 self.volume_names.insert(s, x.name.clone());
                 self.model.volumes.push(x);
@@ -264,9 +280,11 @@ impl<'e, 'a> Lowerer<'e, 'a> {
         // Services are large; growing the vector by doubling would briefly hold two copies.
         self.model.services.reserve_exact(services.len());
         for s in services {
+            self.enter(s);
             let x = self.service(s);
             self.model.services.push(x);
         }
+        self.ev.subject = None;
         for (svc, i) in std::mem::take(&mut self.implicit_deps) {
             let target = self.model.services[svc].depends_on[i].service;
             let healthy = self.model.services[target]
@@ -311,10 +329,12 @@ impl<'e, 'a> Lowerer<'e, 'a> {
             }
         }
         for s in self.syms_of(DeclKind::Monitor) {
+            self.enter(s);
             if let Some(x) = self.monitor(s) {
                 self.model.monitors.push(x);
             }
         }
+        self.ev.subject = None;
         self.proxy_secrets();
     }
 

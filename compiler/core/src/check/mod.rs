@@ -197,6 +197,8 @@ pub fn check(provider: &dyn SourceProvider, entry: &str) -> Checked {
     let mut loaded = loaded;
     secret_files_as_source(&model, &mut loaded, &mut diags);
     rules::check_model(&model, &mut diags);
+    let stdlib: Vec<bool> = loaded.sources.files.iter().map(|f| f.is_stdlib).collect();
+    crate::diag::relocate_into_user_files(&mut diags, |f| stdlib[f.0 as usize]);
     diags.sort_by(|a, b| {
         (a.primary.file, a.primary.span.start, a.code).cmp(&(
             b.primary.file,

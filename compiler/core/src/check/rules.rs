@@ -56,7 +56,8 @@ pub fn unreachable(
         at.file,
         at.span,
     )
-    .label(label);
+    .label(label)
+    .about(f.subject());
     for (sid, s) in [(to, t), (from, f)] {
         if s.loc != at {
             d = d.with_secondary(s.loc.file, s.loc.span, attachment_text(m, sid));
@@ -265,6 +266,7 @@ fn profiles(m: &Model, diags: &mut Vec<Diagnostic>) {
                     t.loc_of("profiles").span,
                     "its profiles",
                 )
+                .about(s.subject())
                 .help(format!(
                     "give `{}` the same profiles, or remove `{}`'s profiles",
                     s.name, t.name
@@ -304,6 +306,7 @@ fn secure_defaults(m: &Model, diags: &mut Vec<Diagnostic>) {
                     loc.span,
                 )
                 .label("`api.insecure` opens the dashboard on port 8080 to anyone who reaches it")
+                .about(s.subject())
                 .help("drop `api.insecure`; route the dashboard through a router on `api@internal` behind a basic-auth middleware"),
             );
         }
@@ -320,6 +323,7 @@ fn secure_defaults(m: &Model, diags: &mut Vec<Diagnostic>) {
                     loc.span,
                 )
                 .label("published ports bypass the proxy and its authentication")
+                .about(s.subject())
                 .help("remove `publish` and route a domain with `auth = basic_auth(users)` to it"),
             );
         }
@@ -336,6 +340,7 @@ fn secure_defaults(m: &Model, diags: &mut Vec<Diagnostic>) {
                         v.loc.span,
                     )
                     .label("mounted writable")
+                    .about(s.subject())
                     .help(format!("mount it read-only: `ro(\"{p}\" -> \"{}\")`. Read-only does not narrow the Docker API itself; to limit what the container may ask Docker, put a socket proxy in front", v.target)),
                 );
             }
@@ -370,13 +375,13 @@ fn placement(m: &Model, diags: &mut Vec<Diagnostic>) {
             let t = &m.services[d.service];
             if t.host != s.host {
                 diags.push(
-                    Diagnostic::error(Code::CrossStack, format!("`{}` depends on `{}`, which runs on another host", s.name, t.name), d.loc.file, d.loc.span)
+                    Diagnostic::error(Code::CrossStack, format!("`{}` depends on `{}`, which runs on another host", s.name, t.name), d.loc.file, d.loc.span).about(s.subject())
                         .with_secondary(t.loc.file, t.loc.span, "declared here")
                         .help("depends_on orders containers on one host; across hosts, use a health check or retry in the application"),
                 );
             } else if t.stack != s.stack {
                 diags.push(
-                    Diagnostic::error(Code::CrossStack, format!("`{}` depends on `{}`, which is in another stack", s.name, t.name), d.loc.file, d.loc.span)
+                    Diagnostic::error(Code::CrossStack, format!("`{}` depends on `{}`, which is in another stack", s.name, t.name), d.loc.file, d.loc.span).about(s.subject())
                         .with_secondary(t.loc.file, t.loc.span, "declared here")
                         .help("compose cannot order services of different projects; put both in the same `stack`"),
                 );
@@ -387,7 +392,7 @@ fn placement(m: &Model, diags: &mut Vec<Diagnostic>) {
             if net.host.is_some_and(|h| h != s.host) {
                 let loc = s.loc_of("networks");
                 diags.push(
-                    Diagnostic::error(Code::CrossStack, format!("network `{}` is on another host than `{}`", net.name, s.name), loc.file, loc.span)
+                    Diagnostic::error(Code::CrossStack, format!("network `{}` is on another host than `{}`", net.name, s.name), loc.file, loc.span).about(s.subject())
                         .with_secondary(net.loc.file, net.loc.span, "network declared here")
                         .help("a container network exists on one host; declare the network on this service's host"),
                 );
@@ -396,7 +401,7 @@ fn placement(m: &Model, diags: &mut Vec<Diagnostic>) {
         if s.network_mode.is_some() && !s.networks.is_empty() {
             let loc = s.loc_of("network_mode");
             diags.push(
-                Diagnostic::error(Code::BadPlacement, "`network_mode` and `networks` exclude each other", loc.file, loc.span)
+                Diagnostic::error(Code::BadPlacement, "`network_mode` and `networks` exclude each other", loc.file, loc.span).about(s.subject())
                     .help("a container either joins networks or shares another network namespace; remove one"),
             );
         }
@@ -466,7 +471,8 @@ fn dependency_cycles(m: &Model, diags: &mut Vec<Diagnostic>) {
                             .label(format!(
                                 "`{}` waits for `{}`",
                                 m.services[node].name, m.services[t].name
-                            ));
+                            ))
+                            .about(m.services[node].subject());
                             for w in cycle.windows(2) {
                                 if let Some(dd) = m.services[w[0]]
                                     .depends_on
@@ -521,6 +527,7 @@ fn port_conflicts(m: &Model, by_host: &[Vec<&Service>], diags: &mut Vec<Diagnost
                         p.loc.span,
                     )
                     .label(format!("`{}` publishes it here", s.name))
+                    .about(s.subject())
                     .with_secondary(
                         op.loc.file,
                         op.loc.span,
@@ -530,6 +537,14 @@ fn port_conflicts(m: &Model, by_host: &[Vec<&Service>], diags: &mut Vec<Diagnost
                             format!("`{}` already publishes it", os.name)
                         },
                     );
+                    // A port a template published: also where the other one was declared.
+                    if !same && op.loc.file != os.loc.file {
+                        d = d.with_secondary(
+                            os.loc.file,
+                            os.loc.span,
+                            format!("`{}` declared here", os.name),
+                        );
+                    }
                     d.help = Some(if m.hosts[h].proxy != Proxy::None {
                         format!(
                             "only one process can listen on a port; route through the host's {} with a `domain` instead of publishing",
@@ -603,7 +618,8 @@ fn resources(m: &Model, by_host: &[Vec<&Service>], diags: &mut Vec<Diagnostic>) 
                     "`{}` reserves {}",
                     first.name,
                     fmt_size(first.reserve_memory.unwrap_or(0))
-                ));
+                ))
+                .about(first.subject());
                 for s in &reserved[1..] {
                     let l = s.loc_of("reserve");
                     d = d.with_secondary(
@@ -640,7 +656,8 @@ fn resources(m: &Model, by_host: &[Vec<&Service>], diags: &mut Vec<Diagnostic>) 
                             h.field_locs.get("memory").copied().unwrap_or(h.loc).span,
                             "the host's memory",
                         )
-                        .help("a limit above the host's memory limits nothing; lower it"),
+                        .help("a limit above the host's memory limits nothing; lower it")
+                        .about(s.subject()),
                     );
                 }
             }
@@ -663,7 +680,8 @@ fn resources(m: &Model, by_host: &[Vec<&Service>], diags: &mut Vec<Diagnostic>) 
                     ),
                     loc.file,
                     loc.span,
-                );
+                )
+                .about(first.subject());
                 for s in &reserved[1..] {
                     let l = s.loc_of("reserve");
                     d = d.with_secondary(

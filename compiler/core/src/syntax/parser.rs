@@ -226,7 +226,8 @@ fn too_deep(text: &str) -> Option<usize> {
                     i += 1; // the escaped character, whatever it is
                     None
                 }
-                b'"' => {
+                // A quoted string ends on its line (an unterminated one is reported).
+                b'"' | b'\n' => {
                     stack.pop();
                     None
                 }
@@ -312,12 +313,103 @@ fn rule_name(r: &Rule) -> Option<&'static str> {
     })
 }
 
+/// The opening quote of the first string literal that is never closed: a `"..."` that
+/// reaches the end of its line, or a `"""...` that reaches the end of the file. Comments and
+/// the code inside `${...}` are followed as the grammar reads them.
+pub fn unclosed_string(text: &str) -> Option<usize> {
+    enum Open {
+        Str(usize),
+        Triple(usize),
+        /// `${` inside a string; the count is of `{` opened within it.
+        Interp(usize),
+    }
+    let b = text.as_bytes();
+    let mut stack: Vec<Open> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let at = |s: &[u8]| b[i..].starts_with(s);
+        match stack.last_mut() {
+            Some(Open::Str(start)) => match b[i] {
+                b'\\' => i += 1,
+                b'"' => {
+                    stack.pop();
+                }
+                b'\n' => return Some(*start),
+                b'$' if at(b"${") => {
+                    stack.push(Open::Interp(0));
+                    i += 1;
+                }
+                _ => {}
+            },
+            Some(Open::Triple(_)) => {
+                if at(b"\"\"\"") {
+                    stack.pop();
+                    i += 2;
+                } else if at(b"${") {
+                    stack.push(Open::Interp(0));
+                    i += 1;
+                }
+            }
+            top => {
+                let depth = match top {
+                    Some(Open::Interp(d)) => Some(d),
+                    _ => None,
+                };
+                match b[i] {
+                    b'"' if at(b"\"\"\"") => {
+                        stack.push(Open::Triple(i));
+                        i += 2;
+                    }
+                    b'"' => stack.push(Open::Str(i)),
+                    b'/' if at(b"//") => {
+                        i = text[i..].find('\n').map_or(b.len(), |n| i + n);
+                        continue;
+                    }
+                    b'/' if at(b"/*") => {
+                        i = text[i + 2..].find("*/").map_or(b.len(), |n| i + 2 + n + 2);
+                        continue;
+                    }
+                    b'{' => {
+                        if let Some(d) = depth {
+                            *d += 1;
+                        }
+                    }
+                    b'}' => match depth {
+                        Some(0) => {
+                            stack.pop();
+                        }
+                        Some(d) => *d -= 1,
+                        None => {}
+                    },
+                    _ => {}
+                }
+            }
+        }
+        i += 1;
+    }
+    stack.into_iter().find_map(|o| match o {
+        Open::Str(s) | Open::Triple(s) => Some(s),
+        Open::Interp(_) => None,
+    })
+}
+
 fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagnostic {
     use pest::error::{ErrorVariant, InputLocation};
     let pos = match e.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
     };
+    if let Some(q) = unclosed_string(text).filter(|q| *q <= pos) {
+        let triple = text[q..].starts_with("\"\"\"");
+        let (open, len) = if triple { ("\"\"\"", 3) } else { ("\"", 1) };
+        return Diagnostic::error(Code::Syntax, "unterminated string", file, Span::new(q, q + len))
+            .label(format!("this `{open}` is never closed"))
+            .help(if triple {
+                "close the multi-line string with `\"\"\"`"
+            } else {
+                "close the string with `\"` on the same line; for text over several lines use `\"\"\"...\"\"\"`, or `\\n` for a newline"
+            });
+    }
     let end = text[pos..]
         .chars()
         .next()
@@ -1018,7 +1110,7 @@ mod tests {
         let mut src = String::from("import std.apps.{redis}\n");
         for i in 0..3000 {
             src.push_str(&format!(
-                "/// doc {i}\nservice s{i} on h{} = redis(maxmemory = {}MiB) {{\n  env {{ A = \"x\\\"\nservice in a string {{\" }}\n}}\n/* block\nservice in a comment\n*/\ndomain d{i}.example.org -> s{i}.port.redis\nconst c{i} = \"\"\"\nhost in a triple {{\n\"\"\"\n",
+                "/// doc {i}\nservice s{i} on h{} = redis(maxmemory = {}MiB) {{\n  env {{ A = \"x\\\" service in a string {{\" }}\n}}\n/* block\nservice in a comment\n*/\ndomain d{i}.example.org -> s{i}.port.redis\nconst c{i} = \"\"\"\nhost in a triple {{\n\"\"\"\n",
                 i % 7,
                 64 + i
             ));
