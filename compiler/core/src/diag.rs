@@ -200,6 +200,8 @@ codes! {
     WritableDockerSocket = "E0309", "the Docker socket mounted writable";
     ProfileDependency = "E0310", "a service needs another that its compose profiles may leave out";
     Unreachable = "E0311", "a service its proxy or Prometheus cannot reach over a container network";
+    PlainTextCredentials = "E0312", "a login asked for over plain HTTP";
+    ExposedUnauthenticated = "W0313", "a service without a login of its own is published";
     Unsupported = "E0401", "a target cannot express what the model asks for";
     Fallback = "W0402", "a target expresses something through a documented fallback";
     Unused = "W0106", "a constant, secret, network, volume or template that nothing uses";

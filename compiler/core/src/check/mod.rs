@@ -5,6 +5,7 @@ pub mod eval;
 pub mod load;
 pub mod lower;
 pub mod rules;
+pub mod secure;
 
 use crate::diag::{Code, Diagnostic};
 use crate::model::Model;

@@ -12,7 +12,7 @@ pub fn check_model(m: &Model, diags: &mut Vec<Diagnostic>) {
     port_conflicts(m, &by_host, diags);
     resources(m, &by_host, diags);
     addresses(m, diags);
-    secure_defaults(m, diags);
+    super::secure::check(m, diags);
     profiles(m, diags);
     proxy_reach(m, diags);
     name_reach(m, diags);
@@ -192,29 +192,6 @@ fn host_name(m: &Model, h: HostId) -> &str {
     m.hosts.get(h).map_or("?", |h| h.name.as_str())
 }
 
-/// The field that turns on Traefik's unauthenticated dashboard (`api.insecure`), if any.
-fn traefik_insecure_api(s: &Service) -> Option<&'static str> {
-    let on = |v: &str| v.eq_ignore_ascii_case("true");
-    let env = s.env.iter().any(|(k, v)| {
-        k.eq_ignore_ascii_case("TRAEFIK_API_INSECURE") && matches!(v, EnvValue::Plain(x) if on(x))
-    });
-    if env {
-        return Some("env");
-    }
-    let words: Vec<&str> = match &s.command {
-        Some(Command::Exec(v)) => v.iter().map(String::as_str).collect(),
-        Some(Command::Shell(c)) => c.split_whitespace().collect(),
-        None => Vec::new(),
-    };
-    words
-        .iter()
-        .any(|w| {
-            let w = w.to_ascii_lowercase();
-            w == "--api.insecure" || w == "--api.insecure=true"
-        })
-        .then_some("command")
-}
-
 /// Compose starts a service with profiles only when one of them is enabled. A service must
 /// not need (`depends_on`, `network_mode = service(x)`) one that can be off while it is on.
 fn profiles(m: &Model, diags: &mut Vec<Diagnostic>) {
@@ -272,78 +249,6 @@ fn profiles(m: &Model, diags: &mut Vec<Diagnostic>) {
                     s.name, t.name
                 )),
             );
-        }
-    }
-}
-
-/// What a generated setup must never do by default: put an admin surface on the network
-/// without authentication, or hand a container a writable Docker socket.
-fn secure_defaults(m: &Model, diags: &mut Vec<Diagnostic>) {
-    for d in &m.domains {
-        let s = &m.services[d.service];
-        if s.admin_surface && d.basic_auth.is_none() {
-            diags.push(
-                Diagnostic::error(
-                    Code::UnprotectedAdmin,
-                    format!("`{}` routes to `{}`, an admin surface, without authentication", d.name, s.name),
-                    d.loc.file,
-                    d.loc.span,
-                )
-                .label("anyone who can reach this domain controls or reads the service")
-                .with_secondary(s.loc.file, s.loc.span, "an admin surface without a login of its own")
-                .help(format!("require a login at the proxy: `domain {} -> ... {{ auth = basic_auth(users) }}` with `secret users from file \"./users.htpasswd\"`", d.name)),
-            );
-        }
-    }
-    for s in &m.services {
-        if let Some(field) = traefik_insecure_api(s) {
-            let loc = s.loc_of(field);
-            diags.push(
-                Diagnostic::error(
-                    Code::UnprotectedAdmin,
-                    format!("`{}` serves the Traefik dashboard and API without authentication", s.name),
-                    loc.file,
-                    loc.span,
-                )
-                .label("`api.insecure` opens the dashboard on port 8080 to anyone who reaches it")
-                .about(s.subject())
-                .help("drop `api.insecure`; route the dashboard through a router on `api@internal` behind a basic-auth middleware"),
-            );
-        }
-        if s.admin_surface && !s.publish.is_empty() {
-            let loc = s.loc_of("publish");
-            diags.push(
-                Diagnostic::error(
-                    Code::UnprotectedAdmin,
-                    format!(
-                        "`{}` is an admin surface and publishes a port on its host",
-                        s.name
-                    ),
-                    loc.file,
-                    loc.span,
-                )
-                .label("published ports bypass the proxy and its authentication")
-                .about(s.subject())
-                .help("remove `publish` and route a domain with `auth = basic_auth(users)` to it"),
-            );
-        }
-        for v in &s.volumes {
-            if let MountSource::Bind(p) = &v.source
-                && p.ends_with("docker.sock")
-                && !v.read_only
-            {
-                diags.push(
-                    Diagnostic::error(
-                        Code::WritableDockerSocket,
-                        format!("`{}` mounts the Docker socket `{p}` writable", s.name),
-                        v.loc.file,
-                        v.loc.span,
-                    )
-                    .label("mounted writable")
-                    .about(s.subject())
-                    .help(format!("mount it read-only: `ro(\"{p}\" -> \"{}\")`. Read-only does not narrow the Docker API itself; to limit what the container may ask Docker, put a socket proxy in front", v.target)),
-                );
-            }
         }
     }
 }
