@@ -984,3 +984,214 @@ fn a_literal_dollar_reaches_the_container_in_every_field() {
     println!("{emitted} samples emitted and read back literally");
     assert_eq!(emitted, SAMPLES.len());
 }
+
+fn traefik_bin() -> PathBuf {
+    tool("SPARKC_TRAEFIK", "traefik")
+}
+
+fn prometheus_bin() -> PathBuf {
+    tool("SPARKC_PROMETHEUS", "prometheus")
+}
+
+/// Stops a server when the test ends, also when it fails.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Item 14 of the trust issue: every stdlib health check passes against the real program,
+/// started as its template configures it (listen ports remapped to free loopback ports, paths
+/// to a temporary directory). The checks come from the compiled model: an exec check is run
+/// with the container's environment, an HTTP check is the GET `wget --spider` makes. A health
+/// check that can never pass — Traefik's `healthcheck --ping`, which ignores the `TRAEFIK_*`
+/// settings — fails here (the negative control).
+#[test]
+fn stdlib_health_checks_pass_against_the_real_programs() {
+    let src = r#"
+import std.apps.{traefik, prometheus, blackbox_exporter, caddy}
+host edge { runtime = compose, proxy = traefik }
+host mon { runtime = compose, proxy = caddy }
+service traefik on edge = traefik(acme_email = "ops@example.org")
+service prometheus on mon = prometheus()
+service probe on mon = blackbox_exporter()
+service proxy on mon = caddy()
+"#;
+    let provider = sparkc::project::MemProvider {
+        files: [("main.spark".to_string(), src.to_string())].into(),
+    };
+    let targets: Vec<String> = sparkc_targets::builtin()
+        .iter()
+        .map(|t| t.name().to_string())
+        .collect();
+    let out = sparkc_snapshots::compile_with(&provider, "main.spark", &targets);
+    assert_eq!(out.errors(), 0, "{}", out.rendered());
+    let model = sparkc_core::check(&provider, "main.spark").model;
+    let svc = |name: &str| {
+        model
+            .services
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("no service {name}"))
+    };
+    let artifact = |path: &str| {
+        out.artifacts
+            .iter()
+            .find(|a| a.path == path)
+            .map(|a| a.contents.clone())
+            .unwrap_or_else(|| panic!("no {path}"))
+    };
+    let tmp = std::env::temp_dir().join(format!("sparkc-health-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap_or_else(|e| panic!("{e}"));
+    use sparkc_core::model::{EnvValue, HealthTest};
+    let words = |c: &Option<sparkc_core::model::Command>| match c {
+        Some(sparkc_core::model::Command::Exec(v)) => v.clone(),
+        other => panic!("expected an exec command, got {other:?}"),
+    };
+    let http = |name: &str, listen: u16| {
+        let s = svc(name);
+        let Some(HealthTest::Http { path, .. }) = s.healthcheck.as_ref().map(|h| &h.test) else {
+            panic!("{name}: expected an HTTP health check");
+        };
+        let start = std::time::Instant::now();
+        let (mut status, mut body) = get(listen, "localhost", path, None);
+        while !(200..300).contains(&status) && start.elapsed().as_secs() < 10 {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            (status, body) = get(listen, "localhost", path, None);
+        }
+        assert!(
+            (200..300).contains(&status),
+            "{name}'s health check GET {path} answered {status}:\n{body}"
+        );
+    };
+
+    // Traefik: configured by its environment; the check runs `traefik healthcheck` in it.
+    let t = svc("traefik");
+    let mut env: Vec<(String, String)> = Vec::new();
+    for (k, v) in &t.env {
+        let EnvValue::Plain(v) = v else { continue };
+        let v = if k.ends_with("_ADDRESS") {
+            format!("127.0.0.1:{}", free_port())
+        } else if k.ends_with("_ACME_STORAGE") {
+            tmp.join("acme.json").to_string_lossy().into_owned()
+        } else {
+            v.clone()
+        };
+        env.push((k.clone(), v));
+    }
+    let ping = env
+        .iter()
+        .find(|(k, _)| k == "TRAEFIK_ENTRYPOINTS_PING_ADDRESS")
+        .and_then(|(_, v)| v.rsplit(':').next()?.parse::<u16>().ok())
+        .unwrap_or_else(|| panic!("the template has no ping entry point"));
+    let _traefik = Running(serve(
+        Command::new(traefik_bin()).env_clear().envs(env.clone()),
+        ping,
+        "traefik",
+    ));
+    let Some(HealthTest::Exec(argv)) = t.healthcheck.as_ref().map(|h| h.test.clone()) else {
+        panic!("traefik: expected an exec health check");
+    };
+    assert_eq!(argv[0], "traefik");
+    let check = |extra: &[&str]| {
+        Command::new(traefik_bin())
+            .args(&argv[1..])
+            .args(extra)
+            .env_clear()
+            .envs(env.clone())
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    // Docker retries a failing check; so does this, for ten seconds at most (Traefik answers
+    // its ping with 404 until its routers are in place, a moment after it listens).
+    let start = std::time::Instant::now();
+    let mut o = check(&[]);
+    while !o.status.success() && start.elapsed().as_secs() < 10 {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        o = check(&[]);
+    }
+    assert!(
+        o.status.success(),
+        "traefik's health check {argv:?} fails:\n{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        !check(&["--ping"]).status.success(),
+        "negative control: `traefik healthcheck --ping` should fail"
+    );
+
+    // Prometheus: the template's flags, with the generated prometheus.yml.
+    let p = svc("prometheus");
+    let config = tmp.join("prometheus.yml");
+    std::fs::write(&config, artifact("compose/mon/prometheus.yml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let port = free_port();
+    let args: Vec<String> = words(&p.command)
+        .into_iter()
+        .map(|a| {
+            if a.starts_with("--config.file=") {
+                format!("--config.file={}", config.display())
+            } else if a.starts_with("--storage.tsdb.path=") {
+                format!("--storage.tsdb.path={}", tmp.join("tsdb").display())
+            } else {
+                a
+            }
+        })
+        .chain([format!("--web.listen-address=127.0.0.1:{port}")])
+        .collect();
+    let _prometheus = Running(serve(
+        Command::new(prometheus_bin()).args(&args),
+        port,
+        "prometheus",
+    ));
+    http("prometheus", port);
+
+    // The blackbox exporter: the template's flags, with a configuration file.
+    let b = svc("probe");
+    let bb = tmp.join("blackbox.yml");
+    std::fs::write(&bb, "modules:\n  http_2xx:\n    prober: http\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let port = free_port();
+    let args: Vec<String> = words(&b.command)
+        .into_iter()
+        .map(|a| {
+            if a.starts_with("--config.file=") {
+                format!("--config.file={}", bb.display())
+            } else {
+                a
+            }
+        })
+        .chain([format!("--web.listen-address=127.0.0.1:{port}")])
+        .collect();
+    let _blackbox = Running(serve(
+        Command::new(blackbox_bin()).args(&args),
+        port,
+        "blackbox",
+    ));
+    http("probe", port);
+
+    // Caddy: the generated Caddyfile, its metrics site on a free port, the admin API off.
+    let c = svc("proxy");
+    let metrics = c
+        .metrics_port
+        .unwrap_or_else(|| panic!("caddy has no metrics port"));
+    let port = free_port();
+    let caddyfile = artifact("compose/mon/Caddyfile")
+        .replace(&format!(":{metrics} {{"), &format!(":{port} {{"))
+        .replacen("{\n", "{\n\tadmin off\n", 1);
+    let file = tmp.join("Caddyfile");
+    std::fs::write(&file, &caddyfile).unwrap_or_else(|e| panic!("{e}"));
+    let _caddy = Running(serve(
+        Command::new(caddy_bin())
+            .args(["run", "--adapter", "caddyfile", "--config"])
+            .arg(&file),
+        port,
+        &caddyfile,
+    ));
+    http("proxy", port);
+    let _ = std::fs::remove_dir_all(&tmp);
+}

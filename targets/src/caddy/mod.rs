@@ -36,7 +36,11 @@ impl Target for Caddy {
         }
         let proxies = m.app_per_host("caddy");
         for (hid, domains) in by_host.iter().enumerate() {
-            if domains.is_empty() {
+            // A host's Caddy reads its Caddyfile even before any domain routes through it
+            // (the bind mount's source must exist, and its metrics serve the health check).
+            if m.hosts[hid].proxy != Proxy::Caddy
+                || (domains.is_empty() && proxies.get(hid).is_none_or(Option::is_none))
+            {
                 continue;
             }
             let h = &m.hosts[hid];
