@@ -1195,3 +1195,102 @@ service proxy on mon = caddy()
     http("proxy", port);
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// Item 11 of the trust issue, Traefik's part, held to the real binary: for each way of
+/// writing Traefik's configuration, real Traefik is started with it and asked for
+/// `/api/overview` on its `traefik` entry point; sparkc must report E0308 exactly when
+/// Traefik serves it without a password. Flags replace the environment, so an
+/// `api.insecure` in the environment of a Traefik that has flags is (rightly) not reported.
+#[test]
+fn sparkc_reads_traefik_settings_as_traefik_does() {
+    /// Command words, and environment variables.
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
+    // The entry point's address is added where Traefik reads it.
+    let cases: &[Case] = &[
+        (&["--api.insecure"], &[]),
+        (&["--api.insecure=1"], &[]),
+        (&["--api.insecure=T"], &[]),
+        (&["--api.insecure=t"], &[]),
+        (&["--api.insecure=TRUE"], &[]),
+        (&["--api.insecure=True"], &[]),
+        (&["-api.insecure"], &[]),
+        (&["--API.INSECURE"], &[]),
+        (&["--api.insecure=false"], &[]),
+        (&["--api.insecure=0"], &[]),
+        (&["--api"], &[]),
+        (&["--api.dashboard"], &[]),
+        (&[], &[("TRAEFIK_API_INSECURE", "true")]),
+        (&[], &[("traefik_api_insecure", "True")]),
+        (&[], &[("TRAEFIK_API_insecure", "True")]),
+        (&[], &[("TRAEFIK_API_INSECURE", "1")]),
+        (&[], &[("TRAEFIK_API_INSECURE", "false")]),
+        (&["--log.level=INFO"], &[("TRAEFIK_API_INSECURE", "true")]),
+    ];
+    let mut agreed = 0;
+    for (args, env) in cases {
+        let port = free_port();
+        let address = format!("127.0.0.1:{port}");
+        let mut cmd = Command::new(traefik_bin());
+        cmd.env_clear();
+        // Its ping on the same entry point says when the routers are in place.
+        if args.is_empty() {
+            cmd.env("TRAEFIK_ENTRYPOINTS_TRAEFIK_ADDRESS", &address)
+                .env("TRAEFIK_PING", "true");
+        } else {
+            cmd.args(*args)
+                .arg(format!("--entrypoints.traefik.address={address}"))
+                .arg("--ping");
+        }
+        cmd.envs(env.iter().copied());
+        let running = Running(serve(&mut cmd, port, "traefik"));
+        let start = std::time::Instant::now();
+        while get(port, "localhost", "/ping", None).0 != 200 {
+            assert!(
+                start.elapsed().as_secs() < 10,
+                "traefik {args:?} never answered its ping"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let served = get(port, "localhost", "/api/overview", None).0 == 200;
+        drop(running);
+        let command = if args.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", command = [{}]",
+                args.iter()
+                    .map(|a| format!("\"{a}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        let env_block = if env.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", env {{ {} }}",
+                env.iter()
+                    .map(|(k, v)| format!("{k} = \"{v}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        let src = format!(
+            "host edge {{ runtime = compose }}\nservice t on edge {{ image = \"traefik:v3.2\"{command}{env_block} }}\n"
+        );
+        let provider = sparkc::project::MemProvider {
+            files: [("main.spark".to_string(), src.clone())].into(),
+        };
+        let out = sparkc_snapshots::compile_with(&provider, "main.spark", &["compose".into()]);
+        let reported = out.diagnostics.iter().any(|d| d.code.as_str() == "E0308");
+        assert_eq!(
+            reported,
+            served,
+            "args {args:?} env {env:?}: Traefik {} the API without a password, sparkc {}:\n{src}",
+            if served { "serves" } else { "does not serve" },
+            if reported { "reports it" } else { "does not" },
+        );
+        agreed += 1;
+    }
+    assert_eq!(agreed, cases.len());
+}

@@ -5,7 +5,7 @@
 //!
 //! What a container *is* comes from its template or its image (`Service::runs`), through one
 //! table ([`KNOWN`]); Traefik's own flags and environment are read the way Traefik reads
-//! them ([`traefik_setting`]); `network_mode = host` publishes every port; a mount of any
+//! them ([`traefik_setting`], held to the real binary by a consumer test); `network_mode = host` publishes every port; a mount of any
 //! directory above a socket is a mount of the socket.
 
 use crate::diag::{Code, Diagnostic};
@@ -460,12 +460,16 @@ fn traefik_flag(args: &[String], key: &str) -> Option<String> {
     found
 }
 
-/// The value Traefik's environment parser gives setting `key`: `TRAEFIK_` in any case, then
-/// the key with `_` for `.`, compared without case.
+/// The value Traefik's environment parser gives setting `key`: it takes the variables that
+/// start, case-sensitively, with `TRAEFIK_` and the upper-case root section (`TRAEFIK_API`),
+/// then compares the rest, `_` for `.`, without case (checked against the real binary by the
+/// consumer test `sparkc_reads_traefik_settings_as_traefik_does`).
 fn traefik_env<'s>(s: &'s Service, key: &str) -> Option<(&'s str, &'s EnvValue)> {
+    let root = key.split('.').next().unwrap_or(key).to_ascii_uppercase();
+    let prefix = format!("TRAEFIK_{root}");
     s.env.iter().find_map(|(k, v)| {
         let dotted = k.to_ascii_lowercase().replace('_', ".");
-        (dotted == format!("traefik.{key}")).then_some((k.as_str(), v))
+        (k.starts_with(&prefix) && dotted == format!("traefik.{key}")).then_some((k.as_str(), v))
     })
 }
 
