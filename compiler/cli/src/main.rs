@@ -47,6 +47,18 @@ pub struct Global {
     /// Colour in human output.
     #[arg(long, global = true, value_enum, default_value = "auto")]
     pub color: Color,
+    /// Print at most this many diagnostics, errors first (0: all); the rest are counted.
+    #[arg(long, global = true, default_value_t = 200, value_name = "N")]
+    pub max_diagnostics: usize,
+}
+
+impl Global {
+    pub fn limit(&self) -> sparkc::render::Limit {
+        match self.max_diagnostics {
+            0 => sparkc::render::Limit::NONE,
+            n => sparkc::render::Limit(n),
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]

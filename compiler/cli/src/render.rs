@@ -1,24 +1,159 @@
 //! Diagnostic renderers: `human` (miette's graphical report), `short` (one line each) and
 //! `json` (sparkc's own versioned schema).
+//!
+//! Rendering is linear in the number of diagnostics: each file's line index is built once
+//! ([`Lines`]), and miette is given only the lines around each span ([`Window`]), never a copy
+//! of the file. At most [`Limit`] diagnostics are printed (errors before warnings), then a
+//! count of the rest; the exit code still counts them all.
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
+    SourceCode, SourceSpan, SpanContents,
+};
 use serde::Serialize;
 use sparkc_core::diag::{Diagnostic, Severity};
-use sparkc_core::source::SourceSet;
+use sparkc_core::source::{FileId, LineIndex, SourceSet};
+use std::cell::OnceCell;
 use std::fmt;
+
+/// How many diagnostics a renderer prints; the rest are counted.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit(pub usize);
+
+impl Limit {
+    /// A screenful and then some: no one reads the 201st diagnostic of one run.
+    pub const DEFAULT: Limit = Limit(200);
+    pub const NONE: Limit = Limit(usize::MAX);
+}
+
+/// The diagnostics a renderer shows — every error before any warning is left out — in their
+/// original order, and how many of each severity it leaves out.
+struct Shown<'d> {
+    list: Vec<&'d Diagnostic>,
+    omitted_errors: usize,
+    omitted_warnings: usize,
+}
+
+fn select(diags: &[Diagnostic], limit: Limit) -> Shown<'_> {
+    if diags.len() <= limit.0 {
+        return Shown {
+            list: diags.iter().collect(),
+            omitted_errors: 0,
+            omitted_warnings: 0,
+        };
+    }
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    let keep_errors = errors.min(limit.0);
+    let keep_warnings = limit.0 - keep_errors;
+    let (mut e, mut w) = (0, 0);
+    let list = diags
+        .iter()
+        .filter(|d| {
+            if d.is_error() {
+                e += 1;
+                e <= keep_errors
+            } else {
+                w += 1;
+                w <= keep_warnings
+            }
+        })
+        .collect();
+    Shown {
+        list,
+        omitted_errors: errors - keep_errors,
+        omitted_warnings: diags.len() - errors - keep_warnings,
+    }
+}
+
+impl Shown<'_> {
+    fn omitted_note(&self) -> Option<String> {
+        let n = self.omitted_errors + self.omitted_warnings;
+        (n > 0).then(|| {
+            format!(
+                "... and {n} more ({} error(s), {} warning(s)) not shown; `--max-diagnostics 0` shows all",
+                self.omitted_errors, self.omitted_warnings
+            )
+        })
+    }
+}
+
+/// Each file's line index, built the first time a diagnostic points into the file.
+struct Lines<'s> {
+    sources: &'s SourceSet,
+    index: Vec<OnceCell<LineIndex>>,
+}
+
+impl<'s> Lines<'s> {
+    fn new(sources: &'s SourceSet) -> Self {
+        Lines {
+            sources,
+            index: (0..sources.files.len()).map(|_| OnceCell::new()).collect(),
+        }
+    }
+    fn of(&self, file: FileId) -> &LineIndex {
+        self.index[file.0 as usize].get_or_init(|| LineIndex::new(&self.sources.get(file).text))
+    }
+    fn line_col(&self, file: FileId, offset: usize) -> (usize, usize) {
+        self.of(file).line_col(&self.sources.get(file).text, offset)
+    }
+    fn window(&self, file: FileId) -> Window<'_> {
+        let f = self.sources.get(file);
+        Window {
+            name: &f.name,
+            text: &f.text,
+            lines: self.of(file),
+        }
+    }
+}
+
+/// A file as miette reads it: only the lines around a span are handed over, with their true
+/// line numbers and offsets.
+struct Window<'a> {
+    name: &'a str,
+    text: &'a str,
+    lines: &'a LineIndex,
+}
+
+impl SourceCode for Window<'_> {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let start = span.offset().min(self.text.len());
+        let end = (span.offset() + span.len()).min(self.text.len());
+        let first = self.lines.line_of(start).saturating_sub(before);
+        let last = (self.lines.line_of(end) + after).min(self.lines.line_count() - 1);
+        let ws = self.lines.line_start(first, self.text);
+        let we = self.lines.line_start(last + 1, self.text);
+        let window = &self.text[ws..we];
+        let local = SourceSpan::new((start - ws).into(), end - start);
+        let inner = window.read_span(&local, before, after)?;
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.to_string(),
+            inner.data(),
+            SourceSpan::new((inner.span().offset() + ws).into(), inner.span().len()),
+            inner.line() + first,
+            inner.column(),
+            // As miette counts for a whole file: lines from its start to the snippet's end
+            // (its merging of nearby snippets depends on it).
+            inner.line_count() + first,
+        )))
+    }
+}
 
 /// One diagnostic as a miette report over its primary file. Labels in other files become
 /// related reports over their own files.
 struct Report<'a> {
     d: &'a Diagnostic,
-    sources: &'a SourceSet,
-    src: NamedSource<String>,
-    related: Vec<Related>,
+    src: Window<'a>,
+    related: Vec<Related<'a>>,
 }
 
-struct Related {
+struct Related<'a> {
     msg: String,
-    src: NamedSource<String>,
+    src: Window<'a>,
     span: SourceSpan,
 }
 
@@ -34,18 +169,18 @@ impl fmt::Display for Report<'_> {
 }
 impl std::error::Error for Report<'_> {}
 
-impl fmt::Debug for Related {
+impl fmt::Debug for Related<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.msg)
     }
 }
-impl fmt::Display for Related {
+impl fmt::Display for Related<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.msg)
     }
 }
-impl std::error::Error for Related {}
-impl miette::Diagnostic for Related {
+impl std::error::Error for Related<'_> {}
+impl miette::Diagnostic for Related<'_> {
     fn severity(&self) -> Option<miette::Severity> {
         Some(miette::Severity::Advice)
     }
@@ -86,7 +221,7 @@ impl miette::Diagnostic for Report<'_> {
         Some(&self.src)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let text = &self.sources.get(self.d.primary.file).text;
+        let text = self.src.text;
         let mut labels = vec![LabeledSpan::new_primary_with_span(
             self.d.primary.message.clone(),
             span(self.d.primary.span, text),
@@ -111,31 +246,35 @@ impl miette::Diagnostic for Report<'_> {
     }
 }
 
-fn report<'a>(d: &'a Diagnostic, sources: &'a SourceSet) -> Report<'a> {
-    let f = sources.get(d.primary.file);
+fn report<'a>(d: &'a Diagnostic, lines: &'a Lines<'a>) -> Report<'a> {
     let related = d
         .secondary
         .iter()
         .filter(|l| l.file != d.primary.file)
-        .map(|l| {
-            let lf = sources.get(l.file);
-            Related {
-                msg: l.message.clone().unwrap_or_default(),
-                src: NamedSource::new(lf.name.clone(), lf.text.clone()),
-                span: span(l.span, &lf.text),
-            }
+        .map(|l| Related {
+            msg: l.message.clone().unwrap_or_default(),
+            src: lines.window(l.file),
+            span: span(l.span, &lines.sources.get(l.file).text),
         })
         .collect();
     Report {
         d,
-        sources,
-        src: NamedSource::new(f.name.clone(), f.text.clone()),
+        src: lines.window(d.primary.file),
         related,
     }
 }
 
 /// Human-readable reports. `color`: ANSI colours; tests render without, at a fixed width.
 pub fn human(diags: &[Diagnostic], sources: &SourceSet, color: bool) -> String {
+    human_limited(diags, sources, color, Limit::DEFAULT)
+}
+
+pub fn human_limited(
+    diags: &[Diagnostic],
+    sources: &SourceSet,
+    color: bool,
+    limit: Limit,
+) -> String {
     let theme = if color {
         GraphicalTheme::unicode()
     } else {
@@ -144,16 +283,18 @@ pub fn human(diags: &[Diagnostic], sources: &SourceSet, color: bool) -> String {
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(100)
         .with_links(false);
+    let lines = Lines::new(sources);
+    let shown = select(diags, limit);
     let mut out = String::new();
-    for d in diags {
-        // A snippet of a huge line (a 1 MB name) would print the line whole; those
-        // diagnostics are shown without one.
-        if snippet_too_wide(d, sources) || shows_opaque(d, sources) {
-            out.push_str(&plain(d, sources));
+    for d in &shown.list {
+        // A snippet of a huge line (a 1 MB name) would print the line whole, and a file
+        // that is not sparkc source is never shown: those come without a snippet.
+        if snippet_too_wide(d, &lines) || shows_opaque(d, sources) {
+            out.push_str(&plain(d, &lines));
             out.push('\n');
             continue;
         }
-        let r = report(d, sources);
+        let r = report(d, &lines);
         let mut s = String::new();
         if handler.render_report(&mut s, &r).is_err() {
             s = format!(
@@ -164,6 +305,10 @@ pub fn human(diags: &[Diagnostic], sources: &SourceSet, color: bool) -> String {
             );
         }
         out.push_str(&s);
+        out.push('\n');
+    }
+    if let Some(note) = shown.omitted_note() {
+        out.push_str(&note);
         out.push('\n');
     }
     out
@@ -179,24 +324,21 @@ fn shows_opaque(d: &Diagnostic, sources: &SourceSet) -> bool {
 /// Widest source line shown in a snippet.
 const MAX_SNIPPET_LINE: usize = 1000;
 
-fn snippet_too_wide(d: &Diagnostic, sources: &SourceSet) -> bool {
+fn snippet_too_wide(d: &Diagnostic, lines: &Lines<'_>) -> bool {
     std::iter::once(&d.primary).chain(&d.secondary).any(|l| {
-        let text = &sources.get(l.file).text;
-        let (start, end) = (l.span.start as usize, l.span.end as usize);
-        let line_start = text[..start.min(text.len())]
-            .rfind('\n')
-            .map_or(0, |i| i + 1);
-        let line_end = text[end.min(text.len())..]
-            .find('\n')
-            .map_or(text.len(), |i| end + i);
-        line_end.saturating_sub(line_start) > MAX_SNIPPET_LINE
+        let text = &lines.sources.get(l.file).text;
+        let idx = lines.of(l.file);
+        let first = idx.line_of((l.span.start as usize).min(text.len()));
+        let last = idx.line_of((l.span.end as usize).min(text.len()));
+        (first..=last)
+            .any(|n| idx.line_start(n + 1, text) - idx.line_start(n, text) > MAX_SNIPPET_LINE)
     })
 }
 
 /// A diagnostic without a source snippet: location, message, labels, help.
-fn plain(d: &Diagnostic, sources: &SourceSet) -> String {
-    let f = sources.get(d.primary.file);
-    let (l, c) = f.line_col(d.primary.span.start as usize);
+fn plain(d: &Diagnostic, lines: &Lines<'_>) -> String {
+    let f = lines.sources.get(d.primary.file);
+    let (l, c) = lines.line_col(d.primary.file, d.primary.span.start as usize);
     let sev = if d.is_error() { "error" } else { "warning" };
     let mut s = format!(
         "{sev}[{}]: {}\n  --> {}:{l}:{c}\n",
@@ -204,8 +346,8 @@ fn plain(d: &Diagnostic, sources: &SourceSet) -> String {
     );
     for label in std::iter::once(&d.primary).chain(&d.secondary) {
         if let Some(m) = &label.message {
-            let lf = sources.get(label.file);
-            let (l, c) = lf.line_col(label.span.start as usize);
+            let lf = lines.sources.get(label.file);
+            let (l, c) = lines.line_col(label.file, label.span.start as usize);
             s.push_str(&format!("  {}:{l}:{c}: {m}\n", lf.name));
         }
     }
@@ -217,15 +359,25 @@ fn plain(d: &Diagnostic, sources: &SourceSet) -> String {
 
 /// `file:line:col: severity[code]: message`, one per line.
 pub fn short(diags: &[Diagnostic], sources: &SourceSet) -> String {
+    short_limited(diags, sources, Limit::DEFAULT)
+}
+
+pub fn short_limited(diags: &[Diagnostic], sources: &SourceSet, limit: Limit) -> String {
+    let lines = Lines::new(sources);
+    let shown = select(diags, limit);
     let mut out = String::new();
-    for d in diags {
+    for d in &shown.list {
         let f = sources.get(d.primary.file);
-        let (l, c) = f.line_col(d.primary.span.start as usize);
+        let (l, c) = lines.line_col(d.primary.file, d.primary.span.start as usize);
         let sev = if d.is_error() { "error" } else { "warning" };
         out.push_str(&format!(
             "{}:{l}:{c}: {sev}[{}]: {}\n",
             f.name, d.code, d.message
         ));
+    }
+    if let Some(note) = shown.omitted_note() {
+        out.push_str(&note);
+        out.push('\n');
     }
     out
 }
@@ -257,17 +409,32 @@ struct JsonDiag<'a> {
 }
 
 #[derive(Serialize)]
+struct JsonTotals {
+    errors: usize,
+    warnings: usize,
+}
+
+#[derive(Serialize)]
 pub struct JsonReport<'a> {
     version: u32,
     diagnostics: Vec<JsonDiag<'a>>,
+    /// Every diagnostic of the run, counted (also those left out by the limit).
+    total: JsonTotals,
+    /// How many diagnostics `diagnostics` leaves out.
+    #[serde(skip_serializing_if = "is_zero")]
+    omitted: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub files: Option<Vec<String>>,
 }
 
-fn label<'a>(l: &'a sparkc_core::diag::Label, sources: &'a SourceSet) -> JsonLabel<'a> {
-    let f = sources.get(l.file);
-    let (line, column) = f.line_col(l.span.start as usize);
-    let (end_line, end_column) = f.line_col(l.span.end as usize);
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+fn label<'a>(l: &'a sparkc_core::diag::Label, lines: &Lines<'a>) -> JsonLabel<'a> {
+    let f = lines.sources.get(l.file);
+    let (line, column) = lines.line_col(l.file, l.span.start as usize);
+    let (end_line, end_column) = lines.line_col(l.file, l.span.end as usize);
     JsonLabel {
         file: &f.name,
         line,
@@ -284,11 +451,15 @@ pub fn json_report<'a>(
     diags: &'a [Diagnostic],
     sources: &'a SourceSet,
     files: Option<Vec<String>>,
+    limit: Limit,
 ) -> JsonReport<'a> {
-    let diagnostics = diags
+    let lines = Lines::new(sources);
+    let shown = select(diags, limit);
+    let diagnostics = shown
+        .list
         .iter()
         .map(|d| {
-            let p = label(&d.primary, sources);
+            let p = label(&d.primary, &lines);
             JsonDiag {
                 code: d.code.as_str(),
                 severity: d.severity,
@@ -300,19 +471,96 @@ pub fn json_report<'a>(
                 end_column: p.end_column,
                 help: d.help.as_deref(),
                 labels: std::iter::once(p)
-                    .chain(d.secondary.iter().map(|l| label(l, sources)))
+                    .chain(d.secondary.iter().map(|l| label(l, &lines)))
                     .collect(),
             }
         })
         .collect();
+    let errors = diags.iter().filter(|d| d.is_error()).count();
     JsonReport {
         version: 1,
         diagnostics,
+        total: JsonTotals {
+            errors,
+            warnings: diags.len() - errors,
+        },
+        omitted: shown.omitted_errors + shown.omitted_warnings,
         files,
     }
 }
 
 pub fn json(diags: &[Diagnostic], sources: &SourceSet, files: Option<Vec<String>>) -> String {
-    serde_json::to_string_pretty(&json_report(diags, sources, files))
+    json_limited(diags, sources, files, Limit::DEFAULT)
+}
+
+pub fn json_limited(
+    diags: &[Diagnostic],
+    sources: &SourceSet,
+    files: Option<Vec<String>>,
+    limit: Limit,
+) -> String {
+    serde_json::to_string_pretty(&json_report(diags, sources, files, limit))
         .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sparkc_core::diag::Code;
+    use sparkc_core::source::{SourceFile, Span};
+
+    fn diags(errors: usize, warnings: usize) -> Vec<Diagnostic> {
+        let mut v = Vec::new();
+        for i in 0..warnings {
+            v.push(Diagnostic::warning(
+                Code::Unused,
+                format!("w{i}"),
+                FileId(0),
+                Span::new(0, 1),
+            ));
+        }
+        for i in 0..errors {
+            v.push(Diagnostic::error(
+                Code::Syntax,
+                format!("e{i}"),
+                FileId(0),
+                Span::new(0, 1),
+            ));
+        }
+        v
+    }
+
+    #[test]
+    fn the_limit_keeps_errors_first_and_counts_the_rest() {
+        let d = diags(3, 500);
+        let s = select(&d, Limit(10));
+        assert_eq!(s.list.len(), 10);
+        assert_eq!(s.list.iter().filter(|d| d.is_error()).count(), 3);
+        assert_eq!((s.omitted_errors, s.omitted_warnings), (0, 493));
+        let d = diags(300, 5);
+        let s = select(&d, Limit(200));
+        assert_eq!((s.omitted_errors, s.omitted_warnings), (100, 5));
+        assert!(select(&d, Limit::NONE).omitted_note().is_none());
+    }
+
+    #[test]
+    fn windowed_snippets_name_the_right_lines() {
+        let mut sources = SourceSet::default();
+        let text: String = (1..=50).map(|i| format!("line {i}\n")).collect();
+        let at = text.find("line 40").unwrap_or(0);
+        sources.add(SourceFile {
+            name: "x.spark".into(),
+            text,
+            is_stdlib: false,
+            opaque: false,
+        });
+        let d = Diagnostic::error(Code::Syntax, "here", FileId(0), Span::new(at, at + 4));
+        let out = human(&[d], &sources, false);
+        assert!(out.contains("x.spark:40:1"), "{out}");
+        assert!(
+            out.contains("40 │ line 40") && out.contains("39 │ line 39"),
+            "{out}"
+        );
+        assert!(!out.contains("line 30"), "{out}");
+    }
 }

@@ -63,6 +63,46 @@ impl SourceFile {
     }
 }
 
+/// Where each line of a text starts: line and column of any offset by binary search, so that
+/// locating many diagnostics in one file stays linear.
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    starts: Vec<u32>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> LineIndex {
+        let mut starts = vec![0];
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i as u32 + 1),
+        );
+        LineIndex { starts }
+    }
+    /// The 0-based line holding byte `offset`.
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.starts
+            .partition_point(|s| *s as usize <= offset)
+            .saturating_sub(1)
+    }
+    /// Where 0-based `line` starts; the text's length past the last line.
+    pub fn line_start(&self, line: usize, text: &str) -> usize {
+        self.starts.get(line).map_or(text.len(), |s| *s as usize)
+    }
+    pub fn line_count(&self) -> usize {
+        self.starts.len()
+    }
+    /// 1-based line and column (in characters) of a byte offset, as [`SourceFile::line_col`].
+    pub fn line_col(&self, text: &str, offset: usize) -> (usize, usize) {
+        let offset = floor_char_boundary(text, offset.min(text.len()));
+        let line = self.line_of(offset);
+        let start = self.line_start(line, text).min(offset);
+        (line + 1, text[start..offset].chars().count() + 1)
+    }
+}
+
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     while i > 0 && !s.is_char_boundary(i) {
         i -= 1;
@@ -151,6 +191,21 @@ mod tests {
         assert_eq!(join_import("main.spark", "../x.spark"), None);
         assert_eq!(join_import("main.spark", "/etc/passwd"), None);
     }
+    #[test]
+    fn line_index_agrees_with_line_col() {
+        let f = SourceFile {
+            name: "x".into(),
+            text: "ab\ncäd\n\nx".into(),
+            is_stdlib: false,
+            opaque: false,
+        };
+        let idx = LineIndex::new(&f.text);
+        for o in 0..=f.text.len() + 2 {
+            assert_eq!(idx.line_col(&f.text, o), f.line_col(o), "offset {o}");
+        }
+        assert_eq!(idx.line_count(), 4);
+    }
+
     #[test]
     fn line_col_counts_chars() {
         let f = SourceFile {

@@ -31,9 +31,13 @@ pub fn print_diags(
     sources: &SourceSet,
     files: Option<Vec<String>>,
 ) {
+    let limit = g.limit();
     match g.format {
-        Format::Human => eprint!("{}", render::human(diags, sources, use_color(g.color))),
-        Format::Short => eprint!("{}", render::short(diags, sources)),
-        Format::Json => println!("{}", render::json(diags, sources, files)),
+        Format::Human => eprint!(
+            "{}",
+            render::human_limited(diags, sources, use_color(g.color), limit)
+        ),
+        Format::Short => eprint!("{}", render::short_limited(diags, sources, limit)),
+        Format::Json => println!("{}", render::json_limited(diags, sources, files, limit)),
     }
 }
