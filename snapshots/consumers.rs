@@ -1294,3 +1294,75 @@ fn sparkc_reads_traefik_settings_as_traefik_does() {
     }
     assert_eq!(agreed, cases.len());
 }
+
+/// Item 16 of the trust issue: when only a generated file's content changes, Compose must
+/// recreate exactly the services that read it. `docker compose config --hash` prints the
+/// per-service hash Compose compares to decide; a new domain (a new Caddyfile) must change
+/// the Caddy service's and no other's, a changed scrape path (a new prometheus.yml)
+/// Prometheus's and no other's.
+#[test]
+fn a_changed_config_file_recreates_exactly_its_consumer() {
+    let base = r#"
+import std.apps.{caddy, prometheus}
+host web { runtime = compose, proxy = caddy }
+service proxy on web = caddy()
+service prometheus on web = prometheus()
+service app on web { image = "nginx:1.27", port { http = 80 }, metrics = http, metrics_path = "/metrics" }
+service api on web { image = "nginx:1.27", port { http = 80 } }
+domain app.example.org -> app.port.http
+"#;
+    let versions = [
+        base.to_string(),
+        format!("{base}domain api.example.org -> api.port.http\n"),
+        base.replace("metrics_path = \"/metrics\"", "metrics_path = \"/stats\""),
+    ];
+    let bin = compose_bin();
+    let tmp = std::env::temp_dir().join(format!("sparkc-confighash-{}", std::process::id()));
+    let mut hashes: Vec<std::collections::BTreeMap<String, String>> = Vec::new();
+    for src in &versions {
+        let provider = sparkc::project::MemProvider {
+            files: [("main.spark".to_string(), src.clone())].into(),
+        };
+        let targets = ["compose".to_string(), "prometheus".into(), "caddy".into()];
+        let out = sparkc_snapshots::compile_with(&provider, "main.spark", &targets);
+        assert_eq!(out.errors(), 0, "{}", out.rendered());
+        // One deploy directory for every version, as on the server (Compose hashes the
+        // absolute path of a bind mount's source).
+        let _ = std::fs::remove_dir_all(&tmp);
+        write_artifacts(&tmp, &out.artifacts);
+        let o = Command::new(&bin)
+            .arg("-f")
+            .arg(tmp.join("compose/web/docker-compose.yml"))
+            .args(["config", "--hash", "*"])
+            .env_remove("DOCKER_HOST")
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        hashes.push(
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .filter_map(|l| l.split_once(' '))
+                .map(|(s, h)| (s.to_string(), h.to_string()))
+                .collect(),
+        );
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    let changed = |a: usize, b: usize| -> Vec<&str> {
+        hashes[a]
+            .iter()
+            .filter(|(s, h)| hashes[b].get(*s) != Some(*h))
+            .map(|(s, _)| s.as_str())
+            .collect()
+    };
+    assert_eq!(hashes[0].len(), 4, "{:?}", hashes[0]);
+    assert_eq!(
+        changed(0, 1),
+        ["proxy"],
+        "a new domain changes the Caddyfile only"
+    );
+    assert_eq!(
+        changed(0, 2),
+        ["prometheus"],
+        "a new scrape path changes prometheus.yml only"
+    );
+}

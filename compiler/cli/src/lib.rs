@@ -63,19 +63,31 @@ fn pipeline(
     let mut timings = checked.timings;
     let mut artifacts = Vec::new();
     if !diagnostics.iter().any(Diagnostic::is_error) {
+        let mut chosen = Vec::new();
         for name in targets {
             let target = sparkc_targets::by_name(name).ok_or_else(|| {
                 let known: Vec<&str> = sparkc_targets::builtin().iter().map(|t| t.name()).collect();
                 format!("unknown target `{name}`; known: {}", known.join(", "))
             })?;
+            chosen.push((name, target));
+        }
+        // Targets that read the others' files run last, in the order given.
+        chosen.sort_by_key(|(_, t)| t.reads_generated());
+        for (name, target) in chosen {
             let opts = options(name);
             let start = std::time::Instant::now();
+            let none = Vec::new();
             let (a, d) = target.emit(
                 &checked.model,
                 &EmitContext {
                     source: entry,
                     options: &opts,
                     text,
+                    generated: if target.reads_generated() {
+                        &artifacts
+                    } else {
+                        &none
+                    },
                 },
             );
             timings.push((format!("emit {name}"), start.elapsed()));

@@ -64,7 +64,7 @@ pub fn relocate_into_user_files(diags: &mut [Diagnostic], is_stdlib: impl Fn(Fil
             d.primary.file,
             d.primary.span,
             Some(match &sub.template {
-                Some(t) => format!("set in template `{t}`, here"),
+                Some(t) => format!("set by template `{t}`, here"),
                 None => "set in the stdlib, here".to_string(),
             }),
         );
@@ -204,6 +204,7 @@ codes! {
     ExposedUnauthenticated = "W0313", "a service without a login of its own is published";
     Unsupported = "E0401", "a target cannot express what the model asks for";
     Fallback = "W0402", "a target expresses something through a documented fallback";
+    NodeLocalMount = "W0403", "a bind mount on a swarm host, whose source exists only on the node that has it";
     Unused = "W0106", "a constant, secret, network, volume or template that nothing uses";
 }
 

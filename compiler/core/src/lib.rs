@@ -15,6 +15,7 @@ extern crate alloc;
 
 pub mod check;
 pub mod diag;
+pub mod hash;
 pub mod model;
 pub mod source;
 pub mod syntax;

@@ -22,6 +22,11 @@ pub trait Target {
     /// Emit artifacts, each starting with a header that names sparkc and `ctx.source`
     /// (for generated files, [`GENERATED_MARKER`]).
     fn emit(&self, model: &Model, ctx: &EmitContext<'_>) -> (Vec<Artifact>, Vec<Diagnostic>);
+    /// Whether it reads what the other targets generated (`ctx.generated`): such targets run
+    /// after all the others (compose labels each service with a hash of the files it mounts).
+    fn reads_generated(&self) -> bool {
+        false
+    }
 }
 
 pub struct EmitContext<'a> {
@@ -31,6 +36,9 @@ pub struct EmitContext<'a> {
     /// Whether the artifacts' text is wanted. `sparkc check` wants only diagnostics and
     /// paths: a target may then leave `contents` empty and skip serialising.
     pub text: bool,
+    /// For a target that [`Target::reads_generated`]: every artifact the other targets of
+    /// this build produced; empty otherwise.
+    pub generated: &'a [Artifact],
 }
 
 /// The first line of a generated file says so, for the people who read it. It gives sparkc

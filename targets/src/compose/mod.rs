@@ -18,6 +18,10 @@ impl Target for Compose {
         "compose"
     }
 
+    fn reads_generated(&self) -> bool {
+        true
+    }
+
     fn emit(&self, m: &Model, ctx: &EmitContext<'_>) -> (Vec<Artifact>, Vec<Diagnostic>) {
         let mut out = Vec::new();
         let mut diags = Vec::new();
@@ -82,16 +86,27 @@ pub fn mounted_file(m: &Model, sid: ServiceId, container_path: &str) -> Option<S
         MountSource::Bind(p) if v.target == container_path => Some(p.as_str()),
         _ => None,
     })?;
+    let rel = relative_inside(source)?;
+    let h = &m.hosts[s.host];
+    let compose = matches!(h.runtime, Runtime::Compose | Runtime::Swarm);
+    compose.then(|| format!("{}/{rel}", project_dir(h, s.stack.as_deref())))
+}
+
+/// The project-relative path of a bind source that stays inside the compose project's
+/// directory (`./Caddyfile` → `Caddyfile`); `None` for absolute paths and ones that climb.
+fn relative_inside(source: &str) -> Option<&str> {
     let rel = source.strip_prefix("./").unwrap_or(source);
     let inside = !rel.is_empty()
         && !source.starts_with('/')
         && rel
             .split('/')
             .all(|c| !c.is_empty() && c != "." && c != "..");
-    let h = &m.hosts[s.host];
-    let compose = matches!(h.runtime, Runtime::Compose | Runtime::Swarm);
-    (inside && compose).then(|| format!("{}/{rel}", project_dir(h, s.stack.as_deref())))
+    inside.then_some(rel)
 }
+
+/// Label that changes when a generated file the service mounts changes: Compose then
+/// recreates exactly the consumers whose configuration changed.
+pub const CONFIG_HASH_LABEL: &str = "sparkc.config-hash";
 
 /// What every compose project needs to know beyond its own services, computed once.
 struct HostFacts {
@@ -127,6 +142,7 @@ fn project_files(
         routes: &facts.routes,
         traefik: &facts.traefik,
         traefik_service: facts.traefik_services[hid],
+        generated: ctx.generated,
     };
     let mut doc = e.file(project, services);
     escape_interpolation(&mut doc);
@@ -178,6 +194,8 @@ struct Emitter<'a> {
     traefik: &'a TraefikNames,
     /// The Traefik service declared on this host, if exactly one.
     traefik_service: Option<ServiceId>,
+    /// What the other targets generated, for the config-hash label.
+    generated: &'a [Artifact],
 }
 
 /// The Traefik entry point and certificate resolver names routing labels refer to; the
@@ -326,7 +344,13 @@ impl Emitter<'_> {
         }
         labels.insert("traefik.enable".into(), Yaml::str("true"));
         if let Some(net) = self.traefik_network(sid) {
-            labels.insert("traefik.docker.network".into(), lit(&net));
+            // Each provider reads its own key: the docker one, or the swarm one on swarm.
+            let key = if self.swarm() {
+                "traefik.swarm.network"
+            } else {
+                "traefik.docker.network"
+            };
+            labels.insert(key.into(), lit(&net));
         }
         let single = routers.len() == 1;
         for ((port, path, tls), domains) in &routers {
@@ -417,6 +441,114 @@ impl Emitter<'_> {
             .iter()
             .find(|n| proxy_nets.contains(n))
             .map(|n| self.m.networks[*n].name.clone())
+    }
+
+    /// A hash of the generated files `s` reads through its bind mounts (a mounted file, or
+    /// every file in a mounted directory), so that Compose recreates the container when only
+    /// their content changes: a service's configuration hash covers its labels, not the
+    /// files it mounts. `None` when it mounts none.
+    fn config_hash(&self, s: &Service) -> Option<String> {
+        let dir = project_dir(self.host, self.stack);
+        let mut read: Vec<&Artifact> = Vec::new();
+        for v in &s.volumes {
+            let MountSource::Bind(p) = &v.source else {
+                continue;
+            };
+            let Some(rel) = relative_inside(p) else {
+                continue;
+            };
+            let path = format!("{dir}/{rel}");
+            let under = format!("{path}/");
+            read.extend(
+                self.generated
+                    .iter()
+                    .filter(|a| a.path == path || a.path.starts_with(&under)),
+            );
+        }
+        if read.is_empty() {
+            return None;
+        }
+        read.sort_by(|a, b| a.path.cmp(&b.path));
+        read.dedup_by(|a, b| a.path == b.path);
+        let mut h = sparkc_core::hash::Fnv64::default();
+        for a in read {
+            h.write(a.path.as_bytes());
+            h.write(&[0]);
+            h.write(a.contents.as_bytes());
+            h.write(&[0]);
+        }
+        Some(format!("{:016x}", h.finish()))
+    }
+
+    /// On swarm, a bind mount's source is read on whichever node runs the task, and exists
+    /// only where it was made (a deploy directory, a data directory): W0403, unless the
+    /// service is pinned to one node or the path is one every node has.
+    fn node_local_mount(&mut self, s: &Service, v: &Mount) {
+        let MountSource::Bind(p) = &v.source else {
+            return;
+        };
+        if !self.swarm() {
+            return;
+        }
+        let everywhere = [
+            "/var/run/",
+            "/run/",
+            "/proc",
+            "/sys",
+            "/dev",
+            "/etc/localtime",
+            "/etc/timezone",
+        ];
+        if p == "/"
+            || everywhere
+                .iter()
+                .any(|e| p.starts_with(e) || p == e.trim_end_matches('/'))
+        {
+            return;
+        }
+        let pinned = s.placement.iter().any(|c| {
+            let c = c.replace(' ', "");
+            c.starts_with("node.hostname==") || c.starts_with("node.id==")
+        });
+        if pinned {
+            return;
+        }
+        self.diags.push(
+            Diagnostic::warning(
+                Code::NodeLocalMount,
+                format!("`{}` bind-mounts `{p}` on swarm host `{}`", s.name, self.host.name),
+                v.loc.file,
+                v.loc.span,
+            )
+            .label("read on whichever node runs the task; it exists only on the node that has it")
+            .help(format!(
+                "pin the service to the node that has it (`placement = [\"node.hostname == NODE\"]`), or use a named volume; a generated file must be on every node that may run `{}`",
+                s.name
+            ))
+            .about(s.subject()),
+        );
+    }
+
+    /// On a swarm host, Traefik finds the services to route through its swarm provider
+    /// (`deploy.labels`); with only the docker provider it sees none of them.
+    fn swarm_traefik(&mut self, s: &Service) {
+        if !self.swarm() || self.host.proxy != Proxy::Traefik || !s.runs("traefik") {
+            return;
+        }
+        if sparkc_core::model::traefik::section_on(s, "providers.swarm") == Some(false) {
+            let loc = s.loc;
+            self.diags.push(
+                Diagnostic::error(
+                    Code::Unsupported,
+                    format!("Traefik `{}` runs on swarm host `{}` without its swarm provider", s.name, self.host.name),
+                    loc.file,
+                    loc.span,
+                )
+                .label("routes on swarm are service labels, which only the swarm provider reads")
+                .help("use the stdlib's `traefik_swarm(...)` (`import std.apps.{traefik_swarm}`), or turn the provider on: `TRAEFIK_PROVIDERS_SWARM = \"true\"`")
+                .about(s.subject()),
+            );
+        }
     }
 
     fn secret_var(&mut self, id: SecretId) -> Option<String> {
@@ -519,6 +651,7 @@ impl Emitter<'_> {
     }
 
     fn service(&mut self, s: &Service, sid: ServiceId) -> Yaml {
+        self.swarm_traefik(s);
         let mut y = Yaml::map();
         if let Some(img) = &s.image {
             y.set("image", lit(img));
@@ -700,6 +833,7 @@ impl Emitter<'_> {
         if !s.volumes.is_empty() {
             let mut vols = Vec::new();
             for v in &s.volumes {
+                self.node_local_mount(s, v);
                 if let Some(short) = short_mount(v) {
                     vols.push(short);
                     continue;
@@ -817,9 +951,19 @@ impl Emitter<'_> {
             }
             y.set("healthcheck", hy);
         }
-        let mut labels = self.traefik_labels(s, sid);
+        // Traefik's docker provider reads container labels; its swarm provider reads the
+        // service's, under `deploy.labels`.
+        let routing = self.traefik_labels(s, sid);
+        let (mut labels, deploy_labels) = if self.swarm() {
+            (YamlMap::default(), routing)
+        } else {
+            (routing, YamlMap::default())
+        };
         for (k, v) in &s.labels {
             labels.insert(k.clone(), lit(v));
+        }
+        if let Some(hash) = self.config_hash(s) {
+            labels.insert(CONFIG_HASH_LABEL.into(), Yaml::Str(hash));
         }
         if !labels.is_empty() {
             y.set("labels", Yaml::Map(labels));
@@ -917,7 +1061,7 @@ impl Emitter<'_> {
         if let Some(b) = s.shm_size {
             y.set("shm_size", bytes(b));
         }
-        let deploy = self.deploy(s);
+        let deploy = self.deploy(s, deploy_labels);
         if !deploy.is_empty() {
             y.set("deploy", deploy);
         }
@@ -927,8 +1071,11 @@ impl Emitter<'_> {
         y
     }
 
-    fn deploy(&mut self, s: &Service) -> Yaml {
+    fn deploy(&mut self, s: &Service, labels: YamlMap) -> Yaml {
         let mut d = Yaml::map();
+        if !labels.is_empty() {
+            d.set("labels", Yaml::Map(labels));
+        }
         if let Some(r) = s.replicas {
             if s.container_name.is_some() && r > 1 {
                 self.unsupported(

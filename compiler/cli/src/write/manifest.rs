@@ -8,8 +8,8 @@
 //! manifest configuration and every source file, by hash — so that an unchanged
 //! `sparkc build --check` answers "up to date" without compiling.
 //!
-//! The hash is FNV-1a (64 bits): it detects change, it does not defend against someone who
-//! can write into the output directory (they could rewrite the manifest as well).
+//! The hash is FNV-1a (64 bits, `sparkc_core::hash`): it detects change, it does not defend
+//! against someone who can write into the output directory (they could rewrite the manifest).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -20,15 +20,7 @@ const FORMAT: &str = "sparkc-manifest 1";
 pub const LEGACY_STAMP: &str = ".sparkc-stamp";
 const LEGACY_FORMAT: &str = "sparkc-stamp 1 ";
 
-/// FNV-1a, 64 bits.
-pub fn fnv(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
+pub use sparkc_core::hash::fnv64 as fnv;
 
 /// One content sparkc wrote at a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -186,12 +178,6 @@ fn hex(s: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fnv_known_values() {
-        assert_eq!(fnv(b""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(fnv(b"a"), 0xaf63_dc4c_8601_ec8c);
-    }
 
     #[test]
     fn round_trip() {

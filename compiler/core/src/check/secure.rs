@@ -9,6 +9,7 @@
 //! directory above a socket is a mount of the socket.
 
 use crate::diag::{Code, Diagnostic};
+use crate::model::traefik::{Setting, TraefikSource, go_bool, setting, traefik_source};
 use crate::model::*;
 use crate::source::Loc;
 
@@ -305,8 +306,9 @@ fn private_publish_help(s: &Service) -> String {
 }
 
 fn redis_has_password(s: &Service) -> bool {
-    words(&s.command)
-        .chain(words(&s.entrypoint))
+    command_words(&s.command)
+        .into_iter()
+        .chain(command_words(&s.entrypoint))
         .any(|w| w.to_ascii_lowercase().contains("requirepass"))
         || s.env.keys().any(|k| {
             k.eq_ignore_ascii_case("REDIS_PASSWORD")
@@ -314,187 +316,13 @@ fn redis_has_password(s: &Service) -> bool {
         })
 }
 
-/// The words of a command as the program receives them: Compose splits a string command
-/// with shell quoting rules; a word that is itself a shell line (`sh -c "traefik --x"`) is
-/// split too, so flags inside it are seen.
-fn words(c: &Option<Command>) -> std::vec::IntoIter<String> {
-    let mut out = Vec::new();
-    match c {
-        Some(Command::Exec(v)) => {
-            for w in v {
-                if w.contains(char::is_whitespace) {
-                    out.extend(shell_words(w));
-                } else {
-                    out.push(w.clone());
-                }
-            }
-        }
-        Some(Command::Shell(t)) => out.extend(shell_words(t)),
-        None => {}
-    }
-    out.into_iter()
-}
-
-/// Split a line into words as a POSIX shell does for quoting: `'...'`, `"..."`, `\x`.
-fn shell_words(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            c if c.is_whitespace() => {
-                if in_word {
-                    out.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            '\'' => {
-                in_word = true;
-                for q in chars.by_ref() {
-                    if q == '\'' {
-                        break;
-                    }
-                    cur.push(q);
-                }
-            }
-            '"' => {
-                in_word = true;
-                while let Some(q) = chars.next() {
-                    match q {
-                        '"' => break,
-                        '\\' => {
-                            if let Some(n) = chars.next() {
-                                cur.push(n);
-                            }
-                        }
-                        _ => cur.push(q),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                if let Some(n) = chars.next() {
-                    cur.push(n);
-                }
-            }
-            _ => {
-                in_word = true;
-                cur.push(c);
-            }
-        }
-    }
-    if in_word {
-        out.push(cur);
-    }
-    out
-}
-
-/// Go's `strconv.ParseBool`, which Traefik's configuration parser uses: `Some(true)` for
-/// `1 t T TRUE true True`, `Some(false)` for their opposites, `None` otherwise.
-pub fn go_bool(v: &str) -> Option<bool> {
-    match v {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
-        _ => None,
-    }
-}
-
-/// Where a Traefik container takes its static configuration from. Traefik uses exactly one
-/// source: a configuration file if it finds one, else its command-line flags if it has any,
-/// else its `TRAEFIK_*` environment.
-enum TraefikSource {
-    File,
-    Flags(Vec<String>),
-    Env,
-}
-
-/// The static configuration files Traefik looks for when no `--configfile` says otherwise.
-const TRAEFIK_FILES: &[&str] = &[
-    "/etc/traefik/traefik.toml",
-    "/etc/traefik/traefik.yml",
-    "/etc/traefik/traefik.yaml",
-];
-
-fn traefik_source(s: &Service) -> TraefikSource {
-    let args = traefik_args(s);
-    let file_mounted = s.volumes.iter().any(|v| {
-        TRAEFIK_FILES.contains(&v.target.as_str())
-            || (v.target == "/etc/traefik" && !matches!(v.source, MountSource::Tmpfs))
-    });
-    if file_mounted || traefik_flag(&args, "configfile").is_some() {
-        return TraefikSource::File;
-    }
-    if args.iter().any(|a| a.starts_with('-')) {
-        TraefikSource::Flags(args)
-    } else {
-        TraefikSource::Env
-    }
-}
-
-/// The arguments a Traefik container's `traefik` gets: entrypoint and command words, the
-/// binary itself left out.
-fn traefik_args(s: &Service) -> Vec<String> {
-    words(&s.entrypoint)
-        .chain(words(&s.command))
-        .filter(|w| w != "traefik" && !w.ends_with("/traefik") && !w.ends_with("entrypoint.sh"))
-        .collect()
-}
-
-/// The value Traefik's flag parser gives setting `key` (lower case, dotted): one or two
-/// leading dashes, names compared without case, `name=value`, or a bare name meaning `true`.
-fn traefik_flag(args: &[String], key: &str) -> Option<String> {
-    let mut found = None;
-    for a in args {
-        let Some(name) = a.strip_prefix("--").or_else(|| a.strip_prefix('-')) else {
-            continue;
-        };
-        let (name, value) = match name.split_once('=') {
-            Some((n, v)) => (n, v.to_string()),
-            None => (name, "true".to_string()),
-        };
-        if name.eq_ignore_ascii_case(key) {
-            found = Some(value);
-        }
-    }
-    found
-}
-
-/// The value Traefik's environment parser gives setting `key`: it takes the variables that
-/// start, case-sensitively, with `TRAEFIK_` and the upper-case root section (`TRAEFIK_API`),
-/// then compares the rest, `_` for `.`, without case (checked against the real binary by the
-/// consumer test `sparkc_reads_traefik_settings_as_traefik_does`).
-fn traefik_env<'s>(s: &'s Service, key: &str) -> Option<(&'s str, &'s EnvValue)> {
-    let root = key.split('.').next().unwrap_or(key).to_ascii_uppercase();
-    let prefix = format!("TRAEFIK_{root}");
-    s.env.iter().find_map(|(k, v)| {
-        let dotted = k.to_ascii_lowercase().replace('_', ".");
-        (k.starts_with(&prefix) && dotted == format!("traefik.{key}")).then_some((k.as_str(), v))
-    })
-}
-
-/// Setting `key` of a Traefik service, read from where Traefik reads it; with where.
-fn traefik_setting(s: &Service) -> Option<(bool, &'static str)> {
-    match traefik_source(s) {
-        TraefikSource::File => None,
-        TraefikSource::Flags(args) => {
-            let v = traefik_flag(&args, "api.insecure")?;
-            let in_command =
-                traefik_flag(&words(&s.command).collect::<Vec<_>>(), "api.insecure").is_some();
-            go_bool(&v)?.then_some((true, if in_command { "command" } else { "entrypoint" }))
-        }
-        TraefikSource::Env => match traefik_env(s, "api.insecure") {
-            Some((_, EnvValue::Plain(v))) => go_bool(v)?.then_some((true, "env")),
-            _ => None,
-        },
-    }
-}
-
 fn traefik(s: &Service, diags: &mut Vec<Diagnostic>) {
     if !s.runs("traefik") {
         return;
     }
-    if let Some((_, field)) = traefik_setting(s) {
+    if let Setting::Set { value, field } = setting(s, "api.insecure")
+        && go_bool(&value) == Some(true)
+    {
         let loc = s.loc_of(field);
         diags.push(
             Diagnostic::error(
@@ -648,51 +476,6 @@ fn sockets(s: &Service, diags: &mut Vec<Diagnostic>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn traefik_flags_as_traefik_reads_them() {
-        let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        for on in [
-            &["--api.insecure"][..],
-            &["--api.insecure=true"],
-            &["--api.insecure=1"],
-            &["--api.insecure=T"],
-            &["--api.insecure=t"],
-            &["-api.insecure"],
-            &["--API.Insecure=TRUE"],
-            &["--api.insecure=false", "--api.insecure=True"],
-        ] {
-            let v = traefik_flag(&args(on), "api.insecure");
-            assert_eq!(v.as_deref().and_then(go_bool), Some(true), "{on:?}");
-        }
-        for off in [
-            &["--api.insecure=false"][..],
-            &["--api.insecure=0"],
-            &["--api.dashboard"],
-        ] {
-            let v = traefik_flag(&args(off), "api.insecure");
-            assert_ne!(v.as_deref().and_then(go_bool), Some(true), "{off:?}");
-        }
-    }
-
-    #[test]
-    fn words_as_compose_and_sh_split_them() {
-        let w = |c: Command| words(&Some(c)).collect::<Vec<_>>();
-        assert_eq!(
-            w(Command::Shell(
-                "traefik --api.insecure=\"true\" 'a b'".into()
-            )),
-            ["traefik", "--api.insecure=true", "a b"]
-        );
-        assert_eq!(
-            w(Command::Exec(vec![
-                "sh".into(),
-                "-c".into(),
-                "traefik --api.insecure".into()
-            ])),
-            ["sh", "-c", "traefik", "--api.insecure"]
-        );
-    }
 
     #[test]
     fn sockets_behind_their_directories() {

@@ -1,6 +1,8 @@
 //! The typed infrastructure model: the one IR every target reads. Everything here is
 //! resolved, checked and sorted by name, so targets never see syntax and never re-check.
 
+pub mod traefik;
+
 use crate::source::Loc;
 pub use crate::syntax::ast::Proto;
 use indexmap::IndexMap;
@@ -200,6 +202,82 @@ pub enum Command {
     Shell(String),
     /// `["mysqld", "--x"]`: exec form.
     Exec(Vec<String>),
+}
+
+/// The words of a command as the program receives them: Compose splits a string command
+/// with shell quoting rules; a word that is itself a shell line (`sh -c "traefik --x"`) is
+/// split too, so flags inside it are seen.
+pub fn command_words(c: &Option<Command>) -> Vec<String> {
+    let mut out = Vec::new();
+    match c {
+        Some(Command::Exec(v)) => {
+            for w in v {
+                if w.contains(char::is_whitespace) {
+                    out.extend(shell_words(w));
+                } else {
+                    out.push(w.clone());
+                }
+            }
+        }
+        Some(Command::Shell(t)) => out.extend(shell_words(t)),
+        None => {}
+    }
+    out
+}
+
+/// Split a line into words as a POSIX shell does for quoting: `'...'`, `"..."`, `\x`.
+pub fn shell_words(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c.is_whitespace() => {
+                if in_word {
+                    out.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            '\'' => {
+                in_word = true;
+                for q in chars.by_ref() {
+                    if q == '\'' {
+                        break;
+                    }
+                    cur.push(q);
+                }
+            }
+            '"' => {
+                in_word = true;
+                while let Some(q) = chars.next() {
+                    match q {
+                        '"' => break,
+                        '\\' => {
+                            if let Some(n) = chars.next() {
+                                cur.push(n);
+                            }
+                        }
+                        _ => cur.push(q),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            _ => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        out.push(cur);
+    }
+    out
 }
 
 #[derive(Debug, Clone, PartialEq)]
