@@ -4,6 +4,8 @@
 //! - `snapshots/build/*.spark`: valid programs, built with every target; the snapshot is
 //!   every artifact, sectioned.
 //! - `examples/*/spark.toml`: valid projects; the snapshot is every artifact, sectioned.
+//! - `snapshots/manifest/*/spark.toml`: projects whose spark.toml is wrong; the snapshot is
+//!   the rendered diagnostics, which point into it.
 
 use sparkc::Compiled;
 use sparkc_snapshots::{compile, compile_build_fixture, compile_check_fixture, workspace};
@@ -100,8 +102,31 @@ fn example(path: &Path) -> datatest_stable::Result<()> {
     Ok(())
 }
 
+fn manifest_fixture(path: &Path) -> datatest_stable::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let out = compile(dir);
+    if out.diagnostics.is_empty() {
+        return Err(format!(
+            "{} is a manifest fixture without a diagnostic",
+            dir.display()
+        )
+        .into());
+    }
+    if out.diagnostics.iter().any(|d| d.help.is_none()) {
+        return Err(format!("{}: a diagnostic without help", dir.display()).into());
+    }
+    let name = dir
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    settings(&workspace().join("snapshots/manifest"), path)
+        .bind(|| insta::assert_snapshot!(name, out.rendered()));
+    Ok(())
+}
+
 datatest_stable::harness! {
     { test = check_fixture, root = "check", pattern = r"\.spark$" },
     { test = build_fixture, root = "build", pattern = r"\.spark$" },
     { test = example, root = "../examples", pattern = r"spark\.toml$" },
+    { test = manifest_fixture, root = "manifest", pattern = r"spark\.toml$" },
 }

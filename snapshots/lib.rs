@@ -63,7 +63,7 @@ pub fn compile_build_fixture(path: &Path) -> Compiled {
 /// diagnostics have fixtures too); diagnostics name the fixture file.
 pub fn compile_check_fixture(path: &Path) -> Compiled {
     let mut project = Project::open(Some(path)).unwrap_or_else(|e| panic!("{e}"));
-    project.manifest.project.build = every_target();
+    project.set_build_targets(every_target());
     sparkc::compile_project(&project).unwrap_or_else(|e| panic!("{e}"))
 }
 

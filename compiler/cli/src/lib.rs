@@ -126,14 +126,46 @@ pub fn check_project(project: &project::Project) -> Result<Compiled, String> {
 
 fn project_pipeline(project: &project::Project, text: bool) -> Result<Compiled, String> {
     let provider = project::FsProvider::new(&project.root);
-    pipeline(
+    // spark.toml is checked first; with an error in it no target runs (a wrong option would
+    // reach the files), but the sources are still checked.
+    let mut manifest = None;
+    let mut manifest_diags = Vec::new();
+    if let Some(text) = &project.manifest_text {
+        let probe = sparkc_core::source::FileId(u32::MAX);
+        manifest_diags = project.check_manifest(probe);
+        manifest = Some(text.clone());
+    }
+    let targets: Vec<String> = if manifest_diags.iter().any(Diagnostic::is_error) {
+        Vec::new()
+    } else {
+        project.build_targets()
+    };
+    let mut c = pipeline(
         &provider,
         &project.entry,
-        &project.manifest.project.build,
+        &targets,
         &|t| project.target_options(t),
         text,
     )
-    .map_err(|e| format!("spark.toml: {e}"))
+    .map_err(|e| format!("spark.toml: {e}"))?;
+    if let Some(text) = manifest {
+        let id = c.sources.add(sparkc_core::source::SourceFile {
+            name: project::MANIFEST.to_string(),
+            text,
+            is_stdlib: false,
+            opaque: false,
+        });
+        for mut d in manifest_diags {
+            for l in std::iter::once(&mut d.primary).chain(d.secondary.iter_mut()) {
+                l.file = id;
+            }
+            c.diagnostics.push(d);
+        }
+        if c.diagnostics.iter().any(Diagnostic::is_error) {
+            c.artifacts.clear();
+        }
+    }
+    Ok(c)
 }
 
 /// The long explanation of a diagnostic code, from `docs/diagnostics/<CODE>.md`.

@@ -2,9 +2,11 @@
 //! over the project directory plus the embedded stdlib.
 
 use serde::Deserialize;
-use sparkc_core::source::{LoadError, SourceProvider};
+use sparkc_core::diag::{Code, Diagnostic, did_you_mean};
+use sparkc_core::source::{FileId, LoadError, SourceProvider, Span};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use toml::Spanned;
 
 pub const MANIFEST: &str = "spark.toml";
 
@@ -13,9 +15,9 @@ pub const MANIFEST: &str = "spark.toml";
 pub struct Manifest {
     #[serde(default)]
     pub project: ProjectSection,
-    /// Per-target options: `[targets.compose]`.
+    /// Per-target options: `[targets.compose]`, with where each was written.
     #[serde(default)]
-    pub targets: BTreeMap<String, BTreeMap<String, toml::Value>>,
+    pub targets: BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<toml::Value>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -30,7 +32,7 @@ pub struct ProjectSection {
     pub out: String,
     /// Targets to build.
     #[serde(default = "default_targets")]
-    pub build: Vec<String>,
+    pub build: Vec<Spanned<String>>,
 }
 
 impl Default for ProjectSection {
@@ -50,8 +52,8 @@ fn default_entry() -> String {
 fn default_out() -> String {
     "out".into()
 }
-fn default_targets() -> Vec<String> {
-    vec!["compose".into()]
+fn default_targets() -> Vec<Spanned<String>> {
+    vec![Spanned::new(0..0, "compose".into())]
 }
 
 /// A project on disk, ready to compile.
@@ -60,6 +62,8 @@ pub struct Project {
     pub root: PathBuf,
     pub entry: String,
     pub manifest: Manifest,
+    /// The text of spark.toml, if there is one (diagnostics point into it).
+    pub manifest_text: Option<String>,
 }
 
 impl Project {
@@ -93,15 +97,19 @@ impl Project {
                     ));
                 }
                 // A single file still honours the manifest next to it, if any.
-                let manifest = read_manifest(&root)?.unwrap_or_default();
+                let (manifest, manifest_text) = match read_manifest(&root)? {
+                    Some((m, t)) => (m, Some(t)),
+                    None => (Manifest::default(), None),
+                };
                 Ok(Project {
                     root,
                     entry,
                     manifest,
+                    manifest_text,
                 })
             }
             Some(p) if p.is_dir() => {
-                let manifest = read_manifest(p)?.ok_or_else(|| {
+                let (manifest, text) = read_manifest(p)?.ok_or_else(|| {
                     format!(
                         "no {MANIFEST} in `{}`; run `sparkc init` there, or pass a .spark file",
                         p.display()
@@ -122,6 +130,7 @@ impl Project {
                     root: p.to_path_buf(),
                     entry,
                     manifest,
+                    manifest_text: Some(text),
                 })
             }
             Some(p) if p.to_str().is_none() => Err(format!(
@@ -159,19 +168,155 @@ impl Project {
             .get(target)
             .map(|t| {
                 t.iter()
-                    .map(|(k, v)| {
-                        (
-                            k.clone(),
-                            v.as_str().map_or_else(|| v.to_string(), str::to_string),
-                        )
-                    })
+                    .map(|(k, v)| (k.get_ref().clone(), option_text(v.get_ref())))
                     .collect()
             })
             .unwrap_or_default()
     }
+
+    /// Build these targets instead of the manifest's (tests build every target).
+    pub fn set_build_targets(&mut self, targets: Vec<String>) {
+        self.manifest.project.build = targets.into_iter().map(|t| Spanned::new(0..0, t)).collect();
+    }
+
+    /// The targets to build, as spark.toml names them.
+    pub fn build_targets(&self) -> Vec<String> {
+        self.manifest
+            .project
+            .build
+            .iter()
+            .map(|t| t.get_ref().clone())
+            .collect()
+    }
+
+    /// What is wrong in spark.toml's choice of targets and their options, pointing into it
+    /// (`file`: its id in the source set): a target that does not exist, an option a target
+    /// does not read, a value of the wrong kind; a warning for options of a target the
+    /// project does not build.
+    pub fn check_manifest(&self, file: FileId) -> Vec<Diagnostic> {
+        let builtin = sparkc_targets::builtin();
+        let names: Vec<&str> = builtin.iter().map(|t| t.name()).collect();
+        let at = |r: std::ops::Range<usize>| Span::new(r.start, r.end);
+        let unknown_target = |name: &str, span: Span, what: &str| {
+            let mut d = Diagnostic::error(
+                Code::ManifestSetting,
+                format!("there is no target `{name}`"),
+                file,
+                span,
+            )
+            .label(what.to_string());
+            d.help = Some(match did_you_mean(name, names.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`? The targets are: {}", names.join(", ")),
+                None => format!("the targets are: {}", names.join(", ")),
+            });
+            d
+        };
+        let mut diags = Vec::new();
+        for t in &self.manifest.project.build {
+            if !names.contains(&t.get_ref().as_str()) {
+                diags.push(unknown_target(t.get_ref(), at(t.span()), "in `build`"));
+            }
+        }
+        for (table, options) in &self.manifest.targets {
+            let Some(target) = builtin.iter().find(|t| t.name() == table.get_ref()) else {
+                diags.push(unknown_target(
+                    table.get_ref(),
+                    at(table.span()),
+                    "a `[targets...]` table",
+                ));
+                continue;
+            };
+            if !self
+                .manifest
+                .project
+                .build
+                .iter()
+                .any(|b| b.get_ref() == table.get_ref())
+            {
+                diags.push(
+                    Diagnostic::warning(
+                        Code::ManifestUnused,
+                        format!(
+                            "options for `{}`, which this project does not build",
+                            table.get_ref()
+                        ),
+                        file,
+                        at(table.span()),
+                    )
+                    .label("not in `build`")
+                    .help(format!(
+                        "add \"{}\" to `build = [...]` in [project], or remove the table",
+                        table.get_ref()
+                    )),
+                );
+            }
+            let known = target.options();
+            for (key, value) in options {
+                let Some(opt) = known.iter().find(|o| o.name == key.get_ref()) else {
+                    let list: Vec<&str> = known.iter().map(|o| o.name).collect();
+                    let mut d = Diagnostic::error(
+                        Code::ManifestSetting,
+                        format!(
+                            "the {} target has no option `{}`",
+                            table.get_ref(),
+                            key.get_ref()
+                        ),
+                        file,
+                        at(key.span()),
+                    )
+                    .label("unknown option");
+                    d.help = Some(match did_you_mean(key.get_ref(), list.iter().copied()) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None if list.is_empty() => {
+                            format!("the {} target takes no options", table.get_ref())
+                        }
+                        None => format!("its options are: {}", list.join(", ")),
+                    });
+                    diags.push(d);
+                    continue;
+                };
+                let text = option_text(value.get_ref());
+                let is_string = value.get_ref().is_str();
+                let wrong_type = match opt.kind {
+                    sparkc_core::target::OptionKind::Bool => {
+                        !value.get_ref().is_bool() && !is_string
+                    }
+                    _ => !is_string,
+                };
+                let wrong = match opt.kind.check(&text) {
+                    Err(e) => Some(e),
+                    Ok(()) if wrong_type => Some("a string"),
+                    Ok(()) => None,
+                };
+                if let Some(expected) = wrong {
+                    diags.push(
+                        Diagnostic::error(
+                            Code::ManifestSetting,
+                            format!("`{}` must be {expected}", key.get_ref()),
+                            file,
+                            at(value.span()),
+                        )
+                        .label(format!("{}: {}", key.get_ref(), opt.doc))
+                        .help(format!(
+                            "for example `{} = {}`",
+                            key.get_ref(),
+                            opt.example
+                        )),
+                    );
+                }
+            }
+        }
+        diags.sort_by_key(|d| d.primary.span.start);
+        diags
+    }
 }
 
-fn read_manifest(dir: &Path) -> Result<Option<Manifest>, String> {
+/// An option's value as the target reads it: a string's text, anything else as TOML writes it.
+fn option_text(v: &toml::Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_string)
+}
+
+fn read_manifest(dir: &Path) -> Result<Option<(Manifest, String)>, String> {
     let path = dir.join(MANIFEST);
     if !path.is_file() {
         return Ok(None);
@@ -179,7 +324,7 @@ fn read_manifest(dir: &Path) -> Result<Option<Manifest>, String> {
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     toml::from_str(&text)
-        .map(Some)
+        .map(|m| Some((m, text)))
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 

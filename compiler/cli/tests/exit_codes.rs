@@ -187,3 +187,30 @@ fn a_file_name_that_is_not_utf8_is_said_to_be_so() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A wrong option in spark.toml is a diagnostic pointing into it (exit 1), and nothing is
+/// written: `scrape_interval = "banana"` once reached prometheus.yml, which promtool rejects.
+#[test]
+fn a_wrong_option_in_spark_toml_stops_the_build() {
+    let dir = std::env::temp_dir().join(format!("sparkc-options-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    for f in ["main.spark", "monitoring.spark"] {
+        std::fs::copy(root().join("examples/m300").join(f), dir.join(f))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    std::fs::write(
+        dir.join("spark.toml"),
+        "[project]\nbuild = [\"compose\", \"prometheus\", \"caddy\"]\n\n[targets.prometheus]\nscrape_interval = \"banana\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let d = dir.to_string_lossy().into_owned();
+    let (code, _, err) = sparkc(&["build", &d, "--format", "short"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("spark.toml:5:19: error[E0501]"), "{err}");
+    assert!(
+        !dir.join("out").exists(),
+        "a build with a wrong option wrote files"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -203,6 +203,8 @@ codes! {
     PlainTextCredentials = "E0312", "a login asked for over plain HTTP";
     ExposedUnauthenticated = "W0313", "a service without a login of its own is published";
     Unsupported = "E0401", "a target cannot express what the model asks for";
+    ManifestSetting = "E0501", "a spark.toml target or option that does not exist, or a value of the wrong kind";
+    ManifestUnused = "W0502", "spark.toml options for a target the project does not build";
     Fallback = "W0402", "a target expresses something through a documented fallback";
     NodeLocalMount = "W0403", "a bind mount on a swarm host, whose source exists only on the node that has it";
     Unused = "W0106", "a constant, secret, network, volume or template that nothing uses";

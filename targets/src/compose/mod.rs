@@ -8,7 +8,7 @@ use crate::yaml::{Yaml, YamlMap, render};
 use indexmap::IndexMap;
 use sparkc_core::diag::{Code, Diagnostic};
 use sparkc_core::model::*;
-use sparkc_core::target::{Artifact, EmitContext, Target};
+use sparkc_core::target::{Artifact, EmitContext, OptionKind, Target, TargetOption};
 use std::collections::BTreeMap;
 
 pub struct Compose;
@@ -20,6 +20,35 @@ impl Target for Compose {
 
     fn reads_generated(&self) -> bool {
         true
+    }
+
+    fn options(&self) -> &'static [TargetOption] {
+        &[
+            TargetOption {
+                name: "traefik_entrypoint_http",
+                kind: OptionKind::Name,
+                doc: "Traefik's plain-HTTP entry point that `tls = off` routes use (default `web`)",
+                example: "\"web\"",
+            },
+            TargetOption {
+                name: "traefik_entrypoint_https",
+                kind: OptionKind::Name,
+                doc: "Traefik's HTTPS entry point (default `websecure`)",
+                example: "\"websecure\"",
+            },
+            TargetOption {
+                name: "traefik_certresolver",
+                kind: OptionKind::Name,
+                doc: "Traefik's certificate resolver for `tls = auto` (default `le`)",
+                example: "\"le\"",
+            },
+            TargetOption {
+                name: "traefik_redirects_http",
+                kind: OptionKind::Bool,
+                doc: "whether Traefik redirects all plain HTTP to HTTPS (default true, as the stdlib template does)",
+                example: "false",
+            },
+        ]
     }
 
     fn emit(&self, m: &Model, ctx: &EmitContext<'_>) -> (Vec<Artifact>, Vec<Diagnostic>) {

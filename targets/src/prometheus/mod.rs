@@ -24,13 +24,30 @@ use crate::yaml::{Yaml, render};
 use sparkc_core::check::rules::{self, attachment_text, join_help};
 use sparkc_core::diag::{Code, Diagnostic};
 use sparkc_core::model::*;
-use sparkc_core::target::{Artifact, EmitContext, Target};
+use sparkc_core::target::{Artifact, EmitContext, OptionKind, Target, TargetOption};
 
 pub struct Prometheus;
 
 impl Target for Prometheus {
     fn name(&self) -> &'static str {
         "prometheus"
+    }
+
+    fn options(&self) -> &'static [TargetOption] {
+        &[
+            TargetOption {
+                name: "scrape_interval",
+                kind: OptionKind::Duration,
+                doc: "how often every job is scraped (default `30s`)",
+                example: "\"15s\"",
+            },
+            TargetOption {
+                name: "path",
+                kind: OptionKind::OutPath,
+                doc: "where prometheus.yml goes in the out dir (default: where the project's Prometheus mounts it)",
+                example: "\"compose/monitoring/prometheus.yml\"",
+            },
+        ]
     }
 
     fn emit(&self, m: &Model, ctx: &EmitContext<'_>) -> (Vec<Artifact>, Vec<Diagnostic>) {

@@ -29,12 +29,17 @@ impl Build {
         let start = Instant::now();
         let project = Project::open(self.path.as_deref())?;
         let out_path = project.out_dir(self.out.as_deref());
-        let mut out = OutDir::open(&out_path, &project.root, !self.check)?;
-        for n in &out.notes {
-            eprintln!("warning: {n}");
-        }
+        // A check opens the out dir first, for the stamp; a build opens (and creates) it only
+        // once there is something to write, so a failed build leaves none behind.
+        let checked_out = if self.check {
+            Some(OutDir::open(&out_path, &project.root, false)?)
+        } else {
+            None
+        };
         // Nothing changed since a clean build: no need to compile to know.
-        if self.check && out.up_to_date(|i| sparkc::stamp::unchanged(&project, i)) {
+        if let Some(out) = &checked_out
+            && out.up_to_date(|i| sparkc::stamp::unchanged(&project, i))
+        {
             if g.format == Format::Json {
                 println!(
                     "{}",
@@ -65,6 +70,13 @@ impl Build {
             return Ok(ExitStatus::Failure);
         }
         let written = Instant::now();
+        let mut out = match checked_out {
+            Some(out) => out,
+            None => OutDir::open(&out_path, &project.root, true)?,
+        };
+        for n in &out.notes {
+            eprintln!("warning: {n}");
+        }
         let plan = out.plan(&c.artifacts)?;
         if self.check {
             c.timings.push(("compare".to_string(), written.elapsed()));

@@ -35,17 +35,9 @@ const UNKNOWN_SIZE_LIMIT: u64 = 256 << 20;
 /// Largest manifest sparkc reads.
 const MANIFEST_LIMIT: u64 = 256 << 20;
 
-/// Confine an artifact path to the output directory: relative, plain components only, no
-/// control characters (a newline would forge a manifest line).
+/// Confine an artifact path to the output directory (`sparkc_core::target::is_out_path`).
 pub fn confined(rel: &str) -> bool {
-    let p = Path::new(rel);
-    // The manifest, the lock and the temporary directories are sparkc's own names.
-    !rel.is_empty()
-        && !rel.starts_with(".sparkc-")
-        && !rel.chars().any(char::is_control)
-        && !p.is_absolute()
-        && p.components().all(|c| matches!(c, Component::Normal(_)))
-        && !rel.ends_with('/')
+    sparkc_core::target::is_out_path(rel)
 }
 
 /// `rel` split into its directory (`""` at the top) and file name.
