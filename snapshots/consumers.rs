@@ -8,6 +8,7 @@
 //! `SPARKC_DOCKER_COMPOSE` / `SPARKC_PROMTOOL` / `SPARKC_CADDY` / `SPARKC_BLACKBOX`, or under
 //! `.tools/bin/`.
 
+use sparkc_snapshots::Rendered;
 use sparkc_snapshots::{valid_programs, workspace};
 use std::path::PathBuf;
 use std::process::Command;
@@ -938,7 +939,7 @@ fn a_literal_dollar_reaches_the_container_in_every_field() {
         };
         let src =
             format!("host h {{ runtime = {runtime} }}\nservice s on h {{\n  {image}{body}\n}}\n");
-        let provider = sparkc::project::MemProvider {
+        let provider = sparkc_driver::MemWorld {
             files: [("main.spark".to_string(), src.clone())].into(),
         };
         let out = sparkc_snapshots::compile_with(&provider, "main.spark", &["compose".into()]);
@@ -1020,7 +1021,7 @@ service prometheus on mon = prometheus()
 service probe on mon = blackbox_exporter()
 service proxy on mon = caddy()
 "#;
-    let provider = sparkc::project::MemProvider {
+    let provider = sparkc_driver::MemWorld {
         files: [("main.spark".to_string(), src.to_string())].into(),
     };
     let targets: Vec<String> = sparkc_targets::builtin()
@@ -1029,7 +1030,7 @@ service proxy on mon = caddy()
         .collect();
     let out = sparkc_snapshots::compile_with(&provider, "main.spark", &targets);
     assert_eq!(out.errors(), 0, "{}", out.rendered());
-    let model = sparkc_core::check(&provider, "main.spark").model;
+    let model = &out.model;
     let svc = |name: &str| {
         model
             .services
@@ -1278,7 +1279,7 @@ fn sparkc_reads_traefik_settings_as_traefik_does() {
         let src = format!(
             "host edge {{ runtime = compose }}\nservice t on edge {{ image = \"traefik:v3.2\"{command}{env_block} }}\n"
         );
-        let provider = sparkc::project::MemProvider {
+        let provider = sparkc_driver::MemWorld {
             files: [("main.spark".to_string(), src.clone())].into(),
         };
         let out = sparkc_snapshots::compile_with(&provider, "main.spark", &["compose".into()]);
@@ -1320,7 +1321,7 @@ domain app.example.org -> app.port.http
     let tmp = std::env::temp_dir().join(format!("sparkc-confighash-{}", std::process::id()));
     let mut hashes: Vec<std::collections::BTreeMap<String, String>> = Vec::new();
     for src in &versions {
-        let provider = sparkc::project::MemProvider {
+        let provider = sparkc_driver::MemWorld {
             files: [("main.spark".to_string(), src.clone())].into(),
         };
         let targets = ["compose".to_string(), "prometheus".into(), "caddy".into()];

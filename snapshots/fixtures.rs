@@ -8,6 +8,7 @@
 //!   the rendered diagnostics, which point into it.
 
 use sparkc::Compiled;
+use sparkc_snapshots::Rendered;
 use sparkc_snapshots::{compile, compile_build_fixture, compile_check_fixture, workspace};
 use std::path::Path;
 

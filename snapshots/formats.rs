@@ -2,13 +2,13 @@
 //! for editors and grep) and `--format json` (version 1: file, line, column, code, message,
 //! severity, labels), for a program with errors in two files.
 
-use sparkc::project::MemProvider;
 use sparkc::render;
+use sparkc_driver::MemWorld;
 use sparkc_snapshots::compile_with;
 use std::collections::BTreeMap;
 
 fn program() -> sparkc::Compiled {
-    let provider = MemProvider {
+    let provider = MemWorld {
         files: BTreeMap::from([
             (
                 "main.spark".to_string(),

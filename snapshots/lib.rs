@@ -1,9 +1,9 @@
 //! Shared helpers for the snapshot, consumer and robustness tests; the pipeline itself is
-//! `sparkc::compile`, the same function the binary runs.
+//! `sparkc_driver::compile`, the same function the binary runs.
 
 use sparkc::Compiled;
 use sparkc::project::Project;
-use sparkc_core::source::SourceProvider;
+pub use sparkc_driver::{Config, MemWorld, World};
 use std::path::{Path, PathBuf};
 
 pub fn workspace() -> PathBuf {
@@ -16,10 +16,26 @@ pub fn compile(path: &Path) -> Compiled {
     sparkc::compile_project(&project).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Compile sources from any provider with the given targets and default options.
-pub fn compile_with(provider: &dyn SourceProvider, entry: &str, targets: &[String]) -> Compiled {
-    sparkc::compile(provider, entry, targets, &|_| Default::default())
-        .unwrap_or_else(|e| panic!("{e}"))
+/// Compile sources from any world with the given targets and default options.
+pub fn compile_with(world: &dyn World, entry: &str, targets: &[String]) -> Compiled {
+    let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
+    sparkc_driver::compile(world, &Config::new(entry, &targets)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// One source text as `main.spark`.
+pub fn single(text: &str) -> MemWorld {
+    MemWorld::single(text)
+}
+
+/// A compilation's diagnostics as a person reads them, without colour.
+pub trait Rendered {
+    fn rendered(&self) -> String;
+}
+
+impl Rendered for Compiled {
+    fn rendered(&self) -> String {
+        sparkc::rendered(self)
+    }
 }
 
 /// Every example project directory.
@@ -53,17 +69,14 @@ pub fn build_fixtures() -> Vec<PathBuf> {
 /// Compile one valid-program fixture with every built-in target and default options.
 pub fn compile_build_fixture(path: &Path) -> Compiled {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{e}"));
-    let provider = sparkc::project::MemProvider {
-        files: std::collections::BTreeMap::from([("main.spark".to_string(), text)]),
-    };
-    compile_with(&provider, "main.spark", &every_target())
+    compile_with(&MemWorld::single(text), "main.spark", &every_target())
 }
 
 /// An invalid-program fixture, compiled with every built-in target (so that a target's own
 /// diagnostics have fixtures too); diagnostics name the fixture file.
 pub fn compile_check_fixture(path: &Path) -> Compiled {
     let mut project = Project::open(Some(path)).unwrap_or_else(|e| panic!("{e}"));
-    project.set_build_targets(every_target());
+    project.manifest.set_build_targets(every_target());
     sparkc::compile_project(&project).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -92,12 +105,7 @@ pub fn valid_programs() -> Vec<(String, Compiled)> {
 
 /// The project `sparkc init` writes, with the targets its manifest builds.
 pub fn compile_starter() -> Compiled {
-    let provider = sparkc::project::MemProvider {
-        files: std::collections::BTreeMap::from([(
-            "main.spark".to_string(),
-            sparkc::starter::MAIN.to_string(),
-        )]),
-    };
+    let provider = MemWorld::single(sparkc::starter::MAIN);
     let targets = ["compose".to_string(), "caddy".to_string()];
     assert!(
         sparkc::starter::MANIFEST.contains(r#"build = ["compose", "caddy"]"#),

@@ -1,7 +1,8 @@
 //! No input makes sparkc panic or hang: mutated examples compile to success or to located
 //! diagnostics. Also: three independent errors are all reported in one run.
 
-use sparkc::project::MemProvider;
+use sparkc_driver::MemWorld;
+use sparkc_snapshots::Rendered;
 use sparkc_snapshots::{compile_with, examples};
 use std::collections::BTreeMap;
 
@@ -105,7 +106,7 @@ fn mutated_examples_never_panic() {
                 let mut m = files.clone();
                 let text = m.get(name).cloned().unwrap_or_default();
                 m.insert(name.clone(), mutate(&text, round % 5, &mut rng));
-                let provider = MemProvider { files: m };
+                let provider = MemWorld { files: m };
                 let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     compile_with(&provider, "main.spark", &["compose".to_string()])
                 }));
@@ -144,7 +145,7 @@ service a on web { image = "nginx:1.27", imgae = "x" }
 service b on wbe { image = "nginx:1.27" }
 service c on web { image = "nginx:1.27", port { http = 70000 } }
 "#;
-    let provider = MemProvider {
+    let provider = MemWorld {
         files: BTreeMap::from([("main.spark".to_string(), src.to_string())]),
     };
     let out = compile_with(&provider, "main.spark", &[]);
@@ -154,7 +155,7 @@ service c on web { image = "nginx:1.27", port { http = 70000 } }
 
 #[test]
 fn binary_and_invalid_utf8_input_are_diagnosed() {
-    let provider = MemProvider {
+    let provider = MemWorld {
         files: BTreeMap::from([(
             "main.spark".to_string(),
             "\u{0}\u{1}\u{2}garbage\u{7f}".to_string(),
@@ -211,7 +212,7 @@ fn declaration_order_does_not_change_the_output() {
     for ex in examples() {
         let files = project_files(&ex);
         let reference = compile_with(
-            &MemProvider {
+            &MemWorld {
                 files: files.clone(),
             },
             "main.spark",
@@ -233,7 +234,7 @@ fn declaration_order_does_not_change_the_output() {
                 shuffled.insert(name.clone(), joined);
             }
             assert!(moved, "round {round} of {} shuffled nothing", ex.display());
-            let out = compile_with(&MemProvider { files: shuffled }, "main.spark", &targets);
+            let out = compile_with(&MemWorld { files: shuffled }, "main.spark", &targets);
             assert_eq!(out.errors(), 0, "{}", out.rendered());
             assert_eq!(out.artifacts.len(), reference.artifacts.len());
             for (a, b) in out.artifacts.iter().zip(&reference.artifacts) {
@@ -289,7 +290,7 @@ fn fuzz_corpus_replays_without_panic() {
             "parsing {} in parts disagrees with parsing it whole",
             p.display()
         );
-        let provider = MemProvider::from_bundle(text);
+        let provider = MemWorld::from_bundle(text);
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             compile_with(&provider, "main.spark", &targets)
         }));

@@ -4,7 +4,7 @@
 //! scanned for those values: zero hits. sparkc never reads a secret's value, so this guards
 //! against a target that starts to.
 
-use sparkc::project::{FsProvider, Project};
+use sparkc::project::Project;
 use sparkc_core::model::SecretSource;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -43,8 +43,7 @@ fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
 /// how many secrets were planted and assert that no marker appears in anything written.
 fn build_and_scan(project: &Path, out: &Path, tag: &str) -> usize {
     let p = Project::open(Some(project)).unwrap_or_else(|e| panic!("{e}"));
-    let provider = FsProvider::new(&p.root);
-    let checked = sparkc_core::check(&provider, &p.entry);
+    let checked = sparkc::check_project(&p).unwrap_or_else(|e| panic!("{e}"));
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sparkc"));
     cmd.arg("build").arg(project).arg("--out").arg(out);
     let mut markers = Vec::new();

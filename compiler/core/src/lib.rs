@@ -21,4 +21,4 @@ pub mod source;
 pub mod syntax;
 pub mod target;
 
-pub use check::{Checked, check};
+pub use check::{Checked, Reference, check, check_cached};

@@ -8,7 +8,7 @@ use serde::Serialize;
 pub struct FileId(pub u32);
 
 /// A byte range in one file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, PartialOrd, Ord)]
 pub struct Span {
     pub start: u32,
     pub end: u32,

@@ -103,6 +103,8 @@ pub struct Evaluator<'a> {
     mentions: HashMap<usize, Vec<(usize, Loc)>>,
     /// The user declaration being lowered: every diagnostic raised meanwhile is about it.
     pub subject: Option<crate::diag::Subject>,
+    /// Every place a name resolved to a symbol (for go-to-definition, references, rename).
+    pub references: Vec<(Loc, usize)>,
 }
 
 /// Parameter values visible while evaluating a template body.
@@ -121,6 +123,7 @@ impl<'a> Evaluator<'a> {
             used: vec![false; syms.list.len()],
             mentions: HashMap::default(),
             subject: None,
+            references: Vec::new(),
         }
     }
 
@@ -197,6 +200,13 @@ impl<'a> Evaluator<'a> {
             }
         } else if let Some(sym) = self.syms.lookup(&first.text) {
             self.used[sym] = true;
+            self.references.push((
+                Loc {
+                    file: loc.file,
+                    span: first.span,
+                },
+                sym,
+            ));
             match self.syms.list[sym].kind {
                 super::SymKind::Decl(_) => {
                     return V {
@@ -463,7 +473,17 @@ impl<'a> Evaluator<'a> {
         file: FileId,
         outer: Option<&Params>,
     ) -> Option<Rec> {
-        let Some(tsym) = self.syms.lookup_template(&inst.template.text) else {
+        let found = self.syms.lookup_template(&inst.template.text);
+        if let Some(t) = found {
+            self.references.push((
+                Loc {
+                    file,
+                    span: inst.template.span,
+                },
+                t,
+            ));
+        }
+        let Some(tsym) = found else {
             let mut d = Diagnostic::error(
                 Code::Unresolved,
                 format!("cannot find template `{}`", inst.template.text),

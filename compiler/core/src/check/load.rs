@@ -16,8 +16,102 @@ pub struct Loaded {
     pub std_imports: Vec<(FileId, ast::Name, FileId)>,
 }
 
+/// Parsed files by content, kept across compilations: a re-check after one file changed
+/// parses only that file (the language server's budget depends on it). Sound for any text:
+/// an entry is used only for exactly the text it was parsed from.
+#[derive(Default)]
+pub struct ParseCache {
+    entries: std::sync::Mutex<rustc_hash::FxHashMap<u64, std::sync::Arc<Cached>>>,
+    /// Entries used since the last [`ParseCache::sweep`].
+    used: std::sync::Mutex<rustc_hash::FxHashSet<u64>>,
+    /// Texts parsed (not found in the cache), ever.
+    parses: std::sync::atomic::AtomicUsize,
+}
+
+struct Cached {
+    text: String,
+    file: ast::File,
+    diags: Vec<Diagnostic>,
+    opaque: bool,
+}
+
+impl ParseCache {
+    fn parse(&self, text: String) -> Parsed {
+        let key = crate::hash::fnv64(text.as_bytes());
+        let hit = self
+            .entries
+            .lock()
+            .ok()
+            .and_then(|e| e.get(&key).cloned())
+            .filter(|c| c.text == text);
+        if let Ok(mut used) = self.used.lock() {
+            used.insert(key);
+        }
+        if let Some(c) = hit {
+            return Parsed {
+                text,
+                file: c.file.clone(),
+                diags: c.diags.clone(),
+                opaque: c.opaque,
+            };
+        }
+        let p = parse_detached(text);
+        self.parses
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Ok(mut e) = self.entries.lock() {
+            e.insert(
+                key,
+                std::sync::Arc::new(Cached {
+                    text: p.text.clone(),
+                    file: p.file.clone(),
+                    diags: p.diags.clone(),
+                    opaque: p.opaque,
+                }),
+            );
+        }
+        p
+    }
+
+    /// Forget the files no compilation used since the last sweep.
+    pub fn sweep(&self) {
+        let used = self
+            .used
+            .lock()
+            .map(|mut u| std::mem::take(&mut *u))
+            .unwrap_or_default();
+        if let Ok(mut e) = self.entries.lock() {
+            e.retain(|k, _| used.contains(k));
+        }
+    }
+
+    /// How many texts it has parsed (rather than found), ever.
+    pub fn parses(&self) -> usize {
+        self.parses.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many parsed files it holds.
+    pub fn len(&self) -> usize {
+        self.entries.lock().map_or(0, |e| e.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 pub fn load(provider: &dyn SourceProvider, entry: &str, diags: &mut Vec<Diagnostic>) -> Loaded {
+    load_cached(provider, entry, diags, None)
+}
+
+/// [`load`], taking parsed files from `cache` where their text is unchanged.
+pub fn load_cached(
+    provider: &dyn SourceProvider,
+    entry: &str,
+    diags: &mut Vec<Diagnostic>,
+    cache: Option<&ParseCache>,
+) -> Loaded {
     let mut l = Loader {
+        cache,
         provider,
         loaded: Loaded {
             sources: SourceSet::default(),
@@ -114,6 +208,7 @@ fn load_error(file: FileId, span: Span, path: &str, e: &LoadError) -> Diagnostic
 }
 
 struct Loader<'a> {
+    cache: Option<&'a ParseCache>,
     provider: &'a dyn SourceProvider,
     loaded: Loaded,
     /// Files being walked (the import chain), for cycle detection.
@@ -179,11 +274,18 @@ fn not_source(text: String) -> Parsed {
 }
 
 impl Loader<'_> {
+    fn parse(&self, text: String) -> Parsed {
+        match self.cache {
+            Some(c) => c.parse(text),
+            None => parse_detached(text),
+        }
+    }
+
     fn add_and_walk(&mut self, name: String, text: String, is_stdlib: bool) -> FileId {
         let parsed = if text.len() > MAX_SOURCE_BYTES {
             Err(text.len())
         } else {
-            Ok(parse_detached(text))
+            Ok(self.parse(text))
         };
         self.add_parsed_and_walk(name, parsed, is_stdlib)
     }
@@ -213,9 +315,16 @@ impl Loader<'_> {
             }
         }
         use rayon::prelude::*;
+        let cache = self.cache;
         let parsed: Vec<(String, Parsed)> = texts
             .into_par_iter()
-            .map(|(name, text)| (name, parse_detached(text)))
+            .map(|(name, text)| {
+                let parsed = match cache {
+                    Some(c) => c.parse(text),
+                    None => parse_detached(text),
+                };
+                (name, parsed)
+            })
             .collect();
         self.parsed.extend(parsed);
     }

@@ -973,10 +973,13 @@ impl<'e, 'a> Lowerer<'e, 'a> {
         match &decl.placement {
             Some(p) => {
                 let v = match self.ev.syms.lookup(&p.text) {
-                    Some(s) => V {
-                        val: Val::Ref(s, Vec::new()),
-                        loc: Loc { file, span: p.span },
-                    },
+                    Some(s) => {
+                        self.ev.references.push((Loc { file, span: p.span }, s));
+                        V {
+                            val: Val::Ref(s, Vec::new()),
+                            loc: Loc { file, span: p.span },
+                        }
+                    }
                     None => V {
                         val: Val::Name(p.text.clone()),
                         loc: Loc { file, span: p.span },

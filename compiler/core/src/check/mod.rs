@@ -103,11 +103,24 @@ impl Symbols {
     }
 }
 
+/// A place in the sources where a name refers to a symbol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Reference {
+    pub file: FileId,
+    pub span: Span,
+    /// Index into [`Symbols::list`].
+    pub symbol: usize,
+}
+
 /// The result of checking a project.
 pub struct Checked {
     pub sources: SourceSet,
     pub model: Model,
     pub diagnostics: Vec<Diagnostic>,
+    /// Every declaration, constant and template, with where it is declared.
+    pub symbols: Symbols,
+    /// Every use of a symbol's name, in source order (declarations themselves excluded).
+    pub references: Vec<Reference>,
     /// Wall time per stage, in pipeline order (for `sparkc build --timings` and the benchmarks).
     pub timings: Vec<(String, std::time::Duration)>,
 }
@@ -119,6 +132,15 @@ impl Checked {
 }
 
 pub fn check(provider: &dyn SourceProvider, entry: &str) -> Checked {
+    check_cached(provider, entry, None)
+}
+
+/// [`check`], reusing the parse of every file whose text `cache` has seen.
+pub fn check_cached(
+    provider: &dyn SourceProvider,
+    entry: &str,
+    cache: Option<&load::ParseCache>,
+) -> Checked {
     let mut timings = Vec::new();
     let mut clock = std::time::Instant::now();
     let mut lap = |stage: &str, timings: &mut Vec<(String, std::time::Duration)>| {
@@ -127,7 +149,7 @@ pub fn check(provider: &dyn SourceProvider, entry: &str) -> Checked {
         clock = now;
     };
     let mut diags = Vec::new();
-    let loaded = load::load(provider, entry, &mut diags);
+    let loaded = load::load_cached(provider, entry, &mut diags, cache);
     lap("parse", &mut timings);
     let mut syms = Symbols::default();
     let mut domains: Vec<(FileId, usize)> = Vec::new();
@@ -163,13 +185,15 @@ pub fn check(provider: &dyn SourceProvider, entry: &str) -> Checked {
         }
     }
     // Stdlib templates become visible under the name they were imported by.
-    for (_, name, std_file) in &loaded.std_imports {
+    let mut references = Vec::new();
+    for (from, name, std_file) in &loaded.std_imports {
         let file = &loaded.files[std_file.0 as usize];
         let found = file.items.iter().enumerate().find_map(|(ii, it)| match it {
             ast::Item::Template(t) if t.name.text == name.text => Some((ii, t.name.span)),
             _ => None,
         });
         if let Some((ii, span)) = found {
+            references.push((*from, name.span, name.text.clone()));
             syms.add(
                 Sym {
                     name: name.text.clone(),
@@ -183,13 +207,34 @@ pub fn check(provider: &dyn SourceProvider, entry: &str) -> Checked {
         }
     }
     lap("resolve", &mut timings);
-    let (model, used) = {
+    let (model, used, evaluated_refs) = {
         let mut ev = eval::Evaluator::new(&loaded.files, &syms, &mut diags);
         let mut lw = lower::Lowerer::new(&mut ev);
         lw.lower_all(&domains);
         let model = lw.finish();
-        (model, std::mem::take(&mut ev.used))
+        (
+            model,
+            std::mem::take(&mut ev.used),
+            std::mem::take(&mut ev.references),
+        )
     };
+    let mut references: Vec<Reference> = references
+        .into_iter()
+        .filter_map(|(file, span, name)| {
+            Some(Reference {
+                file,
+                span,
+                symbol: syms.lookup_template(&name)?,
+            })
+        })
+        .chain(evaluated_refs.into_iter().map(|(loc, symbol)| Reference {
+            file: loc.file,
+            span: loc.span,
+            symbol,
+        }))
+        .collect();
+    references.sort_unstable();
+    references.dedup();
     // With errors, "unused" is mostly a cascade (a failed instantiation uses nothing).
     if !diags.iter().any(Diagnostic::is_error) {
         unused(&syms, &used, &loaded, &mut diags);
@@ -213,6 +258,8 @@ pub fn check(provider: &dyn SourceProvider, entry: &str) -> Checked {
         sources: loaded.sources,
         model,
         diagnostics: diags,
+        symbols: syms,
+        references,
         timings,
     }
 }

@@ -1,0 +1,323 @@
+//! sparkc-driver: the compile driver, the one entry point of the compiler for the CLI, the
+//! language server and embedders. It does no disk I/O: sources come from a [`World`], and
+//! the result — model, artifacts, every diagnostic (the targets' included), the symbol table
+//! — is returned as values.
+//!
+//! ```
+//! use sparkc_driver::{Config, Driver, MemWorld};
+//! let world = MemWorld::single(
+//!     "host web { runtime = compose }\nservice app on web { image = \"nginx:1.27\" }\n",
+//! );
+//! let out = Driver::new()
+//!     .compile(&world, &Config::new("main.spark", &["compose"]))
+//!     .expect("compose is a built-in target");
+//! assert_eq!(out.errors(), 0);
+//! assert_eq!(out.artifacts[0].path, "compose/web/docker-compose.yml");
+//! ```
+
+pub mod manifest;
+pub mod world;
+
+pub use manifest::{MANIFEST, Manifest};
+pub use world::{MemWorld, Overlay, World};
+
+use sparkc_core::Reference;
+use sparkc_core::check::Symbols;
+use sparkc_core::check::load::ParseCache;
+use sparkc_core::diag::Diagnostic;
+use sparkc_core::model::Model;
+use sparkc_core::source::{FileId, SourceFile, SourceSet};
+use sparkc_core::target::{Artifact, EmitContext, TargetOptions};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// What to compile.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// The entry source file, project-relative.
+    pub entry: String,
+    /// The targets to run, by name.
+    pub targets: Vec<String>,
+    /// `[targets.NAME]` options, by target name.
+    pub options: BTreeMap<String, TargetOptions>,
+    /// spark.toml, when the project has one: it is checked against the targets' options
+    /// (with an error there no target runs), and its diagnostics point into it.
+    pub manifest: Option<Manifest>,
+    /// Whether the artifacts' contents are wanted (a build) or only diagnostics and paths
+    /// (a check, which skips serialising).
+    pub contents: bool,
+}
+
+impl Config {
+    pub fn new(entry: &str, targets: &[&str]) -> Config {
+        Config {
+            entry: entry.to_string(),
+            targets: targets.iter().map(|t| t.to_string()).collect(),
+            options: BTreeMap::new(),
+            manifest: None,
+            contents: true,
+        }
+    }
+
+    /// Everything spark.toml says: the entry, the targets and their options.
+    pub fn from_manifest(manifest: Manifest) -> Config {
+        let targets = manifest.build_targets();
+        let options = targets
+            .iter()
+            .map(|t| (t.clone(), manifest.target_options(t)))
+            .collect();
+        Config {
+            entry: manifest.project.entry.clone(),
+            targets,
+            options,
+            manifest: Some(manifest),
+            contents: true,
+        }
+    }
+
+    /// Diagnostics and artifact paths only (`sparkc check`, the language server).
+    pub fn check_only(mut self) -> Config {
+        self.contents = false;
+        self
+    }
+}
+
+/// What one compilation produced.
+pub struct Compilation {
+    pub sources: SourceSet,
+    pub model: Model,
+    /// Sorted by path; empty when there are errors.
+    pub artifacts: Vec<Artifact>,
+    /// Every diagnostic: spark.toml's, the checker's, the targets'.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Every declaration, constant and template, with where it is declared.
+    pub symbols: Symbols,
+    /// Every use of a symbol's name.
+    pub references: Vec<Reference>,
+    /// Wall time per stage: the checker's, then `emit <target>` for each target.
+    pub timings: Vec<(String, Duration)>,
+}
+
+impl Compilation {
+    pub fn errors(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+}
+
+/// A compile driver: keeps what it parsed, so that compiling again after one file changed
+/// parses only that file.
+#[derive(Default)]
+pub struct Driver {
+    cache: ParseCache,
+}
+
+impl Driver {
+    pub fn new() -> Driver {
+        Driver::default()
+    }
+
+    /// Check the sources, then, without errors, run every target. `Err` only for a target
+    /// that does not exist when there is no spark.toml to point at.
+    pub fn compile(&self, world: &dyn World, config: &Config) -> Result<Compilation, String> {
+        let provider = world::WithStdlib(world);
+        let manifest_diags = match &config.manifest {
+            Some(m) if m.text.is_some() => m.diagnostics(FileId(u32::MAX)),
+            _ => Vec::new(),
+        };
+        let manifest_ok = !manifest_diags.iter().any(Diagnostic::is_error);
+        let targets: Vec<Box<dyn sparkc_core::target::Target>> = if manifest_ok {
+            let mut chosen = Vec::new();
+            for name in &config.targets {
+                match sparkc_targets::by_name(name) {
+                    Some(t) => chosen.push(t),
+                    // spark.toml's diagnostics name it; without a manifest it is the caller's.
+                    None if config.manifest.is_some() => {}
+                    None => {
+                        let known: Vec<&str> =
+                            sparkc_targets::builtin().iter().map(|t| t.name()).collect();
+                        return Err(format!(
+                            "unknown target `{name}`; known: {}",
+                            known.join(", ")
+                        ));
+                    }
+                }
+            }
+            chosen
+        } else {
+            Vec::new()
+        };
+        let checked = sparkc_core::check_cached(&provider, &config.entry, Some(&self.cache));
+        self.cache.sweep();
+        let mut diagnostics = checked.diagnostics;
+        let mut timings = checked.timings;
+        let mut artifacts: Vec<Artifact> = Vec::new();
+        if !diagnostics.iter().any(Diagnostic::is_error) {
+            let mut targets = targets;
+            // Targets that read the others' files run last, in the order given.
+            targets.sort_by_key(|t| t.reads_generated());
+            let none = TargetOptions::new();
+            for target in targets {
+                let start = Instant::now();
+                let opts = config.options.get(target.name()).unwrap_or(&none);
+                let (a, d) = target.emit(
+                    &checked.model,
+                    &EmitContext {
+                        source: &config.entry,
+                        options: opts,
+                        text: config.contents,
+                        generated: if target.reads_generated() {
+                            &artifacts
+                        } else {
+                            &[]
+                        },
+                    },
+                );
+                timings.push((format!("emit {}", target.name()), start.elapsed()));
+                artifacts.extend(a);
+                diagnostics.extend(d);
+            }
+            let stdlib: Vec<bool> = checked.sources.files.iter().map(|f| f.is_stdlib).collect();
+            sparkc_core::diag::relocate_into_user_files(&mut diagnostics, |f| {
+                stdlib.get(f.0 as usize).copied().unwrap_or(false)
+            });
+            artifacts.sort_by(|a, b| a.path.cmp(&b.path));
+            if let Some(w) = artifacts.windows(2).find(|w| w[0].path == w[1].path) {
+                return Err(format!(
+                    "two targets write `{}`; give one of them another `path` option",
+                    w[0].path
+                ));
+            }
+        }
+        let mut sources = checked.sources;
+        if let Some(text) = config.manifest.as_ref().and_then(|m| m.text.clone()) {
+            let id = sources.add(SourceFile {
+                name: MANIFEST.to_string(),
+                text,
+                is_stdlib: false,
+                opaque: false,
+            });
+            for mut d in manifest_diags {
+                for l in std::iter::once(&mut d.primary).chain(d.secondary.iter_mut()) {
+                    l.file = id;
+                }
+                diagnostics.push(d);
+            }
+        }
+        if diagnostics.iter().any(Diagnostic::is_error) {
+            artifacts.clear();
+        }
+        Ok(Compilation {
+            sources,
+            model: checked.model,
+            artifacts,
+            diagnostics,
+            symbols: checked.symbols,
+            references: checked.references,
+            timings,
+        })
+    }
+}
+
+impl Driver {
+    /// How many source texts this driver has parsed, ever (the rest came from its cache).
+    pub fn parses(&self) -> usize {
+        self.cache.parses()
+    }
+}
+
+/// Compile once, with a fresh [`Driver`].
+pub fn compile(world: &dyn World, config: &Config) -> Result<Compilation, String> {
+    Driver::new().compile(world, config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_overlay_shadows_its_world() {
+        let base = MemWorld::new([
+            (
+                "main.spark".to_string(),
+                "import \"hosts.spark\"\n".to_string(),
+            ),
+            (
+                "hosts.spark".to_string(),
+                "host web { runtime = compose }\n".to_string(),
+            ),
+        ]);
+        let mut overlay = Overlay::new(&base);
+        overlay.set("hosts.spark", "host web { runtime = compose\n");
+        let driver = Driver::new();
+        let broken = driver
+            .compile(&overlay, &Config::new("main.spark", &["compose"]))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(broken.errors() > 0);
+        overlay.remove("hosts.spark");
+        let fixed = driver
+            .compile(&overlay, &Config::new("main.spark", &["compose"]))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(fixed.errors(), 0);
+    }
+
+    #[test]
+    fn a_recheck_parses_only_the_changed_file() {
+        let mut world = MemWorld::new([
+            (
+                "main.spark".to_string(),
+                "import std.apps.{redis}\nimport \"a.spark\"\nimport \"b.spark\"\n".to_string(),
+            ),
+            (
+                "a.spark".to_string(),
+                "host web { runtime = compose }\n".to_string(),
+            ),
+            (
+                "b.spark".to_string(),
+                "service cache on web = redis()\n".to_string(),
+            ),
+        ]);
+        let driver = Driver::new();
+        let config = Config::new("main.spark", &["compose"]);
+        let first = driver
+            .compile(&world, &config)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(first.errors(), 0);
+        let parsed = driver.parses();
+        assert_eq!(parsed, 4, "three files and one stdlib module");
+        let again = driver
+            .compile(&world, &config)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(driver.parses(), parsed, "nothing changed, nothing parsed");
+        assert_eq!(again.artifacts, first.artifacts);
+        world.files.insert(
+            "b.spark".to_string(),
+            "service cache on web = redis(maxmemory = 64MiB)\n".to_string(),
+        );
+        let changed = driver
+            .compile(&world, &config)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(driver.parses(), parsed + 1, "only b.spark is parsed again");
+        assert_ne!(changed.artifacts, first.artifacts);
+    }
+
+    #[test]
+    fn symbols_and_their_references() {
+        let world = MemWorld::single(
+            "host web { runtime = compose }\nservice db on web { image = \"mysql:8.4\", port { mysql = 3306 } }\nservice app on web { image = \"nginx:1\", env { DB = db } }\n",
+        );
+        let out = compile(&world, &Config::new("main.spark", &["compose"]))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let text = &out.sources.get(FileId(0)).text;
+        let uses: Vec<(&str, &str)> = out
+            .references
+            .iter()
+            .map(|r| {
+                (
+                    &text[r.span.range()],
+                    out.symbols.list[r.symbol].name.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(uses, [("web", "web"), ("web", "web"), ("db", "db")]);
+    }
+}
