@@ -285,11 +285,12 @@ fn fuzz_corpus_replays_without_panic() {
         let Ok(text) = std::str::from_utf8(&bytes) else {
             continue; // the fuzz targets skip non-UTF-8 input too (the CLI reports E0002)
         };
-        assert!(
-            sparkc_core::syntax::parts_agree(text, 3),
-            "parsing {} in parts disagrees with parsing it whole",
-            p.display()
-        );
+        if let Err(e) = sparkc_core::syntax::agrees_with_grammar(text) {
+            panic!(
+                "the parser and the grammar disagree on {}: {e}",
+                p.display()
+            );
+        }
         let provider = MemWorld::from_bundle(text);
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             compile_with(&provider, "main.spark", &targets)
@@ -351,4 +352,67 @@ fn check_reports_what_build_reports() {
         };
         assert_eq!(paths(&built), paths(&checked), "{}", input.display());
     }
+}
+
+/// The hand-written parser is held to the grammar of record (`grammar.pest`, run by pest):
+/// on every fixture, example, stdlib module, and on mutations of every example, it builds the
+/// grammar's tree with the same diagnostics where the grammar accepts, and reports a syntax
+/// error where it rejects. (The fuzz corpora are checked in `fuzz_corpus_replays_without_panic`,
+/// and the `parse` fuzz target checks it on every input it makes.)
+#[test]
+fn the_parser_agrees_with_the_grammar_on_every_input() {
+    let mut texts: Vec<(String, String)> = Vec::new();
+    for dir in ["snapshots/check", "snapshots/build"] {
+        for e in std::fs::read_dir(sparkc_snapshots::workspace().join(dir))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let p = e.path();
+            if p.extension().is_some_and(|x| x == "spark")
+                && let Ok(t) = std::fs::read_to_string(&p)
+            {
+                texts.push((p.display().to_string(), t));
+            }
+        }
+    }
+    for ex in examples() {
+        for (name, t) in project_files(&ex) {
+            texts.push((format!("{}/{name}", ex.display()), t));
+        }
+    }
+    for m in sparkc_stdlib::modules() {
+        texts.push((
+            m.to_string(),
+            sparkc_stdlib::module(m).unwrap_or("").to_string(),
+        ));
+    }
+    let mut rng = Rng(0x0a11_9e5e_d1ff_0001);
+    let originals = texts.clone();
+    for (name, t) in &originals {
+        for round in 0..20 {
+            texts.push((
+                format!("{name} (mutation {round})"),
+                mutate(t, round % 5, &mut rng),
+            ));
+        }
+    }
+    let (mut accepted, mut rejected) = (0, 0);
+    for (name, t) in &texts {
+        if let Err(e) = sparkc_core::syntax::agrees_with_grammar(t) {
+            panic!("the parser and the grammar disagree on {name}: {e}\n{t}");
+        }
+        if sparkc_core::syntax::oracle::parse(sparkc_core::source::FileId(0), t).is_some() {
+            accepted += 1;
+        } else {
+            rejected += 1;
+        }
+    }
+    println!(
+        "{accepted} inputs the grammar accepts, {rejected} it rejects: the parser agrees on all"
+    );
+    assert!(
+        accepted > 100 && rejected > 100,
+        "{accepted} accepted, {rejected} rejected"
+    );
 }

@@ -1,5 +1,6 @@
-//! The parser alone: any bytes that are UTF-8 parse to an AST or to located diagnostics, and
-//! parsing in parts (as large files are) never disagrees with parsing whole.
+//! The parser alone: any UTF-8 text parses to a tree and located diagnostics, and the parser
+//! agrees with the grammar of record (the same tree where `grammar.pest` accepts the text, a
+//! syntax error where it rejects it).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use sparkc_core::source::FileId;
@@ -10,9 +11,8 @@ fuzz_target!(|data: &[u8]| {
         for d in diags {
             assert!(d.primary.span.end as usize <= text.len());
         }
-        assert!(
-            sparkc_core::syntax::parts_agree(text, 3),
-            "parsing in parts disagrees with parsing whole"
-        );
+        if let Err(e) = sparkc_core::syntax::agrees_with_grammar(text) {
+            panic!("the parser and the grammar disagree: {e}");
+        }
     }
 });

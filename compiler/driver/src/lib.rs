@@ -301,6 +301,33 @@ mod tests {
     }
 
     #[test]
+    fn a_name_declared_by_a_broken_declaration_is_known_in_other_files() {
+        let world = MemWorld::new([
+            (
+                "main.spark".to_string(),
+                "import \"hosts.spark\"\nservice app on web { image = \"nginx:1.27\" }\n"
+                    .to_string(),
+            ),
+            (
+                "hosts.spark".to_string(),
+                "host ok { runtime = compose }\nhost web {\n  runtime = compose\n".to_string(),
+            ),
+        ]);
+        let out = compile(&world, &Config::new("main.spark", &["compose"]))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let codes: Vec<&str> = out.diagnostics.iter().map(|d| d.code.as_str()).collect();
+        assert_eq!(
+            codes,
+            ["E0001"],
+            "only the syntax error, no `cannot find host web`"
+        );
+        assert_eq!(
+            out.sources.get(out.diagnostics[0].primary.file).name,
+            "hosts.spark"
+        );
+    }
+
+    #[test]
     fn symbols_and_their_references() {
         let world = MemWorld::single(
             "host web { runtime = compose }\nservice db on web { image = \"mysql:8.4\", port { mysql = 3306 } }\nservice app on web { image = \"nginx:1\", env { DB = db } }\n",

@@ -200,6 +200,13 @@ impl<'a> Evaluator<'a> {
             }
         } else if let Some(sym) = self.syms.lookup(&first.text) {
             self.used[sym] = true;
+            if self.syms.list[sym].broken {
+                // Its declaration's syntax error is reported; nothing more to say here.
+                return V {
+                    val: Val::Error,
+                    loc,
+                };
+            }
             self.references.push((
                 Loc {
                     file: loc.file,
@@ -482,6 +489,9 @@ impl<'a> Evaluator<'a> {
                 },
                 t,
             ));
+        }
+        if found.is_some_and(|t| self.syms.list[t].broken) {
+            return None;
         }
         let Some(tsym) = found else {
             let mut d = Diagnostic::error(

@@ -203,7 +203,10 @@ impl<'e, 'a> Lowerer<'e, 'a> {
 
     fn syms_of(&self, kind: DeclKind) -> Vec<usize> {
         let mut v: Vec<usize> = (0..self.ev.syms.list.len())
-            .filter(|i| self.ev.syms.list[*i].kind == SymKind::Decl(kind))
+            .filter(|i| {
+                let s = &self.ev.syms.list[*i];
+                s.kind == SymKind::Decl(kind) && !s.broken
+            })
             .collect();
         v.sort_by(|a, b| natural_cmp(&self.ev.syms.list[*a].name, &self.ev.syms.list[*b].name));
         v
@@ -744,10 +747,14 @@ impl<'e, 'a> Lowerer<'e, 'a> {
             }
             Val::Name(n) => {
                 let n = n.clone();
+                // Broken declarations' names too: a typo of one is still a typo of it.
                 let candidates: Vec<String> = self
-                    .syms_of(kind)
+                    .ev
+                    .syms
+                    .list
                     .iter()
-                    .map(|s| self.ev.syms.list[*s].name.clone())
+                    .filter(|s| s.kind == SymKind::Decl(kind))
+                    .map(|s| s.name.clone())
                     .collect();
                 let mut d = Diagnostic::error(
                     Code::Unresolved,
@@ -973,6 +980,8 @@ impl<'e, 'a> Lowerer<'e, 'a> {
         match &decl.placement {
             Some(p) => {
                 let v = match self.ev.syms.lookup(&p.text) {
+                    // Its declaration's syntax error is reported.
+                    Some(s) if self.ev.syms.list[s].broken => return None,
                     Some(s) => {
                         self.ev.references.push((Loc { file, span: p.span }, s));
                         V {

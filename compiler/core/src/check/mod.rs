@@ -27,6 +27,9 @@ pub struct Sym {
     pub file: FileId,
     pub item: usize,
     pub name_span: Span,
+    /// Declared by an item that does not parse: the name is known (what refers to it gets
+    /// no "cannot find"), but it has no value and is not lowered.
+    pub broken: bool,
 }
 
 impl Sym {
@@ -159,18 +162,30 @@ pub fn check_cached(
             continue;
         }
         for (ii, item) in file.items.iter().enumerate() {
-            let (name, kind) = match item {
+            let (name, kind, broken) = match item {
                 ast::Item::Import(_) => continue,
-                ast::Item::Const(c) => (&c.name, SymKind::Const),
+                ast::Item::Error(e) => match &e.declares {
+                    Some(d) => (
+                        &d.name,
+                        match d.kind {
+                            ast::DeclaredKind::Const => SymKind::Const,
+                            ast::DeclaredKind::Template => SymKind::Template,
+                            ast::DeclaredKind::Decl(k) => SymKind::Decl(k),
+                        },
+                        true,
+                    ),
+                    None => continue,
+                },
+                ast::Item::Const(c) => (&c.name, SymKind::Const, false),
                 ast::Item::Template(t) => {
                     eval::Evaluator::check_param_types(t, fid, &mut diags);
-                    (&t.name, SymKind::Template)
+                    (&t.name, SymKind::Template, false)
                 }
                 ast::Item::Decl(d) if d.kind == DeclKind::Domain => {
                     domains.push((fid, ii));
                     continue;
                 }
-                ast::Item::Decl(d) => (&d.name, SymKind::Decl(d.kind)),
+                ast::Item::Decl(d) => (&d.name, SymKind::Decl(d.kind), false),
             };
             syms.add(
                 Sym {
@@ -179,6 +194,7 @@ pub fn check_cached(
                     file: fid,
                     item: ii,
                     name_span: name.span,
+                    broken,
                 },
                 &mut diags,
             );
@@ -201,6 +217,7 @@ pub fn check_cached(
                     file: *std_file,
                     item: ii,
                     name_span: span,
+                    broken: false,
                 },
                 &mut diags,
             );
@@ -338,7 +355,7 @@ fn secret_files_as_source(model: &Model, loaded: &mut load::Loaded, diags: &mut 
 /// templates (hosts, services, domains and monitors are used by existing).
 fn unused(syms: &Symbols, used: &[bool], loaded: &load::Loaded, diags: &mut Vec<Diagnostic>) {
     for (i, s) in syms.list.iter().enumerate() {
-        if used.get(i).copied().unwrap_or(true) {
+        if s.broken || used.get(i).copied().unwrap_or(true) {
             continue;
         }
         let what = match s.kind {

@@ -11,6 +11,8 @@ pub struct Name {
 #[derive(Debug, Clone, Default)]
 pub struct File {
     pub items: Vec<Item>,
+    /// Every comment and blank line, in order, with its span (for the formatter).
+    pub trivia: Vec<Trivia>,
 }
 
 #[derive(Debug, Clone)]
@@ -19,6 +21,49 @@ pub enum Item {
     Const(ConstDecl),
     Template(TemplateDecl),
     Decl(Decl),
+    /// An item that does not parse (its syntax error is reported).
+    Error(ErrorItem),
+}
+
+#[derive(Debug, Clone)]
+pub struct ErrorItem {
+    /// From where the item starts to where the parser picked up again.
+    pub span: Span,
+    /// What it declares, when it got as far as `kind name`: the name is known, so that
+    /// what refers to it gets no second error.
+    pub declares: Option<Declared>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Declared {
+    pub kind: DeclaredKind,
+    pub name: Name,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeclaredKind {
+    Const,
+    Template,
+    Decl(DeclKind),
+}
+
+/// A comment or a blank line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trivia {
+    pub kind: TriviaKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TriviaKind {
+    /// `// ...` to the end of the line.
+    LineComment,
+    /// `/// ...`: documents the declaration below it.
+    DocComment,
+    /// `/* ... */`
+    BlockComment,
+    /// A line holding nothing but whitespace (the span is the line, without its newline).
+    BlankLine,
 }
 
 #[derive(Debug, Clone)]

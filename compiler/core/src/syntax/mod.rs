@@ -1,7 +1,10 @@
-//! Step 1: source text → syntax tree. See [`parser::parse`].
+//! Step 1: source text → syntax tree. [`parser::parse`] never fails; [`oracle`] runs the
+//! grammar of record (`grammar.pest`), which the parser is held to.
 pub mod ast;
+pub mod literal;
+pub mod oracle;
 pub mod parser;
-pub use parser::{parse, parts_agree};
+pub use parser::{agrees_with_grammar, parse};
 
 /// The words a top-level item starts with.
 pub const ITEM_KEYWORDS: &[&str] = &[

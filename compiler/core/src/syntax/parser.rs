@@ -1,316 +1,1396 @@
-//! pest grammar → [`ast`](super::ast). Parsing never panics: a syntax error becomes one
-//! diagnostic (pest stops at the first), malformed literals become diagnostics and
-//! [`ExprKind::Error`] nodes so that checking can go on.
+//! Step 1: source text → syntax tree, by hand. Parsing never fails: it returns a tree and
+//! diagnostics. A declaration that does not parse becomes an [`Item::Error`] that keeps the
+//! name it declares (so other files that use the name get no false "cannot find"), the parser
+//! resynchronises at the next line that starts an item, and every broken item of a file is
+//! reported in one run. Comments and blank lines are kept with their spans
+//! ([`File::trivia`]) for the formatter.
+//!
+//! It reads exactly the language of `grammar.pest`, the grammar of record: each function below
+//! follows one rule (ordered choice, greedy repetition, the same lookaheads), and where the
+//! grammar accepts an input, the tree and the diagnostics are the ones its oracle
+//! ([`super::oracle`]) builds — held by a differential test over every fixture, example and
+//! fuzz corpus file, and by the `parse` fuzz target. A grammar change updates both.
 
 use super::ast::*;
+use super::literal::{self, LitError, Number};
 use crate::diag::{Code, Diagnostic};
 use crate::source::{FileId, Span};
-use pest::Parser;
-use pest::iterators::Pair;
-
-#[derive(pest_derive::Parser)]
-#[grammar = "syntax/grammar.pest"]
-struct SparkParser;
 
 /// Deepest bracket nesting accepted. Real inventories nest 4–5 levels; the limit keeps the
 /// recursive-descent parser far from the stack's end on adversarial input.
 pub const MAX_NESTING: usize = 128;
 
+/// Words no name may be (unless followed by a name character or `-`).
+const KEYWORDS: &[&str] = &["import", "const", "template", "on", "from", "true", "false"];
+const KINDS: &[(&str, DeclKind)] = &[
+    ("host", DeclKind::Host),
+    ("service", DeclKind::Service),
+    ("network", DeclKind::Network),
+    ("volume", DeclKind::Volume),
+    ("monitor", DeclKind::Monitor),
+];
+
 pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
-    let mut diags = Vec::new();
     if let Some(at) = too_deep(text) {
-        diags.push(
-            Diagnostic::error(
-                Code::Syntax,
-                "nesting is too deep",
-                file,
-                Span::new(at, at + 1),
-            )
-            .label(format!("more than {MAX_NESTING} nested brackets"))
-            .help("flatten the structure; no infrastructure description needs this depth"),
-        );
-        return (File::default(), diags);
+        let d = Diagnostic::error(
+            Code::Syntax,
+            "nesting is too deep",
+            file,
+            Span::new(at, at + 1),
+        )
+        .label(format!("more than {MAX_NESTING} nested brackets"))
+        .help("flatten the structure; no infrastructure description needs this depth");
+        return (File::default(), vec![d]);
     }
-    // A large file is cut between top-level items and its parts are parsed on every core.
-    // Any part that does not parse on its own sends the whole file through the one-piece
-    // parse, so diagnostics are always those of the whole file.
-    if text.len() >= PARALLEL_MIN_BYTES {
-        let cuts = item_boundaries(text, rayon::current_num_threads());
-        if cuts.len() > 1 {
-            use rayon::prelude::*;
-            let ranges: Vec<(usize, usize)> = cuts
-                .iter()
-                .zip(cuts.iter().skip(1).chain(std::iter::once(&text.len())))
-                .map(|(a, b)| (*a, *b))
-                .collect();
-            let parts: Vec<Option<(Vec<Item>, Vec<Diagnostic>)>> = ranges
-                .par_iter()
-                .map(|&(a, b)| parse_part(file, text, a, b).ok())
-                .collect();
-            if parts.iter().all(Option::is_some) {
-                let mut items = Vec::new();
-                for (i, d) in parts.into_iter().flatten() {
-                    items.extend(i);
-                    diags.extend(d);
-                }
-                return (File { items }, diags);
-            }
-        }
-    }
-    match parse_part(file, text, 0, text.len()) {
-        Ok((items, d)) => {
-            diags.extend(d);
-            (File { items }, diags)
-        }
-        Err(e) => {
-            diags.push(syntax_error(file, text, *e));
-            (File::default(), diags)
-        }
-    }
-}
-
-/// Whether parsing `text` cut into `parts` (whatever its size) gives exactly what the one-piece
-/// parse gives, whenever every part parses (otherwise `parse` uses the one-piece result
-/// anyway). For the fuzzer, which checks it on every input.
-#[doc(hidden)]
-pub fn parts_agree(text: &str, parts: usize) -> bool {
-    if too_deep(text).is_some() {
-        return true; // `parse` refuses it before parsing anything
-    }
-    let cuts = item_boundaries(text, parts);
-    let ends = cuts
-        .iter()
-        .skip(1)
-        .copied()
-        .chain(std::iter::once(text.len()));
-    let mut items = Vec::new();
-    let mut diags = Vec::new();
-    for (a, b) in cuts.iter().copied().zip(ends) {
-        match parse_part(FileId(0), text, a, b) {
-            Ok((i, d)) => {
-                items.extend(i);
-                diags.extend(d);
-            }
-            Err(_) => return true,
-        }
-    }
-    match parse_part(FileId(0), text, 0, text.len()) {
-        Ok((whole, whole_diags)) => {
-            format!("{whole:?}") == format!("{items:?}") && whole_diags == diags
-        }
-        Err(_) => false,
-    }
-}
-
-/// Files at least this large are parsed in parts (below it, threads cost more than they save).
-const PARALLEL_MIN_BYTES: usize = 128 * 1024;
-
-/// The items of a part and the diagnostics converting them raised; or pest's syntax error.
-type PartResult = Result<(Vec<Item>, Vec<Diagnostic>), Box<pest::error::Error<Rule>>>;
-
-/// Parse `text[start..end]`, a run of whole items, with spans in the whole file.
-fn parse_part(file: FileId, text: &str, start: usize, end: usize) -> PartResult {
-    let pairs = SparkParser::parse(Rule::file, &text[start..end]).map_err(Box::new)?;
-    let mut cx = Cx {
-        file,
+    let mut p = Parser {
         text,
-        offset: start,
+        b: text.as_bytes(),
+        pos: 0,
+        file,
         diags: Vec::new(),
+        trivia: Vec::new(),
+        trivia_end: 0,
+        fail_pos: 0,
+        expected: Vec::new(),
+        quiet: 0,
     };
-    let mut items = Vec::new();
-    for pair in pairs.flatten().take(1) {
-        for item in pair.into_inner() {
-            if item.as_rule() == Rule::EOI {
-                continue;
-            }
-            if let Some(it) = cx.item(item) {
-                items.push(it);
-            }
-        }
-    }
-    Ok((items, cx.diags))
+    let items = p.file();
+    (
+        File {
+            items,
+            trivia: p.trivia,
+        },
+        p.diags,
+    )
 }
 
-/// Up to `parts` cut positions (the first is 0) at lines that start a top-level item: column
-/// 0, outside brackets, strings and comments, and beginning with a declaration keyword. A cut
-/// in the wrong place only costs time: that part fails to parse and the file is parsed whole.
-fn item_boundaries(text: &str, parts: usize) -> Vec<usize> {
-    const STARTS: &[&str] = &[
-        "service ",
-        "domain ",
-        "host ",
-        "secret ",
-        "monitor ",
-        "network ",
-        "volume ",
-        "const ",
-        "template ",
-        "import ",
-    ];
-    let bytes = text.as_bytes();
-    let mut cuts = vec![0];
-    let mut next_target = text.len() / parts.max(1);
-    let (mut depth, mut i) = (0i64, 0usize);
-    let (mut in_str, mut in_triple) = (false, false);
-    while i < bytes.len() && cuts.len() < parts {
-        let b = bytes[i];
-        if in_triple {
-            if bytes[i..].starts_with(b"\"\"\"") {
-                in_triple = false;
-                i += 3;
-                continue;
-            }
-        } else if in_str {
-            match b {
-                b'\\' => i += 1,
-                b'"' => in_str = false,
-                _ => {}
-            }
-        } else if bytes[i..].starts_with(b"\"\"\"") {
-            in_triple = true;
-            i += 3;
-            continue;
-        } else if bytes[i..].starts_with(b"//") {
-            while i < bytes.len() && bytes[i] != b'\n' {
-                i += 1;
-            }
-            continue;
-        } else if bytes[i..].starts_with(b"/*") {
-            match text[i + 2..].find("*/") {
-                Some(e) => i += e + 4,
-                None => break,
-            }
-            continue;
+/// A point to come back to: the position, and how many diagnostics there were.
+#[derive(Clone, Copy)]
+struct Mark(usize, usize);
+
+struct Parser<'t> {
+    text: &'t str,
+    b: &'t [u8],
+    pos: usize,
+    file: FileId,
+    diags: Vec<Diagnostic>,
+    trivia: Vec<Trivia>,
+    /// How far whitespace and comments have been recorded (backtracking scans again).
+    trivia_end: usize,
+    /// The furthest position a token was expected at, and what was expected there.
+    fail_pos: usize,
+    expected: Vec<&'static str>,
+    /// Inside an attempt whose failure is described as a whole (a value, a field).
+    quiet: usize,
+}
+
+fn ident_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
+}
+
+impl Parser<'_> {
+    // ---- positions, tokens, failures ------------------------------------------
+
+    fn mark(&self) -> Mark {
+        Mark(self.pos, self.diags.len())
+    }
+
+    /// Back to `m`, forgetting what was reported since (PEG backtracking builds nothing).
+    fn reset(&mut self, m: Mark) {
+        self.pos = m.0;
+        self.diags.truncate(m.1);
+    }
+
+    fn span_from(&self, start: usize) -> Span {
+        Span::new(start, self.pos)
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.pos).copied()
+    }
+
+    fn at(&self, s: &str) -> bool {
+        self.b[self.pos..].starts_with(s.as_bytes())
+    }
+
+    fn expect(&mut self, what: &'static str) {
+        if self.quiet > 0 {
+            return;
+        }
+        if self.pos > self.fail_pos {
+            self.fail_pos = self.pos;
+            self.expected.clear();
+        }
+        if self.pos == self.fail_pos && !self.expected.contains(&what) {
+            self.expected.push(what);
+        }
+    }
+
+    /// `f` with what it expects described by the caller instead.
+    fn quietly<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
+        self.quiet += 1;
+        let r = f(self);
+        self.quiet -= 1;
+        r
+    }
+
+    /// An optional continuation (`,`, `->`, `.`): not worth naming in "expected ...".
+    fn eat_quiet(&mut self, s: &str) -> bool {
+        if self.at(s) {
+            self.pos += s.len();
+            true
         } else {
-            match b {
-                b'"' => in_str = true,
-                b'{' | b'[' | b'(' => depth += 1,
-                b'}' | b']' | b')' => depth -= 1,
-                b'\n'
-                    if depth == 0
-                        && i + 1 >= next_target
-                        && STARTS
-                            .iter()
-                            .any(|k| bytes[i + 1..].starts_with(k.as_bytes())) =>
-                {
-                    cuts.push(i + 1);
-                    next_target = (cuts.len() * text.len() / parts).max(i + 2);
+            false
+        }
+    }
+
+    /// A punctuation token.
+    fn eat(&mut self, s: &'static str, what: &'static str) -> bool {
+        if self.at(s) {
+            self.pos += s.len();
+            true
+        } else {
+            self.expect(what);
+            false
+        }
+    }
+
+    /// Whether a keyword (`word` not followed by a name character) is here.
+    fn at_word(&self, word: &str) -> bool {
+        self.at(word)
+            && self
+                .b
+                .get(self.pos + word.len())
+                .is_none_or(|c| !ident_char(*c))
+    }
+
+    fn word(&mut self, word: &str, what: &'static str) -> Option<Span> {
+        if self.at_word(word) {
+            let s = self.pos;
+            self.pos += word.len();
+            Some(self.span_from(s))
+        } else {
+            self.expect(what);
+            None
+        }
+    }
+
+    fn lit_error(&mut self, e: LitError, sp: Span) {
+        self.diags
+            .push(Diagnostic::error(e.code, e.message, self.file, sp).help(e.help.to_string()));
+    }
+
+    /// `WHITESPACE` and `COMMENT`, as often as they come, recorded as trivia.
+    fn skip(&mut self) {
+        // A line is blank when a newline follows the previous one with only spaces between.
+        let mut last_newline: Option<usize> = if self.pos == 0 { Some(0) } else { None };
+        loop {
+            match self.peek() {
+                Some(b'\n') => {
+                    if let Some(start) = last_newline {
+                        self.keep(TriviaKind::BlankLine, start, self.pos);
+                    }
+                    self.pos += 1;
+                    last_newline = Some(self.pos);
                 }
-                _ => {}
+                Some(b' ' | b'\t' | b'\r') => self.pos += 1,
+                Some(0xEF) if self.at("\u{FEFF}") => self.pos += 3,
+                Some(b'/') if self.at("//") => {
+                    let start = self.pos;
+                    let end = self.text[start..]
+                        .find('\n')
+                        .map_or(self.b.len(), |n| start + n);
+                    let doc = self.text[start..].starts_with("///");
+                    let kind = if doc {
+                        TriviaKind::DocComment
+                    } else {
+                        TriviaKind::LineComment
+                    };
+                    self.keep(kind, start, end);
+                    self.pos = end;
+                    last_newline = None;
+                }
+                Some(b'/') if self.at("/*") => {
+                    let start = self.pos;
+                    match self.text[start + 2..].find("*/") {
+                        Some(n) => {
+                            let end = start + 2 + n + 2;
+                            self.keep(TriviaKind::BlockComment, start, end);
+                            self.pos = end;
+                            last_newline = None;
+                        }
+                        // Not a comment: the token that follows cannot start with `/`.
+                        None => break,
+                    }
+                }
+                _ => break,
             }
         }
-        i += 1;
     }
-    cuts
-}
 
-/// Where nesting first exceeds [`MAX_NESTING`], if it does: brackets, strings and `${...}`
-/// interpolations, counted as the parser will see them (closing brackets inside strings and
-/// comments do not count). The parser recurses once per level and has no other stack bound.
-fn too_deep(text: &str) -> Option<usize> {
-    #[derive(PartialEq)]
-    enum Open {
-        Bracket,
-        Interpolation,
-        Str,
-        TripleStr,
+    fn keep(&mut self, kind: TriviaKind, start: usize, end: usize) {
+        if start >= self.trivia_end {
+            self.trivia.push(Trivia {
+                kind,
+                span: Span::new(start, end),
+            });
+            self.trivia_end = end.max(start + 1);
+        }
     }
-    let b = text.as_bytes();
-    let mut stack: Vec<Open> = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        let at = |k: usize, s: &[u8]| b[k..].starts_with(s);
-        let opened = match stack.last() {
-            Some(Open::Str) => match b[i] {
-                b'\\' => {
-                    i += 1; // the escaped character, whatever it is
-                    None
+
+    // ---- the file and its items ------------------------------------------------
+
+    /// `file = SOI ~ item* ~ EOI`, with every item that does not parse kept as an error.
+    fn file(&mut self) -> Vec<Item> {
+        let mut items = Vec::new();
+        // The last item that parsed: where it started, and how far it attempted to go.
+        let mut last: Option<(Mark, usize, Vec<&'static str>)> = None;
+        self.skip();
+        while self.pos < self.b.len() {
+            let start = self.mark();
+            self.fail_pos = self.pos;
+            self.expected.clear();
+            match self.item() {
+                Some(it) => {
+                    items.push(it);
+                    last = Some((start, self.fail_pos, std::mem::take(&mut self.expected)));
                 }
-                // A quoted string ends on its line (an unterminated one is reported).
-                b'"' | b'\n' => {
-                    stack.pop();
-                    None
-                }
-                b'$' if at(i, b"${") => {
-                    i += 1;
-                    Some(Open::Interpolation)
-                }
-                _ => None,
-            },
-            Some(Open::TripleStr) => {
-                if at(i, b"\"\"\"") {
-                    stack.pop();
-                    i += 2;
-                    None
-                } else if at(i, b"${") {
-                    i += 1;
-                    Some(Open::Interpolation)
-                } else {
-                    None
+                None => {
+                    // An item that parsed by giving up an optional part it had begun (a body
+                    // with an error in it), followed by what is left of that part: the
+                    // earlier item is the broken one, and its furthest point the error.
+                    let from = match last.take() {
+                        Some((m, furthest, expected)) if furthest > start.0 => {
+                            items.pop();
+                            if furthest >= self.fail_pos {
+                                self.fail_pos = furthest;
+                                self.expected = expected;
+                            }
+                            m
+                        }
+                        _ => start,
+                    };
+                    self.reset(from);
+                    items.push(self.broken_item(from.0));
                 }
             }
-            _ => match b[i] {
-                b'"' if at(i, b"\"\"\"") => {
-                    i += 2;
-                    Some(Open::TripleStr)
-                }
-                b'"' => Some(Open::Str),
-                b'{' | b'[' | b'(' => Some(Open::Bracket),
-                b'}' | b']' | b')' => {
-                    stack.pop();
-                    None
-                }
-                b'/' if at(i, b"//") => {
-                    i = text[i..].find('\n').map_or(b.len(), |n| i + n);
-                    None
-                }
-                b'/' if at(i, b"/*") => {
-                    i = text[i + 2..].find("*/").map_or(b.len(), |n| i + 2 + n + 1);
-                    None
-                }
-                _ => None,
-            },
+            self.skip();
+        }
+        items
+    }
+
+    /// `item = import | const_decl | template_decl | domain_decl | secret_decl | decl`
+    fn item(&mut self) -> Option<Item> {
+        if self.at_word("import") {
+            return self.import();
+        }
+        if self.at_word("const") {
+            return self.const_decl();
+        }
+        if self.at_word("template") {
+            return self.template_decl();
+        }
+        if self.at_word("domain") {
+            return self.domain_decl();
+        }
+        if self.at_word("secret") {
+            return self.secret_decl();
+        }
+        if KINDS.iter().any(|(w, _)| self.at_word(w)) {
+            return self.decl();
+        }
+        self.expect("a declaration (`host`, `service`, `network`, `volume`, `monitor`, `domain`, `secret`), `const`, `template` or `import`");
+        None
+    }
+
+    /// The item starting at `start` does not parse: one diagnostic at the furthest point it
+    /// reached, an error item up to the next line that starts an item, and the name it
+    /// declares, if it got that far.
+    fn broken_item(&mut self, start: usize) -> Item {
+        let next = next_item_line(self.text, start + 1);
+        let end = if next < self.fail_pos {
+            // It ran on into the next declaration: it was not finished before that line.
+            let word = self.text[next..]
+                .find([' ', '\t'])
+                .map_or(self.b.len(), |n| next + n);
+            self.diags.push(
+                Diagnostic::error(
+                    Code::Syntax,
+                    "a declaration starts before the one above it is finished",
+                    self.file,
+                    Span::new(next, word),
+                )
+                .label("the next declaration starts here")
+                .with_secondary(
+                    self.file,
+                    Span::new(start, start + 1),
+                    "this one is still open",
+                )
+                .help("finish the declaration above: a closing `}`, `]` or `)` is missing"),
+            );
+            next
+        } else {
+            self.diags.push(self.syntax_error());
+            next_item_line(self.text, self.fail_pos.max(start + 1))
         };
-        if let Some(o) = opened {
-            stack.push(o);
-            if stack.len() > MAX_NESTING {
-                return Some(i);
+        let declares = self.declared_at(start);
+        let trimmed = start + self.text[start..end].trim_end().len();
+        self.pos = end;
+        Item::Error(ErrorItem {
+            span: Span::new(start, trimmed.max(start + 1).min(self.b.len())),
+            declares,
+        })
+    }
+
+    /// What `kind name` at `start` declares, read as far as it goes.
+    fn declared_at(&mut self, start: usize) -> Option<Declared> {
+        let saved = (self.pos, self.fail_pos, std::mem::take(&mut self.expected));
+        self.pos = start;
+        let kind = if self.at_word("const") {
+            self.pos += "const".len();
+            Some(DeclaredKind::Const)
+        } else if self.at_word("template") {
+            self.pos += "template".len();
+            Some(DeclaredKind::Template)
+        } else if self.at_word("secret") {
+            self.pos += "secret".len();
+            Some(DeclaredKind::Decl(DeclKind::Secret))
+        } else {
+            KINDS.iter().find(|(w, _)| self.at_word(w)).map(|(w, k)| {
+                self.pos += w.len();
+                DeclaredKind::Decl(*k)
+            })
+        };
+        let found = kind.and_then(|kind| {
+            self.skip_without_trivia();
+            self.ident().map(|name| Declared { kind, name })
+        });
+        self.pos = saved.0;
+        self.fail_pos = saved.1;
+        self.expected = saved.2;
+        found
+    }
+
+    /// [`Parser::skip`] that records nothing (for looking around).
+    fn skip_without_trivia(&mut self) {
+        let end = self.trivia_end;
+        let n = self.trivia.len();
+        self.skip();
+        self.trivia.truncate(n);
+        self.trivia_end = end;
+    }
+
+    fn syntax_error(&self) -> Diagnostic {
+        let pos = self.fail_pos.min(self.b.len());
+        if let Some(q) = unclosed_string(self.text).filter(|q| *q <= pos) {
+            let triple = self.text[q..].starts_with("\"\"\"");
+            let (open, len) = if triple { ("\"\"\"", 3) } else { ("\"", 1) };
+            return Diagnostic::error(Code::Syntax, "unterminated string", self.file, Span::new(q, q + len))
+                .label(format!("this `{open}` is never closed"))
+                .help(if triple {
+                    "close the multi-line string with `\"\"\"`"
+                } else {
+                    "close the string with `\"` on the same line; for text over several lines use `\"\"\"...\"\"\"`, or `\\n` for a newline"
+                });
+        }
+        let rest = &self.text[pos..];
+        let end = rest.chars().next().map_or(pos, |c| pos + c.len_utf8());
+        let found = if rest.is_empty() {
+            "end of file".to_string()
+        } else {
+            let tok: String = rest
+                .chars()
+                .take_while(|c| !c.is_whitespace())
+                .take(20)
+                .collect();
+            format!("`{tok}`")
+        };
+        let mut expected = self.expected.clone();
+        expected.sort_unstable();
+        expected.dedup();
+        let message = if expected.is_empty() {
+            format!("unexpected {found}")
+        } else {
+            format!("expected {}, found {found}", join_or(&expected))
+        };
+        let word: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        let keyword = crate::diag::did_you_mean(&word, super::ITEM_KEYWORDS.iter().copied())
+            .filter(|_| self.expected.iter().any(|e| e.starts_with("a declaration")));
+        let help = if rest.is_empty() {
+            "the file ended early: is a closing `}` or `]` missing?".to_string()
+        } else if let Some(k) = keyword {
+            format!("did you mean `{k}`?")
+        } else if rest.starts_with(':') {
+            "fields are written `name = value`, not `name: value`".to_string()
+        } else if rest.starts_with('\'') {
+            "strings use double quotes: \"...\"".to_string()
+        } else {
+            "see `docs/language.md` for the syntax of declarations and values".to_string()
+        };
+        Diagnostic::error(Code::Syntax, message, self.file, Span::new(pos, end))
+            .label("here")
+            .help(help)
+    }
+
+    // The rules below keep pest's shape exactly: in a sequence `a ~ b` the whitespace
+    // between is always consumed (also when `b` is an optional that then matches nothing, so
+    // a rule's span runs over it), and `x*` is `(x ~ (skip ~ x)*)?`.
+
+    /// `opt(x)`: `x`, or nothing and back where it started.
+    fn opt<T>(&mut self, f: impl FnOnce(&mut Self) -> Option<T>) -> Option<T> {
+        let m = self.mark();
+        let r = f(self);
+        if r.is_none() {
+            self.reset(m);
+        }
+        r
+    }
+
+    /// `x*` as pest runs it: `(x ~ (skip ~ x)*)?`.
+    fn rep<T>(&mut self, mut f: impl FnMut(&mut Self) -> Option<T>) -> Vec<T> {
+        let mut out = Vec::new();
+        match self.opt(&mut f) {
+            Some(x) => out.push(x),
+            None => return out,
+        }
+        loop {
+            let m = self.mark();
+            self.skip();
+            match f(self) {
+                Some(x) => out.push(x),
+                None => {
+                    self.reset(m);
+                    return out;
+                }
             }
         }
-        i += 1;
     }
-    None
+
+    /// `import = { kw_import ~ (import_file | import_std) }`
+    fn import(&mut self) -> Option<Item> {
+        let start = self.pos;
+        self.word("import", "`import`")?;
+        self.skip();
+        let file = self.opt(|p| {
+            let s = p.pos;
+            let path = p.plain_string()?;
+            Some(ImportTarget::File {
+                path,
+                span: p.span_from(s),
+            })
+        });
+        let target = match file {
+            Some(t) => t,
+            None => {
+                // import_std = { module_path ~ ("." ~ "{" ~ name_list ~ "}")? }
+                let module = self.module_path()?;
+                self.skip();
+                let names = self
+                    .opt(|p| {
+                        p.eat_quiet(".").then_some(())?;
+                        p.skip();
+                        p.eat("{", "`{`").then_some(())?;
+                        p.skip();
+                        let names = p.name_list()?;
+                        p.skip();
+                        p.eat("}", "`}`").then_some(names)
+                    })
+                    .unwrap_or_default();
+                ImportTarget::Std { module, names }
+            }
+        };
+        Some(Item::Import(Import {
+            target,
+            span: self.span_from(start),
+        }))
+    }
+
+    /// `module_path = ${ ident ~ ("." ~ ident)* }`
+    fn module_path(&mut self) -> Option<Name> {
+        let s = self.pos;
+        self.ident()?;
+        loop {
+            let m = self.mark();
+            if self.eat_quiet(".") && self.ident().is_some() {
+                continue;
+            }
+            self.reset(m);
+            break;
+        }
+        Some(Name {
+            text: self.text[s..self.pos].to_string(),
+            span: self.span_from(s),
+        })
+    }
+
+    /// `x ~ ("," ~ x)* ~ ","?`, the shape of `name_list`, `params` and `args`.
+    fn comma_list<T>(&mut self, mut f: impl FnMut(&mut Self) -> Option<T>) -> Option<Vec<T>> {
+        let mut out = vec![f(self)?];
+        self.skip();
+        out.extend(self.rep(|p| {
+            p.eat_quiet(",").then_some(())?;
+            p.skip();
+            f(p)
+        }));
+        self.skip();
+        self.opt(|p| p.eat_quiet(",").then_some(()));
+        Some(out)
+    }
+
+    /// `name_list = { ident ~ ("," ~ ident)* ~ ","? }`
+    fn name_list(&mut self) -> Option<Vec<Name>> {
+        self.comma_list(Self::ident)
+    }
+
+    /// `const_decl = { kw_const ~ ident ~ "=" ~ expr }`
+    fn const_decl(&mut self) -> Option<Item> {
+        let start = self.pos;
+        self.word("const", "`const`")?;
+        self.skip();
+        let name = self.ident()?;
+        self.skip();
+        self.eat("=", "`=`").then_some(())?;
+        self.skip();
+        let value = self.expr()?;
+        Some(Item::Const(ConstDecl {
+            name,
+            value,
+            span: self.span_from(start),
+            doc: literal::doc_before(self.text, start),
+        }))
+    }
+
+    /// `template_decl = { kw_template ~ ident ~ "(" ~ params? ~ ")" ~ "=" ~ kind ~
+    /// (template_base ~ body? | body) }`
+    fn template_decl(&mut self) -> Option<Item> {
+        let start = self.pos;
+        self.word("template", "`template`")?;
+        self.skip();
+        let name = self.ident()?;
+        self.skip();
+        self.eat("(", "`(`").then_some(())?;
+        self.skip();
+        let params = self.opt(Self::params).unwrap_or_default();
+        self.skip();
+        self.eat(")", "`)`").then_some(())?;
+        self.skip();
+        self.eat("=", "`=`").then_some(())?;
+        self.skip();
+        let kind = self.kind()?;
+        self.skip();
+        let based = self.opt(|p| {
+            let base = p.template_base()?;
+            p.skip();
+            let body = p.opt(Self::body).unwrap_or_default();
+            Some((base, body))
+        });
+        let (base, body) = match based {
+            Some((base, body)) => (Some(base), body),
+            None => (None, self.body()?),
+        };
+        Some(Item::Template(TemplateDecl {
+            name,
+            params,
+            kind,
+            base,
+            body,
+            span: self.span_from(start),
+            doc: literal::doc_before(self.text, start),
+        }))
+    }
+
+    /// `kind = @{ ("host" | "service" | "network" | "volume" | "monitor") ~ !ident_char }`
+    fn kind(&mut self) -> Option<Name> {
+        for (w, _) in KINDS {
+            if self.at_word(w) {
+                let s = self.pos;
+                self.pos += w.len();
+                return Some(Name {
+                    text: (*w).to_string(),
+                    span: self.span_from(s),
+                });
+            }
+        }
+        self.expect("a kind (`host`, `service`, `network`, `volume`, `monitor`)");
+        None
+    }
+
+    /// `template_base = { ident ~ "(" ~ args? ~ ")" }`
+    fn template_base(&mut self) -> Option<Instance> {
+        let start = self.pos;
+        let template = self.ident()?;
+        self.skip();
+        self.eat("(", "`(`").then_some(())?;
+        let args = self.args_in_parens()?;
+        Some(Instance {
+            template,
+            args,
+            span: self.span_from(start),
+        })
+    }
+
+    /// `~ args? ~ ")"`, after a `(`.
+    fn args_in_parens(&mut self) -> Option<Vec<Arg>> {
+        self.skip();
+        let args = self.opt(Self::args).unwrap_or_default();
+        self.skip();
+        self.eat(")", "`)`").then_some(args)
+    }
+
+    /// `params = { param ~ ("," ~ param)* ~ ","? }`
+    fn params(&mut self) -> Option<Vec<Param>> {
+        self.comma_list(Self::param)
+    }
+
+    /// `param = { ident ~ ":" ~ type_expr ~ ("=" ~ expr)? }`
+    fn param(&mut self) -> Option<Param> {
+        let start = self.pos;
+        let name = self.ident()?;
+        self.skip();
+        self.eat(":", "`:`").then_some(())?;
+        self.skip();
+        let ty = self.type_expr()?;
+        self.skip();
+        let default = self.opt(|p| {
+            p.eat("=", "`=`").then_some(())?;
+            p.skip();
+            p.expr()
+        });
+        Some(Param {
+            name,
+            ty,
+            default,
+            doc: literal::doc_before(self.text, start),
+        })
+    }
+
+    /// `type_expr = { list_type | ident }`, `list_type = { "[" ~ type_expr ~ "]" }`
+    fn type_expr(&mut self) -> Option<TypeExpr> {
+        let start = self.pos;
+        let list = self.opt(|p| {
+            p.eat("[", "`[`").then_some(())?;
+            p.skip();
+            let inner = p.type_expr()?;
+            p.skip();
+            p.eat("]", "`]`").then_some(inner)
+        });
+        match list {
+            Some(inner) => Some(TypeExpr::List(Box::new(inner), self.span_from(start))),
+            None => self.ident().map(TypeExpr::Named),
+        }
+    }
+
+    /// `decl = { kind ~ ident ~ placement? ~ instance? ~ body? }`
+    fn decl(&mut self) -> Option<Item> {
+        let start = self.pos;
+        let kind_name = self.kind()?;
+        let kind = KINDS
+            .iter()
+            .find(|(w, _)| *w == kind_name.text)
+            .map(|(_, k)| *k)?;
+        self.skip();
+        let name = self.ident()?;
+        let mut d = self.empty_decl(kind, name, start);
+        self.skip();
+        // placement = { kw_on ~ ident }
+        d.placement = self.opt(|p| {
+            p.word("on", "`on`")?;
+            p.skip();
+            p.ident()
+        });
+        self.skip();
+        // instance = { "=" ~ ident ~ "(" ~ args? ~ ")" }
+        d.instance = self.opt(|p| {
+            let s = p.pos;
+            p.eat("=", "`=`").then_some(())?;
+            p.skip();
+            let mut i = p.template_base()?;
+            i.span = p.span_from(s);
+            Some(i)
+        });
+        self.skip();
+        d.body = self.opt(Self::body).unwrap_or_default();
+        d.span = self.span_from(start);
+        Some(Item::Decl(d))
+    }
+
+    fn empty_decl(&self, kind: DeclKind, name: Name, start: usize) -> Decl {
+        Decl {
+            kind,
+            name,
+            placement: None,
+            instance: None,
+            route: None,
+            source: None,
+            body: Vec::new(),
+            span: Span::new(start, start),
+            doc: literal::doc_before(self.text, start),
+        }
+    }
+
+    /// `domain_decl = { kw_domain ~ domain_name ~ "->" ~ expr ~ body? }`
+    fn domain_decl(&mut self) -> Option<Item> {
+        let start = self.pos;
+        self.word("domain", "`domain`")?;
+        self.skip();
+        let name = self.domain_name()?;
+        let mut d = self.empty_decl(DeclKind::Domain, name, start);
+        self.skip();
+        self.eat("->", "`->`").then_some(())?;
+        self.skip();
+        d.route = Some(self.expr()?);
+        self.skip();
+        d.body = self.opt(Self::body).unwrap_or_default();
+        d.span = self.span_from(start);
+        Some(Item::Decl(d))
+    }
+
+    /// `domain_name = @{ ("*." )? ~ dns_label ~ ("." ~ dns_label)+ }`
+    fn domain_name(&mut self) -> Option<Name> {
+        let s = self.pos;
+        if self.at("*.") {
+            self.pos += 2;
+        }
+        let label = |p: &mut Self| {
+            let n = p.b[p.pos..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric() || **c == b'-' || **c == b'_')
+                .count();
+            p.pos += n;
+            n > 0
+        };
+        let mut labels = 0;
+        if label(self) {
+            loop {
+                let at = self.pos;
+                if self.peek() == Some(b'.') {
+                    self.pos += 1;
+                    if label(self) {
+                        labels += 1;
+                        continue;
+                    }
+                }
+                self.pos = at;
+                break;
+            }
+        }
+        if labels == 0 {
+            self.pos = s;
+            self.expect("a domain name");
+            return None;
+        }
+        Some(Name {
+            text: self.text[s..self.pos].to_string(),
+            span: self.span_from(s),
+        })
+    }
+
+    /// `secret_decl = { kw_secret ~ ident ~ secret_source? ~ body? }`,
+    /// `secret_source = { kw_from ~ ident ~ plain_string }`
+    fn secret_decl(&mut self) -> Option<Item> {
+        let start = self.pos;
+        self.word("secret", "`secret`")?;
+        self.skip();
+        let name = self.ident()?;
+        let mut d = self.empty_decl(DeclKind::Secret, name, start);
+        self.skip();
+        d.source = self.opt(|p| {
+            let s = p.pos;
+            p.word("from", "`from`")?;
+            p.skip();
+            let kind = p.ident()?;
+            p.skip();
+            let value = p.plain_string()?;
+            Some((kind, value, p.span_from(s)))
+        });
+        self.skip();
+        d.body = self.opt(Self::body).unwrap_or_default();
+        d.span = self.span_from(start);
+        Some(Item::Decl(d))
+    }
+
+    /// `body = { "{" ~ (field ~ ","?)* ~ "}" }` (and `record`)
+    fn body(&mut self) -> Option<Vec<Field>> {
+        self.eat("{", "`{`").then_some(())?;
+        self.skip();
+        let fields = self.rep(|p| {
+            let f = p.field()?;
+            p.skip();
+            p.opt(|p| p.eat_quiet(",").then_some(()));
+            Some(f)
+        });
+        self.skip();
+        self.eat("}", "`}`").then_some(fields)
+    }
+
+    /// `field = { key ~ ("=" ~ expr | record) }`, `key = { ident | plain_string }`
+    fn field(&mut self) -> Option<Field> {
+        let start = self.pos;
+        let key = match self.quietly(|p| p.opt(Self::ident)) {
+            Some(k) => k,
+            None => {
+                let Some(text) = self.quietly(Self::plain_string) else {
+                    self.expect("a field (`name = value`)");
+                    return None;
+                };
+                Name {
+                    text,
+                    span: self.span_from(start),
+                }
+            }
+        };
+        self.skip();
+        let value = match self.opt(|p| {
+            p.eat("=", "`=`").then_some(())?;
+            p.skip();
+            p.expr()
+        }) {
+            Some(e) => e,
+            None => self.record()?,
+        };
+        Some(Field {
+            key,
+            value,
+            span: self.span_from(start),
+        })
+    }
+
+    fn record(&mut self) -> Option<Expr> {
+        let s = self.pos;
+        let fields = self.body()?;
+        Some(Expr {
+            kind: ExprKind::Record(fields),
+            span: self.span_from(s),
+        })
+    }
+
+    // ---- expressions -----------------------------------------------------------
+
+    /// `expr = { primary ~ ("->" ~ primary)? }`
+    fn expr(&mut self) -> Option<Expr> {
+        let start = self.pos;
+        let lhs = self.primary()?;
+        self.skip();
+        let rhs = self.opt(|p| {
+            p.eat_quiet("->").then_some(())?;
+            p.skip();
+            p.primary()
+        });
+        Some(match rhs {
+            Some(rhs) => Expr {
+                kind: ExprKind::Pair(Box::new(lhs), Box::new(rhs)),
+                span: self.span_from(start),
+            },
+            None => lhs,
+        })
+    }
+
+    /// `primary = _{ string | record | list | &(ASCII_DIGIT | "-") ~ (ipv6 | cidr4 | ipv4 |
+    /// size | duration | port_range | port_proto | float | int) | boolean | call | ipv6 | path }`
+    fn primary(&mut self) -> Option<Expr> {
+        // A value that does not even start is "expected a value"; one that starts and then
+        // breaks (a string, a list) says where inside.
+        let at = self.pos;
+        let before = if self.fail_pos == at {
+            self.expected.len()
+        } else {
+            0
+        };
+        let r = self.primary_inner();
+        if r.is_none() && self.fail_pos <= at && self.quiet == 0 {
+            if self.fail_pos == at {
+                self.expected.truncate(before);
+            }
+            self.expect("a value");
+        }
+        r
+    }
+
+    fn primary_inner(&mut self) -> Option<Expr> {
+        let start = self.pos;
+        match self.peek() {
+            Some(b'"') => return self.string(),
+            Some(b'{') => return self.record(),
+            Some(b'[') => return self.list(),
+            Some(c) if c.is_ascii_digit() || c == b'-' => {
+                type Scan = fn(&[u8], usize) -> Option<usize>;
+                const NUMBERS: [(Scan, Number); 9] = [
+                    (scan_ipv6, Number::Ipv6),
+                    (scan_cidr4, Number::Cidr4),
+                    (scan_ipv4, Number::Ipv4),
+                    (scan_size, Number::Size),
+                    (scan_duration, Number::Duration),
+                    (scan_port_range, Number::PortRange),
+                    (scan_port_proto, Number::PortProto),
+                    (scan_float, Number::Float),
+                    (scan_int, Number::Int),
+                ];
+                for (scan, kind) in NUMBERS {
+                    if let Some(end) = scan(self.b, start) {
+                        return Some(self.number(kind, start, end));
+                    }
+                }
+            }
+            _ => {}
+        }
+        for word in ["true", "false"] {
+            if self.at_word(word) {
+                self.pos += word.len();
+                return Some(Expr {
+                    kind: ExprKind::Bool(word == "true"),
+                    span: self.span_from(start),
+                });
+            }
+        }
+        // call = { ident ~ "(" ~ args? ~ ")" }
+        let call = self.opt(|p| {
+            let name = p.ident()?;
+            p.skip();
+            // Without `(` it is a path, not a broken call.
+            p.eat_quiet("(").then_some(())?;
+            let args = p.args_in_parens()?;
+            Some((name, args))
+        });
+        if let Some((name, args)) = call {
+            return Some(Expr {
+                kind: ExprKind::Call(name, args),
+                span: self.span_from(start),
+            });
+        }
+        if let Some(end) = scan_ipv6(self.b, start) {
+            return Some(self.number(Number::Ipv6, start, end));
+        }
+        // path = ${ ident ~ ("." ~ ident)* }
+        let first = self.ident()?;
+        let mut names = vec![first];
+        loop {
+            let m = self.mark();
+            if self.eat_quiet(".")
+                && let Some(n) = self.ident()
+            {
+                names.push(n);
+                continue;
+            }
+            self.reset(m);
+            break;
+        }
+        Some(Expr {
+            kind: ExprKind::Path(names),
+            span: self.span_from(start),
+        })
+    }
+
+    fn number(&mut self, kind: Number, start: usize, end: usize) -> Expr {
+        self.pos = end;
+        let span = Span::new(start, end);
+        let kind = match literal::number(kind, &self.text[start..end]) {
+            Ok(k) => k,
+            Err(e) => {
+                self.lit_error(e, span);
+                ExprKind::Error
+            }
+        };
+        Expr { kind, span }
+    }
+
+    /// `list = { "[" ~ (expr ~ ("," ~ expr)* ~ ","?)? ~ "]" }`
+    fn list(&mut self) -> Option<Expr> {
+        let start = self.pos;
+        self.eat("[", "`[`").then_some(())?;
+        self.skip();
+        let items = self.opt(|p| p.comma_list(Self::expr)).unwrap_or_default();
+        self.skip();
+        self.eat("]", "`]`").then_some(())?;
+        Some(Expr {
+            kind: ExprKind::List(items),
+            span: self.span_from(start),
+        })
+    }
+
+    /// `args = { arg ~ ("," ~ arg)* ~ ","? }`
+    fn args(&mut self) -> Option<Vec<Arg>> {
+        self.comma_list(Self::arg)
+    }
+
+    /// `arg = { (ident ~ "=" ~ expr) | expr }`
+    fn arg(&mut self) -> Option<Arg> {
+        let named = self.opt(|p| {
+            let name = p.ident()?;
+            p.skip();
+            p.eat("=", "`=`").then_some(())?;
+            p.skip();
+            let value = p.expr()?;
+            Some(Arg {
+                name: Some(name),
+                value,
+            })
+        });
+        if named.is_some() {
+            return named;
+        }
+        self.expect("a value");
+        self.expr().map(|value| Arg { name: None, value })
+    }
+
+    /// `ident = @{ !(keyword ~ !(ident_char | "-")) ~ (ASCII_ALPHA | "_") ~ (ASCII_ALPHANUMERIC |
+    /// "_" | ("-" ~ &(ASCII_ALPHANUMERIC | "_")))* }`
+    fn ident(&mut self) -> Option<Name> {
+        let s = self.pos;
+        let is_keyword = KEYWORDS.iter().any(|k| {
+            self.at(k)
+                && self
+                    .b
+                    .get(s + k.len())
+                    .is_none_or(|c| !ident_char(*c) && *c != b'-')
+        });
+        let first = self.peek();
+        if is_keyword || !first.is_some_and(|c| c.is_ascii_alphabetic() || c == b'_') {
+            self.expect("a name");
+            return None;
+        }
+        let mut i = s + 1;
+        while i < self.b.len() {
+            let c = self.b[i];
+            // A `-` only between name characters (`web-01`, not `web-`).
+            let hyphen = c == b'-' && self.b.get(i + 1).is_some_and(|n| ident_char(*n));
+            if !ident_char(c) && !hyphen {
+                break;
+            }
+            i += 1;
+        }
+        self.pos = i;
+        Some(Name {
+            text: self.text[s..i].to_string(),
+            span: Span::new(s, i),
+        })
+    }
+
+    // ---- strings ---------------------------------------------------------------
+
+    /// `string = ${ triple_string | quoted_string }`
+    fn string(&mut self) -> Option<Expr> {
+        let start = self.pos;
+        let m = self.mark();
+        let triple = self.at("\"\"\"");
+        let mut parts: Vec<StrPart> = Vec::new();
+        let ok = if triple {
+            self.triple_string(&mut parts)
+        } else {
+            self.quoted_string(&mut parts)
+        };
+        if !ok {
+            self.reset(m);
+            self.expect("a string");
+            return None;
+        }
+        if triple {
+            literal::dedent(&mut parts);
+        }
+        Some(Expr {
+            kind: ExprKind::Str(parts),
+            span: self.span_from(start),
+        })
+    }
+
+    /// `quoted_string = ${ !"\"\"\"" ~ "\"" ~ (interp | escape | str_text)* ~ "\"" }`
+    fn quoted_string(&mut self, parts: &mut Vec<StrPart>) -> bool {
+        self.pos += 1;
+        loop {
+            match self.peek() {
+                Some(b'"') => {
+                    self.pos += 1;
+                    return true;
+                }
+                Some(b'$') if self.at("${") => match self.interp() {
+                    Some(e) => parts.push(StrPart::Interp(e)),
+                    None => return false,
+                },
+                Some(b'\\') => match self.escape() {
+                    Some(Some(c)) => literal::push_text(parts, c),
+                    Some(None) => {}
+                    None => return false,
+                },
+                None | Some(b'\n') => return false,
+                Some(_) => {
+                    let s = self.pos;
+                    while let Some(c) = self.peek() {
+                        if c == b'"' || c == b'\\' || c == b'\n' || self.at("${") {
+                            break;
+                        }
+                        self.pos += 1;
+                    }
+                    literal::push_text_str(parts, &self.text[s..self.pos]);
+                }
+            }
+        }
+    }
+
+    /// `triple_string = ${ "\"\"\"" ~ (interp | triple_text)* ~ "\"\"\"" }`
+    fn triple_string(&mut self, parts: &mut Vec<StrPart>) -> bool {
+        self.pos += 3;
+        loop {
+            if self.at("\"\"\"") {
+                self.pos += 3;
+                return true;
+            }
+            if self.at("${") {
+                match self.interp() {
+                    Some(e) => parts.push(StrPart::Interp(e)),
+                    None => return false,
+                }
+                continue;
+            }
+            if self.pos >= self.b.len() {
+                return false;
+            }
+            let s = self.pos;
+            while self.pos < self.b.len() && !self.at("\"\"\"") && !self.at("${") {
+                self.pos += 1;
+            }
+            literal::push_text_str(parts, &self.text[s..self.pos]);
+        }
+    }
+
+    /// `interp = !{ "${" ~ expr ~ "}" }`
+    fn interp(&mut self) -> Option<Expr> {
+        self.pos += 2;
+        self.skip();
+        let e = self.expr()?;
+        self.skip();
+        self.eat("}", "`}`").then_some(e)
+    }
+
+    /// `escape = @{ "\\" ~ ANY }`: `Some(Some(c))` a known escape, `Some(None)` an unknown
+    /// one (reported), `None` a backslash at the end of the file.
+    fn escape(&mut self) -> Option<Option<char>> {
+        let s = self.pos;
+        let next = self.text[s + 1..].chars().next()?;
+        self.pos = s + 1 + next.len_utf8();
+        let written = &self.text[s..self.pos];
+        match literal::unescape(written) {
+            Some(c) => Some(Some(c)),
+            None => {
+                let e = literal::unknown_escape(written);
+                self.lit_error(e, self.span_from(s));
+                Some(None)
+            }
+        }
+    }
+
+    /// `plain_string = ${ !"\"\"\"" ~ "\"" ~ (escape | plain_text)* ~ "\"" }`
+    fn plain_string(&mut self) -> Option<String> {
+        let m = self.mark();
+        if self.peek() != Some(b'"') || self.at("\"\"\"") {
+            self.expect("a string");
+            return None;
+        }
+        self.pos += 1;
+        let mut out = String::new();
+        loop {
+            match self.peek() {
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Some(out);
+                }
+                Some(b'\\') => match self.escape() {
+                    Some(Some(c)) => out.push(c),
+                    Some(None) => {}
+                    None => break,
+                },
+                None | Some(b'\n') => break,
+                Some(_) => {
+                    let s = self.pos;
+                    while let Some(c) = self.peek() {
+                        if c == b'"' || c == b'\\' || c == b'\n' {
+                            break;
+                        }
+                        self.pos += 1;
+                    }
+                    out.push_str(&self.text[s..self.pos]);
+                }
+            }
+        }
+        self.reset(m);
+        self.expect("a string");
+        None
+    }
 }
 
-fn rule_name(r: &Rule) -> Option<&'static str> {
-    Some(match r {
-        Rule::EOI => "end of file",
-        Rule::import => "`import`",
-        Rule::const_decl => "`const`",
-        Rule::template_decl => "`template`",
-        Rule::decl | Rule::kind => {
-            "a declaration (`host`, `service`, `network`, `volume`, `monitor`)"
+// ---- number-like literals: where each rule's match ends, if it matches at `i` ---------
+
+fn digits(b: &[u8], i: usize) -> usize {
+    b[i.min(b.len())..]
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .count()
+}
+
+/// `!ident_char` at `i`.
+fn no_ident_char(b: &[u8], i: usize) -> bool {
+    b.get(i).is_none_or(|c| !ident_char(*c))
+}
+
+fn minus(b: &[u8], i: usize) -> usize {
+    i + usize::from(b.get(i) == Some(&b'-'))
+}
+
+/// `digit+`, or `None`.
+fn digits1(b: &[u8], i: usize) -> Option<usize> {
+    let n = digits(b, i);
+    (n > 0).then_some(i + n)
+}
+
+fn lit(b: &[u8], i: usize, s: &str) -> Option<usize> {
+    b[i.min(b.len())..]
+        .starts_with(s.as_bytes())
+        .then_some(i + s.len())
+}
+
+/// `int = @{ "-"? ~ ASCII_DIGIT+ ~ !ident_char }`
+fn scan_int(b: &[u8], i: usize) -> Option<usize> {
+    let e = digits1(b, minus(b, i))?;
+    no_ident_char(b, e).then_some(e)
+}
+
+/// `float = @{ "-"? ~ ASCII_DIGIT+ ~ "." ~ ASCII_DIGIT+ ~ !("." | ident_char) }`
+fn scan_float(b: &[u8], i: usize) -> Option<usize> {
+    let e = digits1(b, minus(b, i))?;
+    let e = digits1(b, lit(b, e, ".")?)?;
+    (no_ident_char(b, e) && b.get(e) != Some(&b'.')).then_some(e)
+}
+
+/// `size = @{ "-"? ~ ASCII_DIGIT+ ~ ("." ~ ASCII_DIGIT+)? ~ size_unit ~ !ident_char }`
+fn scan_size(b: &[u8], i: usize) -> Option<usize> {
+    let mut e = digits1(b, minus(b, i))?;
+    if let Some(f) = lit(b, e, ".").and_then(|d| digits1(b, d)) {
+        e = f;
+    }
+    let units = ["KiB", "MiB", "GiB", "TiB", "KB", "MB", "GB", "TB", "B"];
+    let e = units.iter().find_map(|u| lit(b, e, u))?;
+    no_ident_char(b, e).then_some(e)
+}
+
+/// `duration = @{ "-"? ~ (ASCII_DIGIT+ ~ dur_unit)+ ~ !ident_char }`
+fn scan_duration(b: &[u8], i: usize) -> Option<usize> {
+    let mut e = minus(b, i);
+    let mut n = 0;
+    while let Some(d) = digits1(b, e) {
+        let Some(u) = ["ms", "s", "m", "h", "d"].iter().find_map(|u| lit(b, d, u)) else {
+            break;
+        };
+        e = u;
+        n += 1;
+    }
+    (n > 0 && no_ident_char(b, e)).then_some(e)
+}
+
+/// `proto = @{ "tcp" | "udp" }`
+fn proto(b: &[u8], i: usize) -> Option<usize> {
+    lit(b, i, "tcp").or_else(|| lit(b, i, "udp"))
+}
+
+/// `port_range = @{ ASCII_DIGIT+ ~ "-" ~ ASCII_DIGIT+ ~ ("/" ~ proto)? ~ !ident_char }`
+fn scan_port_range(b: &[u8], i: usize) -> Option<usize> {
+    let e = digits1(b, lit(b, digits1(b, i)?, "-")?)?;
+    let e = lit(b, e, "/").and_then(|p| proto(b, p)).unwrap_or(e);
+    no_ident_char(b, e).then_some(e)
+}
+
+/// `port_proto = @{ ASCII_DIGIT+ ~ "/" ~ proto ~ !ident_char }`
+fn scan_port_proto(b: &[u8], i: usize) -> Option<usize> {
+    let e = proto(b, lit(b, digits1(b, i)?, "/")?)?;
+    no_ident_char(b, e).then_some(e)
+}
+
+/// `ASCII_DIGIT+ ~ ("." ~ ASCII_DIGIT+){3}`
+fn dotted_quad(b: &[u8], i: usize) -> Option<usize> {
+    let mut e = digits1(b, i)?;
+    for _ in 0..3 {
+        e = digits1(b, lit(b, e, ".")?)?;
+    }
+    Some(e)
+}
+
+/// `ipv4 = @{ ASCII_DIGIT+ ~ ("." ~ ASCII_DIGIT+){3} ~ !(ident_char | ".") }`
+fn scan_ipv4(b: &[u8], i: usize) -> Option<usize> {
+    let e = dotted_quad(b, i)?;
+    (no_ident_char(b, e) && b.get(e) != Some(&b'.')).then_some(e)
+}
+
+/// `cidr4 = @{ ASCII_DIGIT+ ~ ("." ~ ASCII_DIGIT+){3} ~ "/" ~ ASCII_DIGIT+ ~ !ident_char }`
+fn scan_cidr4(b: &[u8], i: usize) -> Option<usize> {
+    let e = digits1(b, lit(b, dotted_quad(b, i)?, "/")?)?;
+    no_ident_char(b, e).then_some(e)
+}
+
+/// `ipv6 = @{ ASCII_HEX_DIGIT{0,4} ~ (":" ~ ASCII_HEX_DIGIT{0,4}){2,8} ~ ("/" ~ ASCII_DIGIT+)? ~
+/// !ident_char }`
+fn scan_ipv6(b: &[u8], i: usize) -> Option<usize> {
+    let hex = |at: usize| {
+        b[at.min(b.len())..]
+            .iter()
+            .take(4)
+            .take_while(|c| c.is_ascii_hexdigit())
+            .count()
+    };
+    let mut e = i + hex(i);
+    let mut groups = 0;
+    while groups < 8 {
+        let Some(c) = lit(b, e, ":") else { break };
+        e = c + hex(c);
+        groups += 1;
+    }
+    if groups < 2 {
+        return None;
+    }
+    if let Some(p) = lit(b, e, "/").and_then(|s| digits1(b, s)) {
+        e = p;
+    }
+    no_ident_char(b, e).then_some(e)
+}
+
+// ---- recovery and bounds ---------------------------------------------------------
+
+/// Where the next line at or after `from` starts that begins, at its first column, with a
+/// word that starts an item; the end of the text if none does.
+fn next_item_line(text: &str, from: usize) -> usize {
+    let mut at = from.min(text.len());
+    while !text.is_char_boundary(at) {
+        at += 1;
+    }
+    let starts_item = |line: usize| {
+        let rest = &text[line..];
+        super::ITEM_KEYWORDS.iter().any(|k| {
+            rest.starts_with(k)
+                && rest[k.len()..]
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c == ' ' || c == '\t')
+        })
+    };
+    // The line the failure is at may itself be the next item (a declaration left open).
+    if (at == 0 || text.as_bytes()[at - 1] == b'\n') && starts_item(at) {
+        return at;
+    }
+    while let Some(n) = text[at..].find('\n') {
+        let line = at + n + 1;
+        if starts_item(line) {
+            return line;
         }
-        Rule::domain_decl => "`domain`",
-        Rule::secret_decl => "`secret`",
-        Rule::ident | Rule::key | Rule::path => "a name",
-        Rule::field => "a field (`name = value`)",
-        Rule::expr | Rule::arg => "a value",
-        Rule::body | Rule::record => "`{`",
-        Rule::list => "`[`",
-        Rule::string | Rule::plain_string => "a string",
-        Rule::domain_name => "a domain name",
-        Rule::placement | Rule::kw_on => "`on`",
-        Rule::instance => "`= template(...)`",
-        Rule::template_base => "a template to build on (`mysql(...)`)",
-        Rule::params | Rule::param => "a parameter",
-        Rule::type_expr => "a type",
-        Rule::kw_from | Rule::secret_source => "`from`",
-        Rule::module_path => "a module path",
-        Rule::name_list => "a list of names",
-        Rule::args => "arguments",
-        _ => return None,
-    })
+        at = line;
+    }
+    text.len()
+}
+
+fn join_or(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [a] => a.to_string(),
+        [rest @ .., last] => format!("{} or {}", rest.join(", "), last),
+    }
 }
 
 /// The opening quote of the first string literal that is never closed: a `"..."` that
@@ -393,743 +1473,135 @@ pub fn unclosed_string(text: &str) -> Option<usize> {
     })
 }
 
-fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagnostic {
-    use pest::error::{ErrorVariant, InputLocation};
-    let pos = match e.location {
-        InputLocation::Pos(p) => p,
-        InputLocation::Span((s, _)) => s,
-    };
-    if let Some(q) = unclosed_string(text).filter(|q| *q <= pos) {
-        let triple = text[q..].starts_with("\"\"\"");
-        let (open, len) = if triple { ("\"\"\"", 3) } else { ("\"", 1) };
-        return Diagnostic::error(Code::Syntax, "unterminated string", file, Span::new(q, q + len))
-            .label(format!("this `{open}` is never closed"))
-            .help(if triple {
-                "close the multi-line string with `\"\"\"`"
-            } else {
-                "close the string with `\"` on the same line; for text over several lines use `\"\"\"...\"\"\"`, or `\\n` for a newline"
-            });
+/// Where nesting first exceeds [`MAX_NESTING`], if it does: brackets, strings and `${...}`
+/// interpolations, counted as the parser will see them (closing brackets inside strings and
+/// comments do not count). The parser recurses once per level and has no other stack bound.
+fn too_deep(text: &str) -> Option<usize> {
+    #[derive(PartialEq)]
+    enum Open {
+        Bracket,
+        Interpolation,
+        Str,
+        TripleStr,
     }
-    let end = text[pos..]
-        .chars()
-        .next()
-        .map_or(pos, |c| pos + c.len_utf8());
-    let found = match text[pos..].chars().next() {
-        None => "end of file".to_string(),
-        Some(_) => {
-            let tok: String = text[pos..]
-                .chars()
-                .take_while(|c| !c.is_whitespace())
-                .take(20)
-                .collect();
-            format!("`{tok}`")
-        }
-    };
-    let expected = match &e.variant {
-        ErrorVariant::ParsingError { positives, .. } => {
-            let mut names: Vec<&str> = positives.iter().filter_map(rule_name).collect();
-            names.sort();
-            names.dedup();
-            names
-        }
-        ErrorVariant::CustomError { .. } => Vec::new(),
-    };
-    let message = if expected.is_empty() {
-        format!("unexpected {found}")
-    } else {
-        format!("expected {}, found {found}", join_or(&expected))
-    };
-    let mut d = Diagnostic::error(Code::Syntax, message, file, Span::new(pos, end)).label("here");
-    d.help = Some(syntax_help(text, pos).to_string());
-    d
-}
-
-fn syntax_help(text: &str, pos: usize) -> &'static str {
-    let rest = &text[pos..];
-    if rest.is_empty() {
-        "the file ended early: is a closing `}` or `]` missing?"
-    } else if rest.starts_with(':') {
-        "fields are written `name = value`, not `name: value`"
-    } else if rest.starts_with('\'') {
-        "strings use double quotes: \"...\""
-    } else {
-        "see `docs/language.md` for the syntax of declarations and values"
-    }
-}
-
-fn join_or(items: &[&str]) -> String {
-    match items {
-        [] => String::new(),
-        [a] => a.to_string(),
-        [rest @ .., last] => format!("{} or {}", rest.join(", "), last),
-    }
-}
-
-struct Cx<'t> {
-    file: FileId,
-    /// The whole file (doc comments are looked up in it).
-    text: &'t str,
-    /// Where the chunk being converted starts in `text`.
-    offset: usize,
-    diags: Vec<Diagnostic>,
-}
-
-impl Cx<'_> {
-    /// A pair's span in the whole file (`offset`: where the parsed chunk starts).
-    fn span(&self, p: &Pair<Rule>) -> Span {
-        let s = p.as_span();
-        Span::new(self.offset + s.start(), self.offset + s.end())
-    }
-
-    fn name(&self, p: Pair<Rule>) -> Name {
-        Name {
-            text: p.as_str().to_string(),
-            span: self.span(&p),
-        }
-    }
-
-    fn error(&mut self, code: Code, msg: impl Into<String>, sp: Span, help: &str) {
-        self.diags
-            .push(Diagnostic::error(code, msg, self.file, sp).help(help.to_string()));
-    }
-
-    fn doc(&self, at: Span) -> String {
-        doc_before(self.text, at.start as usize)
-    }
-
-    fn item(&mut self, p: Pair<Rule>) -> Option<Item> {
-        let sp = self.span(&p);
-        match p.as_rule() {
-            Rule::import => {
-                let inner = p.into_inner().nth(1)?;
-                let target = match inner.as_rule() {
-                    Rule::import_file => {
-                        let s = inner.into_inner().next()?;
-                        ImportTarget::File {
-                            span: self.span(&s),
-                            path: self.plain_string(s),
-                        }
-                    }
-                    _ => {
-                        let mut it = inner.into_inner();
-                        let module = self.name(it.next()?);
-                        let names = it
-                            .next()
-                            .map(|l| l.into_inner().map(|x| self.name(x)).collect())
-                            .unwrap_or_default();
-                        ImportTarget::Std { module, names }
-                    }
-                };
-                Some(Item::Import(Import { target, span: sp }))
-            }
-            Rule::const_decl => {
-                let mut it = p.into_inner().skip(1);
-                let n = self.name(it.next()?);
-                let value = self.expr(it.next()?);
-                Some(Item::Const(ConstDecl {
-                    name: n,
-                    value,
-                    span: sp,
-                    doc: self.doc(sp),
-                }))
-            }
-            Rule::template_decl => {
-                let mut it = p.into_inner().skip(1);
-                let n = self.name(it.next()?);
-                let mut params = Vec::new();
-                let mut next = it.next()?;
-                if next.as_rule() == Rule::params {
-                    for param in next.into_inner() {
-                        let psp = self.span(&param);
-                        let mut pi = param.into_inner();
-                        let pname = self.name(pi.next()?);
-                        let ty = self.type_expr(pi.next()?);
-                        let default = pi.next().map(|e| self.expr(e));
-                        params.push(Param {
-                            name: pname,
-                            ty,
-                            default,
-                            doc: self.doc(psp),
-                        });
-                    }
-                    next = it.next()?;
+    let b = text.as_bytes();
+    let mut stack: Vec<Open> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let at = |k: usize, s: &[u8]| b[k..].starts_with(s);
+        let opened = match stack.last() {
+            Some(Open::Str) => match b[i] {
+                b'\\' => {
+                    i += 1; // the escaped character, whatever it is
+                    None
                 }
-                let kind = self.name(next);
-                let mut base = None;
-                let mut body = Vec::new();
-                for part in it {
-                    if part.as_rule() == Rule::template_base {
-                        let isp = self.span(&part);
-                        let mut ii = part.into_inner();
-                        let template = self.name(ii.next()?);
-                        let args = ii.next().map(|a| self.args(a)).unwrap_or_default();
-                        base = Some(Instance {
-                            template,
-                            args,
-                            span: isp,
-                        });
-                    } else {
-                        body = self.fields(part);
-                    }
+                // A quoted string ends on its line (an unterminated one is reported).
+                b'"' | b'\n' => {
+                    stack.pop();
+                    None
                 }
-                Some(Item::Template(TemplateDecl {
-                    name: n,
-                    params,
-                    kind,
-                    base,
-                    body,
-                    span: sp,
-                    doc: self.doc(sp),
-                }))
-            }
-            Rule::decl => {
-                let mut it = p.into_inner();
-                let kind_pair = it.next()?;
-                let kind = DeclKind::from_keyword(kind_pair.as_str())?;
-                let n = self.name(it.next()?);
-                let mut d = self.empty_decl(kind, n, sp);
-                for part in it {
-                    match part.as_rule() {
-                        Rule::placement => {
-                            d.placement = part.into_inner().nth(1).map(|x| self.name(x))
-                        }
-                        Rule::instance => {
-                            let isp = self.span(&part);
-                            let mut ii = part.into_inner();
-                            let template = self.name(ii.next()?);
-                            let args = ii.next().map(|a| self.args(a)).unwrap_or_default();
-                            d.instance = Some(Instance {
-                                template,
-                                args,
-                                span: isp,
-                            });
-                        }
-                        Rule::body => d.body = self.fields(part),
-                        _ => {}
-                    }
+                b'$' if at(i, b"${") => {
+                    i += 1;
+                    Some(Open::Interpolation)
                 }
-                Some(Item::Decl(d))
-            }
-            Rule::domain_decl => {
-                let mut it = p.into_inner().skip(1);
-                let n = self.name(it.next()?);
-                let mut d = self.empty_decl(DeclKind::Domain, n, sp);
-                d.route = Some(self.expr(it.next()?));
-                if let Some(b) = it.next() {
-                    d.body = self.fields(b);
-                }
-                Some(Item::Decl(d))
-            }
-            Rule::secret_decl => {
-                let mut it = p.into_inner().skip(1);
-                let n = self.name(it.next()?);
-                let mut d = self.empty_decl(DeclKind::Secret, n, sp);
-                for part in it {
-                    match part.as_rule() {
-                        Rule::secret_source => {
-                            let ssp = self.span(&part);
-                            let mut si = part.into_inner().skip(1);
-                            let kind = self.name(si.next()?);
-                            let value = self.plain_string(si.next()?);
-                            d.source = Some((kind, value, ssp));
-                        }
-                        Rule::body => d.body = self.fields(part),
-                        _ => {}
-                    }
-                }
-                Some(Item::Decl(d))
-            }
-            _ => None,
-        }
-    }
-
-    fn empty_decl(&self, kind: DeclKind, name: Name, sp: Span) -> Decl {
-        Decl {
-            kind,
-            name,
-            placement: None,
-            instance: None,
-            route: None,
-            source: None,
-            body: Vec::new(),
-            span: sp,
-            doc: self.doc(sp),
-        }
-    }
-
-    fn type_expr(&mut self, p: Pair<Rule>) -> TypeExpr {
-        let sp = self.span(&p);
-        let Some(inner) = p.into_inner().next() else {
-            return TypeExpr::Named(Name {
-                text: String::new(),
-                span: sp,
-            });
-        };
-        match inner.as_rule() {
-            Rule::list_type => match inner.into_inner().next() {
-                Some(t) => TypeExpr::List(Box::new(self.type_expr(t)), sp),
-                None => TypeExpr::Named(Name {
-                    text: String::new(),
-                    span: sp,
-                }),
+                _ => None,
             },
-            _ => TypeExpr::Named(self.name(inner)),
-        }
-    }
-
-    fn fields(&mut self, p: Pair<Rule>) -> Vec<Field> {
-        p.into_inner().filter_map(|f| self.field(f)).collect()
-    }
-
-    fn field(&mut self, p: Pair<Rule>) -> Option<Field> {
-        let sp = self.span(&p);
-        let mut it = p.into_inner();
-        let key_pair = it.next()?.into_inner().next()?;
-        let key = match key_pair.as_rule() {
-            Rule::plain_string => {
-                let ksp = self.span(&key_pair);
-                Name {
-                    text: self.plain_string(key_pair),
-                    span: ksp,
-                }
-            }
-            _ => self.name(key_pair),
-        };
-        let value = self.expr(it.next()?);
-        Some(Field {
-            key,
-            value,
-            span: sp,
-        })
-    }
-
-    fn args(&mut self, p: Pair<Rule>) -> Vec<Arg> {
-        let mut out = Vec::new();
-        for a in p.into_inner() {
-            let mut it = a.into_inner();
-            let Some(first) = it.next() else { continue };
-            match it.next() {
-                Some(value) => out.push(Arg {
-                    name: Some(self.name(first)),
-                    value: self.expr(value),
-                }),
-                None => out.push(Arg {
-                    name: None,
-                    value: self.expr(first),
-                }),
-            }
-        }
-        out
-    }
-
-    fn expr(&mut self, p: Pair<Rule>) -> Expr {
-        let sp = self.span(&p);
-        match p.as_rule() {
-            Rule::expr => {
-                let mut it = p.into_inner();
-                let Some(first) = it.next() else {
-                    return Expr {
-                        kind: ExprKind::Error,
-                        span: sp,
-                    };
-                };
-                let lhs = self.expr(first);
-                match it.next() {
-                    Some(rhs) => {
-                        let rhs = self.expr(rhs);
-                        Expr {
-                            kind: ExprKind::Pair(Box::new(lhs), Box::new(rhs)),
-                            span: sp,
-                        }
-                    }
-                    None => lhs,
-                }
-            }
-            _ => Expr {
-                kind: self.expr_kind(p, sp),
-                span: sp,
-            },
-        }
-    }
-
-    fn expr_kind(&mut self, p: Pair<Rule>, sp: Span) -> ExprKind {
-        let s = p.as_str();
-        match p.as_rule() {
-            Rule::record => ExprKind::Record(self.fields(p)),
-            Rule::list => ExprKind::List(p.into_inner().map(|e| self.expr(e)).collect()),
-            Rule::call => {
-                let mut it = p.into_inner();
-                let Some(n) = it.next() else {
-                    return ExprKind::Error;
-                };
-                let args = it.next().map(|a| self.args(a)).unwrap_or_default();
-                ExprKind::Call(self.name(n), args)
-            }
-            Rule::path => ExprKind::Path(p.into_inner().map(|x| self.name(x)).collect()),
-            Rule::boolean => ExprKind::Bool(s == "true"),
-            Rule::string => self.string(p),
-            Rule::int => match s.parse::<i64>() {
-                Ok(v) => ExprKind::Int(v),
-                Err(_) => {
-                    self.malformed(sp, "integer is too large", "integers must fit in 64 bits")
-                }
-            },
-            Rule::float => match s.parse::<f64>() {
-                Ok(v) if v.is_finite() => ExprKind::Float(v),
-                _ => self.malformed(sp, "number is too large", "write a smaller number"),
-            },
-            Rule::size => self.size(s, sp),
-            Rule::duration => self.duration(s, sp),
-            Rule::port_proto => {
-                let (num, proto) = s.split_once('/').unwrap_or((s, "tcp"));
-                match num.parse::<u32>() {
-                    Ok(n) => ExprKind::Port(n, parse_proto(proto)),
-                    Err(_) => self.malformed(sp, "port number is too large", "ports are 1..65535"),
-                }
-            }
-            Rule::port_range => {
-                let (range, proto) = s.split_once('/').unwrap_or((s, "tcp"));
-                let (a, b) = range.split_once('-').unwrap_or((range, range));
-                match (a.parse::<u32>(), b.parse::<u32>()) {
-                    (Ok(a), Ok(b)) => ExprKind::PortRange(a, b, parse_proto(proto)),
-                    _ => self.malformed(sp, "port number is too large", "ports are 1..65535"),
-                }
-            }
-            Rule::ipv4 => match s.parse::<std::net::Ipv4Addr>() {
-                Ok(ip) => ExprKind::Ip(ip.into()),
-                Err(_) => self.malformed(
-                    sp,
-                    format!("`{s}` is not an IPv4 address"),
-                    "an IPv4 address is four numbers 0..255 separated by dots, e.g. 192.168.1.10",
-                ),
-            },
-            Rule::ipv6 => self.cidr_or_ip(s, sp, true),
-            Rule::cidr4 => self.cidr_or_ip(s, sp, false),
-            _ => ExprKind::Error,
-        }
-    }
-
-    fn cidr_or_ip(&mut self, s: &str, sp: Span, v6: bool) -> ExprKind {
-        let (addr, prefix) = match s.split_once('/') {
-            Some((a, p)) => (a, Some(p)),
-            None => (s, None),
-        };
-        let ip: Option<std::net::IpAddr> = if v6 {
-            addr.parse::<std::net::Ipv6Addr>().ok().map(Into::into)
-        } else {
-            addr.parse::<std::net::Ipv4Addr>().ok().map(Into::into)
-        };
-        let max = if v6 { 128 } else { 32 };
-        match (ip, prefix) {
-            (Some(ip), None) => ExprKind::Ip(ip),
-            (Some(ip), Some(p)) => match p.parse::<u8>() {
-                Ok(p) if p <= max => ExprKind::Cidr(ip, p),
-                _ => self.malformed(
-                    sp,
-                    format!("`{s}` has an invalid prefix length"),
-                    if v6 { "an IPv6 prefix is 0..128" } else { "an IPv4 prefix is 0..32, e.g. 10.0.0.0/8" },
-                ),
-            },
-            (None, _) => self.malformed(
-                sp,
-                format!("`{s}` is not an {} address", if v6 { "IPv6" } else { "IPv4" }),
-                if v6 {
-                    "an IPv6 address is up to eight groups of hex digits separated by `:`, e.g. 2001:db8::1"
+            Some(Open::TripleStr) => {
+                if at(i, b"\"\"\"") {
+                    stack.pop();
+                    i += 2;
+                    None
+                } else if at(i, b"${") {
+                    i += 1;
+                    Some(Open::Interpolation)
                 } else {
-                    "an IPv4 address is four numbers 0..255 separated by dots, e.g. 10.0.0.0/8"
-                },
-            ),
-        }
-    }
-
-    fn malformed(&mut self, sp: Span, msg: impl Into<String>, help: &str) -> ExprKind {
-        self.error(Code::MalformedLiteral, msg, sp, help);
-        ExprKind::Error
-    }
-
-    fn size(&mut self, s: &str, sp: Span) -> ExprKind {
-        if s.starts_with('-') {
-            self.error(
-                Code::OutOfRange,
-                "a size cannot be negative",
-                sp,
-                "sizes are 0 or more, e.g. 512MiB",
-            );
-            return ExprKind::Error;
-        }
-        let split = s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len());
-        let (num, unit) = s.split_at(split);
-        let mult: u64 = match unit {
-            "B" => 1,
-            "KB" => 1000,
-            "MB" => 1000u64.pow(2),
-            "GB" => 1000u64.pow(3),
-            "TB" => 1000u64.pow(4),
-            "KiB" => 1 << 10,
-            "MiB" => 1 << 20,
-            "GiB" => 1 << 30,
-            _ => 1 << 40,
+                    None
+                }
+            }
+            _ => match b[i] {
+                b'"' if at(i, b"\"\"\"") => {
+                    i += 2;
+                    Some(Open::TripleStr)
+                }
+                b'"' => Some(Open::Str),
+                b'{' | b'[' | b'(' => Some(Open::Bracket),
+                b'}' | b']' | b')' => {
+                    stack.pop();
+                    None
+                }
+                b'/' if at(i, b"//") => {
+                    i = text[i..].find('\n').map_or(b.len(), |n| i + n);
+                    None
+                }
+                b'/' if at(i, b"/*") => {
+                    i = text[i + 2..].find("*/").map_or(b.len(), |n| i + 2 + n + 1);
+                    None
+                }
+                _ => None,
+            },
         };
-        let bytes = if let Some((int, frac)) = num.split_once('.') {
-            let v: f64 = format!("{int}.{frac}").parse().unwrap_or(f64::INFINITY);
-            let b = v * mult as f64;
-            if b.is_finite() && b < u64::MAX as f64 {
-                Some(b.round() as u64)
-            } else {
-                None
+        if let Some(o) = opened {
+            stack.push(o);
+            if stack.len() > MAX_NESTING {
+                return Some(i);
             }
-        } else {
-            num.parse::<u64>().ok().and_then(|n| n.checked_mul(mult))
-        };
-        match bytes {
-            Some(b) => ExprKind::Size(b),
-            None => self.malformed(sp, "size is too large", "sizes must be below 16 EiB"),
         }
+        i += 1;
     }
-
-    fn duration(&mut self, s: &str, sp: Span) -> ExprKind {
-        if s.starts_with('-') {
-            self.error(
-                Code::OutOfRange,
-                "a duration cannot be negative",
-                sp,
-                "durations are 0 or more, e.g. 30s",
-            );
-            return ExprKind::Error;
-        }
-        let mut total: u64 = 0;
-        let mut num = String::new();
-        let mut chars = s.chars().peekable();
-        let mut last_rank = u8::MAX;
-        while let Some(c) = chars.next() {
-            if c.is_ascii_digit() {
-                num.push(c);
-                continue;
-            }
-            let (unit, rank) = match c {
-                'm' if chars.peek() == Some(&'s') => {
-                    chars.next();
-                    (1, 0)
-                }
-                's' => (1000, 1),
-                'm' => (60_000, 2),
-                'h' => (3_600_000, 3),
-                _ => (86_400_000, 4),
-            };
-            if rank >= last_rank {
-                return self.malformed(
-                    sp,
-                    format!("`{s}` repeats or misorders its units"),
-                    "write units from largest to smallest, each once, e.g. 1h30m",
-                );
-            }
-            last_rank = rank;
-            let Some(v) = num.parse::<u64>().ok().and_then(|n| n.checked_mul(unit)) else {
-                return self.malformed(sp, "duration is too large", "write a smaller duration");
-            };
-            total = match total.checked_add(v) {
-                Some(t) => t,
-                None => {
-                    return self.malformed(sp, "duration is too large", "write a smaller duration");
-                }
-            };
-            num.clear();
-        }
-        ExprKind::Duration(total)
-    }
-
-    fn string(&mut self, p: Pair<Rule>) -> ExprKind {
-        let mut parts: Vec<StrPart> = Vec::new();
-        let Some(inner) = p.into_inner().next() else {
-            return ExprKind::Str(parts);
-        };
-        let triple = inner.as_rule() == Rule::triple_string;
-        for piece in inner.into_inner() {
-            match piece.as_rule() {
-                Rule::interp => {
-                    if let Some(e) = piece.into_inner().next() {
-                        parts.push(StrPart::Interp(self.expr(e)));
-                    }
-                }
-                Rule::escape => {
-                    let sp = self.span(&piece);
-                    match unescape(piece.as_str()) {
-                        Some(c) => push_text(&mut parts, c),
-                        None => {
-                            self.error(
-                                Code::MalformedLiteral,
-                                format!("unknown escape `{}`", piece.as_str()),
-                                sp,
-                                "known escapes: \\n \\t \\r \\\\ \\\" \\$",
-                            );
-                        }
-                    }
-                }
-                _ => {
-                    let t = piece.as_str();
-                    push_text_str(&mut parts, t);
-                }
-            }
-        }
-        if triple {
-            dedent(&mut parts);
-        }
-        ExprKind::Str(parts)
-    }
-
-    fn plain_string(&mut self, p: Pair<Rule>) -> String {
-        let mut out = String::new();
-        for piece in p.into_inner() {
-            if piece.as_rule() == Rule::escape {
-                match unescape(piece.as_str()) {
-                    Some(c) => out.push(c),
-                    None => self.error(
-                        Code::MalformedLiteral,
-                        format!("unknown escape `{}`", piece.as_str()),
-                        self.span(&piece),
-                        "known escapes: \\n \\t \\r \\\\ \\\" \\$",
-                    ),
-                }
-            } else {
-                out.push_str(piece.as_str());
-            }
-        }
-        out
-    }
+    None
 }
 
-fn parse_proto(s: &str) -> Proto {
-    if s == "udp" { Proto::Udp } else { Proto::Tcp }
-}
-
-fn unescape(s: &str) -> Option<char> {
-    Some(match s.chars().nth(1)? {
-        'n' => '\n',
-        't' => '\t',
-        'r' => '\r',
-        '\\' => '\\',
-        '"' => '"',
-        '$' => '$',
-        _ => return None,
-    })
-}
-
-fn push_text(parts: &mut Vec<StrPart>, c: char) {
-    if let Some(StrPart::Text(t)) = parts.last_mut() {
-        t.push(c);
-    } else {
-        parts.push(StrPart::Text(c.to_string()));
+/// Whether the parser agrees with the grammar of record on `text`: where the grammar accepts
+/// it, the same items and diagnostics and no syntax error; where it rejects it, a syntax
+/// error. Inputs nested beyond [`MAX_NESTING`] are refused by the parser before any grammar
+/// question arises. For the differential test and the fuzzer.
+#[doc(hidden)]
+pub fn agrees_with_grammar(text: &str) -> Result<(), String> {
+    if too_deep(text).is_some() {
+        return Ok(());
     }
-}
-
-fn push_text_str(parts: &mut Vec<StrPart>, s: &str) {
-    if let Some(StrPart::Text(t)) = parts.last_mut() {
-        t.push_str(s);
-    } else {
-        parts.push(StrPart::Text(s.to_string()));
-    }
-}
-
-/// `"""` strings: drop the first newline and the common indentation, so they can be
-/// indented with the surrounding code.
-fn dedent(parts: &mut [StrPart]) {
-    let mut text = String::new();
-    for p in parts.iter() {
-        match p {
-            StrPart::Text(t) => text.push_str(t),
-            StrPart::Interp(_) => text.push('x'),
-        }
-    }
-    let indent = text
-        .lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.len() - l.trim_start_matches([' ', '\t']).len())
-        .min()
-        .unwrap_or(0);
-    let mut at_line_start = false;
-    for (i, p) in parts.iter_mut().enumerate() {
-        if let StrPart::Text(t) = p {
-            let mut out = String::with_capacity(t.len());
-            let mut src = t.as_str();
-            if i == 0
-                && let Some(rest) = src.strip_prefix("\r\n").or_else(|| src.strip_prefix('\n'))
-            {
-                src = rest;
-                at_line_start = true;
+    let (mine, my_diags) = parse(FileId(0), text);
+    let syntax_errors = my_diags.iter().filter(|d| d.code == Code::Syntax).count();
+    match super::oracle::parse(FileId(0), text) {
+        Some((items, diags)) => {
+            if syntax_errors > 0 {
+                return Err(format!(
+                    "the grammar accepts it, the parser reports: {}",
+                    my_diags[0].message
+                ));
             }
-            for ch_line in src.split_inclusive('\n') {
-                let mut line = ch_line;
-                if at_line_start {
-                    let strip = line.len() - line.trim_start_matches([' ', '\t']).len();
-                    line = &line[strip.min(indent)..];
+            if items.len() != mine.items.len() {
+                return Err(format!(
+                    "the grammar finds {} items, the parser {}",
+                    items.len(),
+                    mine.items.len()
+                ));
+            }
+            for (a, b) in items.iter().zip(&mine.items) {
+                let (a, b) = (format!("{a:?}"), format!("{b:?}"));
+                if a != b {
+                    let at = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+                    let from = at.saturating_sub(80);
+                    return Err(format!(
+                        "the trees differ:\n grammar: ...{}\n parser:  ...{}",
+                        a.get(from..(at + 80).min(a.len())).unwrap_or(&a),
+                        b.get(from..(at + 80).min(b.len())).unwrap_or(&b)
+                    ));
                 }
-                out.push_str(line);
-                at_line_start = line.ends_with('\n');
             }
-            *t = out;
-        } else {
-            at_line_start = false;
+            if diags != my_diags {
+                return Err(format!("the diagnostics differ: {diags:?} / {my_diags:?}"));
+            }
+            Ok(())
         }
+        None if syntax_errors == 0 => Err("the grammar rejects it, the parser accepts it".into()),
+        None => Ok(()),
     }
-    // A closing `"""` on its own line leaves trailing indentation: trim it.
-    if let Some(StrPart::Text(t)) = parts.last_mut() {
-        let trimmed = t.trim_end_matches([' ', '\t']).len();
-        t.truncate(trimmed);
-    }
-}
-
-/// The `///` doc comment lines directly above `offset`.
-pub fn doc_before(text: &str, offset: usize) -> String {
-    let before = &text[..offset.min(text.len())];
-    let mut lines: Vec<&str> = Vec::new();
-    for line in before
-        .lines()
-        .rev()
-        .skip(usize::from(!before.ends_with('\n')))
-    {
-        let t = line.trim();
-        if let Some(d) = t.strip_prefix("///") {
-            lines.push(d.strip_prefix(' ').unwrap_or(d));
-        } else {
-            break;
-        }
-    }
-    lines.reverse();
-    lines.join("\n")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A large file parsed in parts gives exactly what the one-piece parse gives: items,
-    /// spans, doc comments and diagnostics, also when keywords hide in strings and comments.
-    #[test]
-    fn parts_parse_like_the_whole() {
-        let mut src = String::from("import std.apps.{redis}\n");
-        for i in 0..3000 {
-            src.push_str(&format!(
-                "/// doc {i}\nservice s{i} on h{} = redis(maxmemory = {}MiB) {{\n  env {{ A = \"x\\\" service in a string {{\" }}\n}}\n/* block\nservice in a comment\n*/\ndomain d{i}.example.org -> s{i}.port.redis\nconst c{i} = \"\"\"\nhost in a triple {{\n\"\"\"\n",
-                i % 7,
-                64 + i
-            ));
-        }
-        assert!(src.len() > PARALLEL_MIN_BYTES);
-        let cuts = item_boundaries(&src, 4);
-        assert_eq!(cuts.len(), 4, "{cuts:?}");
-        let (whole, whole_diags) = parse_part(FileId(0), &src, 0, src.len()).unwrap_or_default();
-        let (parted, parted_diags) = parse(FileId(0), &src);
-        assert_eq!(format!("{whole:?}"), format!("{:?}", parted.items));
-        assert_eq!(whole_diags, parted_diags);
-        assert_eq!(parted.items.len(), 1 + 3 * 3000);
-        // A syntax error in one part: the whole file's first error, as before.
-        let broken = src.replacen("service s2999 on", "service s2999 on on", 1);
-        let (f, d) = parse(FileId(0), &broken);
-        assert!(f.items.is_empty());
-        assert_eq!(d.len(), 1);
-        assert_eq!(d[0].code, Code::Syntax);
-    }
 
     fn ok(src: &str) -> File {
         let (f, d) = parse(FileId(0), src);
@@ -1143,19 +1615,12 @@ mod tests {
             "const a = [30s, 1h30m, 512MiB, 4GiB, 100GB, 10.0.0.1, 10.0.0.0/8, 2001:db8::1, 53/udp, 8000-8010, 0.5, \"x${a}y\", true, db.port.mysql, 80 -> http]",
         );
         let Item::Const(c) = &f.items[0] else {
-            panic!()
+            panic!("{:?}", f.items)
         };
         let ExprKind::List(items) = &c.value.kind else {
-            panic!()
+            panic!("{:?}", c.value)
         };
-        let kinds: Vec<String> = items
-            .iter()
-            .map(|e| format!("{:?}", e.kind).chars().take(12).collect())
-            .collect();
-        assert!(
-            matches!(items[0].kind, ExprKind::Duration(30_000)),
-            "{kinds:?}"
-        );
+        assert!(matches!(items[0].kind, ExprKind::Duration(30_000)));
         assert!(matches!(items[1].kind, ExprKind::Duration(5_400_000)));
         assert!(matches!(items[2].kind, ExprKind::Size(536_870_912)));
         assert!(matches!(items[4].kind, ExprKind::Size(100_000_000_000)));
@@ -1230,5 +1695,56 @@ mod tests {
         };
         let StrPart::Text(t) = &p[0] else { panic!() };
         assert_eq!(t, "line1\n  line2\n");
+    }
+
+    #[test]
+    fn comments_and_blank_lines_are_kept_with_their_spans() {
+        let src = "// head\n\n/// doc\nhost a { /* inline */ runtime = compose } // tail\n\n\nconst b = 1\n";
+        let f = ok(src);
+        let kinds: Vec<(TriviaKind, &str)> = f
+            .trivia
+            .iter()
+            .map(|t| (t.kind, &src[t.span.range()]))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (TriviaKind::LineComment, "// head"),
+                (TriviaKind::BlankLine, ""),
+                (TriviaKind::DocComment, "/// doc"),
+                (TriviaKind::BlockComment, "/* inline */"),
+                (TriviaKind::LineComment, "// tail"),
+                (TriviaKind::BlankLine, ""),
+                (TriviaKind::BlankLine, ""),
+            ]
+        );
+    }
+
+    #[test]
+    fn every_broken_item_is_reported_and_the_rest_parses() {
+        let src = "host a {\n  runtime: compose\n}\nhost b { runtime = compose }\nservice c on b {\nservice d on b { image = \"x:1\" }\nconst e = [1, 2\nconst f = 3\n";
+        let (f, d) = parse(FileId(0), src);
+        let syntax: Vec<usize> = d
+            .iter()
+            .filter(|d| d.code == Code::Syntax)
+            .map(|d| d.primary.span.start as usize)
+            .collect();
+        assert_eq!(syntax.len(), 3, "{d:#?}");
+        let names: Vec<String> = f
+            .items
+            .iter()
+            .map(|i| match i {
+                Item::Decl(d) => d.name.text.clone(),
+                Item::Const(c) => c.name.text.clone(),
+                Item::Error(e) => format!(
+                    "broken {}",
+                    e.declares.as_ref().map_or("?", |d| d.name.text.as_str())
+                ),
+                _ => "other".to_string(),
+            })
+            .collect();
+        assert_eq!(names, ["broken a", "b", "broken c", "d", "broken e", "f"]);
+        // The colon is reported where it is.
+        assert_eq!(&src[syntax[0]..syntax[0] + 1], ":");
     }
 }
