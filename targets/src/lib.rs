@@ -1,6 +1,7 @@
 //! sparkc targets. Each module implements [`sparkc_core::target::Target`] over the model.
 pub mod caddy;
 pub mod compose;
+pub mod placement;
 pub mod prometheus;
 pub mod yaml;
 

@@ -46,28 +46,17 @@ impl Target for Caddy {
             let h = &m.hosts[hid];
             let fallback = format!("caddy/{}/Caddyfile", h.name);
             let path = match proxies[hid] {
-                Some(p) => {
-                    let found = crate::compose::mounted_file(m, p, CONFIG_IN_CONTAINER);
-                    if found.is_none() {
-                        let s = &m.services[p];
-                        diags.push(
-                            Diagnostic::warning(
-                                Code::Fallback,
-                                format!(
-                                    "the Caddy service `{}` does not mount its Caddyfile from a path next to its compose file",
-                                    s.name
-                                ),
-                                s.loc.file,
-                                s.loc.span,
-                            )
-                            .label(format!("Caddy reads `{CONFIG_IN_CONTAINER}`"))
-                            .help(format!(
-                                "the Caddyfile goes to `{fallback}`; mount it with a relative path, as the stdlib template does: `volumes = [ro(\"./Caddyfile\" -> \"{CONFIG_IN_CONTAINER}\")]`"
-                            )),
-                        );
-                    }
-                    found
-                }
+                Some(p) => Some(crate::placement::config_path(
+                    m,
+                    p,
+                    &crate::placement::ConfigFile {
+                        what: "the Caddyfile",
+                        in_container: CONFIG_IN_CONTAINER,
+                        mount_from: "./Caddyfile",
+                    },
+                    fallback.clone(),
+                    &mut diags,
+                )),
                 None => {
                     diags.push(
                         Diagnostic::warning(
@@ -119,8 +108,7 @@ fn caddyfile(
         let _ = write!(f, "{{\n\tmetrics\n}}\n\n:{port} {{\n\tmetrics {path}\n}}\n");
     }
     for d in domains {
-        let s = &m.services[d.service];
-        let port = s.port(&d.port).map_or(0, |p| p.port);
+        let port = d.port.number;
         let site = match d.tls {
             Tls::Off => format!("http://{}", d.name),
             Tls::Auto | Tls::Internal => d.name.clone(),
@@ -139,7 +127,7 @@ fn caddyfile(
             }
             let _ = writeln!(f, "{indent}reverse_proxy {}:{port}", m.dns_name(d.service));
         };
-        match d.path_prefix.as_deref().filter(|p| *p != "/") {
+        match d.path_prefix.as_deref() {
             None => route(&mut f, "\t"),
             Some(p) => {
                 // Only the prefix is routed; any other path is not found, as behind Traefik.

@@ -4,6 +4,7 @@
 //! also `deploy:` update/rollback/placement. What a runtime cannot express is an E0401
 //! error, or a W0402 warning where a documented fallback exists.
 
+use crate::placement::{project_dir, relative_inside};
 use crate::yaml::{Yaml, YamlMap, render};
 use indexmap::IndexMap;
 use sparkc_core::diag::{Code, Diagnostic};
@@ -93,44 +94,6 @@ impl Target for Compose {
         }
         (out, diags)
     }
-}
-
-/// The directory of a compose project in the out dir: `compose/<host>` for the host's own
-/// services, `compose/<host>/<stack>` for a stack. Files a project mounts by relative path
-/// (a Caddyfile, a prometheus.yml) go beside its compose file.
-pub fn project_dir(h: &Host, stack: Option<&str>) -> String {
-    match stack {
-        Some(st) => format!("compose/{}/{st}", h.name),
-        None => format!("compose/{}", h.name),
-    }
-}
-
-/// Where in the out dir a file must go for service `sid` to read it at `container_path`: the
-/// relative bind mount's source, resolved against the service's compose project directory.
-/// `None` when it is not bind-mounted from a relative path inside the project, or the host
-/// is not a compose or swarm host.
-pub fn mounted_file(m: &Model, sid: ServiceId, container_path: &str) -> Option<String> {
-    let s = &m.services[sid];
-    let source = s.volumes.iter().find_map(|v| match &v.source {
-        MountSource::Bind(p) if v.target == container_path => Some(p.as_str()),
-        _ => None,
-    })?;
-    let rel = relative_inside(source)?;
-    let h = &m.hosts[s.host];
-    let compose = matches!(h.runtime, Runtime::Compose | Runtime::Swarm);
-    compose.then(|| format!("{}/{rel}", project_dir(h, s.stack.as_deref())))
-}
-
-/// The project-relative path of a bind source that stays inside the compose project's
-/// directory (`./Caddyfile` → `Caddyfile`); `None` for absolute paths and ones that climb.
-fn relative_inside(source: &str) -> Option<&str> {
-    let rel = source.strip_prefix("./").unwrap_or(source);
-    let inside = !rel.is_empty()
-        && !source.starts_with('/')
-        && rel
-            .split('/')
-            .all(|c| !c.is_empty() && c != "." && c != "..");
-    inside.then_some(rel)
 }
 
 /// Label that changes when a generated file the service mounts changes: Compose then
@@ -264,7 +227,7 @@ fn escape_interpolation(doc: &mut Yaml) {
 }
 
 fn dur(ms: u64) -> Yaml {
-    Yaml::Str(sparkc_core::check::eval::format_duration(ms))
+    Yaml::Str(sparkc_core::model::units::format_duration(ms))
 }
 
 /// Compose byte sizes are strings with binary units (`512m`, `4g`).
@@ -364,7 +327,7 @@ impl Emitter<'_> {
                 continue;
             }
             routers
-                .entry((d.port.as_str(), d.path_prefix.as_deref(), d.tls))
+                .entry((d.port.name.as_str(), d.path_prefix.as_deref(), d.tls))
                 .or_default()
                 .push(d);
         }
@@ -431,11 +394,7 @@ impl Emitter<'_> {
             if !single {
                 labels.insert(format!("{base}.service"), lit(&router));
             }
-            let number = s
-                .ports
-                .iter()
-                .find(|p| p.name == *port)
-                .map_or(0, |p| p.port);
+            let number = domains[0].port.number;
             labels.insert(
                 format!("traefik.http.services.{router}.loadbalancer.server.port"),
                 Yaml::Str(number.to_string()),

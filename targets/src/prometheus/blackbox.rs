@@ -4,8 +4,8 @@
 //! M300 example watches its sites with Uptime Kuma, which is configured in its own UI).
 
 use crate::yaml::{Yaml, render};
-use sparkc_core::check::rules::{attachment_text, join_help, unreachable};
 use sparkc_core::diag::{Code, Diagnostic};
+use sparkc_core::model::reach::{attachment_text, join_help, unreachable};
 use sparkc_core::model::*;
 use sparkc_core::target::{Artifact, EmitContext};
 use std::collections::BTreeSet;
@@ -76,7 +76,7 @@ pub fn probes(
         let mut job = Yaml::map();
         job.set("job_name", Yaml::Str(name.clone()));
         if let Some(ms) = mon.interval {
-            let every = sparkc_core::check::eval::format_duration(ms);
+            let every = sparkc_core::model::units::format_duration(ms);
             job.set("scrape_interval", Yaml::Str(every.clone()));
             // A scrape may not outlast its interval (the default timeout is 10s).
             if ms < 10_000 {
@@ -99,25 +99,17 @@ pub fn probes(
     if out.jobs.is_empty() {
         return out;
     }
-    let path = crate::compose::mounted_file(m, bb, CONFIG_IN_CONTAINER).unwrap_or_else(|| {
-        let fallback = "prometheus/blackbox.yml".to_string();
-        diags.push(
-            Diagnostic::warning(
-                Code::Fallback,
-                format!(
-                    "the blackbox exporter `{}` does not mount its configuration from a path next to its compose file",
-                    exporter.name
-                ),
-                exporter.loc.file,
-                exporter.loc.span,
-            )
-            .label(format!("it reads `{CONFIG_IN_CONTAINER}`"))
-            .help(format!(
-                "blackbox.yml goes to `{fallback}`; mount it with a relative path, as the stdlib template does: `volumes = [ro(\"./blackbox.yml\" -> \"{CONFIG_IN_CONTAINER}\")]`"
-            )),
-        );
-        fallback
-    });
+    let path = crate::placement::config_path(
+        m,
+        bb,
+        &crate::placement::ConfigFile {
+            what: "blackbox.yml",
+            in_container: CONFIG_IN_CONTAINER,
+            mount_from: "./blackbox.yml",
+        },
+        "prometheus/blackbox.yml".to_string(),
+        diags,
+    );
     let mut all = Yaml::map();
     for module in modules {
         all.set(module, module_config(module));
@@ -158,7 +150,7 @@ fn alert(mon: &Monitor, job: &str, target: &str, after: u64) -> Yaml {
         Yaml::Str(format!(
             "{target} has failed its {} probe for {}",
             module_name(mon.probe),
-            sparkc_core::check::eval::format_duration(after)
+            sparkc_core::model::units::format_duration(after)
         )),
     );
     let mut rule = Yaml::map();
@@ -169,7 +161,7 @@ fn alert(mon: &Monitor, job: &str, target: &str, after: u64) -> Yaml {
     );
     rule.set(
         "for",
-        Yaml::Str(sparkc_core::check::eval::format_duration(after)),
+        Yaml::Str(sparkc_core::model::units::format_duration(after)),
     );
     rule.set("labels", labels);
     rule.set("annotations", annotations);
@@ -262,7 +254,7 @@ fn probe_target(
                 diags.push(unreachable(m, bb, *sid, mon.loc, label, help));
                 return None;
             }
-            let number = m.services[*sid].port(port).map_or(0, |p| p.port);
+            let number = port.number;
             let host = m.dns_name(*sid);
             match mon.probe {
                 Probe::Http | Probe::Https => {

@@ -21,8 +21,8 @@ const RULES: &str = "rules/*.yml";
 const CONFIG_IN_CONTAINER: &str = "/etc/prometheus/prometheus.yml";
 
 use crate::yaml::{Yaml, render};
-use sparkc_core::check::rules::{self, attachment_text, join_help};
 use sparkc_core::diag::{Code, Diagnostic};
+use sparkc_core::model::reach::{self, attachment_text, join_help};
 use sparkc_core::model::*;
 use sparkc_core::target::{Artifact, EmitContext, OptionKind, Target, TargetOption};
 
@@ -141,12 +141,23 @@ impl Target for Prometheus {
         doc.set("global", global);
         // The `path` option; else where the project's Prometheus mounts its configuration;
         // else prometheus/.
-        let path = ctx
-            .options
-            .get("path")
-            .cloned()
-            .or_else(|| crate::compose::mounted_file(m, prom?, CONFIG_IN_CONTAINER))
-            .unwrap_or_else(|| "prometheus/prometheus.yml".to_string());
+        let fallback = "prometheus/prometheus.yml".to_string();
+        let path = match (ctx.options.get("path"), prom) {
+            (Some(p), _) => p.clone(),
+            (None, Some(p)) => crate::placement::config_path(
+                m,
+                p,
+                &crate::placement::ConfigFile {
+                    what: "prometheus.yml",
+                    in_container: CONFIG_IN_CONTAINER,
+                    mount_from: "./prometheus.yml",
+                },
+                fallback,
+                &mut diags,
+            ),
+            // No Prometheus in the project: the file is for one run elsewhere.
+            (None, None) => fallback,
+        };
         let header = crate::header(ctx.source, "prometheus");
         let mut out: Vec<Artifact> = probes.config.into_iter().collect();
         if !probes.alerts.is_empty() {
@@ -214,7 +225,7 @@ fn unreachable(m: &Model, prom: ServiceId, sid: ServiceId) -> Diagnostic {
         s.metrics_port.unwrap_or(0),
         attachment_text(m, sid)
     );
-    rules::unreachable(m, prom, sid, s.loc, label, help)
+    reach::unreachable(m, prom, sid, s.loc, label, help)
 }
 
 fn job(name: &str, targets: Vec<Yaml>) -> Yaml {

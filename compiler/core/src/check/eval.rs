@@ -844,7 +844,7 @@ impl<'a> Evaluator<'a> {
             Val::Float(f) => f.to_string(),
             Val::Bool(b) => b.to_string(),
             Val::Size(b) => b.to_string(),
-            Val::Duration(ms) => format_duration(ms),
+            Val::Duration(ms) => crate::model::units::format_duration(ms),
             Val::Port(p, _) => p.to_string(),
             Val::Ip(ip) => ip.to_string(),
             Val::Cidr(ip, p) => format!("{ip}/{p}"),
@@ -918,19 +918,4 @@ pub fn merge(mut base: Rec, over: Rec) -> Rec {
         }
     }
     base
-}
-
-pub fn format_duration(ms: u64) -> String {
-    if ms == 0 {
-        return "0s".into();
-    }
-    let mut out = String::new();
-    let mut rest = ms;
-    for (unit, len) in [("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)] {
-        if rest >= len {
-            out.push_str(&format!("{}{unit}", rest / len));
-            rest %= len;
-        }
-    }
-    out
 }

@@ -2123,7 +2123,7 @@ impl Lowerer<'_, '_> {
             Val::Float(f) => Raw::Float(*f),
             Val::Bool(b) => Raw::Bool(*b),
             Val::Size(b) => Raw::Int(*b as i64),
-            Val::Duration(ms) => Raw::Str(super::eval::format_duration(*ms)),
+            Val::Duration(ms) => Raw::Str(crate::model::units::format_duration(*ms)),
             Val::Port(p, _) => Raw::Int(i64::from(*p)),
             Val::Ip(ip) => Raw::Str(ip.to_string()),
             Val::List(items) => Raw::List(items.iter().filter_map(|i| self.raw(i)).collect()),
@@ -2201,7 +2201,8 @@ impl Lowerer<'_, '_> {
                                 "use letters, digits and `-._~/`, and percent-encode anything else (a space is `%20`); wildcards are implied: a path routes everything below it",
                             );
                         } else {
-                            dom.path_prefix = Some(p);
+                            // `/` is the whole site: the same as no path, decided here once.
+                            dom.path_prefix = (p != "/").then_some(p);
                         }
                     }
                 }
@@ -2212,7 +2213,7 @@ impl Lowerer<'_, '_> {
     }
 
     /// `svc.port.NAME`: a service and one of its declared ports.
-    fn port_ref(&mut self, v: &V) -> Option<(ServiceId, String)> {
+    fn port_ref(&mut self, v: &V) -> Option<(ServiceId, PortRef)> {
         match &v.val {
             Val::Ref(sym, path)
                 if self.ev.syms.list[*sym].kind == SymKind::Decl(DeclKind::Service) =>
@@ -2221,8 +2222,15 @@ impl Lowerer<'_, '_> {
                 match path.as_slice() {
                     [p, n] if p.text == "port" => {
                         let svc = &self.model.services[id];
-                        if svc.port(&n.text).is_some() {
-                            Some((id, n.text.clone()))
+                        if let Some(def) = svc.port(&n.text) {
+                            Some((
+                                id,
+                                PortRef {
+                                    name: def.name.clone(),
+                                    number: def.port,
+                                    proto: def.proto,
+                                },
+                            ))
                         } else {
                             let svc = svc.clone();
                             self.unknown_port(

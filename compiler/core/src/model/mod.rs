@@ -1,7 +1,9 @@
 //! The typed infrastructure model: the one IR every target reads. Everything here is
 //! resolved, checked and sorted by name, so targets never see syntax and never re-check.
 
+pub mod reach;
 pub mod traefik;
+pub mod units;
 
 use crate::source::Loc;
 pub use crate::syntax::ast::Proto;
@@ -292,6 +294,15 @@ pub struct PortDef {
     pub port: u16,
     pub proto: Proto,
     pub loc: Loc,
+}
+
+/// A reference to one of a service's declared ports, resolved by the checker: readers never
+/// look a port up again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortRef {
+    pub name: String,
+    pub number: u16,
+    pub proto: Proto,
 }
 
 #[derive(Debug, Clone)]
@@ -629,10 +640,11 @@ pub struct Domain {
     pub name: String,
     pub loc: Loc,
     pub service: ServiceId,
-    pub port: String,
+    pub port: PortRef,
     pub tls: Tls,
     /// Basic-auth users file secret, if the route needs auth.
     pub basic_auth: Option<SecretId>,
+    /// The path the route is limited to (`/api`); `None` for the whole site (`path = "/"` too).
     pub path_prefix: Option<String>,
 }
 
@@ -647,7 +659,7 @@ pub enum Probe {
 #[derive(Debug, Clone)]
 pub enum MonitorTarget {
     Domain(usize),
-    Service(ServiceId, String),
+    Service(ServiceId, PortRef),
     Host(HostId),
 }
 
