@@ -26,7 +26,7 @@ pub fn mounted_file(m: &Model, sid: ServiceId, container_path: &str) -> Option<S
         _ => None,
     })?;
     let rel = relative_inside(source)?;
-    let h = &m.hosts[s.host];
+    let h = m.host_of(sid)?;
     let compose = matches!(h.runtime, Runtime::Compose | Runtime::Swarm);
     compose.then(|| format!("{}/{rel}", project_dir(h, s.stack.as_deref())))
 }

@@ -27,19 +27,19 @@ impl Target for Caddy {
     fn emit(&self, m: &Model, ctx: &EmitContext<'_>) -> (Vec<Artifact>, Vec<Diagnostic>) {
         let mut out = Vec::new();
         let mut diags = Vec::new();
-        let mut by_host: Vec<Vec<&Domain>> = vec![Vec::new(); m.hosts.len()];
+        let mut by_host: List<HostId, Vec<&Domain>> = List::filled(m.hosts.len(), Vec::new());
         for d in &m.domains {
-            let host = m.services[d.service].host;
-            if m.hosts[host].proxy == Proxy::Caddy {
+            if let Some(host) = m.services[d.service].host
+                && m.hosts[host].proxy == Proxy::Caddy
+            {
                 by_host[host].push(d);
             }
         }
         let proxies = m.app_per_host("caddy");
-        for (hid, domains) in by_host.iter().enumerate() {
+        for (hid, domains) in by_host.iter_enumerated() {
             // A host's Caddy reads its Caddyfile even before any domain routes through it
             // (the bind mount's source must exist, and its metrics serve the health check).
-            if m.hosts[hid].proxy != Proxy::Caddy
-                || (domains.is_empty() && proxies.get(hid).is_none_or(Option::is_none))
+            if m.hosts[hid].proxy != Proxy::Caddy || (domains.is_empty() && proxies[hid].is_none())
             {
                 continue;
             }

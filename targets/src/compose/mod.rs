@@ -56,16 +56,15 @@ impl Target for Compose {
         let mut out = Vec::new();
         let mut diags = Vec::new();
         // Group each host's services by stack; `None` (the host's own project) first.
-        let mut by_host: Vec<BTreeMap<Option<&str>, Vec<ServiceId>>> =
-            vec![BTreeMap::new(); m.hosts.len()];
-        for (sid, s) in m.services.iter().enumerate() {
-            by_host[s.host]
-                .entry(s.stack.as_deref())
-                .or_default()
-                .push(sid);
+        let mut by_host: List<HostId, BTreeMap<Option<&str>, Vec<ServiceId>>> =
+            List::filled(m.hosts.len(), BTreeMap::new());
+        for (sid, s) in m.services.iter_enumerated() {
+            if let Some(h) = s.host {
+                by_host[h].entry(s.stack.as_deref()).or_default().push(sid);
+            }
         }
-        let mut routes: Vec<Vec<DomainId>> = vec![Vec::new(); m.services.len()];
-        for (did, d) in m.domains.iter().enumerate() {
+        let mut routes: List<ServiceId, Vec<DomainId>> = List::filled(m.services.len(), Vec::new());
+        for (did, d) in m.domains.iter_enumerated() {
             routes[d.service].push(did);
         }
         let hosts = HostFacts {
@@ -76,7 +75,7 @@ impl Target for Compose {
         // One compose project per (host, stack); each is emitted independently, on every
         // core, and the results are joined in this order.
         let mut units: Vec<(HostId, Option<&str>, &[ServiceId])> = Vec::new();
-        for (hid, h) in m.hosts.iter().enumerate() {
+        for (hid, h) in m.hosts.iter_enumerated() {
             if matches!(h.runtime, Runtime::Compose | Runtime::Swarm) {
                 for (stack, services) in &by_host[hid] {
                     units.push((hid, *stack, services));
@@ -103,10 +102,10 @@ pub const CONFIG_HASH_LABEL: &str = "sparkc.config-hash";
 /// What every compose project needs to know beyond its own services, computed once.
 struct HostFacts {
     /// The domains routed to each service.
-    routes: Vec<Vec<DomainId>>,
+    routes: List<ServiceId, Vec<DomainId>>,
     traefik: TraefikNames,
     /// Each host's Traefik service, if it declares exactly one.
-    traefik_services: Vec<Option<ServiceId>>,
+    traefik_services: List<HostId, Option<ServiceId>>,
 }
 
 /// The files of one compose project: `docker-compose.yml`, and `.env.example` when the
@@ -182,7 +181,7 @@ struct Emitter<'a> {
     /// Environment variables the file reads (for `.env.example`), with the secrets behind them.
     env_vars: BTreeMap<String, Vec<String>>,
     /// The domains routed to each service.
-    routes: &'a [Vec<DomainId>],
+    routes: &'a List<ServiceId, Vec<DomainId>>,
     traefik: &'a TraefikNames,
     /// The Traefik service declared on this host, if exactly one.
     traefik_service: Option<ServiceId>,

@@ -57,10 +57,12 @@ impl Target for Prometheus {
             .get("scrape_interval")
             .cloned()
             .unwrap_or_else(|| "30s".to_string());
-        let mut by_host: Vec<Vec<ServiceId>> = vec![Vec::new(); m.hosts.len()];
-        for (sid, s) in m.services.iter().enumerate() {
-            if s.metrics_port.is_some() {
-                by_host[s.host].push(sid);
+        let mut by_host: List<HostId, Vec<ServiceId>> = List::filled(m.hosts.len(), Vec::new());
+        for (sid, s) in m.services.iter_enumerated() {
+            if let Some(h) = s.host
+                && s.metrics_port.is_some()
+            {
+                by_host[h].push(sid);
             }
         }
         // Targets are container names: where the project runs its Prometheus, each target
@@ -79,8 +81,7 @@ impl Target for Prometheus {
         // collision is found whichever comes first.
         let mut taken: rustc_hash::FxHashSet<String> = m
             .hosts
-            .iter()
-            .enumerate()
+            .iter_enumerated()
             .filter(|(hid, _)| {
                 by_host[*hid]
                     .iter()
@@ -89,7 +90,7 @@ impl Target for Prometheus {
             .map(|(_, h)| h.name.clone())
             .collect();
         let mut jobs = Vec::new();
-        for (hid, h) in m.hosts.iter().enumerate() {
+        for (hid, h) in m.hosts.iter_enumerated() {
             let mut default_path = Vec::new();
             let mut own_path = Vec::new();
             for &sid in &by_host[hid] {
@@ -181,8 +182,8 @@ impl Target for Prometheus {
                 Err(err) => diags.push(Diagnostic::error(
                     Code::Unsupported,
                     format!("cannot serialise the alert rules: {err}"),
-                    m.hosts[0].loc.file,
-                    m.hosts[0].loc.span,
+                    m.hosts[HostId(0)].loc.file,
+                    m.hosts[HostId(0)].loc.span,
                 )),
             }
         }
@@ -196,12 +197,16 @@ impl Target for Prometheus {
                 Code::Unsupported,
                 format!("cannot serialise prometheus.yml: {err}"),
                 // Jobs exist, so a host does.
-                m.hosts[0].loc.file,
-                m.hosts[0].loc.span,
+                m.hosts[HostId(0)].loc.file,
+                m.hosts[HostId(0)].loc.span,
             )),
         }
         (out, diags)
     }
+}
+
+fn host_name(m: &Model, sid: ServiceId) -> &str {
+    m.host_of(sid).map_or("?", |h| h.name.as_str())
 }
 
 fn unreachable(m: &Model, prom: ServiceId, sid: ServiceId) -> Diagnostic {
@@ -212,10 +217,10 @@ fn unreachable(m: &Model, prom: ServiceId, sid: ServiceId) -> Diagnostic {
         format!(
             "`{}` runs on host `{}`, `{}` on `{}`: container names resolve only on one host, and scraping another host by address is not generated yet; run a Prometheus on `{}` too, or drop `metrics` from `{}`",
             p.name,
-            m.hosts[p.host].name,
+            host_name(m, prom),
             s.name,
-            m.hosts[s.host].name,
-            m.hosts[s.host].name,
+            host_name(m, sid),
+            host_name(m, sid),
             s.name
         )
     };

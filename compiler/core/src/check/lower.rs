@@ -246,16 +246,16 @@ impl<'e, 'a> Lowerer<'e, 'a> {
     pub fn lower_all(&mut self, domains: &[(FileId, usize)]) {
         // Ids first, so that declarations can refer to each other in any order.
         for (i, s) in self.syms_of(DeclKind::Host).into_iter().enumerate() {
-            self.host_ids.insert(s, i);
+            self.host_ids.insert(s, HostId::new(i));
         }
         for (i, s) in self.syms_of(DeclKind::Service).into_iter().enumerate() {
-            self.service_ids.insert(s, i);
+            self.service_ids.insert(s, ServiceId::new(i));
         }
         for (i, s) in self.syms_of(DeclKind::Secret).into_iter().enumerate() {
-            self.secret_ids.insert(s, i);
+            self.secret_ids.insert(s, SecretId::new(i));
         }
         for (i, s) in self.syms_of(DeclKind::Network).into_iter().enumerate() {
-            self.network_ids.insert(s, i);
+            self.network_ids.insert(s, NetworkId::new(i));
         }
         for s in self.syms_of(DeclKind::Host) {
             self.enter(s);
@@ -326,9 +326,9 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                 },
             );
             if let Some(x) = self.domain(f, d) {
-                self.domain_ids
-                    .insert(x.name.clone(), self.model.domains.len());
-                self.model.domains.push(x);
+                let name = x.name.clone();
+                let id = self.model.domains.push(x);
+                self.domain_ids.insert(name, id);
             }
         }
         for s in self.syms_of(DeclKind::Monitor) {
@@ -348,7 +348,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
         let m = &mut self.model;
         for d in &m.domains {
             let (Some(users), Some(host)) =
-                (d.basic_auth, m.services.get(d.service).map(|s| s.host))
+                (d.basic_auth, m.services.get(d.service).and_then(|s| s.host))
             else {
                 continue;
             };
@@ -387,7 +387,11 @@ impl<'e, 'a> Lowerer<'e, 'a> {
         let mut out = Vec::new();
         for t in texts.into_iter().filter(|t| t.contains(SECRETS_DIR)) {
             for name in secret_paths_in(t) {
-                if let Some(id) = self.model.secrets.iter().position(|x| x.name == name)
+                if let Some(id) = self
+                    .model
+                    .secrets
+                    .iter_enumerated()
+                    .find_map(|(id, x)| (x.name == name).then_some(id))
                     && !out.contains(&id)
                 {
                     out.push(id);
@@ -1086,7 +1090,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
         let decl = self.decl(sym);
         let f = self.fields(sym, SERVICE_FIELDS);
         self.path_secrets.clear();
-        let host = self.placement_host(sym, true).unwrap_or(usize::MAX);
+        let host = self.placement_host(sym, true);
         let mut s = Service {
             name: decl.name.text.clone(),
             loc: self.loc_of(sym),
@@ -1583,7 +1587,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
     }
 
     /// `volumes = [data -> "/var/lib/x", "./conf" -> "/etc/x", ro("./certs" -> "/certs")]`
-    fn mounts(&mut self, v: &V, host: HostId, service: &str) -> Vec<Mount> {
+    fn mounts(&mut self, v: &V, host: Option<HostId>, service: &str) -> Vec<Mount> {
         let mut out = Vec::new();
         let Some(items) = self.list(v) else {
             return out;
@@ -1653,7 +1657,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                 {
                     let name = self.ev.syms.list[*sym].name.clone();
                     if let Some(vol) = self.model.volumes.iter().find(|x| x.name == name)
-                        && vol.host != host
+                        && host.is_some_and(|h| vol.host != h)
                     {
                         self.ev.err(
                             Diagnostic::error(
@@ -1720,7 +1724,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
             if cond.is_none() {
                 // Resolved once every service is lowered: healthy when the dependency has a health check.
                 self.implicit_deps
-                    .push((self.model.services.len(), out.len()));
+                    .push((ServiceId::new(self.model.services.len()), out.len()));
             }
             out.push(Dependency {
                 service: id,
@@ -2291,7 +2295,7 @@ impl Lowerer<'_, '_> {
         let mut m = Monitor {
             name: decl.name.text.clone(),
             loc,
-            target: MonitorTarget::Host(0),
+            target: MonitorTarget::Host(HostId(0)),
             probe: Probe::Https,
             interval: None,
             down_for: None,

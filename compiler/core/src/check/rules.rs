@@ -22,7 +22,7 @@ pub fn check_model(m: &Model, diags: &mut Vec<Diagnostic>) {
 /// A service that names another in its environment (`DB_HOST = db`) connects to it by that
 /// name, which resolves only on a network both are attached to.
 fn name_reach(m: &Model, diags: &mut Vec<Diagnostic>) {
-    for (sid, s) in m.services.iter().enumerate() {
+    for (sid, s) in m.services.iter_enumerated() {
         for &(to, loc) in &s.connects_to {
             if m.reach(sid, to) != Reach::No {
                 continue;
@@ -45,8 +45,7 @@ fn proxy_reach(m: &Model, diags: &mut Vec<Diagnostic>) {
     let (traefik, caddy) = (m.app_per_host("traefik"), m.app_per_host("caddy"));
     for d in &m.domains {
         let s = &m.services[d.service];
-        // A service whose host did not resolve has an out-of-range host id.
-        let Some(host) = m.hosts.get(s.host) else {
+        let (Some(hid), Some(host)) = (s.host, m.host_of(d.service)) else {
             continue;
         };
         let proxies = match host.proxy {
@@ -54,7 +53,7 @@ fn proxy_reach(m: &Model, diags: &mut Vec<Diagnostic>) {
             Proxy::Caddy => &caddy,
             Proxy::None => continue,
         };
-        let Some(proxy) = proxies[s.host] else {
+        let Some(proxy) = proxies[hid] else {
             continue;
         };
         if m.reach(proxy, d.service) != Reach::No || !reported.insert(d.service) {
@@ -132,7 +131,7 @@ fn profiles(m: &Model, diags: &mut Vec<Diagnostic>) {
 
 fn placement(m: &Model, diags: &mut Vec<Diagnostic>) {
     for s in &m.services {
-        let Some(h) = m.hosts.get(s.host) else {
+        let Some(h) = s.host.and_then(|h| m.hosts.get(h)) else {
             continue;
         };
         if h.runtime == Runtime::Kubernetes {
@@ -171,7 +170,7 @@ fn placement(m: &Model, diags: &mut Vec<Diagnostic>) {
         }
         for n in &s.networks {
             let net = &m.networks[*n];
-            if net.host.is_some_and(|h| h != s.host) {
+            if net.host.is_some_and(|h| Some(h) != s.host) {
                 let loc = s.loc_of("networks");
                 diags.push(
                     Diagnostic::error(Code::CrossStack, format!("network `{}` is on another host than `{}`", net.name, s.name), loc.file, loc.span).about(s.subject())
@@ -217,25 +216,25 @@ fn dependency_cycles(m: &Model, diags: &mut Vec<Diagnostic>) {
     // 0 = unvisited, 1 = on stack, 2 = done
     let mut state = vec![0u8; m.services.len()];
     let mut reported = std::collections::BTreeSet::new();
-    for start in 0..m.services.len() {
-        if state[start] != 0 {
+    for start in m.services.ids() {
+        if state[start.index()] != 0 {
             continue;
         }
         // Iterative DFS keeping the path, so deep graphs cannot overflow the stack.
-        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
-        state[start] = 1;
+        let mut stack: Vec<(ServiceId, usize)> = vec![(start, 0)];
+        state[start.index()] = 1;
         while let Some(&mut (node, ref mut next)) = stack.last_mut() {
             if let Some(dep) = m.services[node].depends_on.get(*next) {
                 *next += 1;
                 let t = dep.service;
-                match state[t] {
+                match state[t.index()] {
                     0 => {
-                        state[t] = 1;
+                        state[t.index()] = 1;
                         stack.push((t, 0));
                     }
                     1 => {
                         let pos = stack.iter().position(|(n, _)| *n == t).unwrap_or(0);
-                        let cycle: Vec<usize> = stack[pos..].iter().map(|(n, _)| *n).collect();
+                        let cycle: Vec<ServiceId> = stack[pos..].iter().map(|(n, _)| *n).collect();
                         let mut key = cycle.clone();
                         key.sort_unstable();
                         if reported.insert(key) {
@@ -278,15 +277,15 @@ fn dependency_cycles(m: &Model, diags: &mut Vec<Diagnostic>) {
                     _ => {}
                 }
             } else {
-                state[node] = 2;
+                state[node.index()] = 2;
                 stack.pop();
             }
         }
     }
 }
 
-fn port_conflicts(m: &Model, by_host: &[Vec<&Service>], diags: &mut Vec<Diagnostic>) {
-    for (h, services) in by_host.iter().enumerate() {
+fn port_conflicts(m: &Model, by_host: &List<HostId, Vec<&Service>>, diags: &mut Vec<Diagnostic>) {
+    for (h, services) in by_host.iter_enumerated() {
         let mut claims: Vec<(&Service, &Publish)> = Vec::new();
         for &s in services {
             for p in &s.publish {
@@ -371,8 +370,8 @@ fn fmt_size(b: u64) -> String {
     format!("{b}B")
 }
 
-fn resources(m: &Model, by_host: &[Vec<&Service>], diags: &mut Vec<Diagnostic>) {
-    for (hid, h) in m.hosts.iter().enumerate() {
+fn resources(m: &Model, by_host: &List<HostId, Vec<&Service>>, diags: &mut Vec<Diagnostic>) {
+    for (hid, h) in m.hosts.iter_enumerated() {
         // Services: reservations must fit together, and each limit alone.
         let services = &by_host[hid];
         if let Some(mem) = h.memory {

@@ -1,65 +1,74 @@
 //! The typed infrastructure model: the one IR every target reads. Everything here is
 //! resolved, checked and sorted by name, so targets never see syntax and never re-check.
 
+pub mod ids;
 pub mod reach;
 pub mod traefik;
 pub mod units;
+
+pub use ids::{DomainId, HostId, Id, List, NetworkId, SecretId, ServiceId};
 
 use crate::source::Loc;
 pub use crate::syntax::ast::Proto;
 use indexmap::IndexMap;
 use std::net::IpAddr;
 
-pub type HostId = usize;
-pub type ServiceId = usize;
-pub type SecretId = usize;
-pub type NetworkId = usize;
-pub type DomainId = usize;
-
 #[derive(Debug, Clone, Default)]
 pub struct Model {
-    pub hosts: Vec<Host>,
-    pub services: Vec<Service>,
-    pub secrets: Vec<Secret>,
-    pub networks: Vec<Network>,
+    pub hosts: List<HostId, Host>,
+    pub services: List<ServiceId, Service>,
+    pub secrets: List<SecretId, Secret>,
+    pub networks: List<NetworkId, Network>,
     pub volumes: Vec<Volume>,
-    pub domains: Vec<Domain>,
+    pub domains: List<DomainId, Domain>,
     pub monitors: Vec<Monitor>,
 }
 
 impl Model {
     /// Each host's services, in model order, in one pass over the services.
-    pub fn services_by_host(&self) -> Vec<Vec<&Service>> {
-        let mut by_host = vec![Vec::new(); self.hosts.len()];
+    pub fn services_by_host(&self) -> List<HostId, Vec<&Service>> {
+        let mut by_host = List::filled(self.hosts.len(), Vec::new());
         for s in &self.services {
-            if let Some(list) = by_host.get_mut(s.host) {
+            if let Some(list) = s.host.and_then(|h| by_host.get_mut(h)) {
                 list.push(s);
             }
         }
         by_host
     }
 
+    /// The host service `sid` runs on (`None` only in a model with errors).
+    pub fn host_of(&self, sid: ServiceId) -> Option<&Host> {
+        self.services[sid].host.and_then(|h| self.hosts.get(h))
+    }
+
     /// For each host, the one service on it that runs `app` (e.g. `traefik`): made from the
     /// template of that name, or from an image whose repository is named so. `None` where
     /// there is none, or more than one. One pass over the services.
-    pub fn app_per_host(&self, app: &str) -> Vec<Option<ServiceId>> {
-        let mut found: Vec<(usize, Option<ServiceId>)> = vec![(0, None); self.hosts.len()];
-        for (sid, s) in self.services.iter().enumerate() {
-            if let Some(slot) = found.get_mut(s.host)
+    pub fn app_per_host(&self, app: &str) -> List<HostId, Option<ServiceId>> {
+        let mut found: List<HostId, (usize, Option<ServiceId>)> =
+            List::filled(self.hosts.len(), (0, None));
+        for (sid, s) in self.services.iter_enumerated() {
+            if let Some(slot) = s.host.and_then(|h| found.get_mut(h))
                 && s.runs(app)
             {
                 *slot = (slot.0 + 1, Some(sid));
             }
         }
-        found
-            .into_iter()
-            .map(|(n, sid)| if n == 1 { sid } else { None })
-            .collect()
+        let mut one = List::filled(self.hosts.len(), None);
+        for (hid, &(n, sid)) in found.iter_enumerated() {
+            if n == 1 {
+                one[hid] = sid;
+            }
+        }
+        one
     }
 
     /// The one service anywhere that runs `app`; `None` when there is none, or several.
     pub fn app_anywhere(&self, app: &str) -> Option<ServiceId> {
-        let mut found = (0..self.services.len()).filter(|&sid| self.services[sid].runs(app));
+        let mut found = self
+            .services
+            .ids()
+            .filter(|&sid| self.services[sid].runs(app));
         let first = found.next()?;
         found.next().is_none().then_some(first)
     }
@@ -462,7 +471,8 @@ pub struct Service {
     pub name: String,
     pub loc: Loc,
     pub doc: String,
-    pub host: HostId,
+    /// Where it runs; `None` only when its placement did not resolve (reported).
+    pub host: Option<HostId>,
     /// Compose project the service belongs to; `None`: the host's default project.
     pub stack: Option<String>,
     /// The template this service was instantiated from, if any.
@@ -658,7 +668,7 @@ pub enum Probe {
 
 #[derive(Debug, Clone)]
 pub enum MonitorTarget {
-    Domain(usize),
+    Domain(DomainId),
     Service(ServiceId, PortRef),
     Host(HostId),
 }

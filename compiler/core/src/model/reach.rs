@@ -125,6 +125,7 @@ pub fn join_help(m: &Model, from: ServiceId, to: ServiceId, new_network: &str) -
     )
 }
 
-fn host_name(m: &Model, h: HostId) -> &str {
-    m.hosts.get(h).map_or("?", |h| h.name.as_str())
+fn host_name(m: &Model, h: Option<HostId>) -> &str {
+    h.and_then(|h| m.hosts.get(h))
+        .map_or("?", |h| h.name.as_str())
 }
