@@ -6,6 +6,8 @@
 //! - `examples/*/spark.toml`: valid projects; the snapshot is every artifact, sectioned.
 //! - `snapshots/manifest/*/spark.toml`: projects whose spark.toml is wrong; the snapshot is
 //!   the rendered diagnostics, which point into it.
+//! - `snapshots/model/*.spark`: valid programs; the snapshot is the model as `sparkc model`
+//!   prints it (the versioned contract other tools read).
 
 use sparkc::Compiled;
 use sparkc_snapshots::Rendered;
@@ -125,9 +127,27 @@ fn manifest_fixture(path: &Path) -> datatest_stable::Result<()> {
     Ok(())
 }
 
+fn model_fixture(path: &Path) -> datatest_stable::Result<()> {
+    let text = std::fs::read_to_string(path)?;
+    let world = sparkc_snapshots::MemWorld::single(text);
+    let c = sparkc_driver::compile(&world, &sparkc_snapshots::Config::new("main.spark", &[]))?;
+    if !c.diagnostics.is_empty() {
+        return Err(format!("{} has diagnostics:\n{}", path.display(), c.rendered()).into());
+    }
+    let json = serde_json::to_string_pretty(&c.model_document())?;
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dir = path.parent().unwrap_or(Path::new("."));
+    settings(dir, path).bind(|| insta::assert_snapshot!(name, json));
+    Ok(())
+}
+
 datatest_stable::harness! {
     { test = check_fixture, root = "check", pattern = r"\.spark$" },
     { test = build_fixture, root = "build", pattern = r"\.spark$" },
     { test = example, root = "../examples", pattern = r"spark\.toml$" },
     { test = manifest_fixture, root = "manifest", pattern = r"spark\.toml$" },
+    { test = model_fixture, root = "model", pattern = r"\.spark$" },
 }

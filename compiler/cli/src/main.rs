@@ -22,6 +22,7 @@ Examples:
   sparkc build --check           exit 1 if the files on disk are not what would be generated
   sparkc build examples/m300 --out /tmp/m300
   sparkc explain E0302           what a diagnostic code means
+  sparkc model > model.json      the checked model as JSON, for other tools
 
 Exit codes: 0 ok (warnings allowed), 1 the input has errors, 2 usage or I/O error."
 )]
@@ -81,6 +82,7 @@ enum Command {
     Check(commands::check::Check),
     Explain(commands::explain::Explain),
     Init(commands::init::Init),
+    Model(commands::model::Model),
     Stdlib(commands::stdlib::Stdlib),
 }
 
@@ -109,6 +111,7 @@ fn main() -> ExitCode {
         Command::Check(c) => c.run(g),
         Command::Explain(c) => c.run(g),
         Command::Init(c) => c.run(g),
+        Command::Model(c) => c.run(g),
         Command::Stdlib(c) => c.run(g),
     };
     match result {

@@ -214,3 +214,30 @@ fn a_wrong_option_in_spark_toml_stops_the_build() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A reader that stops reading (`sparkc model | head -1`) ends the output quietly, with the
+/// run's own exit status — Rust's default is to panic on the failed write.
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    let ex = root().join("examples/m300");
+    let bad = root().join("snapshots/check/port_conflict.spark");
+    let cases: [(&[&str], i32); 3] = [
+        (&["model", &ex.to_string_lossy()], 0),
+        (&["explain", "E0302"], 0),
+        (&["check", &bad.to_string_lossy(), "--format", "json"], 1),
+    ];
+    for (args, expected) in cases {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sparkc"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        // Close the read end before the child writes: every write it makes fails (EPIPE).
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(expected), "{args:?}: {stderr}");
+    }
+}

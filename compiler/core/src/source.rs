@@ -33,7 +33,7 @@ impl Span {
 }
 
 /// A span in a specific file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
 pub struct Loc {
     pub file: FileId,
     pub span: Span,

@@ -99,9 +99,42 @@ pub struct Compilation {
 }
 
 impl Compilation {
+    /// How many of the diagnostics are errors.
     pub fn errors(&self) -> usize {
         self.diagnostics.iter().filter(|d| d.is_error()).count()
     }
+
+    /// The model as other tools read it (`sparkc model`).
+    pub fn model_document(&self) -> ModelDocument<'_> {
+        ModelDocument {
+            format: MODEL_FORMAT,
+            version: sparkc_core::model::MODEL_VERSION,
+            files: self.sources.files.iter().map(|f| f.name.as_str()).collect(),
+            model: &self.model,
+        }
+    }
+}
+
+/// The `format` field of a serialised model.
+pub const MODEL_FORMAT: &str = "sparkc-model";
+
+/// The checked model, serialised: the contract for user template targets and other tools.
+/// Ids (`"host": 0`) are indices into the model's lists; a location is
+/// `{"file": F, "span": {"start": S, "end": E}}`, `F` an index into `files` and `S..E` byte
+/// offsets into that file. Durations are in milliseconds, sizes in bytes. Every field is
+/// documented on its type in `sparkc_core::model`.
+#[derive(serde::Serialize)]
+pub struct ModelDocument<'a> {
+    /// Always `sparkc-model`.
+    pub format: &'static str,
+    /// [`sparkc_core::model::MODEL_VERSION`].
+    pub version: u32,
+    /// Every source file, by `FileId`: project-relative paths, and `<std/...>` for the
+    /// standard library's.
+    pub files: Vec<&'a str>,
+    /// The model's lists, at the top level of the document.
+    #[serde(flatten)]
+    pub model: &'a Model,
 }
 
 /// A compile driver: keeps what it parsed, so that compiling again after one file changed

@@ -244,7 +244,7 @@ fn probe_target(
                 Probe::Icmp => d.name.clone(),
             }
         }
-        MonitorTarget::Service(sid, port) => {
+        MonitorTarget::Service { service: sid, port } => {
             if m.reach(bb, *sid) == Reach::No {
                 let label = format!(
                     "monitor `{}` probes `{}` through `{}`",

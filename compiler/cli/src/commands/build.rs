@@ -41,10 +41,10 @@ impl Build {
             && out.up_to_date(|i| sparkc::stamp::unchanged(&project, i))
         {
             if g.format == Format::Json {
-                println!(
-                    "{}",
+                super::stdout(&format!(
+                    "{}\n",
                     sparkc::render::json(&[], &SourceSet::default(), Some(Vec::new()))
-                );
+                ));
             } else {
                 eprintln!("up to date (unchanged since the last build)");
             }
@@ -84,9 +84,11 @@ impl Build {
             let differ = plan.differences(&c.artifacts);
             super::print_diags(g, &c.diagnostics, &c.sources, Some(differ.clone()));
             if g.format != Format::Json {
+                let mut list = String::new();
                 for f in &differ {
-                    println!("{}", out_path.join(f).display());
+                    list.push_str(&format!("{}\n", out_path.join(f).display()));
                 }
+                super::stdout(&list);
                 if differ.is_empty() {
                     eprintln!("up to date: {} file(s)", c.artifacts.len());
                 } else {

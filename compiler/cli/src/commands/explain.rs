@@ -11,7 +11,7 @@ impl Explain {
     pub fn run(self, _: &Global) -> Result<ExitStatus, String> {
         match Code::parse(&self.code) {
             Some(c) => {
-                print!("{}", sparkc::explain(c));
+                super::stdout(&sparkc::explain(c));
                 Ok(ExitStatus::Success)
             }
             None => Err(format!(

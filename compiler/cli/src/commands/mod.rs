@@ -5,6 +5,7 @@ pub mod build;
 pub mod check;
 pub mod explain;
 pub mod init;
+pub mod model;
 pub mod stdlib;
 
 use crate::{Color, Format, Global};
@@ -23,6 +24,21 @@ fn use_color(c: Color) -> bool {
     }
 }
 
+/// Write to stdout. A reader that went away (`sparkc model | head`) is not an error: the rest
+/// of the output is dropped and the run ends with its own exit status. Any other write error
+/// ends the run with exit status 2.
+pub fn stdout(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("error: cannot write to stdout: {e}");
+            std::process::exit(crate::ExitStatus::Error as i32);
+        }
+        _ => {}
+    }
+}
+
 /// Print diagnostics in the chosen format (JSON on stdout, the others on stderr); `files`
 /// is the JSON document's file list.
 pub fn print_diags(
@@ -38,6 +54,9 @@ pub fn print_diags(
             render::human_limited(diags, sources, use_color(g.color), limit)
         ),
         Format::Short => eprint!("{}", render::short_limited(diags, sources, limit)),
-        Format::Json => println!("{}", render::json_limited(diags, sources, files, limit)),
+        Format::Json => stdout(&format!(
+            "{}\n",
+            render::json_limited(diags, sources, files, limit)
+        )),
     }
 }

@@ -6,6 +6,7 @@ pub struct Stdlib {}
 
 impl Stdlib {
     pub fn run(self, _: &Global) -> Result<ExitStatus, String> {
+        let mut text_out = String::new();
         for m in sparkc_stdlib::modules() {
             let text = sparkc_stdlib::module(m).unwrap_or("");
             let doc = text
@@ -13,8 +14,9 @@ impl Stdlib {
                 .find_map(|l| l.trim().strip_prefix("///"))
                 .unwrap_or("")
                 .trim();
-            println!("{m:34} {doc}");
+            text_out.push_str(&format!("{m:34} {doc}\n"));
         }
+        super::stdout(&text_out);
         Ok(ExitStatus::Success)
     }
 }

@@ -1357,11 +1357,11 @@ impl<'e, 'a> Lowerer<'e, 'a> {
         // each once, where first named.
         for (target, loc) in self.ev.take_mentions(sym) {
             if let Some(&id) = self.service_ids.get(&target) {
-                s.connects_to.push((id, loc));
+                s.connects_to.push(Connection { service: id, loc });
             }
         }
         let mut seen = rustc_hash::FxHashSet::default();
-        s.connects_to.retain(|(id, _)| seen.insert(*id));
+        s.connects_to.retain(|c| seen.insert(c.service));
         // Only when nothing was written that meant to be an image: a malformed image, a
         // misspelled `imgae` or a failed template already has its own diagnostic.
         let attempted = f.get("image").is_some()
@@ -1439,7 +1439,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
     }
 
     /// The environment, and the services it names (`DB_HOST = db`: this one connects to `db`).
-    fn env(&mut self, v: &V) -> (IndexMap<String, EnvValue>, Vec<(ServiceId, Loc)>) {
+    fn env(&mut self, v: &V) -> (IndexMap<String, EnvValue>, Vec<Connection>) {
         let mut out = IndexMap::new();
         let mut named = Vec::new();
         let Some(rec) = self.record(v) else {
@@ -1455,7 +1455,10 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                     && path.is_empty()
                     && let Some(&id) = self.service_ids.get(sym)
                 {
-                    named.push((id, ev.loc));
+                    named.push(Connection {
+                        service: id,
+                        loc: ev.loc,
+                    });
                 }
                 out.insert(k.text.clone(), EnvValue::Plain(t));
             }
@@ -2292,22 +2295,15 @@ impl Lowerer<'_, '_> {
         let decl = self.decl(sym);
         let f = self.fields(sym, MONITOR_FIELDS);
         let loc = self.loc_of(sym);
-        let mut m = Monitor {
-            name: decl.name.text.clone(),
-            loc,
-            target: MonitorTarget::Host(HostId(0)),
-            probe: Probe::Https,
-            interval: None,
-            down_for: None,
-        };
+        let name = decl.name.text.clone();
         let Some(t) = f.get("target").cloned() else {
             self.ev.err(
-                Diagnostic::error(Code::MissingField, format!("monitor `{}` has no `target`", m.name), loc.file, loc.span)
+                Diagnostic::error(Code::MissingField, format!("monitor `{name}` has no `target`"), loc.file, loc.span)
                     .help("write `target = \"cloud.example.org\"` (a declared domain), `target = db.port.mysql` or `target = web01`"),
             );
             return None;
         };
-        m.target = match &t.val {
+        let target = match &t.val {
             Val::Str(d) => match self.domain_ids.get(d) {
                 Some(&i) => MonitorTarget::Domain(i),
                 None => {
@@ -2334,9 +2330,17 @@ impl Lowerer<'_, '_> {
                 MonitorTarget::Host(*self.host_ids.get(s)?)
             }
             _ => {
-                let (svc, port) = self.port_ref(&t)?;
-                MonitorTarget::Service(svc, port)
+                let (service, port) = self.port_ref(&t)?;
+                MonitorTarget::Service { service, port }
             }
+        };
+        let mut m = Monitor {
+            name,
+            loc,
+            target,
+            probe: Probe::Https,
+            interval: None,
+            down_for: None,
         };
         if let Some(v) = f.get("probe") {
             m.probe = match self.variant(v, "probe", &["http", "https", "tcp", "icmp"]) {

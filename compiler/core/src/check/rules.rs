@@ -23,7 +23,7 @@ pub fn check_model(m: &Model, diags: &mut Vec<Diagnostic>) {
 /// name, which resolves only on a network both are attached to.
 fn name_reach(m: &Model, diags: &mut Vec<Diagnostic>) {
     for (sid, s) in m.services.iter_enumerated() {
-        for &(to, loc) in &s.connects_to {
+        for &Connection { service: to, loc } in &s.connects_to {
             if m.reach(sid, to) != Reach::No {
                 continue;
             }

@@ -5,7 +5,9 @@ use std::marker::PhantomData;
 
 /// An index into one of the model's lists.
 pub trait Id: Copy {
+    /// The id of the item at `index`.
     fn new(index: usize) -> Self;
+    /// Its position in its list.
     fn index(self) -> usize;
 }
 
@@ -77,21 +79,27 @@ impl<I: Id, T> List<I, T> {
         self.items.push(item);
         I::new(self.items.len() - 1)
     }
+    /// The item, if the id is in range.
     pub fn get(&self, id: I) -> Option<&T> {
         self.items.get(id.index())
     }
+    /// How many items.
     pub fn len(&self) -> usize {
         self.items.len()
     }
+    /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
+    /// Every item, in order.
     pub fn iter(&self) -> std::slice::Iter<'_, T> {
         self.items.iter()
     }
+    /// The item, if the id is in range.
     pub fn get_mut(&mut self, id: I) -> Option<&mut T> {
         self.items.get_mut(id.index())
     }
+    /// Every item, in order, mutably.
     pub fn iter_mut(&mut self) -> std::slice::IterMut<'_, T> {
         self.items.iter_mut()
     }
@@ -103,9 +111,11 @@ impl<I: Id, T> List<I, T> {
     pub fn ids(&self) -> impl Iterator<Item = I> + use<I, T> {
         (0..self.items.len()).map(I::new)
     }
+    /// Room for `n` more items.
     pub fn reserve_exact(&mut self, n: usize) {
         self.items.reserve_exact(n);
     }
+    /// The items as a slice (by position).
     pub fn as_slice(&self) -> &[T] {
         &self.items
     }

@@ -1,3 +1,4 @@
+#![deny(missing_docs)]
 //! The typed infrastructure model: the one IR every target reads. Everything here is
 //! resolved, checked and sorted by name, so targets never see syntax and never re-check.
 
@@ -13,14 +14,28 @@ pub use crate::syntax::ast::Proto;
 use indexmap::IndexMap;
 use std::net::IpAddr;
 
-#[derive(Debug, Clone, Default)]
+/// The version of the model's serialised form (`sparkc model`). Raised on every change a
+/// reader could notice: a field removed, renamed or changed in meaning or unit. Adding a
+/// field does not raise it; readers ignore fields they do not know.
+pub const MODEL_VERSION: u32 = 1;
+
+/// The whole checked project. Every list is sorted by name (`natural_cmp`); ids are indices
+/// into these lists.
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Model {
+    /// Every host, sorted by name.
     pub hosts: List<HostId, Host>,
+    /// Every service, templates instantiated, sorted by name.
     pub services: List<ServiceId, Service>,
+    /// Every secret (names and sources only: values never enter the model).
     pub secrets: List<SecretId, Secret>,
+    /// Every declared network.
     pub networks: List<NetworkId, Network>,
+    /// Every declared named volume.
     pub volumes: Vec<Volume>,
+    /// Every domain, each routed to one port of one service.
     pub domains: List<DomainId, Domain>,
+    /// Every monitor (a probe with an alert).
     pub monitors: Vec<Monitor>,
 }
 
@@ -148,7 +163,9 @@ impl Model {
 /// Whether one container can connect to another by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reach {
+    /// It can.
     Yes,
+    /// It cannot.
     No,
     /// Host or bridge networking: reachability depends on ports outside the model.
     Unknown,
@@ -157,6 +174,7 @@ pub enum Reach {
 /// What a service's container is attached to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Attachment<'m> {
+    /// Container networks.
     Networks {
         /// The declared networks it lists.
         declared: &'m [NetworkId],
@@ -170,7 +188,9 @@ pub enum Attachment<'m> {
     Unknown,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// What runs a host's containers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Runtime {
     /// Docker Compose on one machine.
     Compose,
@@ -182,32 +202,52 @@ pub enum Runtime {
     None,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The reverse proxy a host runs for its domains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Proxy {
+    /// Caddy, configured by a generated Caddyfile.
     Caddy,
+    /// Traefik, configured by container labels.
     Traefik,
+    /// No proxy: domains cannot route to this host.
     None,
 }
 
-#[derive(Debug, Clone)]
+/// A machine: bare metal, a VM, or a hypervisor.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Host {
+    /// The declared name (`host web01 { ... }`).
     pub name: String,
+    /// Where it is declared.
     pub loc: Loc,
+    /// Its doc comment (`/// ...` above the declaration), without the slashes.
     pub doc: String,
+    /// Its IP address, if declared.
     pub address: Option<IpAddr>,
+    /// What runs its containers.
     pub runtime: Runtime,
+    /// The reverse proxy that serves its domains.
     pub proxy: Proxy,
+    /// CPU cores it has (`cpus = 4`).
     pub cpus: Option<f64>,
+    /// Memory it has, in bytes.
     pub memory: Option<u64>,
+    /// Disk it has, in bytes.
     pub disk: Option<u64>,
+    /// Operating system, free text (`debian-12`).
     pub os: Option<String>,
     /// The hypervisor this host is a VM on (`host vm on hypervisor`).
     pub parent: Option<HostId>,
+    /// A hypervisor (`runtime = proxmox`): its VMs are the hosts with `parent` set to it.
     pub hypervisor: bool,
+    /// Where each field was written, by field name.
     pub field_locs: IndexMap<&'static str, Loc>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// A command line, as written.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Command {
     /// `"sh -c ..."`: run by a shell.
     Shell(String),
@@ -291,100 +331,160 @@ pub fn shell_words(line: &str) -> Vec<String> {
     out
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// The value of an environment variable.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum EnvValue {
+    /// A literal value.
     Plain(String),
+    /// The value of a secret, read at deploy time.
     Secret(SecretId),
 }
 
-#[derive(Debug, Clone)]
+/// A named container port of a service.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct PortDef {
+    /// The port's name (`ports { http = 8080 }`): what domains and monitors refer to.
     pub name: String,
+    /// The container port.
     pub port: u16,
+    /// `tcp` or `udp`.
     pub proto: Proto,
+    /// Where it is declared.
     pub loc: Loc,
 }
 
 /// A reference to one of a service's declared ports, resolved by the checker: readers never
 /// look a port up again.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PortRef {
+    /// The port's name in the service's `ports`.
     pub name: String,
+    /// Its container port.
     pub number: u16,
+    /// Its protocol.
     pub proto: Proto,
 }
 
-#[derive(Debug, Clone)]
+/// A port (range) published on the host.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Publish {
+    /// The host address it binds to; `None`: every address.
     pub address: Option<IpAddr>,
     /// First and last host port (equal for a single port).
     pub host: (u16, u16),
     /// First and last container port.
     pub container: (u16, u16),
+    /// `tcp` or `udp`.
     pub proto: Proto,
+    /// Where it is written.
     pub loc: Loc,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// What a mount mounts.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum MountSource {
     /// A named volume of the service's compose project.
     Volume(String),
     /// A host path (relative paths are relative to the generated compose file).
     Bind(String),
+    /// A tmpfs: memory, gone when the container stops.
     Tmpfs,
 }
 
-#[derive(Debug, Clone)]
+/// A mount into a container.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Mount {
+    /// What is mounted.
     pub source: MountSource,
+    /// The path inside the container.
     pub target: String,
+    /// Mounted read-only (`:ro`).
     pub read_only: bool,
+    /// Where it is written.
     pub loc: Loc,
 }
 
 /// A container's network namespace other than its networks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum NetworkMode {
+    /// The host's network stack.
     Host,
+    /// No network.
     None,
+    /// Docker's default bridge.
     Bridge,
     /// Shares the namespace of another service.
     Service(ServiceId),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a dependency must have reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum DependCondition {
+    /// The container has started.
     Started,
+    /// Its health check passes.
     Healthy,
+    /// It ran to completion successfully.
     Completed,
 }
 
-#[derive(Debug, Clone)]
-pub struct Dependency {
+/// A service another connects to by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Connection {
+    /// The service connected to.
     pub service: ServiceId,
-    pub condition: DependCondition,
+    /// Where its name is written.
     pub loc: Loc,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// A start-order dependency on another service.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Dependency {
+    /// The service depended on.
+    pub service: ServiceId,
+    /// What it must have reached before this one starts.
+    pub condition: DependCondition,
+    /// Where it is written.
+    pub loc: Loc,
+}
+
+/// What a health check runs.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum HealthTest {
+    /// A command in exec form.
     Exec(Vec<String>),
+    /// A command run by a shell.
     Shell(String),
     /// An HTTP GET against one of the service's own ports.
     Http {
+        /// The container port.
         port: u16,
+        /// The request path.
         path: String,
     },
+    /// `healthcheck = none`: the image's own check is turned off.
     Disabled,
 }
 
-#[derive(Debug, Clone)]
+/// A container health check.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Healthcheck {
+    /// What is run.
     pub test: HealthTest,
+    /// Time between checks, in milliseconds.
     pub interval: Option<u64>,
+    /// Time a check may take, in milliseconds.
     pub timeout: Option<u64>,
+    /// Consecutive failures before the container is unhealthy.
     pub retries: Option<i64>,
+    /// Grace period after start, in milliseconds.
     pub start_period: Option<u64>,
+    /// Where it is written.
     pub loc: Loc,
 }
 
@@ -402,74 +502,118 @@ impl Healthcheck {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// When a container is restarted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Restart {
+    /// Never restarted.
     No,
+    /// Always restarted.
     Always,
+    /// Restarted when it exits with an error.
     OnFailure,
+    /// Restarted unless stopped by hand.
     UnlessStopped,
 }
 
-#[derive(Debug, Clone, Default)]
+/// How an image is built from source.
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Build {
+    /// The build context directory.
     pub context: String,
+    /// The Dockerfile, relative to the context.
     pub dockerfile: Option<String>,
+    /// The build stage to stop at.
     pub target: Option<String>,
+    /// Build arguments.
     pub args: IndexMap<String, String>,
 }
 
 /// Swarm rolling-update / rollback policy.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct UpdatePolicy {
+    /// Containers updated at once.
     pub parallelism: Option<i64>,
+    /// Time between batches, in milliseconds.
     pub delay: Option<u64>,
+    /// `pause`, `continue` or `rollback`.
     pub failure_action: Option<String>,
+    /// Time each task is watched for failure, in milliseconds.
     pub monitor: Option<u64>,
+    /// Failure rate tolerated (0 to 1).
     pub max_failure_ratio: Option<f64>,
+    /// `stop-first` or `start-first`.
     pub order: Option<String>,
 }
 
-#[derive(Debug, Clone, Default)]
+/// Swarm restart policy.
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct RestartPolicy {
+    /// `none`, `on-failure` or `any`.
     pub condition: Option<String>,
+    /// Time between restarts, in milliseconds.
     pub delay: Option<u64>,
+    /// Restarts before giving up.
     pub max_attempts: Option<i64>,
+    /// Time a restart must stay up to count as successful, in milliseconds.
     pub window: Option<u64>,
 }
 
-#[derive(Debug, Clone)]
+/// A container's logging driver.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Logging {
+    /// The logging driver (`json-file`, `journald`).
     pub driver: String,
+    /// Its options.
     pub options: IndexMap<String, String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// A resource limit.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Ulimit {
+    /// Soft and hard limit alike.
     Single(i64),
+    /// Soft, then hard limit.
     SoftHard(i64, i64),
 }
 
 /// A value passed through verbatim to one target (`passthrough { compose = {...} }`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
 pub enum Raw {
+    /// A string.
     Str(String),
+    /// An integer.
     Int(i64),
+    /// A number with a fraction.
     Float(f64),
+    /// A boolean.
     Bool(bool),
+    /// A list.
     List(Vec<Raw>),
+    /// A map, in declaration order.
     Map(IndexMap<String, Raw>),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The HTTP client an image ships, which runs HTTP health checks inside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum HealthClient {
+    /// `curl`.
     Curl,
+    /// `wget` (busybox or GNU).
     Wget,
 }
 
-#[derive(Debug, Clone)]
+/// A container: declared, or instantiated from a template.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Service {
+    /// The declared name: also its container's DNS name on its networks.
     pub name: String,
+    /// Where it is declared (or instantiated from a template).
     pub loc: Loc,
+    /// Its doc comment, without the slashes.
     pub doc: String,
     /// Where it runs; `None` only when its placement did not resolve (reported).
     pub host: Option<HostId>,
@@ -477,68 +621,118 @@ pub struct Service {
     pub stack: Option<String>,
     /// The template this service was instantiated from, if any.
     pub template: Option<String>,
+    /// The image reference (`nextcloud:29`).
     pub image: Option<String>,
+    /// Built from source instead of (or as well as) pulled.
     pub build: Option<Build>,
+    /// Overrides the image's command.
     pub command: Option<Command>,
+    /// Overrides the image's entrypoint.
     pub entrypoint: Option<Command>,
+    /// Environment variables, in declaration order.
     pub env: IndexMap<String, EnvValue>,
+    /// Files of environment variables, read at deploy time.
     pub env_file: Vec<String>,
+    /// Its declared container ports, by name.
     pub ports: Vec<PortDef>,
+    /// Ports published on the host.
     pub publish: Vec<Publish>,
+    /// What is mounted into the container.
     pub volumes: Vec<Mount>,
+    /// The declared networks it is attached to.
     pub networks: Vec<NetworkId>,
     /// `default` listed in `networks`: also on its compose project's default network (a
     /// service without `networks` is on it anyway).
     pub default_network: bool,
+    /// A network namespace other than its networks, if set.
     pub network_mode: Option<NetworkMode>,
     /// Services this one connects to by name: an environment value that is a service
     /// reference (`DB_HOST = db`), where it was written.
-    pub connects_to: Vec<(ServiceId, Loc)>,
+    pub connects_to: Vec<Connection>,
+    /// Services that must be up before it starts.
     pub depends_on: Vec<Dependency>,
+    /// Its health check, if it has one (or turned off).
     pub healthcheck: Option<Healthcheck>,
     /// Which HTTP client the image ships, for HTTP health checks.
     pub health_client: Option<HealthClient>,
     /// The container port Prometheus scrapes, and the path (default `/metrics`).
     pub metrics_port: Option<u16>,
+    /// The path Prometheus scrapes.
     pub metrics_path: String,
+    /// The restart policy.
     pub restart: Option<Restart>,
+    /// Container labels the user declared (targets add their own).
     pub labels: IndexMap<String, String>,
+    /// A fixed container name.
     pub container_name: Option<String>,
+    /// The container's hostname.
     pub hostname: Option<String>,
+    /// The user the process runs as (`1000:1000`).
     pub user: Option<String>,
+    /// The working directory.
     pub working_dir: Option<String>,
+    /// `security_opt` entries.
     pub security_opt: Vec<String>,
+    /// Linux capabilities added.
     pub cap_add: Vec<String>,
+    /// Linux capabilities dropped.
     pub cap_drop: Vec<String>,
+    /// Host devices passed in (`/dev/dri:/dev/dri`).
     pub devices: Vec<String>,
+    /// Runs privileged.
     pub privileged: bool,
     /// Serves an admin UI or API without a login of its own (Prometheus, cAdvisor): it may
     /// be reached only through a domain with `auth`, never published.
     pub admin_surface: bool,
+    /// The root file system is read-only.
     pub read_only: bool,
+    /// Runs an init process as PID 1.
     pub init: bool,
+    /// Kernel parameters set in its namespace.
     pub sysctls: IndexMap<String, String>,
+    /// Resource limits, by name (`nofile`).
     pub ulimits: IndexMap<String, Ulimit>,
+    /// Paths mounted as tmpfs.
     pub tmpfs: Vec<String>,
+    /// Extra `/etc/hosts` entries.
     pub extra_hosts: IndexMap<String, IpAddr>,
+    /// Its logging driver.
     pub logging: Option<Logging>,
+    /// The secrets it is given, mounted under `SECRETS_DIR`.
     pub secrets: Vec<SecretId>,
+    /// Compose profiles it belongs to.
     pub profiles: Vec<String>,
+    /// DNS servers.
     pub dns: Vec<IpAddr>,
+    /// The image platform (`linux/arm64`).
     pub platform: Option<String>,
+    /// When the image is pulled.
     pub pull_policy: Option<String>,
+    /// Time between SIGTERM and SIGKILL, in milliseconds.
     pub stop_grace_period: Option<u64>,
+    /// Size of `/dev/shm`, in bytes.
     pub shm_size: Option<u64>,
+    /// CPU limit, in cores.
     pub cpus: Option<f64>,
+    /// Memory limit, in bytes.
     pub memory: Option<u64>,
+    /// CPU reservation, in cores.
     pub reserve_cpus: Option<f64>,
+    /// Memory reservation, in bytes.
     pub reserve_memory: Option<u64>,
+    /// Number of containers (Swarm).
     pub replicas: Option<i64>,
+    /// Rolling-update policy (Swarm).
     pub update: Option<UpdatePolicy>,
+    /// Rollback policy (Swarm).
     pub rollback: Option<UpdatePolicy>,
+    /// Restart policy (Swarm).
     pub restart_policy: Option<RestartPolicy>,
+    /// Placement constraints (Swarm: `node.role == manager`).
     pub placement: Vec<String>,
+    /// Keys passed through verbatim into its compose service (`passthrough { compose = {...} }`).
     pub passthrough_compose: IndexMap<String, Raw>,
+    /// Where each field was written, by field name.
     pub field_locs: IndexMap<&'static str, Loc>,
 }
 
@@ -551,6 +745,7 @@ impl Service {
             template: self.template.clone(),
         }
     }
+    /// Its declared port of that name.
     pub fn port(&self, name: &str) -> Option<&PortDef> {
         self.ports.iter().find(|p| p.name == name)
     }
@@ -598,7 +793,9 @@ pub fn secret_paths_in(text: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// Where a secret's value comes from at deploy time.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SecretSource {
     /// Read from an environment variable at deploy time.
     Env(String),
@@ -606,51 +803,77 @@ pub enum SecretSource {
     File(String),
 }
 
-#[derive(Debug, Clone)]
+/// A secret: a name and where its value comes from, never the value.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Secret {
+    /// The declared name: also the file name under `SECRETS_DIR`.
     pub name: String,
+    /// Where it is declared.
     pub loc: Loc,
+    /// Its doc comment, without the slashes.
     pub doc: String,
+    /// Where its value comes from at deploy time (never from the project).
     pub source: SecretSource,
 }
 
-#[derive(Debug, Clone)]
+/// A container network.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Network {
+    /// The declared name.
     pub name: String,
+    /// Where it is declared.
     pub loc: Loc,
     /// `None`: an external network declared without `on`, expected on every host that uses it.
     pub host: Option<HostId>,
     /// The stack that creates it; other stacks on the host join it as external.
     pub stack: Option<String>,
+    /// No route to the outside (`internal = true`).
     pub internal: bool,
+    /// The network driver (`bridge`, `overlay`, `macvlan`).
     pub driver: Option<String>,
+    /// Created outside the project; only joined.
     pub external: bool,
 }
 
-#[derive(Debug, Clone)]
+/// A named volume.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Volume {
+    /// The declared name.
     pub name: String,
+    /// Where it is declared.
     pub loc: Loc,
+    /// The host it lives on.
     pub host: HostId,
+    /// The volume driver.
     pub driver: Option<String>,
+    /// Created outside the project; only used.
     pub external: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// How a domain's certificate is obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Tls {
     /// Public certificate (ACME / Let's Encrypt).
     Auto,
     /// Certificate from an internal CA.
     Internal,
+    /// Plain HTTP.
     Off,
 }
 
-#[derive(Debug, Clone)]
+/// A domain routed by its service's host proxy to one of the service's ports.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Domain {
+    /// The domain name (`cloud.example.org`).
     pub name: String,
+    /// Where it is declared.
     pub loc: Loc,
+    /// The service it routes to.
     pub service: ServiceId,
+    /// The port of that service it routes to.
     pub port: PortRef,
+    /// How its certificate is obtained.
     pub tls: Tls,
     /// Basic-auth users file secret, if the route needs auth.
     pub basic_auth: Option<SecretId>,
@@ -658,28 +881,51 @@ pub struct Domain {
     pub path_prefix: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a monitor probes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Probe {
+    /// An HTTP request; 2xx is up.
     Http,
+    /// An HTTPS request with a valid certificate; 2xx is up.
     Https,
+    /// A TCP connect.
     Tcp,
+    /// A ping.
     Icmp,
 }
 
-#[derive(Debug, Clone)]
+/// What a monitor probes.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum MonitorTarget {
+    /// A declared domain, over its URL.
     Domain(DomainId),
-    Service(ServiceId, PortRef),
+    /// A port of a service, by container name.
+    Service {
+        /// The service.
+        service: ServiceId,
+        /// The port probed.
+        port: PortRef,
+    },
+    /// A host, by its address.
     Host(HostId),
 }
 
-#[derive(Debug, Clone)]
+/// A probe (blackbox exporter) with an alert rule.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Monitor {
+    /// The declared name.
     pub name: String,
+    /// Where it is declared.
     pub loc: Loc,
+    /// What it probes.
     pub target: MonitorTarget,
+    /// How it probes.
     pub probe: Probe,
+    /// Time between probes, in milliseconds.
     pub interval: Option<u64>,
+    /// How long the target must fail before the alert fires, in milliseconds.
     pub down_for: Option<u64>,
 }
 

@@ -20,8 +20,11 @@ pub fn go_bool(v: &str) -> Option<bool> {
 /// source: a configuration file if it finds one, else its command-line flags if it has any,
 /// else its `TRAEFIK_*` environment.
 pub enum TraefikSource {
+    /// A static configuration file (which sparkc does not read).
     File,
+    /// Its command-line flags, as words.
     Flags(Vec<String>),
+    /// Its `TRAEFIK_*` environment.
     Env,
 }
 
@@ -32,6 +35,7 @@ const TRAEFIK_FILES: &[&str] = &[
     "/etc/traefik/traefik.yaml",
 ];
 
+/// Which source the Traefik container of `s` takes its static configuration from.
 pub fn traefik_source(s: &Service) -> TraefikSource {
     let args = traefik_args(s);
     let file_mounted = s.volumes.iter().any(|v| {
@@ -95,10 +99,13 @@ pub fn traefik_env<'s>(s: &'s Service, key: &str) -> Option<(&'s str, &'s EnvVal
 pub enum Setting {
     /// It reads a configuration file sparkc does not see.
     Unknown,
+    /// Not set: Traefik's default applies.
     Unset,
     /// The value, and the service field it was written in.
     Set {
+        /// The value as Traefik reads it.
         value: String,
+        /// The service field it was written in (`command`, `env`).
         field: &'static str,
     },
 }
