@@ -1,6 +1,9 @@
 //! One input, one snapshot, found automatically:
-//! - `snapshots/check/*.spark`: invalid programs, compiled with every target; the snapshot is
-//!   the rendered diagnostics.
+//! - `snapshots/check/<stage>/*.spark`: invalid programs, compiled with every target; the
+//!   snapshot is the rendered diagnostics. The folder names the stage that catches the
+//!   program first — `syntax`, `resolve`, `types`, `rules` (the checker's model rules) or
+//!   `targets` (the checker accepts it, a target refuses it) — and the test holds each
+//!   fixture to its folder.
 //! - `snapshots/build/*.spark`: valid programs, built with every target; the snapshot is
 //!   every artifact, sectioned.
 //! - `examples/*/spark.toml`: valid projects; the snapshot is every artifact, sectioned.
@@ -23,7 +26,40 @@ fn settings(dir: &Path, input: &Path) -> insta::Settings {
     s
 }
 
+/// The stage that catches an invalid program first: the checker's earliest stage with an
+/// error (by code: E00xx syntax, E01xx resolve, E02xx types, E03xx rules), or `targets`
+/// when the checker alone reports none.
+fn caught_by(path: &Path) -> &'static str {
+    let checker_alone = sparkc_snapshots::compile_checker_only(path);
+    let first = checker_alone
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.code.as_str())
+        .min();
+    match first.map(|c| &c[..3]) {
+        Some("E00") => "syntax",
+        Some("E01") => "resolve",
+        Some("E02") => "types",
+        Some("E03") => "rules",
+        _ => "targets",
+    }
+}
+
 fn check_fixture(path: &Path) -> datatest_stable::Result<()> {
+    let stage = caught_by(path);
+    let folder = path
+        .parent()
+        .and_then(Path::file_name)
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if folder != stage {
+        return Err(format!(
+            "{} is caught by the {stage} stage first: move it (and its .snap) to snapshots/check/{stage}/",
+            path.display()
+        )
+        .into());
+    }
     let out = compile_check_fixture(path);
     if out.errors() == 0 {
         return Err(format!(

@@ -54,14 +54,28 @@ pub fn examples() -> Vec<PathBuf> {
 
 /// Every valid single-file program under `snapshots/build/`.
 pub fn build_fixtures() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(workspace().join("snapshots/build"))
-        .map(|r| {
-            r.filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "spark"))
-                .collect()
-        })
-        .unwrap_or_default();
+    spark_files("snapshots/build")
+}
+
+/// Every invalid-program fixture under `snapshots/check/<stage>/`.
+pub fn check_fixtures() -> Vec<PathBuf> {
+    spark_files("snapshots/check")
+}
+
+/// Every `.spark` file under a workspace folder, at any depth, sorted.
+pub fn spark_files(dir: &str) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "spark") {
+                out.push(p);
+            }
+        }
+    }
+    let mut v = Vec::new();
+    walk(&workspace().join(dir), &mut v);
     v.sort();
     v
 }
@@ -77,6 +91,13 @@ pub fn compile_build_fixture(path: &Path) -> Compiled {
 pub fn compile_check_fixture(path: &Path) -> Compiled {
     let mut project = Project::open(Some(path)).unwrap_or_else(|e| panic!("{e}"));
     project.manifest.set_build_targets(every_target());
+    sparkc::compile_project(&project).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// An invalid-program fixture through the checker alone, no target run.
+pub fn compile_checker_only(path: &Path) -> Compiled {
+    let mut project = Project::open(Some(path)).unwrap_or_else(|e| panic!("{e}"));
+    project.manifest.set_build_targets(Vec::new());
     sparkc::compile_project(&project).unwrap_or_else(|e| panic!("{e}"))
 }
 

@@ -320,18 +320,8 @@ fn fuzz_corpus_replays_without_panic() {
 #[test]
 fn check_reports_what_build_reports() {
     let mut inputs: Vec<std::path::PathBuf> = examples();
-    for dir in ["snapshots/build", "snapshots/check"] {
-        let mut files: Vec<std::path::PathBuf> =
-            std::fs::read_dir(sparkc_snapshots::workspace().join(dir))
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "spark"))
-                .collect();
-        files.sort();
-        inputs.extend(files);
-    }
+    inputs.extend(sparkc_snapshots::build_fixtures());
+    inputs.extend(sparkc_snapshots::check_fixtures());
     assert!(inputs.len() > 70, "only {} inputs", inputs.len());
     for input in inputs {
         let project =
@@ -362,18 +352,12 @@ fn check_reports_what_build_reports() {
 #[test]
 fn the_parser_agrees_with_the_grammar_on_every_input() {
     let mut texts: Vec<(String, String)> = Vec::new();
-    for dir in ["snapshots/check", "snapshots/build"] {
-        for e in std::fs::read_dir(sparkc_snapshots::workspace().join(dir))
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let p = e.path();
-            if p.extension().is_some_and(|x| x == "spark")
-                && let Ok(t) = std::fs::read_to_string(&p)
-            {
-                texts.push((p.display().to_string(), t));
-            }
+    for p in sparkc_snapshots::check_fixtures()
+        .into_iter()
+        .chain(sparkc_snapshots::build_fixtures())
+    {
+        if let Ok(t) = std::fs::read_to_string(&p) {
+            texts.push((p.display().to_string(), t));
         }
     }
     for ex in examples() {

@@ -38,7 +38,7 @@ fn exit_codes() {
     let (code, _, err) = sparkc(&["build", &ex_s, "--out", &out_s, "--check"]);
     assert_eq!(code, 0, "freshly built output must be up to date: {err}");
 
-    let bad = root().join("snapshots/check/port_conflict.spark");
+    let bad = root().join("snapshots/check/rules/port_conflict.spark");
     let (code, stdout, _) = sparkc(&["check", &bad.to_string_lossy(), "--format", "json"]);
     assert_eq!(code, 1);
     assert!(
@@ -220,7 +220,7 @@ fn a_wrong_option_in_spark_toml_stops_the_build() {
 #[test]
 fn a_closed_stdout_is_not_a_panic() {
     let ex = root().join("examples/m300");
-    let bad = root().join("snapshots/check/port_conflict.spark");
+    let bad = root().join("snapshots/check/rules/port_conflict.spark");
     let cases: [(&[&str], i32); 3] = [
         (&["model", &ex.to_string_lossy()], 0),
         (&["explain", "E0302"], 0),

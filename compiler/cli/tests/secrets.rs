@@ -127,9 +127,17 @@ fn no_secret_value_reaches_an_artifact() {
         "{examples} examples, {planted} secrets"
     );
 
-    let fixtures = root().join("snapshots/check");
     let mut n = 0;
-    for e in std::fs::read_dir(&fixtures).into_iter().flatten().flatten() {
+    let stages = std::fs::read_dir(root().join("snapshots/check"))
+        .into_iter()
+        .flatten()
+        .flatten();
+    for e in stages.flat_map(|stage| {
+        std::fs::read_dir(stage.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+    }) {
         let p = e.path();
         if p.extension().is_some_and(|x| x == "spark") {
             let stem = p
