@@ -380,4 +380,25 @@ mod tests {
             .collect();
         assert_eq!(uses, [("web", "web"), ("web", "web"), ("db", "db")]);
     }
+
+    /// Domains are declarations like any other: one namespace of their own (a one-label
+    /// domain does not clash with a host), and a monitor's `target = "a.example.org"` is a
+    /// use of the domain, for go-to-definition and rename.
+    #[test]
+    fn a_monitor_target_refers_to_its_domain() {
+        let world = MemWorld::single(
+            "host web { runtime = compose, proxy = caddy }\nservice app on web { image = \"nginx:1\", port { http = 80 } }\ndomain app.example.org -> app.port.http\nmonitor up { target = \"app.example.org\" }\n",
+        );
+        let out =
+            compile(&world, &Config::new("main.spark", &[])).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(out.errors(), 0, "{:?}", out.diagnostics);
+        let text = &out.sources.get(FileId(0)).text;
+        let domain_uses: Vec<&str> = out
+            .references
+            .iter()
+            .filter(|r| out.symbols.list[r.symbol].name == "app.example.org")
+            .map(|r| &text[r.span.range()])
+            .collect();
+        assert_eq!(domain_uses, ["\"app.example.org\""]);
+    }
 }

@@ -95,6 +95,52 @@ impl Target for Compose {
     }
 }
 
+/// The compose service keys sparkc models (each from typed fields): a passthrough may not
+/// set them behind the model's back.
+pub const MODELLED_KEYS: &[&str] = &[
+    "image",
+    "build",
+    "command",
+    "entrypoint",
+    "environment",
+    "env_file",
+    "ports",
+    "expose",
+    "volumes",
+    "networks",
+    "network_mode",
+    "depends_on",
+    "healthcheck",
+    "restart",
+    "labels",
+    "container_name",
+    "hostname",
+    "user",
+    "working_dir",
+    "security_opt",
+    "cap_add",
+    "cap_drop",
+    "devices",
+    "privileged",
+    "read_only",
+    "init",
+    "sysctls",
+    "ulimits",
+    "tmpfs",
+    "extra_hosts",
+    "logging",
+    "secrets",
+    "profiles",
+    "dns",
+    "platform",
+    "pull_policy",
+    "stop_grace_period",
+    "shm_size",
+    "deploy",
+    "mem_limit",
+    "cpus",
+];
+
 /// Label that changes when a generated file the service mounts changes: Compose then
 /// recreates exactly the consumers whose configuration changed.
 pub const CONFIG_HASH_LABEL: &str = "sparkc.config-hash";
@@ -1052,8 +1098,22 @@ impl Emitter<'_> {
         if !deploy.is_empty() {
             y.set("deploy", deploy);
         }
-        for (k, v) in &s.passthrough_compose {
-            y.set(k.clone(), raw(v));
+        for (k, p) in &s.passthrough_compose {
+            if MODELLED_KEYS.contains(&k.as_str()) {
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::UnknownField,
+                        format!("`{k}` is modelled by sparkc; it cannot be passed through"),
+                        p.loc.file,
+                        p.loc.span,
+                    )
+                    .label("use the typed field")
+                    .help("passthrough is for compose keys sparkc does not model; typed fields are checked, passthrough is not")
+                    .about(s.subject()),
+                );
+                continue;
+            }
+            y.set(k.clone(), raw(&p.value));
         }
         y
     }

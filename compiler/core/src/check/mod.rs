@@ -49,6 +49,9 @@ pub struct Symbols {
     by_name: HashMap<String, usize>,
     /// Templates live in their own namespace: `service grafana = grafana(...)` is fine.
     templates_by_name: HashMap<String, usize>,
+    /// Domains too: they are referred to by their name as a string (`target = "a.org"`), and
+    /// a one-label name must not clash with a host's.
+    domains_by_name: HashMap<String, usize>,
 }
 
 impl Symbols {
@@ -59,10 +62,16 @@ impl Symbols {
     pub fn lookup_template(&self, name: &str) -> Option<usize> {
         self.templates_by_name.get(name).copied()
     }
+    /// A declared domain, by its name.
+    pub fn lookup_domain(&self, name: &str) -> Option<usize> {
+        self.domains_by_name.get(name).copied()
+    }
+    /// The names an identifier can refer to: constants and declarations, not templates or
+    /// domains.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.list
             .iter()
-            .filter(|s| s.kind != SymKind::Template)
+            .filter(|s| !matches!(s.kind, SymKind::Template | SymKind::Decl(DeclKind::Domain)))
             .map(|s| s.name.as_str())
     }
     pub fn templates(&self) -> Vec<String> {
@@ -74,14 +83,25 @@ impl Symbols {
     }
     fn add(&mut self, sym: Sym, diags: &mut Vec<Diagnostic>) {
         let is_template = sym.kind == SymKind::Template;
+        let is_domain = sym.kind == SymKind::Decl(DeclKind::Domain);
         let table = if is_template {
             &self.templates_by_name
+        } else if is_domain {
+            &self.domains_by_name
         } else {
             &self.by_name
         };
         if let Some(&prev) = table.get(&sym.name) {
             let p = &self.list[prev];
             if p.file == sym.file && p.item == sym.item {
+                return;
+            }
+            if is_domain {
+                diags.push(
+                    Diagnostic::error(Code::Duplicate, format!("domain `{}` is declared twice", sym.name), sym.file, sym.name_span)
+                        .with_secondary(p.file, p.name_span, "first declared here")
+                        .help("one domain routes to one place; add paths with `path = \"/x\"` on distinct domains"),
+                );
                 return;
             }
             diags.push(
@@ -98,6 +118,8 @@ impl Symbols {
         }
         let table = if is_template {
             &mut self.templates_by_name
+        } else if is_domain {
+            &mut self.domains_by_name
         } else {
             &mut self.by_name
         };
@@ -155,7 +177,6 @@ pub fn check_cached(
     let loaded = load::load_cached(provider, entry, &mut diags, cache);
     lap("parse", &mut timings);
     let mut syms = Symbols::default();
-    let mut domains: Vec<(FileId, usize)> = Vec::new();
     for (fi, file) in loaded.files.iter().enumerate() {
         let fid = FileId(fi as u32);
         if loaded.sources.get(fid).is_stdlib {
@@ -180,10 +201,6 @@ pub fn check_cached(
                 ast::Item::Template(t) => {
                     eval::Evaluator::check_param_types(t, fid, &mut diags);
                     (&t.name, SymKind::Template, false)
-                }
-                ast::Item::Decl(d) if d.kind == DeclKind::Domain => {
-                    domains.push((fid, ii));
-                    continue;
                 }
                 ast::Item::Decl(d) => (&d.name, SymKind::Decl(d.kind), false),
             };
@@ -227,7 +244,7 @@ pub fn check_cached(
     let (model, used, evaluated_refs) = {
         let mut ev = eval::Evaluator::new(&loaded.files, &syms, &mut diags);
         let mut lw = lower::Lowerer::new(&mut ev);
-        lw.lower_all(&domains);
+        lw.lower_all();
         let model = lw.finish();
         (
             model,

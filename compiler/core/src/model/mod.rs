@@ -578,6 +578,15 @@ pub enum Ulimit {
     SoftHard(i64, i64),
 }
 
+/// A key passed through to one target, unchecked by sparkc (the target refuses keys it models).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Passthrough {
+    /// The value, as written.
+    pub value: Raw,
+    /// Where the key is written.
+    pub loc: Loc,
+}
+
 /// A value passed through verbatim to one target (`passthrough { compose = {...} }`).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -607,7 +616,7 @@ pub enum HealthClient {
 }
 
 /// A container: declared, or instantiated from a template.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Service {
     /// The declared name: also its container's DNS name on its networks.
     pub name: String,
@@ -731,7 +740,7 @@ pub struct Service {
     /// Placement constraints (Swarm: `node.role == manager`).
     pub placement: Vec<String>,
     /// Keys passed through verbatim into its compose service (`passthrough { compose = {...} }`).
-    pub passthrough_compose: IndexMap<String, Raw>,
+    pub passthrough_compose: IndexMap<String, Passthrough>,
     /// Where each field was written, by field name.
     pub field_locs: IndexMap<&'static str, Loc>,
 }

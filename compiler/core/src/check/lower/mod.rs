@@ -1,0 +1,339 @@
+//! Step 2c: give every evaluated declaration its type. Each kind has a fixed set of fields,
+//! each declared once in its kind's table ([`Field`]); each field a type. Values that do not
+//! fit become diagnostics at the value's own span (which, for a template, is the user's
+//! argument whenever the value came from one).
+//!
+//! One file per declaration kind (`host`, `secret`, `network` and volume, `service/` split by
+//! concern, `domain`, `monitor`), the value conversions (`convert`) and the checks of names
+//! and literals (`validate`).
+
+mod convert;
+mod domain;
+mod host;
+mod monitor;
+mod network;
+mod secret;
+mod service;
+mod validate;
+
+pub use validate::{check_domain, check_image_ref, is_safe_name};
+
+use super::SymKind;
+use super::eval::{Evaluator, Rec, V};
+use crate::diag::{Code, Diagnostic, did_you_mean};
+use crate::model::*;
+use crate::source::{FileId, Loc, Span};
+use crate::syntax::ast::{self, DeclKind};
+use indexmap::IndexMap;
+use rustc_hash::FxHashMap as HashMap;
+
+/// One field of a declaration kind, declared once: lowering, "did you mean", the field
+/// reference (`docs/fields.md`) and editor completion all read this one entry.
+pub struct Field<T: 'static> {
+    /// The name written in the source.
+    pub name: &'static str,
+    /// How it is written (`port { NAME = 8080 }`), for the reference and completion.
+    pub form: &'static str,
+    /// What it means, in one sentence.
+    pub doc: &'static str,
+    /// Lowers a written value into the declaration being built.
+    lower: fn(&mut Lowerer<'_, '_>, &V, &mut T),
+}
+
+/// A field as documentation and completion see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldDoc {
+    pub name: &'static str,
+    pub form: &'static str,
+    pub doc: &'static str,
+}
+
+fn docs<T>(table: &[Field<T>]) -> Vec<FieldDoc> {
+    table
+        .iter()
+        .map(|f| FieldDoc {
+            name: f.name,
+            form: f.form,
+            doc: f.doc,
+        })
+        .collect()
+}
+
+/// The fields each declaration kind takes, in table order: the one list behind lowering,
+/// the reference in `docs/fields.md`, and completion.
+pub fn fields_of(kind: DeclKind) -> Vec<FieldDoc> {
+    match kind {
+        DeclKind::Host => docs(host::FIELDS),
+        DeclKind::Service => docs(service::FIELDS),
+        DeclKind::Secret => docs(secret::FIELDS),
+        DeclKind::Network => docs(network::NETWORK_FIELDS),
+        DeclKind::Volume => docs(network::VOLUME_FIELDS),
+        DeclKind::Domain => docs(domain::FIELDS),
+        DeclKind::Monitor => docs(monitor::FIELDS),
+    }
+}
+
+pub struct Lowerer<'e, 'a> {
+    ev: &'e mut Evaluator<'a>,
+    model: Model,
+    host_ids: HashMap<usize, HostId>,
+    service_ids: HashMap<usize, ServiceId>,
+    secret_ids: HashMap<usize, SecretId>,
+    network_ids: HashMap<usize, NetworkId>,
+    /// Lowered domains by name, for monitors.
+    domain_ids: HashMap<String, DomainId>,
+    volume_names: HashMap<usize, String>,
+    /// Secrets referenced through `.path` while lowering the current service.
+    path_secrets: Vec<SecretId>,
+    /// Dependencies written without a condition: (service, index in its depends_on).
+    implicit_deps: Vec<(ServiceId, usize)>,
+}
+
+/// A declaration's fields, checked against the names its kind knows.
+struct Fields {
+    /// Shared with the evaluator's cache; lowering only reads it.
+    rec: std::rc::Rc<Rec>,
+}
+
+impl Fields {
+    fn get(&self, key: &str) -> Option<&V> {
+        self.rec
+            .iter()
+            .find(|(k, _, _)| k.text == key)
+            .map(|(_, v, _)| v)
+    }
+}
+
+/// From a field's key to the end of its value, when both are in one file.
+fn key_value_span(key: Span, value: Loc, key_file: FileId) -> Span {
+    if value.file == key_file && value.span.start >= key.start {
+        Span {
+            start: key.start,
+            end: value.span.end.max(key.end),
+        }
+    } else {
+        key
+    }
+}
+
+impl<'e, 'a> Lowerer<'e, 'a> {
+    pub fn new(ev: &'e mut Evaluator<'a>) -> Self {
+        Lowerer {
+            ev,
+            model: Model::default(),
+            host_ids: HashMap::default(),
+            service_ids: HashMap::default(),
+            secret_ids: HashMap::default(),
+            network_ids: HashMap::default(),
+            domain_ids: HashMap::default(),
+            volume_names: HashMap::default(),
+            path_secrets: Vec::new(),
+            implicit_deps: Vec::new(),
+        }
+    }
+
+    pub fn finish(self) -> Model {
+        self.model
+    }
+
+    /// Lowering declaration `sym` starts: what is reported now is about it.
+    fn enter(&mut self, sym: usize) {
+        let decl = self.decl(sym);
+        let loc = self.loc_of(sym);
+        // A service made from a template points at the call, arguments and all.
+        self.ev.subject = Some(crate::diag::Subject {
+            file: loc.file,
+            span: decl.instance.as_ref().map_or(loc.span, |i| i.span),
+            template: decl.instance.as_ref().map(|i| i.template.text.clone()),
+        });
+    }
+
+    fn syms_of(&self, kind: DeclKind) -> Vec<usize> {
+        let mut v: Vec<usize> = (0..self.ev.syms.list.len())
+            .filter(|i| {
+                let s = &self.ev.syms.list[*i];
+                s.kind == SymKind::Decl(kind) && !s.broken
+            })
+            .collect();
+        v.sort_by(|a, b| natural_cmp(&self.ev.syms.list[*a].name, &self.ev.syms.list[*b].name));
+        v
+    }
+
+    fn decl(&self, sym: usize) -> &'a ast::Decl {
+        let s = &self.ev.syms.list[sym];
+        let files: &'a [ast::File] = self.ev.files;
+        match &files[s.file.0 as usize].items[s.item] {
+            ast::Item::Decl(d) => d,
+            _ => unreachable_decl(),
+        }
+    }
+
+    /// The declaration's fields; each one its kind's table does not know is reported (with
+    /// the nearest known name).
+    fn fields<T>(&mut self, sym: usize, table: &[Field<T>]) -> Fields {
+        let rec = self.ev.take_decl_record(sym);
+        let kind = self.ev.syms.list[sym].kind_name();
+        for (k, _, f) in rec.iter() {
+            if !table.iter().any(|x| x.name == k.text) {
+                let mut d = Diagnostic::error(
+                    Code::UnknownField,
+                    format!("a {kind} has no field `{}`", k.text),
+                    *f,
+                    k.span,
+                )
+                .label("unknown field");
+                d.help = Some(match did_you_mean(&k.text, table.iter().map(|x| x.name)) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!(
+                        "the fields of a {kind} are: {}",
+                        table.iter().map(|x| x.name).collect::<Vec<_>>().join(", ")
+                    ),
+                });
+                self.ev.err(d);
+            }
+        }
+        Fields { rec }
+    }
+
+    /// Lower each written field that `which` selects through its table entry, in the order
+    /// written (unknown fields were reported by [`Self::fields`]).
+    fn lower_fields<T>(
+        &mut self,
+        f: &Fields,
+        table: &[Field<T>],
+        into: &mut T,
+        which: impl Fn(&str) -> bool,
+    ) {
+        for (key, v, _) in f.rec.iter() {
+            if !which(&key.text) {
+                continue;
+            }
+            if let Some(field) = table.iter().find(|x| x.name == key.text) {
+                (field.lower)(self, v, into);
+            }
+        }
+    }
+
+    pub fn lower_all(&mut self) {
+        // Ids first, so that declarations can refer to each other in any order.
+        for (i, s) in self.syms_of(DeclKind::Host).into_iter().enumerate() {
+            self.host_ids.insert(s, HostId::new(i));
+        }
+        for (i, s) in self.syms_of(DeclKind::Service).into_iter().enumerate() {
+            self.service_ids.insert(s, ServiceId::new(i));
+        }
+        for (i, s) in self.syms_of(DeclKind::Secret).into_iter().enumerate() {
+            self.secret_ids.insert(s, SecretId::new(i));
+        }
+        for (i, s) in self.syms_of(DeclKind::Network).into_iter().enumerate() {
+            self.network_ids.insert(s, NetworkId::new(i));
+        }
+        for s in self.syms_of(DeclKind::Host) {
+            self.enter(s);
+            let h = self.host(s);
+            self.model.hosts.push(h);
+        }
+        for s in self.syms_of(DeclKind::Secret) {
+            self.enter(s);
+            let x = self.secret(s);
+            self.model.secrets.push(x);
+        }
+        for s in self.syms_of(DeclKind::Network) {
+            self.enter(s);
+            let x = self.network(s);
+            self.model.networks.push(x);
+        }
+        for s in self.syms_of(DeclKind::Volume) {
+            self.enter(s);
+            if let Some(x) = self.volume(s) {
+                self.volume_names.insert(s, x.name.clone());
+                self.model.volumes.push(x);
+            }
+        }
+        let services = self.syms_of(DeclKind::Service);
+        // Services are large; growing the vector by doubling would briefly hold two copies.
+        self.model.services.reserve_exact(services.len());
+        for s in services {
+            self.enter(s);
+            let x = self.service(s);
+            self.model.services.push(x);
+        }
+        self.ev.subject = None;
+        for (svc, i) in std::mem::take(&mut self.implicit_deps) {
+            let target = self.model.services[svc].depends_on[i].service;
+            let healthy = self.model.services[target]
+                .healthcheck
+                .as_ref()
+                .is_some_and(|h| h.test != HealthTest::Disabled);
+            if healthy {
+                self.model.services[svc].depends_on[i].condition = DependCondition::Healthy;
+            }
+        }
+        // Domains and monitors reference services and ports.
+        for s in self.syms_of(DeclKind::Domain) {
+            self.enter(s);
+            if let Some(x) = self.domain(s) {
+                let name = x.name.clone();
+                let id = self.model.domains.push(x);
+                self.domain_ids.insert(name, id);
+            }
+        }
+        for s in self.syms_of(DeclKind::Monitor) {
+            self.enter(s);
+            if let Some(x) = self.monitor(s) {
+                self.model.monitors.push(x);
+            }
+        }
+        self.ev.subject = None;
+        self.proxy_secrets();
+    }
+
+    fn loc_of(&self, sym: usize) -> Loc {
+        let s = &self.ev.syms.list[sym];
+        Loc {
+            file: s.file,
+            span: s.name_span,
+        }
+    }
+
+    /// Where each known field was written (unknown ones are reported by `fields`).
+    fn record_locs<T>(&self, f: &Fields, table: &[Field<T>]) -> IndexMap<&'static str, Loc> {
+        f.rec
+            .iter()
+            .filter_map(|(k, v, file)| {
+                let field = table.iter().find(|x| x.name == k.text)?;
+                Some((
+                    field.name,
+                    Loc {
+                        file: *file,
+                        span: key_value_span(k.span, v.loc, *file),
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// A host's Caddy service reads the users file of every route it protects with basic
+    /// auth, as a secret (`SECRETS_DIR/<users>`): it gets those secrets.
+    fn proxy_secrets(&mut self) {
+        let caddies = self.model.app_per_host("caddy");
+        let m = &mut self.model;
+        for d in &m.domains {
+            let (Some(users), Some(host)) =
+                (d.basic_auth, m.services.get(d.service).and_then(|s| s.host))
+            else {
+                continue;
+            };
+            if m.hosts.get(host).is_some_and(|h| h.proxy == Proxy::Caddy)
+                && let Some(Some(c)) = caddies.get(host)
+                && !m.services[*c].secrets.contains(&users)
+            {
+                m.services[*c].secrets.push(users);
+            }
+        }
+    }
+}
+
+fn unreachable_decl() -> ! {
+    panic!("symbol table points at a non-declaration item; this is a bug in sparkc")
+}

@@ -1,0 +1,123 @@
+//! Monitors: a probe from outside (the blackbox exporter) with an alert rule.
+
+use super::{Field, Lowerer};
+use crate::check::SymKind;
+use crate::check::eval::{V, Val};
+use crate::diag::{Code, Diagnostic, did_you_mean};
+use crate::model::*;
+use crate::syntax::ast::DeclKind;
+
+/// A monitor's fields as written.
+#[derive(Default)]
+pub(super) struct MonitorFields {
+    target: Option<MonitorTarget>,
+    probe: Option<Probe>,
+    interval: Option<u64>,
+    down_for: Option<u64>,
+}
+
+/// Every field a monitor declaration may have.
+pub(super) const FIELDS: &[Field<MonitorFields>] = &[
+    Field {
+        name: "target",
+        form: "target = \"cloud.example.org\" | svc.port.NAME | host",
+        doc: "What it probes: a declared domain, a port of a service, or a host by its address.",
+        lower: |l, v, m| m.target = l.monitor_target(v),
+    },
+    Field {
+        name: "probe",
+        form: "probe = https | http | tcp | icmp",
+        doc: "How it probes (default `https`).",
+        lower: |l, v, m| {
+            m.probe = match l.variant(v, "probe", &["http", "https", "tcp", "icmp"]) {
+                Some("http") => Some(Probe::Http),
+                Some("tcp") => Some(Probe::Tcp),
+                Some("icmp") => Some(Probe::Icmp),
+                _ => Some(Probe::Https),
+            }
+        },
+    },
+    Field {
+        name: "interval",
+        form: "interval = 1m",
+        doc: "Time between probes (default: the scrape interval).",
+        lower: |l, v, m| m.interval = l.duration(v),
+    },
+    Field {
+        name: "alert",
+        form: "alert = down_for(5m)",
+        doc: "An alert that fires when the target has failed for this long.",
+        lower: |l, v, m| match &v.val {
+            Val::Call(n, args) if n.text == "down_for" && args.len() == 1 => {
+                m.down_for = l.duration(&args[0].1)
+            }
+            _ => {
+                l.mismatch::<()>(v, "`down_for(DURATION)`");
+            }
+        },
+    },
+];
+
+impl Lowerer<'_, '_> {
+    pub(super) fn monitor(&mut self, sym: usize) -> Option<Monitor> {
+        let decl = self.decl(sym);
+        let f = self.fields(sym, FIELDS);
+        let loc = self.loc_of(sym);
+        let name = decl.name.text.clone();
+        let mut written = MonitorFields::default();
+        self.lower_fields(&f, FIELDS, &mut written, |_| true);
+        if f.get("target").is_none() {
+            self.ev.err(
+                Diagnostic::error(Code::MissingField, format!("monitor `{name}` has no `target`"), loc.file, loc.span)
+                    .help("write `target = \"cloud.example.org\"` (a declared domain), `target = db.port.mysql` or `target = web01`"),
+            );
+        }
+        Some(Monitor {
+            name,
+            loc,
+            target: written.target?,
+            probe: written.probe.unwrap_or(Probe::Https),
+            interval: written.interval,
+            down_for: written.down_for,
+        })
+    }
+
+    fn monitor_target(&mut self, t: &V) -> Option<MonitorTarget> {
+        match &t.val {
+            Val::Str(d) => match self.domain_ids.get(d) {
+                Some(&i) => {
+                    if let Some(sym) = self.ev.syms.lookup_domain(d) {
+                        self.ev.references.push((t.loc, sym));
+                    }
+                    Some(MonitorTarget::Domain(i))
+                }
+                None => {
+                    let mut dg = Diagnostic::error(
+                        Code::Unresolved,
+                        format!("no domain `{d}` is declared"),
+                        t.loc.file,
+                        t.loc.span,
+                    )
+                    .label("not declared");
+                    dg.help = Some(
+                        match did_you_mean(d, self.model.domains.iter().map(|x| x.name.as_str())) {
+                            Some(s) => format!("did you mean `{s}`?"),
+                            None => format!("declare it: `domain {d} -> SERVICE.port.NAME`"),
+                        },
+                    );
+                    self.ev.err(dg);
+                    None
+                }
+            },
+            Val::Ref(s, p)
+                if p.is_empty() && self.ev.syms.list[*s].kind == SymKind::Decl(DeclKind::Host) =>
+            {
+                Some(MonitorTarget::Host(*self.host_ids.get(s)?))
+            }
+            _ => {
+                let (service, port) = self.port_ref(t)?;
+                Some(MonitorTarget::Service { service, port })
+            }
+        }
+    }
+}

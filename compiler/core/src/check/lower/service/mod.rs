@@ -1,0 +1,647 @@
+//! Services: the field table, and the fields that need no file of their own. Ports,
+//! mounts, health and deployment are lowered in this folder's other files.
+
+mod deploy;
+mod health;
+mod mounts;
+mod ports;
+
+use super::{Field, Lowerer, is_safe_name};
+use crate::check::eval::{V, Val};
+use crate::diag::{Code, Diagnostic, did_you_mean};
+use crate::model::*;
+use crate::source::Loc;
+use crate::syntax::ast::DeclKind;
+use indexmap::IndexMap;
+
+/// Every field a service declaration may have, in the order the reference lists them.
+pub(crate) const FIELDS: &[Field<Service>] = &[
+    Field {
+        name: "image",
+        form: "image = \"nginx:1.27\"",
+        doc: "The image it runs: `[registry/]name[:tag][@digest]`.",
+        lower: |l, v, s| s.image = l.image(v),
+    },
+    Field {
+        name: "build",
+        form: "build = \"./dir\" | { context, dockerfile, target, args }",
+        doc: "Build the image from source.",
+        lower: |l, v, s| s.build = l.build(v),
+    },
+    Field {
+        name: "command",
+        form: "command = \"sh -c ...\" | [\"exe\", \"arg\"]",
+        doc: "Overrides the image's command: a string runs in a shell, a list is exec form.",
+        lower: |l, v, s| s.command = l.command(v),
+    },
+    Field {
+        name: "entrypoint",
+        form: "entrypoint = \"...\" | [\"...\"]",
+        doc: "Overrides the image's entrypoint (string: shell form, list: exec form).",
+        lower: |l, v, s| s.entrypoint = l.command(v),
+    },
+    Field {
+        name: "env",
+        form: "env { NAME = value }",
+        doc: "Environment variables: plain values, or secrets (passed at deploy time, never written).",
+        lower: |l, v, s| (s.env, s.connects_to) = l.env(v),
+    },
+    Field {
+        name: "env_file",
+        form: "env_file = [\"./app.env\"]",
+        doc: "Files of environment variables, read at deploy time.",
+        lower: |l, v, s| s.env_file = l.strings(v),
+    },
+    Field {
+        name: "port",
+        form: "port { NAME = 8080, dns = 53/udp }",
+        doc: "Its container ports, by name: what `publish`, domains, monitors and health checks refer to.",
+        lower: |l, v, s| s.ports = l.ports(v),
+    },
+    Field {
+        name: "publish",
+        form: "publish = [8080 -> http, 127.0.0.1:9000 -> admin, http]",
+        doc: "Ports published on the host (`[name]`: the same number on the host).",
+        lower: |l, v, s| s.publish = l.publish(v, s),
+    },
+    Field {
+        name: "volumes",
+        form: "volumes = [data -> \"/var/lib/x\", \"./conf\" -> \"/etc/x\", ro(...)]",
+        doc: "Mounts: a named volume (bare name), a path (`./` or `/`), `tmpfs`; `ro(...)` for read-only.",
+        lower: |l, v, s| s.volumes = l.mounts(v, s.host, &s.name),
+    },
+    Field {
+        name: "networks",
+        form: "networks = [web, default]",
+        doc: "The declared networks it is on (`default`: also its compose project's own).",
+        lower: |l, v, s| l.networks(v, s),
+    },
+    Field {
+        name: "network_mode",
+        form: "network_mode = host | none | bridge | service(x)",
+        doc: "A network namespace other than its networks.",
+        lower: |l, v, s| s.network_mode = l.network_mode(v),
+    },
+    Field {
+        name: "depends_on",
+        form: "depends_on = [db, healthy(db), started(x), completed(x)]",
+        doc: "Services that must be up first (plain `x`: healthy when `x` has a health check).",
+        lower: |l, v, s| s.depends_on = l.depends(v),
+    },
+    Field {
+        name: "healthcheck",
+        form: "healthcheck { test = cmd(...) | shell(\"...\") | http(port = p, path = \"/\"), interval, timeout, retries, start_period } | none",
+        doc: "Its health check; `none` turns off the image's own.",
+        lower: |l, v, s| s.healthcheck = l.healthcheck(v, s),
+    },
+    Field {
+        name: "health_client",
+        form: "health_client = curl | wget",
+        doc: "The HTTP client its image ships, which runs an `http(...)` health check.",
+        lower: |l, v, s| s.health_client = l.health_client(v),
+    },
+    Field {
+        name: "metrics",
+        form: "metrics = http",
+        doc: "The port Prometheus scrapes.",
+        lower: |l, v, s| s.metrics_port = l.container_port(v, s).map(|(p, _)| p.0),
+    },
+    Field {
+        name: "metrics_path",
+        form: "metrics_path = \"/metrics\"",
+        doc: "The path Prometheus scrapes (default `/metrics`).",
+        lower: |l, v, s| l.metrics_path(v, s),
+    },
+    Field {
+        name: "restart",
+        form: "restart = no | always | on-failure | unless-stopped",
+        doc: "When the container is restarted.",
+        lower: |l, v, s| s.restart = l.restart(v),
+    },
+    Field {
+        name: "labels",
+        form: "labels { \"key\" = \"value\" }",
+        doc: "Container labels.",
+        lower: |l, v, s| s.labels = l.text_map(v),
+    },
+    Field {
+        name: "container_name",
+        form: "container_name = \"name\"",
+        doc: "A fixed container name.",
+        lower: |l, v, s| s.container_name = l.str(v),
+    },
+    Field {
+        name: "hostname",
+        form: "hostname = \"name\"",
+        doc: "The container's hostname.",
+        lower: |l, v, s| s.hostname = l.str(v),
+    },
+    Field {
+        name: "user",
+        form: "user = \"1000:1000\"",
+        doc: "The user the process runs as.",
+        lower: |l, v, s| s.user = l.text(v),
+    },
+    Field {
+        name: "working_dir",
+        form: "working_dir = \"/app\"",
+        doc: "The working directory.",
+        lower: |l, v, s| s.working_dir = l.str(v),
+    },
+    Field {
+        name: "security_opt",
+        form: "security_opt = [\"no-new-privileges:true\"]",
+        doc: "Security options.",
+        lower: |l, v, s| s.security_opt = l.strings(v),
+    },
+    Field {
+        name: "cap_add",
+        form: "cap_add = [\"NET_ADMIN\"]",
+        doc: "Linux capabilities added.",
+        lower: |l, v, s| s.cap_add = l.strings(v),
+    },
+    Field {
+        name: "cap_drop",
+        form: "cap_drop = [\"ALL\"]",
+        doc: "Linux capabilities dropped.",
+        lower: |l, v, s| s.cap_drop = l.strings(v),
+    },
+    Field {
+        name: "devices",
+        form: "devices = [\"/dev/dri:/dev/dri\"]",
+        doc: "Host devices passed in.",
+        lower: |l, v, s| s.devices = l.strings(v),
+    },
+    Field {
+        name: "privileged",
+        form: "privileged = true",
+        doc: "Runs privileged (never set unless written).",
+        lower: |l, v, s| s.privileged = l.bool(v).unwrap_or(false),
+    },
+    Field {
+        name: "admin_surface",
+        form: "admin_surface = true",
+        doc: "Serves an admin UI or API without a login of its own: a domain to it needs `auth`, and it may not `publish`.",
+        lower: |l, v, s| s.admin_surface = l.bool(v).unwrap_or(false),
+    },
+    Field {
+        name: "read_only",
+        form: "read_only = true",
+        doc: "The root file system is read-only.",
+        lower: |l, v, s| s.read_only = l.bool(v).unwrap_or(false),
+    },
+    Field {
+        name: "init",
+        form: "init = true",
+        doc: "Runs an init process as PID 1.",
+        lower: |l, v, s| s.init = l.bool(v).unwrap_or(false),
+    },
+    Field {
+        name: "sysctls",
+        form: "sysctls { \"net.core.somaxconn\" = 1024 }",
+        doc: "Kernel parameters in its namespace.",
+        lower: |l, v, s| s.sysctls = l.text_map(v),
+    },
+    Field {
+        name: "ulimits",
+        form: "ulimits { nofile = { soft = 20000, hard = 40000 }, nproc = 512 }",
+        doc: "Resource limits.",
+        lower: |l, v, s| s.ulimits = l.ulimits(v),
+    },
+    Field {
+        name: "tmpfs",
+        form: "tmpfs = [\"/tmp\"]",
+        doc: "Paths mounted as tmpfs.",
+        lower: |l, v, s| s.tmpfs = l.strings(v),
+    },
+    Field {
+        name: "extra_hosts",
+        form: "extra_hosts { \"db.local\" = 10.0.0.5 }",
+        doc: "Extra `/etc/hosts` entries.",
+        lower: |l, v, s| s.extra_hosts = l.extra_hosts(v),
+    },
+    Field {
+        name: "logging",
+        form: "logging { driver = \"json-file\", options { max-size = \"10m\" } }",
+        doc: "Its logging driver and options.",
+        lower: |l, v, s| s.logging = l.logging(v),
+    },
+    Field {
+        name: "secrets",
+        form: "secrets = [db_password]",
+        doc: "Secrets mounted as files under `/run/secrets/` (a `${s.path}` in its text mounts one too).",
+        lower: |l, v, s| l.secrets(v, s),
+    },
+    Field {
+        name: "profiles",
+        form: "profiles = [\"debug\"]",
+        doc: "Compose profiles it belongs to.",
+        lower: |l, v, s| s.profiles = l.strings(v),
+    },
+    Field {
+        name: "dns",
+        form: "dns = [9.9.9.9]",
+        doc: "DNS servers.",
+        lower: |l, v, s| s.dns = l.ips(v),
+    },
+    Field {
+        name: "platform",
+        form: "platform = \"linux/arm64\"",
+        doc: "The image platform.",
+        lower: |l, v, s| s.platform = l.str(v),
+    },
+    Field {
+        name: "pull_policy",
+        form: "pull_policy = always | never | missing | build",
+        doc: "When the image is pulled.",
+        lower: |l, v, s| {
+            s.pull_policy = l
+                .variant(v, "pull policy", &["always", "never", "missing", "build"])
+                .map(str::to_string)
+        },
+    },
+    Field {
+        name: "stop_grace_period",
+        form: "stop_grace_period = 30s",
+        doc: "Time between SIGTERM and SIGKILL.",
+        lower: |l, v, s| s.stop_grace_period = l.duration(v),
+    },
+    Field {
+        name: "shm_size",
+        form: "shm_size = 256MiB",
+        doc: "Size of `/dev/shm`.",
+        lower: |l, v, s| s.shm_size = l.size(v),
+    },
+    Field {
+        name: "cpus",
+        form: "cpus = 1.5",
+        doc: "CPU limit, in cores.",
+        lower: |l, v, s| s.cpus = l.float(v, 0.01),
+    },
+    Field {
+        name: "memory",
+        form: "memory = 512MiB",
+        doc: "Memory limit.",
+        lower: |l, v, s| s.memory = l.size(v),
+    },
+    Field {
+        name: "reserve",
+        form: "reserve { cpus = 0.5, memory = 256MiB }",
+        doc: "What it reserves; the host must have it (E0303).",
+        lower: |l, v, s| l.reserve(v, s),
+    },
+    Field {
+        name: "replicas",
+        form: "replicas = 3",
+        doc: "Number of containers (Swarm).",
+        lower: |l, v, s| s.replicas = l.int(v, 0, 10_000),
+    },
+    Field {
+        name: "update",
+        form: "update { parallelism, delay, failure_action, monitor, max_failure_ratio, order }",
+        doc: "Rolling-update policy (Swarm).",
+        lower: |l, v, s| s.update = l.update_policy(v, "update"),
+    },
+    Field {
+        name: "rollback",
+        form: "rollback { parallelism, delay, failure_action, monitor, max_failure_ratio, order }",
+        doc: "Rollback policy (Swarm).",
+        lower: |l, v, s| s.rollback = l.update_policy(v, "rollback"),
+    },
+    Field {
+        name: "restart_policy",
+        form: "restart_policy { condition, delay, max_attempts, window }",
+        doc: "Restart policy (Swarm).",
+        lower: |l, v, s| s.restart_policy = l.restart_policy(v),
+    },
+    Field {
+        name: "placement",
+        form: "placement = [\"node.role == manager\"]",
+        doc: "Placement constraints (Swarm).",
+        lower: |l, v, s| s.placement = l.strings(v),
+    },
+    Field {
+        name: "stack",
+        form: "stack = \"name\"",
+        doc: "Its own compose project on the host (default: the host's).",
+        lower: |l, v, s| s.stack = l.stack_name(v),
+    },
+    Field {
+        name: "passthrough",
+        form: "passthrough { compose = { stop_signal = \"SIGQUIT\" } }",
+        doc: "Compose keys sparkc does not model yet, passed through unchecked.",
+        lower: |l, v, s| s.passthrough_compose = l.passthrough(v),
+    },
+];
+
+impl Lowerer<'_, '_> {
+    pub(super) fn service(&mut self, sym: usize) -> Service {
+        let decl = self.decl(sym);
+        let f = self.fields(sym, FIELDS);
+        self.path_secrets.clear();
+        let mut s = Service {
+            name: decl.name.text.clone(),
+            loc: self.loc_of(sym),
+            doc: decl.doc.clone(),
+            host: self.placement_host(sym, true),
+            template: decl.instance.as_ref().map(|i| i.template.text.clone()),
+            metrics_path: "/metrics".to_string(),
+            field_locs: self.record_locs(&f, FIELDS),
+            ..Service::default()
+        };
+        if !is_safe_name(&s.name) {
+            let loc = s.loc;
+            self.ev.err(
+                Diagnostic::error(Code::UnsafePath, format!("`{}` cannot be a service name", s.name), loc.file, loc.span)
+                    .help("service names become compose service and DNS names: use lower-case letters, digits, `-` and `_`"),
+            );
+        }
+        // Ports first: publish, metrics and health checks refer to them by name.
+        self.lower_fields(&f, FIELDS, &mut s, |k| k == "port");
+        self.lower_fields(&f, FIELDS, &mut s, |k| k != "port");
+        for id in std::mem::take(&mut self.path_secrets) {
+            if !s.secrets.contains(&id) {
+                s.secrets.push(id);
+            }
+        }
+        // A secret's path written anywhere in the service's text (`"file://${pw.path}"`, a
+        // template's command, a constant, or `/run/secrets/pw` by hand) is read there at
+        // run time, so the secret is mounted: a path is never left pointing at nothing.
+        for id in self.secrets_read_by_path(&s) {
+            if !s.secrets.contains(&id) {
+                s.secrets.push(id);
+            }
+        }
+        // Services named in its text (`"--mysqld.address=${db}:3306"`) are connected to too;
+        // each once, where first named.
+        for (target, loc) in self.ev.take_mentions(sym) {
+            if let Some(&id) = self.service_ids.get(&target) {
+                s.connects_to.push(Connection { service: id, loc });
+            }
+        }
+        let mut seen = rustc_hash::FxHashSet::default();
+        s.connects_to.retain(|c| seen.insert(c.service));
+        // Only when nothing was written that meant to be an image: a malformed image, a
+        // misspelled `imgae` or a failed template already has its own diagnostic.
+        let attempted = f.get("image").is_some()
+            || f.get("build").is_some()
+            || decl.instance.is_some()
+            || f.rec
+                .iter()
+                .any(|(k, _, _)| did_you_mean(&k.text, ["image", "build"]).is_some());
+        if s.image.is_none() && s.build.is_none() && !attempted {
+            let loc = s.loc;
+            self.ev.err(
+                Diagnostic::error(Code::MissingField, format!("service `{}` has neither `image` nor `build`", s.name), loc.file, loc.span)
+                    .label("what does it run?")
+                    .help("set `image = \"name:tag\"`, `build = \"./dir\"`, or instantiate a stdlib app: `= mysql(...)`"),
+            );
+        }
+        s
+    }
+
+    /// `port { http = 8080, dns = 53/udp }`
+    fn ports(&mut self, v: &V) -> Vec<PortDef> {
+        let mut out = Vec::new();
+        if let Some(rec) = self.record(v) {
+            for (k, pv, kf) in &rec {
+                if let Some((port, proto)) = self.port(pv) {
+                    out.push(PortDef {
+                        name: k.text.clone(),
+                        port,
+                        proto,
+                        loc: Loc {
+                            file: *kf,
+                            span: k.span,
+                        },
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    fn networks(&mut self, v: &V, s: &mut Service) {
+        let Some(items) = self.list(v) else {
+            return;
+        };
+        for i in items {
+            // `default`: the compose project's own network, not a declaration.
+            if matches!(&i.val, Val::Name(n) if n == "default") {
+                s.default_network = true;
+                continue;
+            }
+            if let Some(n) = self.decl_ref(&i, DeclKind::Network)
+                && let Some(id) = self.network_ids.get(&n)
+            {
+                s.networks.push(*id);
+            }
+        }
+    }
+
+    fn network_mode(&mut self, v: &V) -> Option<NetworkMode> {
+        match &v.val {
+            Val::Call(n, args) if n.text == "service" && args.len() == 1 => {
+                let a = args[0].1.clone();
+                self.decl_ref(&a, DeclKind::Service)
+                    .and_then(|x| self.service_ids.get(&x))
+                    .map(|id| NetworkMode::Service(*id))
+            }
+            _ => match self.variant(v, "network mode", &["host", "none", "bridge"]) {
+                Some("host") => Some(NetworkMode::Host),
+                Some("none") => Some(NetworkMode::None),
+                Some(_) => Some(NetworkMode::Bridge),
+                None => None,
+            },
+        }
+    }
+
+    fn metrics_path(&mut self, v: &V, s: &mut Service) {
+        if let Some(p) = self.str(v) {
+            if p.starts_with('/') {
+                s.metrics_path = p;
+            } else {
+                self.malformed::<()>(
+                    v,
+                    format!("metrics path `{p}` does not start with `/`"),
+                    "write an absolute URL path, e.g. \"/metrics\"",
+                );
+            }
+        }
+    }
+
+    fn health_client(&mut self, v: &V) -> Option<HealthClient> {
+        match self.variant(v, "health check client", &["curl", "wget"]) {
+            Some("curl") => Some(HealthClient::Curl),
+            Some(_) => Some(HealthClient::Wget),
+            None => None,
+        }
+    }
+
+    fn restart(&mut self, v: &V) -> Option<Restart> {
+        match self.variant(
+            v,
+            "restart policy",
+            &["no", "always", "on-failure", "unless-stopped"],
+        ) {
+            Some("no") => Some(Restart::No),
+            Some("always") => Some(Restart::Always),
+            Some("on-failure") => Some(Restart::OnFailure),
+            Some(_) => Some(Restart::UnlessStopped),
+            None => None,
+        }
+    }
+
+    fn extra_hosts(&mut self, v: &V) -> IndexMap<String, std::net::IpAddr> {
+        let mut out = IndexMap::new();
+        if let Some(rec) = self.record(v) {
+            for (k, iv, _) in &rec {
+                if let Some(ip) = self.ip(iv) {
+                    out.insert(k.text.clone(), ip);
+                }
+            }
+        }
+        out
+    }
+
+    fn secrets(&mut self, v: &V, s: &mut Service) {
+        if let Some(items) = self.list(v) {
+            for i in items {
+                if let Some(id) = self.secret_ref(&i)
+                    && !s.secrets.contains(&id)
+                {
+                    s.secrets.push(id);
+                }
+            }
+        }
+    }
+
+    fn ips(&mut self, v: &V) -> Vec<std::net::IpAddr> {
+        match self.list(v) {
+            Some(items) => items.iter().filter_map(|i| self.ip(i)).collect(),
+            None => Vec::new(),
+        }
+    }
+
+    fn reserve(&mut self, v: &V, s: &mut Service) {
+        if let Some(rec) = self.record(v) {
+            for (k, rv, kf) in &rec {
+                match k.text.as_str() {
+                    "cpus" => s.reserve_cpus = self.float(rv, 0.0),
+                    "memory" => s.reserve_memory = self.size(rv),
+                    _ => self.unknown_sub(&k.text, k.span, *kf, "reserve", &["cpus", "memory"]),
+                }
+            }
+        }
+    }
+
+    /// The declared secrets whose mounted path appears in the service's text.
+    fn secrets_read_by_path(&self, s: &Service) -> Vec<SecretId> {
+        let mut texts: Vec<&str> = Vec::new();
+        fn command(c: &Option<Command>) -> Vec<&str> {
+            match c {
+                Some(Command::Shell(t)) => vec![t.as_str()],
+                Some(Command::Exec(v)) => v.iter().map(String::as_str).collect(),
+                None => Vec::new(),
+            }
+        }
+        texts.extend(command(&s.command));
+        texts.extend(command(&s.entrypoint));
+        texts.extend(s.env.values().filter_map(|v| match v {
+            EnvValue::Plain(t) => Some(t.as_str()),
+            EnvValue::Secret(_) => None,
+        }));
+        if let Some(h) = &s.healthcheck {
+            match &h.test {
+                HealthTest::Exec(v) => texts.extend(v.iter().map(String::as_str)),
+                HealthTest::Shell(t) => texts.push(t),
+                HealthTest::Http { .. } | HealthTest::Disabled => {}
+            }
+        }
+        let mut out = Vec::new();
+        for t in texts.into_iter().filter(|t| t.contains(SECRETS_DIR)) {
+            for name in secret_paths_in(t) {
+                if let Some(id) = self
+                    .model
+                    .secrets
+                    .iter_enumerated()
+                    .find_map(|(id, x)| (x.name == name).then_some(id))
+                    && !out.contains(&id)
+                {
+                    out.push(id);
+                }
+            }
+        }
+        out
+    }
+
+    /// The environment, and the services it names (`DB_HOST = db`: this one connects to `db`).
+    fn env(&mut self, v: &V) -> (IndexMap<String, EnvValue>, Vec<Connection>) {
+        let mut out = IndexMap::new();
+        let mut named = Vec::new();
+        let Some(rec) = self.record(v) else {
+            return (out, named);
+        };
+        for (k, ev, _) in &rec {
+            if self.is_secret(ev) {
+                if let Some(id) = self.secret_ref(ev) {
+                    out.insert(k.text.clone(), EnvValue::Secret(id));
+                }
+            } else if let Some(t) = self.text(ev) {
+                if let Val::Ref(sym, path) = &ev.val
+                    && path.is_empty()
+                    && let Some(&id) = self.service_ids.get(sym)
+                {
+                    named.push(Connection {
+                        service: id,
+                        loc: ev.loc,
+                    });
+                }
+                out.insert(k.text.clone(), EnvValue::Plain(t));
+            }
+        }
+        (out, named)
+    }
+
+    fn build(&mut self, v: &V) -> Option<Build> {
+        if let Val::Str(s) = &v.val {
+            return Some(Build {
+                context: s.clone(),
+                ..Build::default()
+            });
+        }
+        let rec = self.record(v)?;
+        let mut b = Build::default();
+        let mut has_context = false;
+        for (k, fv, kf) in &rec {
+            match k.text.as_str() {
+                "context" => {
+                    b.context = self.str(fv).unwrap_or_default();
+                    has_context = true;
+                }
+                "dockerfile" => b.dockerfile = self.str(fv),
+                "target" => b.target = self.str(fv),
+                "args" => b.args = self.text_map(fv),
+                _ => self.unknown_sub(
+                    &k.text,
+                    k.span,
+                    *kf,
+                    "build",
+                    &["context", "dockerfile", "target", "args"],
+                ),
+            }
+        }
+        if !has_context {
+            self.ev.err(
+                Diagnostic::error(
+                    Code::MissingField,
+                    "`build` needs a `context`",
+                    v.loc.file,
+                    v.loc.span,
+                )
+                .help("write `build = { context = \"./dir\" }` or simply `build = \"./dir\"`"),
+            );
+        }
+        Some(b)
+    }
+}

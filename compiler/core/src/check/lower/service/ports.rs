@@ -1,0 +1,132 @@
+//! A service's ports: published ports and references to its own ports by name.
+
+use crate::check::eval::{V, Val};
+use crate::check::lower::Lowerer;
+use crate::diag::{Code, Diagnostic, did_you_mean};
+use crate::model::*;
+use crate::source::Loc;
+
+impl Lowerer<'_, '_> {
+    /// `publish = [80 -> http, 8443 -> 443, 127.0.0.1:9000 ...]`
+    pub(crate) fn publish(&mut self, v: &V, s: &Service) -> Vec<Publish> {
+        let mut out = Vec::new();
+        let Some(items) = self.list(v) else {
+            return out;
+        };
+        for item in items {
+            let (host_v, target_v, address) = match &item.val {
+                Val::Pair(a, b) => ((**a).clone(), (**b).clone(), None),
+                Val::Record(rec) => {
+                    let get = |k: &str| {
+                        rec.iter()
+                            .find(|(n, _, _)| n.text == k)
+                            .map(|(_, v, _)| v.clone())
+                    };
+                    let (Some(h), Some(t)) = (get("host_port"), get("port")) else {
+                        self.ev.err(
+                            Diagnostic::error(Code::MissingField, "a published port needs `host_port` and `port`", item.loc.file, item.loc.span)
+                                .help("write `{ address = 127.0.0.1, host_port = 8080, port = http }` or `8080 -> http`"),
+                        );
+                        continue;
+                    };
+                    let addr = get("address").and_then(|a| self.ip(&a));
+                    (h, t, addr)
+                }
+                Val::Name(_) | Val::Ref(..) => (item.clone(), item.clone(), None),
+                _ => {
+                    self.mismatch::<()>(&item, "`HOST_PORT -> PORT` (e.g. `443 -> https`)");
+                    continue;
+                }
+            };
+            let Some((cont, proto)) = self.container_port(&target_v, s) else {
+                continue;
+            };
+            let host = match &host_v.val {
+                Val::PortRange(a, b, _) => {
+                    let (Some(a), Some(b)) =
+                        (self.port_number(&host_v, *a), self.port_number(&host_v, *b))
+                    else {
+                        continue;
+                    };
+                    (a, b)
+                }
+                Val::Name(_) | Val::Ref(..) => (cont.0, cont.1),
+                _ => match self.port(&host_v) {
+                    Some((p, _)) => (p, p),
+                    None => continue,
+                },
+            };
+            if host.1 - host.0 != cont.1 - cont.0 {
+                self.ev.err(
+                    Diagnostic::error(
+                        Code::OutOfRange,
+                        "host and container port ranges differ in length",
+                        item.loc.file,
+                        item.loc.span,
+                    )
+                    .help("publish ranges of equal length, e.g. `8000-8010 -> 8000-8010`"),
+                );
+                continue;
+            }
+            out.push(Publish {
+                address,
+                host,
+                container: cont,
+                proto,
+                loc: item.loc,
+            });
+        }
+        out
+    }
+
+    /// A container port: a number, or the name of one of the service's own ports.
+    pub(crate) fn container_port(&mut self, v: &V, s: &Service) -> Option<((u16, u16), Proto)> {
+        let name = match &v.val {
+            Val::Name(n) => Some(n.clone()),
+            Val::Ref(sym, p) if p.is_empty() => Some(self.ev.syms.list[*sym].name.clone()),
+            _ => None,
+        };
+        if let Some(n) = name {
+            return match s.port(&n) {
+                Some(p) => Some(((p.port, p.port), p.proto)),
+                None => {
+                    self.unknown_port(&n, v.loc, s);
+                    None
+                }
+            };
+        }
+        match &v.val {
+            Val::PortRange(a, b, proto) => {
+                Some(((self.port_number(v, *a)?, self.port_number(v, *b)?), *proto))
+            }
+            _ => self.port(v).map(|(p, proto)| ((p, p), proto)),
+        }
+    }
+
+    pub(crate) fn unknown_port(&mut self, name: &str, loc: Loc, s: &Service) {
+        let mut d = Diagnostic::error(
+            Code::UnknownPort,
+            format!("service `{}` has no port named `{name}`", s.name),
+            loc.file,
+            loc.span,
+        )
+        .label("no such port");
+        d.help = Some(
+            match did_you_mean(name, s.ports.iter().map(|p| p.name.as_str())) {
+                Some(x) => format!("did you mean `{x}`?"),
+                None if s.ports.is_empty() => {
+                    format!("declare it on the service: `port {{ {name} = 8080 }}`")
+                }
+                None => format!(
+                    "its ports are: {}",
+                    s.ports
+                        .iter()
+                        .map(|p| p.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            },
+        );
+        self.ev.err(d);
+    }
+}
