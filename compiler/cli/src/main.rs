@@ -3,6 +3,11 @@
 
 mod commands;
 
+/// A build allocates millions of small, short-lived values; mimalloc serves them in a
+/// fraction of glibc's instructions (see docs/ARCHITECTURE.md, "Speed").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
 

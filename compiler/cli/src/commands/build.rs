@@ -98,6 +98,7 @@ impl Build {
                     );
                 }
             }
+            super::exit_without_freeing(c);
             return Ok(if differ.is_empty() {
                 ExitStatus::Success
             } else {
@@ -137,6 +138,7 @@ impl Build {
                 }
             );
         }
+        super::exit_without_freeing(c);
         Ok(ExitStatus::Success)
     }
 }

@@ -25,6 +25,7 @@ impl Check {
                 );
             }
         }
+        super::exit_without_freeing(c);
         Ok(if errors > 0 {
             ExitStatus::Failure
         } else {

@@ -24,6 +24,12 @@ fn use_color(c: Color) -> bool {
     }
 }
 
+/// The process ends right after a command: freeing a compilation's millions of values one
+/// by one would cost a twentieth of a build, and the kernel takes the memory back anyway.
+pub fn exit_without_freeing<T>(value: T) {
+    std::mem::forget(value);
+}
+
 /// Write to stdout. A reader that went away (`sparkc model | head`) is not an error: the rest
 /// of the output is dropped and the run ends with its own exit status. Any other write error
 /// ends the run with exit status 2.
