@@ -46,7 +46,7 @@ pub enum Val {
     SecretPath(usize),
     /// A bare name that is not in scope: an enum variant, a local name, or an error
     /// that lowering reports with the expected type in hand.
-    Name(String),
+    Name(smol_str::SmolStr),
     /// Already reported.
     Error,
 }
@@ -108,7 +108,7 @@ pub struct Evaluator<'a> {
 }
 
 /// Parameter values visible while evaluating a template body.
-pub type Params = HashMap<String, V>;
+pub type Params = HashMap<smol_str::SmolStr, V>;
 
 impl<'a> Evaluator<'a> {
     pub fn new(files: &'a [ast::File], syms: &'a Symbols, diags: &'a mut Vec<Diagnostic>) -> Self {

@@ -62,7 +62,7 @@ impl ParseCache {
             e.insert(
                 key,
                 std::sync::Arc::new(Cached {
-                    text: p.text.clone(),
+                    text: p.text.to_string(),
                     file: p.file.clone(),
                     diags: p.diags.clone(),
                     opaque: p.opaque,
@@ -446,9 +446,9 @@ impl Loader<'_> {
                     let last = module.text.rsplit('.').next().unwrap_or("").to_string();
                     let start = module.span.end as usize - last.len();
                     vec![(
-                        module.text.clone(),
+                        module.text.to_string(),
                         ast::Name {
-                            text: last,
+                            text: last.into(),
                             span: Span::new(start, module.span.end as usize),
                         },
                     )]

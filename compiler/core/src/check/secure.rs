@@ -76,7 +76,12 @@ const KNOWN: &[Known] = &[
 ];
 
 fn known(s: &Service) -> Option<&'static Known> {
-    KNOWN.iter().find(|k| k.apps.iter().any(|a| s.runs(a)))
+    let names = s.app_names();
+    KNOWN.iter().find(|k| {
+        k.apps
+            .iter()
+            .any(|a| names.iter().flatten().any(|n| same_app(n, a)))
+    })
 }
 
 /// Why a service counts as an admin surface, if it does.
@@ -89,9 +94,7 @@ enum Surface {
 }
 
 fn admin_surface(s: &Service) -> Option<Surface> {
-    if ["grafana", "grafana-oss", "grafana-enterprise"]
-        .iter()
-        .any(|g| s.runs(g))
+    if s.runs_any(&["grafana", "grafana-oss", "grafana-enterprise"])
         && env_truthy(s, "GF_AUTH_ANONYMOUS_ENABLED")
         && env_plain(s, "GF_AUTH_ANONYMOUS_ORG_ROLE")
             .is_some_and(|v| v.eq_ignore_ascii_case("admin"))

@@ -766,19 +766,32 @@ impl Service {
     /// image whose repository is named so (`traefik:v3.1`, `docker.io/library/traefik`).
     /// Templates are named with `_`, images usually with `-`: both spellings match.
     pub fn runs(&self, app: &str) -> bool {
-        let same = |name: &str| {
-            name.len() == app.len()
-                && name
-                    .bytes()
-                    .zip(app.bytes())
-                    .all(|(a, b)| a == b || (a == b'-' && b == b'_') || (a == b'_' && b == b'-'))
-        };
-        self.template.as_deref().is_some_and(same)
-            || self
-                .image
-                .as_deref()
-                .is_some_and(|i| same(image_repository_name(i)))
+        self.app_names().iter().flatten().any(|n| same_app(n, app))
     }
+
+    /// Whether it runs any of `apps` (the image reference is read once).
+    pub fn runs_any(&self, apps: &[&str]) -> bool {
+        let names = self.app_names();
+        apps.iter()
+            .any(|a| names.iter().flatten().any(|n| same_app(n, a)))
+    }
+
+    /// The names it runs as: its template's, and its image repository's.
+    pub fn app_names(&self) -> [Option<&str>; 2] {
+        [
+            self.template.as_deref(),
+            self.image.as_deref().map(image_repository_name),
+        ]
+    }
+}
+
+/// An app name as a template (`node_exporter`) or an image (`node-exporter`) spells it.
+pub fn same_app(name: &str, app: &str) -> bool {
+    name.len() == app.len()
+        && name
+            .bytes()
+            .zip(app.bytes())
+            .all(|(a, b)| a == b || (a == b'-' && b == b'_') || (a == b'_' && b == b'-'))
 }
 
 /// The last path segment of an image reference, without tag or digest.

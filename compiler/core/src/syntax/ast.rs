@@ -4,7 +4,8 @@ use crate::source::Span;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Name {
-    pub text: String,
+    /// Inline up to 23 bytes, shared beyond: cloning a name never allocates.
+    pub text: smol_str::SmolStr,
     pub span: Span,
 }
 

@@ -58,7 +58,7 @@ impl Cx<'_> {
 
     fn name(&self, p: Pair<Rule>) -> Name {
         Name {
-            text: p.as_str().to_string(),
+            text: p.as_str().into(),
             span: self.span(&p),
         }
     }
@@ -231,7 +231,7 @@ impl Cx<'_> {
         let sp = self.span(&p);
         let Some(inner) = p.into_inner().next() else {
             return TypeExpr::Named(Name {
-                text: String::new(),
+                text: smol_str::SmolStr::default(),
                 span: sp,
             });
         };
@@ -239,7 +239,7 @@ impl Cx<'_> {
             Rule::list_type => match inner.into_inner().next() {
                 Some(t) => TypeExpr::List(Box::new(self.type_expr(t)), sp),
                 None => TypeExpr::Named(Name {
-                    text: String::new(),
+                    text: smol_str::SmolStr::default(),
                     span: sp,
                 }),
             },
@@ -259,7 +259,7 @@ impl Cx<'_> {
             Rule::plain_string => {
                 let ksp = self.span(&key_pair);
                 Name {
-                    text: self.plain_string(key_pair),
+                    text: self.plain_string(key_pair).into(),
                     span: ksp,
                 }
             }

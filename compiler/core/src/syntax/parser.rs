@@ -521,7 +521,7 @@ impl Parser<'_> {
             break;
         }
         Some(Name {
-            text: self.text[s..self.pos].to_string(),
+            text: self.text[s..self.pos].into(),
             span: self.span_from(s),
         })
     }
@@ -609,7 +609,7 @@ impl Parser<'_> {
                 let s = self.pos;
                 self.pos += w.len();
                 return Some(Name {
-                    text: (*w).to_string(),
+                    text: (*w).into(),
                     span: self.span_from(s),
                 });
             }
@@ -783,7 +783,7 @@ impl Parser<'_> {
             return None;
         }
         Some(Name {
-            text: self.text[s..self.pos].to_string(),
+            text: self.text[s..self.pos].into(),
             span: self.span_from(s),
         })
     }
@@ -837,7 +837,7 @@ impl Parser<'_> {
                     return None;
                 };
                 Name {
-                    text,
+                    text: text.into(),
                     span: self.span_from(start),
                 }
             }
@@ -1063,7 +1063,7 @@ impl Parser<'_> {
         }
         self.pos = i;
         Some(Name {
-            text: self.text[s..i].to_string(),
+            text: self.text[s..i].into(),
             span: Span::new(s, i),
         })
     }
@@ -1734,8 +1734,8 @@ mod tests {
             .items
             .iter()
             .map(|i| match i {
-                Item::Decl(d) => d.name.text.clone(),
-                Item::Const(c) => c.name.text.clone(),
+                Item::Decl(d) => d.name.text.to_string(),
+                Item::Const(c) => c.name.text.to_string(),
                 Item::Error(e) => format!(
                     "broken {}",
                     e.declares.as_ref().map_or("?", |d| d.name.text.as_str())

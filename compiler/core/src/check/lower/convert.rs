@@ -261,8 +261,8 @@ impl Lowerer<'_, '_> {
     ) -> Option<&'static str> {
         let text = match &v.val {
             Val::Name(n) => n.clone(),
-            Val::Ref(s, p) if p.is_empty() => self.ev.syms.list[*s].name.clone(),
-            Val::Str(s) => s.clone(),
+            Val::Ref(s, p) if p.is_empty() => self.ev.syms.list[*s].name.as_str().into(),
+            Val::Str(s) => s.as_str().into(),
             Val::Error => return None,
             _ => return self.mismatch(v, &format!("one of {}", variants.join(", "))),
         };
@@ -311,7 +311,7 @@ impl Lowerer<'_, '_> {
         if let Some(rec) = self.record(v) {
             for (k, fv, _) in &rec {
                 if let Some(t) = self.text(fv) {
-                    out.insert(k.text.clone(), t);
+                    out.insert(k.text.to_string(), t);
                 }
             }
         }

@@ -1,6 +1,6 @@
 //! Domains: a public name routed by its service's host proxy to one of the service's ports.
 
-use super::{Field, Lowerer, check_domain};
+use super::{Field, FieldTable, Lowerer, check_domain};
 use crate::check::SymKind;
 use crate::check::eval::{V, Val};
 use crate::diag::{Code, Diagnostic};
@@ -17,7 +17,7 @@ pub(super) struct DomainFields {
 }
 
 /// Every field a domain declaration may have (its route is `-> SERVICE.port.NAME`).
-pub(super) const FIELDS: &[Field<DomainFields>] = &[
+pub(super) static FIELDS: FieldTable<DomainFields> = FieldTable::new(&[
     Field {
         name: "tls",
         form: "tls = auto | internal | off",
@@ -50,7 +50,7 @@ pub(super) const FIELDS: &[Field<DomainFields>] = &[
         doc: "Routes only this path and everything below it (`/`: the whole site).",
         lower: |l, v, d| d.path_prefix = l.url_path(v),
     },
-];
+]);
 
 impl Lowerer<'_, '_> {
     pub(super) fn domain(&mut self, sym: usize) -> Option<Domain> {
@@ -62,14 +62,14 @@ impl Lowerer<'_, '_> {
                     .help("a domain is dot-separated labels of letters, digits and `-`, e.g. cloud.example.org or *.example.org"),
             );
         }
-        let f = self.fields(sym, FIELDS);
+        let f = self.fields(sym, &FIELDS);
         let mut written = DomainFields::default();
-        self.lower_fields(&f, FIELDS, &mut written, |_| true);
+        self.lower_fields(&f, &FIELDS, &mut written, |_| true);
         let route = d.route.as_ref()?;
         let rv = self.ev.eval(route, loc.file, None);
         let (service, port) = self.port_ref(&rv)?;
         Some(Domain {
-            name: d.name.text.clone(),
+            name: d.name.text.to_string(),
             loc,
             service,
             port,

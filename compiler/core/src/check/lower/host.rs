@@ -1,6 +1,6 @@
 //! Hosts: machines, VMs and hypervisors.
 
-use super::{Field, Lowerer, is_safe_name};
+use super::{Field, FieldTable, Lowerer, is_safe_name};
 use crate::check::eval::{V, Val};
 use crate::diag::{Code, Diagnostic};
 use crate::model::*;
@@ -8,7 +8,7 @@ use crate::source::Loc;
 use crate::syntax::ast::DeclKind;
 
 /// Every field a host declaration may have.
-pub(super) const FIELDS: &[Field<Host>] = &[
+pub(super) static FIELDS: FieldTable<Host> = FieldTable::new(&[
     Field {
         name: "address",
         form: "address = 203.0.113.10",
@@ -70,14 +70,14 @@ pub(super) const FIELDS: &[Field<Host>] = &[
         doc: "It is a hypervisor; its VMs are the hosts declared `host NAME on THIS`.",
         lower: |l, v, h| h.hypervisor = l.variant(v, "hypervisor", &["proxmox"]).is_some(),
     },
-];
+]);
 
 impl Lowerer<'_, '_> {
     pub(super) fn host(&mut self, sym: usize) -> Host {
         let decl = self.decl(sym);
-        let f = self.fields(sym, FIELDS);
+        let f = self.fields(sym, &FIELDS);
         let mut h = Host {
-            name: decl.name.text.clone(),
+            name: decl.name.text.to_string(),
             loc: self.loc_of(sym),
             doc: decl.doc.clone(),
             address: None,
@@ -89,9 +89,9 @@ impl Lowerer<'_, '_> {
             os: None,
             parent: None,
             hypervisor: false,
-            field_locs: self.record_locs(&f, FIELDS),
+            field_locs: self.record_locs(&f, &FIELDS),
         };
-        self.lower_fields(&f, FIELDS, &mut h, |_| true);
+        self.lower_fields(&f, &FIELDS, &mut h, |_| true);
         // `host vm on hypervisor`: optional for hosts, unlike services.
         h.parent = self.placement_host(sym, false);
         if !is_safe_name(&h.name) && matches!(h.runtime, Runtime::Compose | Runtime::Swarm) {

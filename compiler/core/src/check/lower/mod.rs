@@ -48,8 +48,40 @@ pub struct FieldDoc {
     pub doc: &'static str,
 }
 
-fn docs<T>(table: &[Field<T>]) -> Vec<FieldDoc> {
+/// A kind's fields, with an index by name built on first use (a declaration's fields are
+/// looked up once each, not compared with every entry).
+pub struct FieldTable<T: 'static> {
+    fields: &'static [Field<T>],
+    index: std::sync::OnceLock<HashMap<&'static str, usize>>,
+}
+
+impl<T> FieldTable<T> {
+    const fn new(fields: &'static [Field<T>]) -> Self {
+        FieldTable {
+            fields,
+            index: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&Field<T>> {
+        let index = self.index.get_or_init(|| {
+            self.fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (f.name, i))
+                .collect()
+        });
+        index.get(name).map(|&i| &self.fields[i])
+    }
+
+    fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.fields.iter().map(|f| f.name)
+    }
+}
+
+fn docs<T>(table: &FieldTable<T>) -> Vec<FieldDoc> {
     table
+        .fields
         .iter()
         .map(|f| FieldDoc {
             name: f.name,
@@ -63,13 +95,13 @@ fn docs<T>(table: &[Field<T>]) -> Vec<FieldDoc> {
 /// the reference in `docs/fields.md`, and completion.
 pub fn fields_of(kind: DeclKind) -> Vec<FieldDoc> {
     match kind {
-        DeclKind::Host => docs(host::FIELDS),
-        DeclKind::Service => docs(service::FIELDS),
-        DeclKind::Secret => docs(secret::FIELDS),
-        DeclKind::Network => docs(network::NETWORK_FIELDS),
-        DeclKind::Volume => docs(network::VOLUME_FIELDS),
-        DeclKind::Domain => docs(domain::FIELDS),
-        DeclKind::Monitor => docs(monitor::FIELDS),
+        DeclKind::Host => docs(&host::FIELDS),
+        DeclKind::Service => docs(&service::FIELDS),
+        DeclKind::Secret => docs(&secret::FIELDS),
+        DeclKind::Network => docs(&network::NETWORK_FIELDS),
+        DeclKind::Volume => docs(&network::VOLUME_FIELDS),
+        DeclKind::Domain => docs(&domain::FIELDS),
+        DeclKind::Monitor => docs(&monitor::FIELDS),
     }
 }
 
@@ -144,7 +176,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
         self.ev.subject = Some(crate::diag::Subject {
             file: loc.file,
             span: decl.instance.as_ref().map_or(loc.span, |i| i.span),
-            template: decl.instance.as_ref().map(|i| i.template.text.clone()),
+            template: decl.instance.as_ref().map(|i| i.template.text.to_string()),
         });
     }
 
@@ -170,11 +202,11 @@ impl<'e, 'a> Lowerer<'e, 'a> {
 
     /// The declaration's fields; each one its kind's table does not know is reported (with
     /// the nearest known name).
-    fn fields<T>(&mut self, sym: usize, table: &[Field<T>]) -> Fields {
+    fn fields<T>(&mut self, sym: usize, table: &FieldTable<T>) -> Fields {
         let rec = self.ev.take_decl_record(sym);
         let kind = self.ev.syms.list[sym].kind_name();
         for (k, _, f) in rec.iter() {
-            if !table.iter().any(|x| x.name == k.text) {
+            if table.get(&k.text).is_none() {
                 let mut d = Diagnostic::error(
                     Code::UnknownField,
                     format!("a {kind} has no field `{}`", k.text),
@@ -182,11 +214,11 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                     k.span,
                 )
                 .label("unknown field");
-                d.help = Some(match did_you_mean(&k.text, table.iter().map(|x| x.name)) {
+                d.help = Some(match did_you_mean(&k.text, table.names()) {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => format!(
                         "the fields of a {kind} are: {}",
-                        table.iter().map(|x| x.name).collect::<Vec<_>>().join(", ")
+                        table.names().collect::<Vec<_>>().join(", ")
                     ),
                 });
                 self.ev.err(d);
@@ -200,7 +232,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
     fn lower_fields<T>(
         &mut self,
         f: &Fields,
-        table: &[Field<T>],
+        table: &FieldTable<T>,
         into: &mut T,
         which: impl Fn(&str) -> bool,
     ) {
@@ -208,7 +240,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
             if !which(&key.text) {
                 continue;
             }
-            if let Some(field) = table.iter().find(|x| x.name == key.text) {
+            if let Some(field) = table.get(&key.text) {
                 (field.lower)(self, v, into);
             }
         }
@@ -297,11 +329,11 @@ impl<'e, 'a> Lowerer<'e, 'a> {
     }
 
     /// Where each known field was written (unknown ones are reported by `fields`).
-    fn record_locs<T>(&self, f: &Fields, table: &[Field<T>]) -> IndexMap<&'static str, Loc> {
+    fn record_locs<T>(&self, f: &Fields, table: &FieldTable<T>) -> IndexMap<&'static str, Loc> {
         f.rec
             .iter()
             .filter_map(|(k, v, file)| {
-                let field = table.iter().find(|x| x.name == k.text)?;
+                let field = table.get(&k.text)?;
                 Some((
                     field.name,
                     Loc {

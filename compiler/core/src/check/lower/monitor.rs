@@ -1,6 +1,6 @@
 //! Monitors: a probe from outside (the blackbox exporter) with an alert rule.
 
-use super::{Field, Lowerer};
+use super::{Field, FieldTable, Lowerer};
 use crate::check::SymKind;
 use crate::check::eval::{V, Val};
 use crate::diag::{Code, Diagnostic, did_you_mean};
@@ -17,7 +17,7 @@ pub(super) struct MonitorFields {
 }
 
 /// Every field a monitor declaration may have.
-pub(super) const FIELDS: &[Field<MonitorFields>] = &[
+pub(super) static FIELDS: FieldTable<MonitorFields> = FieldTable::new(&[
     Field {
         name: "target",
         form: "target = \"cloud.example.org\" | svc.port.NAME | host",
@@ -56,16 +56,16 @@ pub(super) const FIELDS: &[Field<MonitorFields>] = &[
             }
         },
     },
-];
+]);
 
 impl Lowerer<'_, '_> {
     pub(super) fn monitor(&mut self, sym: usize) -> Option<Monitor> {
         let decl = self.decl(sym);
-        let f = self.fields(sym, FIELDS);
+        let f = self.fields(sym, &FIELDS);
         let loc = self.loc_of(sym);
-        let name = decl.name.text.clone();
+        let name = decl.name.text.to_string();
         let mut written = MonitorFields::default();
-        self.lower_fields(&f, FIELDS, &mut written, |_| true);
+        self.lower_fields(&f, &FIELDS, &mut written, |_| true);
         if f.get("target").is_none() {
             self.ev.err(
                 Diagnostic::error(Code::MissingField, format!("monitor `{name}` has no `target`"), loc.file, loc.span)
@@ -84,7 +84,7 @@ impl Lowerer<'_, '_> {
 
     fn monitor_target(&mut self, t: &V) -> Option<MonitorTarget> {
         match &t.val {
-            Val::Str(d) => match self.domain_ids.get(d) {
+            Val::Str(d) => match self.domain_ids.get(d.as_str()) {
                 Some(&i) => {
                     if let Some(sym) = self.ev.syms.lookup_domain(d) {
                         self.ev.references.push((t.loc, sym));

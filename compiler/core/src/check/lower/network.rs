@@ -1,10 +1,10 @@
 //! Networks and named volumes.
 
-use super::{Field, Lowerer};
+use super::{Field, FieldTable, Lowerer};
 use crate::model::*;
 
 /// Every field a network declaration may have.
-pub(super) const NETWORK_FIELDS: &[Field<Network>] = &[
+pub(super) static NETWORK_FIELDS: FieldTable<Network> = FieldTable::new(&[
     Field {
         name: "internal",
         form: "internal = true",
@@ -29,10 +29,10 @@ pub(super) const NETWORK_FIELDS: &[Field<Network>] = &[
         doc: "Created outside the project (and, without `on`, expected on every host that uses it).",
         lower: |l, v, n| n.external = l.bool(v).unwrap_or(false),
     },
-];
+]);
 
 /// Every field a volume declaration may have.
-pub(super) const VOLUME_FIELDS: &[Field<Volume>] = &[
+pub(super) static VOLUME_FIELDS: FieldTable<Volume> = FieldTable::new(&[
     Field {
         name: "driver",
         form: "driver = \"local\"",
@@ -45,14 +45,14 @@ pub(super) const VOLUME_FIELDS: &[Field<Volume>] = &[
         doc: "Created outside the project; only used.",
         lower: |l, v, x| x.external = l.bool(v).unwrap_or(false),
     },
-];
+]);
 
 impl Lowerer<'_, '_> {
     pub(super) fn network(&mut self, sym: usize) -> Network {
         let decl = self.decl(sym);
-        let f = self.fields(sym, NETWORK_FIELDS);
+        let f = self.fields(sym, &NETWORK_FIELDS);
         let mut n = Network {
-            name: decl.name.text.clone(),
+            name: decl.name.text.to_string(),
             loc: self.loc_of(sym),
             host: None,
             stack: None,
@@ -60,7 +60,7 @@ impl Lowerer<'_, '_> {
             driver: None,
             external: false,
         };
-        self.lower_fields(&f, NETWORK_FIELDS, &mut n, |_| true);
+        self.lower_fields(&f, &NETWORK_FIELDS, &mut n, |_| true);
         // An external network exists outside sparkc, on whichever hosts use it.
         // (An unplaced network that is not external is reported here, once.)
         n.host = self.placement_host(sym, !n.external);
@@ -69,16 +69,16 @@ impl Lowerer<'_, '_> {
 
     pub(super) fn volume(&mut self, sym: usize) -> Option<Volume> {
         let decl = self.decl(sym);
-        let f = self.fields(sym, VOLUME_FIELDS);
+        let f = self.fields(sym, &VOLUME_FIELDS);
         let host = self.placement_host(sym, true)?;
         let mut v = Volume {
-            name: decl.name.text.clone(),
+            name: decl.name.text.to_string(),
             loc: self.loc_of(sym),
             host,
             driver: None,
             external: false,
         };
-        self.lower_fields(&f, VOLUME_FIELDS, &mut v, |_| true);
+        self.lower_fields(&f, &VOLUME_FIELDS, &mut v, |_| true);
         Some(v)
     }
 }

@@ -1,13 +1,13 @@
 //! Secrets: a name and where the value comes from at deploy time, never the value.
 
-use super::{Field, Lowerer};
+use super::{Field, FieldTable, Lowerer};
 use crate::check::eval::{V, Val};
 use crate::diag::{Code, Diagnostic, did_you_mean};
 use crate::model::*;
 use crate::source::Loc;
 
 /// Every field a secret declaration may have (besides `from env "VAR"` / `from file "path"`).
-pub(super) const FIELDS: &[Field<Option<SecretSource>>] = &[
+pub(super) static FIELDS: FieldTable<Option<SecretSource>> = FieldTable::new(&[
     Field {
         name: "env",
         form: "env = \"VAR\"",
@@ -24,12 +24,12 @@ pub(super) const FIELDS: &[Field<Option<SecretSource>>] = &[
         doc: "Read from this file on the deploy machine (as `from file \"path\"`).",
         lower: |l, v, source| *source = l.str(v).map(SecretSource::File),
     },
-];
+]);
 
 impl Lowerer<'_, '_> {
     pub(super) fn secret(&mut self, sym: usize) -> Secret {
         let decl = self.decl(sym);
-        let f = self.fields(sym, FIELDS);
+        let f = self.fields(sym, &FIELDS);
         let file = self.ev.syms.list[sym].file;
         let mut source = None;
         if let Some((kind, value, span)) = &decl.source {
@@ -57,7 +57,7 @@ impl Lowerer<'_, '_> {
                 }
             };
         }
-        self.lower_fields(&f, FIELDS, &mut source, |_| true);
+        self.lower_fields(&f, &FIELDS, &mut source, |_| true);
         let source = source.unwrap_or_else(|| {
             if decl.source.is_none() && f.get("env").is_none() && f.get("file").is_none() {
                 self.ev.err(
@@ -77,7 +77,7 @@ impl Lowerer<'_, '_> {
             SecretSource::Env(decl.name.text.to_ascii_uppercase())
         });
         Secret {
-            name: decl.name.text.clone(),
+            name: decl.name.text.to_string(),
             loc: self.loc_of(sym),
             doc: decl.doc.clone(),
             source,

@@ -6,7 +6,7 @@ mod health;
 mod mounts;
 mod ports;
 
-use super::{Field, Lowerer, is_safe_name};
+use super::{Field, FieldTable, Lowerer, is_safe_name};
 use crate::check::eval::{V, Val};
 use crate::diag::{Code, Diagnostic, did_you_mean};
 use crate::model::*;
@@ -15,7 +15,7 @@ use crate::syntax::ast::DeclKind;
 use indexmap::IndexMap;
 
 /// Every field a service declaration may have, in the order the reference lists them.
-pub(crate) const FIELDS: &[Field<Service>] = &[
+pub(crate) static FIELDS: FieldTable<Service> = FieldTable::new(&[
     Field {
         name: "image",
         form: "image = \"nginx:1.27\"",
@@ -332,21 +332,21 @@ pub(crate) const FIELDS: &[Field<Service>] = &[
         doc: "Compose keys sparkc does not model yet, passed through unchecked.",
         lower: |l, v, s| s.passthrough_compose = l.passthrough(v),
     },
-];
+]);
 
 impl Lowerer<'_, '_> {
     pub(super) fn service(&mut self, sym: usize) -> Service {
         let decl = self.decl(sym);
-        let f = self.fields(sym, FIELDS);
+        let f = self.fields(sym, &FIELDS);
         self.path_secrets.clear();
         let mut s = Service {
-            name: decl.name.text.clone(),
+            name: decl.name.text.to_string(),
             loc: self.loc_of(sym),
             doc: decl.doc.clone(),
             host: self.placement_host(sym, true),
-            template: decl.instance.as_ref().map(|i| i.template.text.clone()),
+            template: decl.instance.as_ref().map(|i| i.template.text.to_string()),
             metrics_path: "/metrics".to_string(),
-            field_locs: self.record_locs(&f, FIELDS),
+            field_locs: self.record_locs(&f, &FIELDS),
             ..Service::default()
         };
         if !is_safe_name(&s.name) {
@@ -357,8 +357,8 @@ impl Lowerer<'_, '_> {
             );
         }
         // Ports first: publish, metrics and health checks refer to them by name.
-        self.lower_fields(&f, FIELDS, &mut s, |k| k == "port");
-        self.lower_fields(&f, FIELDS, &mut s, |k| k != "port");
+        self.lower_fields(&f, &FIELDS, &mut s, |k| k == "port");
+        self.lower_fields(&f, &FIELDS, &mut s, |k| k != "port");
         for id in std::mem::take(&mut self.path_secrets) {
             if !s.secrets.contains(&id) {
                 s.secrets.push(id);
@@ -407,7 +407,7 @@ impl Lowerer<'_, '_> {
             for (k, pv, kf) in &rec {
                 if let Some((port, proto)) = self.port(pv) {
                     out.push(PortDef {
-                        name: k.text.clone(),
+                        name: k.text.to_string(),
                         port,
                         proto,
                         loc: Loc {
@@ -497,7 +497,7 @@ impl Lowerer<'_, '_> {
         if let Some(rec) = self.record(v) {
             for (k, iv, _) in &rec {
                 if let Some(ip) = self.ip(iv) {
-                    out.insert(k.text.clone(), ip);
+                    out.insert(k.text.to_string(), ip);
                 }
             }
         }
@@ -585,7 +585,7 @@ impl Lowerer<'_, '_> {
         for (k, ev, _) in &rec {
             if self.is_secret(ev) {
                 if let Some(id) = self.secret_ref(ev) {
-                    out.insert(k.text.clone(), EnvValue::Secret(id));
+                    out.insert(k.text.to_string(), EnvValue::Secret(id));
                 }
             } else if let Some(t) = self.text(ev) {
                 if let Val::Ref(sym, path) = &ev.val
@@ -597,7 +597,7 @@ impl Lowerer<'_, '_> {
                         loc: ev.loc,
                     });
                 }
-                out.insert(k.text.clone(), EnvValue::Plain(t));
+                out.insert(k.text.to_string(), EnvValue::Plain(t));
             }
         }
         (out, named)

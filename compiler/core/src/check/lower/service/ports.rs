@@ -83,7 +83,7 @@ impl Lowerer<'_, '_> {
     pub(crate) fn container_port(&mut self, v: &V, s: &Service) -> Option<((u16, u16), Proto)> {
         let name = match &v.val {
             Val::Name(n) => Some(n.clone()),
-            Val::Ref(sym, p) if p.is_empty() => Some(self.ev.syms.list[*sym].name.clone()),
+            Val::Ref(sym, p) if p.is_empty() => Some(self.ev.syms.list[*sym].name.as_str().into()),
             _ => None,
         };
         if let Some(n) = name {
