@@ -4,7 +4,7 @@
 //! without compiling; any difference, or any doubt, falls back to the full comparison.
 
 use crate::project::Project;
-use crate::write::manifest::{Inputs, fnv};
+use crate::write::manifest::{Inputs, hash as content_hash};
 use sparkc_core::source::SourceSet;
 
 /// This sparkc: its version and the stdlib compiled into it.
@@ -16,11 +16,11 @@ fn toolchain() -> u64 {
         text.push('\0');
         text.push_str(sparkc_stdlib::module(m).unwrap_or_default());
     }
-    fnv(text.as_bytes())
+    content_hash(text.as_bytes())
 }
 
 fn config(project: &Project) -> u64 {
-    fnv(format!("{}\0{:?}", project.entry, project.manifest).as_bytes())
+    content_hash(format!("{}\0{:?}", project.entry, project.manifest).as_bytes())
 }
 
 /// What a build of `project` that read `sources` depended on.
@@ -31,7 +31,7 @@ pub fn inputs(project: &Project, sources: &SourceSet) -> Inputs {
         .files
         .par_iter()
         .filter(|f| !f.is_stdlib)
-        .map(|f| (fnv(f.text.as_bytes()), f.name.clone()))
+        .map(|f| (content_hash(f.text.as_bytes()), f.name.clone()))
         .collect();
     Inputs {
         toolchain: toolchain(),
@@ -47,6 +47,6 @@ pub fn unchanged(project: &Project, recorded: &Inputs) -> bool {
     recorded.toolchain == toolchain()
         && recorded.config == config(project)
         && recorded.sources.par_iter().all(|(hash, name)| {
-            std::fs::read(project.root.join(name)).is_ok_and(|b| fnv(&b) == *hash)
+            std::fs::read(project.root.join(name)).is_ok_and(|b| content_hash(&b) == *hash)
         })
 }

@@ -165,6 +165,58 @@ fn a_hand_edited_generated_file_is_refused_without_force() {
     w.build_ok();
 }
 
+/// The out dir as the sparkc before format 2 left it: a `sparkc-manifest 1` whose hashes
+/// are FNV-1a of the files it wrote.
+fn downgrade_manifest_to_format_1(out: &Path) {
+    let path = out.join(".sparkc-manifest");
+    let text = read(&path);
+    let mut old = String::from("sparkc-manifest 1\n");
+    for line in text.lines().skip(1) {
+        match line.strip_prefix("output ") {
+            Some(rest) => {
+                let mut parts = rest.splitn(3, ' ');
+                let (_, size, file) = (parts.next(), parts.next(), parts.next());
+                let (Some(size), Some(file)) = (size, file) else {
+                    panic!("{line}")
+                };
+                let bytes = std::fs::read(out.join(file)).unwrap_or_else(|e| panic!("{e}"));
+                let fnv = sparkc_core::hash::fnv64(&bytes);
+                old.push_str(&format!("output {fnv:016x} {size} {file}\n"));
+            }
+            None => {
+                old.push_str(line);
+                old.push('\n');
+            }
+        }
+    }
+    write(&path, &old);
+}
+
+/// An out dir an older sparkc wrote (manifest format 1, FNV-1a hashes) is still sparkc's:
+/// the next build replaces what it generated, and still refuses a file edited by hand.
+#[test]
+fn an_out_dir_from_the_previous_manifest_format_is_still_recognised() {
+    let w = Work::new("format1");
+    w.build_ok();
+    downgrade_manifest_to_format_1(&w.out());
+    w.edit_source("maxmemory = 256MiB", "maxmemory = 512MiB");
+    let err = w.build_ok();
+    assert!(err.contains("wrote"), "{err}");
+    let compose = w.out().join("compose/m300/docker-compose.yml");
+    assert!(read(&compose).contains("536870912"), "not rewritten");
+    let manifest = read(&w.out().join(".sparkc-manifest"));
+    assert!(manifest.starts_with("sparkc-manifest 2\n"), "{manifest}");
+
+    downgrade_manifest_to_format_1(&w.out());
+    let edited = read(&compose).replace("unless-stopped", "always");
+    write(&compose, &edited);
+    w.edit_source("maxmemory = 512MiB", "maxmemory = 128MiB");
+    let (code, _, err) = w.build(&[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("edited since sparkc wrote them"), "{err}");
+    assert_eq!(read(&compose), edited);
+}
+
 /// Item 1: a hand-written file at a generated path whose comment mentions the generated
 /// header is still the user's: refused without `--force`, untouched.
 #[test]

@@ -1,6 +1,15 @@
-//! FNV-1a, 64 bits: the one content hash of the project — the output directory's manifest and
-//! the config-hash label Compose recreates a container by. It detects change; it is no
-//! defence against someone crafting a collision.
+//! The project's two content hashes. Both detect change; neither is a defence against
+//! someone crafting a collision.
+//! - [`content_hash`] (XXH3, 64 bits): whole files — the output directory's manifest, the
+//!   build stamp, the parse cache. Fast on megabytes.
+//! - [`fnv64`] (FNV-1a, 64 bits): the config-hash label Compose recreates a container by
+//!   (its values are in generated files, so it stays what it was), and the hash that
+//!   manifests of format 1 recorded.
+
+/// XXH3-64 of `bytes`: the hash of whole files.
+pub fn content_hash(bytes: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(bytes)
+}
 
 /// FNV-1a of `bytes`.
 pub fn fnv64(bytes: &[u8]) -> u64 {

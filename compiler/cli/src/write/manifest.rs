@@ -8,19 +8,42 @@
 //! manifest configuration and every source file, by hash — so that an unchanged
 //! `sparkc build --check` answers "up to date" without compiling.
 //!
-//! The hash is FNV-1a (64 bits, `sparkc_core::hash`): it detects change, it does not defend
-//! against someone who can write into the output directory (they could rewrite the manifest).
+//! The hash is XXH3 (64 bits, `sparkc_core::hash::content_hash`); format 1 recorded FNV-1a,
+//! and a version read from it stays FNV-1a (written `fnv:HASH`) until the file is written
+//! again. It detects change, it does not defend against someone who can write into the
+//! output directory (they could rewrite the manifest).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 pub const FILE: &str = ".sparkc-manifest";
-const FORMAT: &str = "sparkc-manifest 1";
+const FORMAT: &str = "sparkc-manifest 2";
+/// Format 1: the same lines, every hash FNV-1a.
+const FORMAT_1: &str = "sparkc-manifest 1";
 /// The stamp older sparkc versions wrote; read once, as a manifest, to adopt their outputs.
 pub const LEGACY_STAMP: &str = ".sparkc-stamp";
 const LEGACY_FORMAT: &str = "sparkc-stamp 1 ";
 
-pub use sparkc_core::hash::fnv64 as fnv;
+pub use sparkc_core::hash::content_hash as hash;
+
+/// Which function a recorded hash is of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum HashKind {
+    /// XXH3-64: everything this sparkc records.
+    #[default]
+    Xxh3,
+    /// FNV-1a 64: what format 1 manifests and legacy stamps recorded.
+    Fnv1a,
+}
+
+impl HashKind {
+    pub fn of(self, bytes: &[u8]) -> u64 {
+        match self {
+            HashKind::Xxh3 => hash(bytes),
+            HashKind::Fnv1a => sparkc_core::hash::fnv64(bytes),
+        }
+    }
+}
 
 /// One content sparkc wrote at a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -28,14 +51,21 @@ pub struct Version {
     pub hash: u64,
     /// Unknown only for outputs adopted from a legacy stamp.
     pub size: Option<u64>,
+    pub kind: HashKind,
 }
 
 impl Version {
     pub fn of(bytes: &[u8]) -> Version {
         Version {
-            hash: fnv(bytes),
+            hash: hash(bytes),
             size: Some(bytes.len() as u64),
+            kind: HashKind::Xxh3,
         }
+    }
+
+    /// Whether `bytes` are this content (by size, where known, and hash).
+    pub fn matches(&self, bytes: &[u8]) -> bool {
+        self.size.is_none_or(|s| s == bytes.len() as u64) && self.kind.of(bytes) == self.hash
     }
 }
 
@@ -82,12 +112,16 @@ impl Manifest {
         }
         for (path, versions) in &self.outputs {
             for v in versions {
+                let kind = match v.kind {
+                    HashKind::Xxh3 => "",
+                    HashKind::Fnv1a => "fnv:",
+                };
                 match v.size {
                     Some(n) => {
-                        let _ = writeln!(s, "output {:016x} {n} {path}", v.hash);
+                        let _ = writeln!(s, "output {kind}{:016x} {n} {path}", v.hash);
                     }
                     None => {
-                        let _ = writeln!(s, "output {:016x} - {path}", v.hash);
+                        let _ = writeln!(s, "output {kind}{:016x} - {path}", v.hash);
                     }
                 }
             }
@@ -98,9 +132,11 @@ impl Manifest {
     /// `None` when `text` is not a manifest this sparkc understands.
     pub fn parse(text: &str) -> Option<Manifest> {
         let mut lines = text.lines();
-        if lines.next()? != FORMAT {
-            return None;
-        }
+        let default_kind = match lines.next()? {
+            FORMAT => HashKind::Xxh3,
+            FORMAT_1 => HashKind::Fnv1a,
+            _ => return None,
+        };
         let mut m = Manifest::default();
         for line in lines {
             if line.starts_with('#') || line.is_empty() {
@@ -126,6 +162,10 @@ impl Manifest {
                 }
                 "output" => {
                     let (h, rest) = rest.split_once(' ')?;
+                    let (kind, h) = match h.strip_prefix("fnv:") {
+                        Some(h) => (HashKind::Fnv1a, h),
+                        None => (default_kind, h),
+                    };
                     let (size, path) = rest.split_once(' ')?;
                     let size = if size == "-" {
                         None
@@ -138,6 +178,7 @@ impl Manifest {
                         .insert(Version {
                             hash: hex(h)?,
                             size,
+                            kind,
                         });
                 }
                 _ => return None,
@@ -164,6 +205,7 @@ impl Manifest {
                     .insert(Version {
                         hash: hex(h)?,
                         size: None,
+                        kind: HashKind::Fnv1a,
                     });
             }
         }
@@ -211,5 +253,26 @@ mod tests {
         let m = m.unwrap_or_default();
         assert_eq!(m.outputs.len(), 1);
         assert!(m.inputs.is_none());
+    }
+
+    /// A manifest of format 1 (every hash FNV-1a) is read, and a version from it keeps its
+    /// kind when written back: an older sparkc's outputs stay recognised as sparkc's.
+    #[test]
+    fn format_1_is_read_and_its_hashes_stay_fnv() {
+        let fnv = sparkc_core::hash::fnv64(b"x");
+        let text = format!("sparkc-manifest 1\noutput {fnv:016x} 1 a.yml\n");
+        let m = Manifest::parse(&text).unwrap_or_default();
+        let v = *m.outputs["a.yml"]
+            .iter()
+            .next()
+            .unwrap_or(&Version::of(b""));
+        assert_eq!(v.kind, HashKind::Fnv1a);
+        assert!(v.matches(b"x") && !v.matches(b"y"));
+        let again = Manifest::parse(&m.render()).unwrap_or_default();
+        assert_eq!(again, m);
+        assert!(
+            m.render()
+                .contains(&format!("output fnv:{fnv:016x} 1 a.yml"))
+        );
     }
 }

@@ -244,8 +244,7 @@ impl OutDir {
             files.iter().all(|(name, v)| {
                 let Some(size) = v.size else { return false };
                 matches!(d.entry(name), Ok(Entry::File { size: s }) if s == size)
-                    && d.read_file(name, size)
-                        .is_ok_and(|b| manifest::fnv(&b) == v.hash)
+                    && d.read_file(name, size).is_ok_and(|b| v.matches(&b))
             })
         })
     }
@@ -274,7 +273,8 @@ impl OutDir {
             versions: vec![
                 Version {
                     hash: 0,
-                    size: None
+                    size: None,
+                    kind: manifest::HashKind::Xxh3,
                 };
                 artifacts.len()
             ],
@@ -646,10 +646,7 @@ fn matches_recorded(d: &Dir, name: &str, size: u64, versions: &BTreeSet<Version>
         UNKNOWN_SIZE_LIMIT
     };
     match d.read_file(name, limit) {
-        Ok(bytes) => {
-            let h = manifest::fnv(&bytes);
-            candidates.iter().any(|v| v.hash == h)
-        }
+        Ok(bytes) => candidates.iter().any(|v| v.matches(&bytes)),
         Err(_) => false,
     }
 }

@@ -37,7 +37,7 @@ struct Cached {
 
 impl ParseCache {
     fn parse(&self, text: String) -> Parsed {
-        let key = crate::hash::fnv64(text.as_bytes());
+        let key = crate::hash::content_hash(text.as_bytes());
         let hit = self
             .entries
             .lock()
