@@ -279,6 +279,12 @@ pub fn check_cached(
     rules::check_model(&model, &mut diags);
     let stdlib: Vec<bool> = loaded.sources.files.iter().map(|f| f.is_stdlib).collect();
     crate::diag::relocate_into_user_files(&mut diags, |f| stdlib[f.0 as usize]);
+    // Placed: which declaration each was raised under no longer matters, and the same
+    // diagnostic raised under two (a service's record evaluated for another's reference,
+    // on another thread) is then one.
+    for d in &mut diags {
+        d.subject = None;
+    }
     diags.sort_by(|a, b| {
         (a.primary.file, a.primary.span.start, a.code).cmp(&(
             b.primary.file,

@@ -11,7 +11,9 @@ pub use ids::{DomainId, HostId, Id, List, NetworkId, SecretId, ServiceId};
 
 use crate::source::Loc;
 pub use crate::syntax::ast::Proto;
-use indexmap::IndexMap;
+/// An ordered map of the model (insertion order is the order written). FxHash: the keys
+/// are short and chosen by the project's own author, not by an attacker.
+pub type Map<K, V> = indexmap::IndexMap<K, V, rustc_hash::FxBuildHasher>;
 use std::net::IpAddr;
 
 /// The version of the model's serialised form (`sparkc model`). Raised on every change a
@@ -242,7 +244,7 @@ pub struct Host {
     /// A hypervisor (`runtime = proxmox`): its VMs are the hosts with `parent` set to it.
     pub hypervisor: bool,
     /// Where each field was written, by field name.
-    pub field_locs: IndexMap<&'static str, Loc>,
+    pub field_locs: FieldLocs,
 }
 
 /// A command line, as written.
@@ -526,7 +528,7 @@ pub struct Build {
     /// The build stage to stop at.
     pub target: Option<String>,
     /// Build arguments.
-    pub args: IndexMap<String, String>,
+    pub args: Map<String, String>,
 }
 
 /// Swarm rolling-update / rollback policy.
@@ -565,7 +567,7 @@ pub struct Logging {
     /// The logging driver (`json-file`, `journald`).
     pub driver: String,
     /// Its options.
-    pub options: IndexMap<String, String>,
+    pub options: Map<String, String>,
 }
 
 /// A resource limit.
@@ -602,7 +604,7 @@ pub enum Raw {
     /// A list.
     List(Vec<Raw>),
     /// A map, in declaration order.
-    Map(IndexMap<String, Raw>),
+    Map(Map<String, Raw>),
 }
 
 /// The HTTP client an image ships, which runs HTTP health checks inside it.
@@ -633,13 +635,13 @@ pub struct Service {
     /// The image reference (`nextcloud:29`).
     pub image: Option<String>,
     /// Built from source instead of (or as well as) pulled.
-    pub build: Option<Build>,
+    pub build: Option<Box<Build>>,
     /// Overrides the image's command.
     pub command: Option<Command>,
     /// Overrides the image's entrypoint.
     pub entrypoint: Option<Command>,
     /// Environment variables, in declaration order.
-    pub env: IndexMap<String, EnvValue>,
+    pub env: Map<String, EnvValue>,
     /// Files of environment variables, read at deploy time.
     pub env_file: Vec<String>,
     /// Its declared container ports, by name.
@@ -671,7 +673,7 @@ pub struct Service {
     /// The restart policy.
     pub restart: Option<Restart>,
     /// Container labels the user declared (targets add their own).
-    pub labels: IndexMap<String, String>,
+    pub labels: Map<String, String>,
     /// A fixed container name.
     pub container_name: Option<String>,
     /// The container's hostname.
@@ -698,15 +700,15 @@ pub struct Service {
     /// Runs an init process as PID 1.
     pub init: bool,
     /// Kernel parameters set in its namespace.
-    pub sysctls: IndexMap<String, String>,
+    pub sysctls: Map<String, String>,
     /// Resource limits, by name (`nofile`).
-    pub ulimits: IndexMap<String, Ulimit>,
+    pub ulimits: Map<String, Ulimit>,
     /// Paths mounted as tmpfs.
     pub tmpfs: Vec<String>,
     /// Extra `/etc/hosts` entries.
-    pub extra_hosts: IndexMap<String, IpAddr>,
+    pub extra_hosts: Map<String, IpAddr>,
     /// Its logging driver.
-    pub logging: Option<Logging>,
+    pub logging: Option<Box<Logging>>,
     /// The secrets it is given, mounted under `SECRETS_DIR`.
     pub secrets: Vec<SecretId>,
     /// Compose profiles it belongs to.
@@ -732,17 +734,17 @@ pub struct Service {
     /// Number of containers (Swarm).
     pub replicas: Option<i64>,
     /// Rolling-update policy (Swarm).
-    pub update: Option<UpdatePolicy>,
+    pub update: Option<Box<UpdatePolicy>>,
     /// Rollback policy (Swarm).
-    pub rollback: Option<UpdatePolicy>,
+    pub rollback: Option<Box<UpdatePolicy>>,
     /// Restart policy (Swarm).
-    pub restart_policy: Option<RestartPolicy>,
+    pub restart_policy: Option<Box<RestartPolicy>>,
     /// Placement constraints (Swarm: `node.role == manager`).
     pub placement: Vec<String>,
     /// Keys passed through verbatim into its compose service (`passthrough { compose = {...} }`).
-    pub passthrough_compose: IndexMap<String, Passthrough>,
+    pub passthrough_compose: Map<String, Passthrough>,
     /// Where each field was written, by field name.
-    pub field_locs: IndexMap<&'static str, Loc>,
+    pub field_locs: FieldLocs,
 }
 
 impl Service {
@@ -949,6 +951,46 @@ pub struct Monitor {
     pub interval: Option<u64>,
     /// How long the target must fail before the alert fires, in milliseconds.
     pub down_for: Option<u64>,
+}
+
+/// Where each field of a declaration was written, by field name: a handful per
+/// declaration, in the order written (a list, not a hash map: a service has ten, not
+/// hundreds). Serialised as a map.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FieldLocs(Vec<(&'static str, Loc)>);
+
+impl FieldLocs {
+    /// Where `field` was written, if it was.
+    pub fn get(&self, field: &str) -> Option<&Loc> {
+        self.0.iter().find(|(f, _)| *f == field).map(|(_, l)| l)
+    }
+    /// Whether `field` was written.
+    pub fn contains_key(&self, field: &str) -> bool {
+        self.get(field).is_some()
+    }
+    /// Every written field and where, in the order written.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, Loc)> + '_ {
+        self.0.iter().copied()
+    }
+}
+
+impl FromIterator<(&'static str, Loc)> for FieldLocs {
+    fn from_iter<I: IntoIterator<Item = (&'static str, Loc)>>(iter: I) -> Self {
+        let mut v: Vec<(&'static str, Loc)> = Vec::new();
+        for (f, l) in iter {
+            if !v.iter().any(|(g, _)| *g == f) {
+                v.push((f, l));
+            }
+        }
+        v.shrink_to_fit();
+        FieldLocs(v)
+    }
+}
+
+impl serde::Serialize for FieldLocs {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(f, l)| (*f, l)))
+    }
 }
 
 /// The order every name list in the model and its artifacts follows: digit runs compare by

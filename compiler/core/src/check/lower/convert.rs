@@ -8,7 +8,6 @@ use crate::diag::{Code, Diagnostic, did_you_mean};
 use crate::model::*;
 use crate::source::{FileId, Span};
 use crate::syntax::ast::DeclKind;
-use indexmap::IndexMap;
 
 impl Lowerer<'_, '_> {
     pub(crate) fn is_secret(&self, v: &V) -> bool {
@@ -306,8 +305,8 @@ impl Lowerer<'_, '_> {
         }
     }
 
-    pub(crate) fn text_map(&mut self, v: &V) -> IndexMap<String, String> {
-        let mut out = IndexMap::new();
+    pub(crate) fn text_map(&mut self, v: &V) -> Map<String, String> {
+        let mut out = Map::default();
         if let Some(rec) = self.record(v) {
             for (k, fv, _) in &rec {
                 if let Some(t) = self.text(fv) {

@@ -24,7 +24,6 @@ use crate::diag::{Code, Diagnostic, did_you_mean};
 use crate::model::*;
 use crate::source::{FileId, Loc, Span};
 use crate::syntax::ast::{self, DeclKind};
-use indexmap::IndexMap;
 use rustc_hash::FxHashMap as HashMap;
 
 /// One field of a declaration kind, declared once: lowering, "did you mean", the field
@@ -119,6 +118,8 @@ pub struct Lowerer<'e, 'a> {
     path_secrets: Vec<SecretId>,
     /// Dependencies written without a condition: (service, index in its depends_on).
     implicit_deps: Vec<(ServiceId, usize)>,
+    /// The service being lowered.
+    current_service: ServiceId,
 }
 
 /// A declaration's fields, checked against the names its kind knows.
@@ -161,6 +162,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
             volume_names: HashMap::default(),
             path_secrets: Vec::new(),
             implicit_deps: Vec::new(),
+            current_service: ServiceId::new(0),
         }
     }
 
@@ -285,8 +287,9 @@ impl<'e, 'a> Lowerer<'e, 'a> {
         let services = self.syms_of(DeclKind::Service);
         // Services are large; growing the vector by doubling would briefly hold two copies.
         self.model.services.reserve_exact(services.len());
-        for s in services {
+        for (i, s) in services.into_iter().enumerate() {
             self.enter(s);
+            self.current_service = ServiceId::new(i);
             let x = self.service(s);
             self.model.services.push(x);
         }
@@ -329,7 +332,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
     }
 
     /// Where each known field was written (unknown ones are reported by `fields`).
-    fn record_locs<T>(&self, f: &Fields, table: &FieldTable<T>) -> IndexMap<&'static str, Loc> {
+    fn record_locs<T>(&self, f: &Fields, table: &FieldTable<T>) -> FieldLocs {
         f.rec
             .iter()
             .filter_map(|(k, v, file)| {

@@ -6,11 +6,10 @@ use crate::check::lower::Lowerer;
 use crate::diag::{Code, Diagnostic};
 use crate::model::*;
 use crate::source::Loc;
-use indexmap::IndexMap;
 
 impl Lowerer<'_, '_> {
-    pub(crate) fn ulimits(&mut self, v: &V) -> IndexMap<String, Ulimit> {
-        let mut out = IndexMap::new();
+    pub(crate) fn ulimits(&mut self, v: &V) -> Map<String, Ulimit> {
+        let mut out = Map::default();
         let Some(rec) = self.record(v) else {
             return out;
         };
@@ -58,7 +57,7 @@ impl Lowerer<'_, '_> {
     pub(crate) fn logging(&mut self, v: &V) -> Option<Logging> {
         let rec = self.record(v)?;
         let mut driver = None;
-        let mut options = IndexMap::new();
+        let mut options = Map::default();
         for (k, fv, kf) in &rec {
             match k.text.as_str() {
                 "driver" => driver = self.str(fv),
@@ -143,8 +142,8 @@ impl Lowerer<'_, '_> {
 
     /// `passthrough { compose = { stop_signal = "SIGQUIT" } }`: keys sparkc does not model
     /// yet. Which keys it does model is the compose target's knowledge: it refuses those.
-    pub(crate) fn passthrough(&mut self, v: &V) -> IndexMap<String, Passthrough> {
-        let mut out = IndexMap::new();
+    pub(crate) fn passthrough(&mut self, v: &V) -> Map<String, Passthrough> {
+        let mut out = Map::default();
         let Some(rec) = self.record(v) else {
             return out;
         };

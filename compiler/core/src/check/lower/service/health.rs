@@ -151,8 +151,7 @@ impl Lowerer<'_, '_> {
             };
             if cond.is_none() {
                 // Resolved once every service is lowered: healthy when the dependency has a health check.
-                self.implicit_deps
-                    .push((ServiceId::new(self.model.services.len()), out.len()));
+                self.implicit_deps.push((self.current_service, out.len()));
             }
             out.push(Dependency {
                 service: id,

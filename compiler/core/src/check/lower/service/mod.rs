@@ -12,7 +12,6 @@ use crate::diag::{Code, Diagnostic, did_you_mean};
 use crate::model::*;
 use crate::source::Loc;
 use crate::syntax::ast::DeclKind;
-use indexmap::IndexMap;
 
 /// Every field a service declaration may have, in the order the reference lists them.
 pub(crate) static FIELDS: FieldTable<Service> = FieldTable::new(&[
@@ -26,7 +25,7 @@ pub(crate) static FIELDS: FieldTable<Service> = FieldTable::new(&[
         name: "build",
         form: "build = \"./dir\" | { context, dockerfile, target, args }",
         doc: "Build the image from source.",
-        lower: |l, v, s| s.build = l.build(v),
+        lower: |l, v, s| s.build = l.build(v).map(Box::new),
     },
     Field {
         name: "command",
@@ -224,7 +223,7 @@ pub(crate) static FIELDS: FieldTable<Service> = FieldTable::new(&[
         name: "logging",
         form: "logging { driver = \"json-file\", options { max-size = \"10m\" } }",
         doc: "Its logging driver and options.",
-        lower: |l, v, s| s.logging = l.logging(v),
+        lower: |l, v, s| s.logging = l.logging(v).map(Box::new),
     },
     Field {
         name: "secrets",
@@ -300,19 +299,19 @@ pub(crate) static FIELDS: FieldTable<Service> = FieldTable::new(&[
         name: "update",
         form: "update { parallelism, delay, failure_action, monitor, max_failure_ratio, order }",
         doc: "Rolling-update policy (Swarm).",
-        lower: |l, v, s| s.update = l.update_policy(v, "update"),
+        lower: |l, v, s| s.update = l.update_policy(v, "update").map(Box::new),
     },
     Field {
         name: "rollback",
         form: "rollback { parallelism, delay, failure_action, monitor, max_failure_ratio, order }",
         doc: "Rollback policy (Swarm).",
-        lower: |l, v, s| s.rollback = l.update_policy(v, "rollback"),
+        lower: |l, v, s| s.rollback = l.update_policy(v, "rollback").map(Box::new),
     },
     Field {
         name: "restart_policy",
         form: "restart_policy { condition, delay, max_attempts, window }",
         doc: "Restart policy (Swarm).",
-        lower: |l, v, s| s.restart_policy = l.restart_policy(v),
+        lower: |l, v, s| s.restart_policy = l.restart_policy(v).map(Box::new),
     },
     Field {
         name: "placement",
@@ -492,8 +491,8 @@ impl Lowerer<'_, '_> {
         }
     }
 
-    fn extra_hosts(&mut self, v: &V) -> IndexMap<String, std::net::IpAddr> {
-        let mut out = IndexMap::new();
+    fn extra_hosts(&mut self, v: &V) -> Map<String, std::net::IpAddr> {
+        let mut out = Map::default();
         if let Some(rec) = self.record(v) {
             for (k, iv, _) in &rec {
                 if let Some(ip) = self.ip(iv) {
@@ -576,8 +575,8 @@ impl Lowerer<'_, '_> {
     }
 
     /// The environment, and the services it names (`DB_HOST = db`: this one connects to `db`).
-    fn env(&mut self, v: &V) -> (IndexMap<String, EnvValue>, Vec<Connection>) {
-        let mut out = IndexMap::new();
+    fn env(&mut self, v: &V) -> (Map<String, EnvValue>, Vec<Connection>) {
+        let mut out = Map::default();
         let mut named = Vec::new();
         let Some(rec) = self.record(v) else {
             return (out, named);
