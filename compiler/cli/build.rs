@@ -1,4 +1,5 @@
 //! Embeds docs/diagnostics/*.md for `sparkc explain`.
+use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
@@ -15,10 +16,11 @@ fn main() {
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            code.push_str(&format!(
-                "    ({stem:?}, include_str!({:?})),\n",
+            let _ = writeln!(
+                code,
+                "    ({stem:?}, include_str!({:?})),",
                 f.to_string_lossy()
-            ));
+            );
         }
     }
     code.push_str("];\n");

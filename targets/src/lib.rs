@@ -1,4 +1,6 @@
 //! sparkc targets. Each module implements [`sparkc_core::target::Target`] over the model.
+// A target reports through its diagnostics: nothing here prints.
+#![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 pub mod caddy;
 pub mod compose;
 pub mod placement;

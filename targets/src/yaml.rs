@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 
 /// A YAML mapping in insertion order. Targets insert about fifteen keys per service, so the
-/// hash function matters: FxHash instead of SipHash (maps are never iterated by hash).
+/// hash function matters: `FxHash` instead of `SipHash` (maps are never iterated by hash).
 pub type YamlMap = indexmap::IndexMap<String, Yaml, rustc_hash::FxBuildHasher>;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -414,7 +414,7 @@ mod tests {
                 1 => Yaml::Int(self.next() as i64 >> self.below(64)),
                 2 => Yaml::Bool(self.below(2) == 0),
                 3 => Yaml::Float(
-                    [0.0, 0.25, 1.0, 2.5, -3.75, 1e20, 1e-7, 123456.5][self.below(8) as usize],
+                    [0.0, 0.25, 1.0, 2.5, -3.75, 1e20, 1e-7, 123_456.5][self.below(8) as usize],
                 ),
                 4 => Yaml::Expand(self.string()),
                 5 => Yaml::List((0..self.below(4)).map(|_| self.tree(depth - 1)).collect()),

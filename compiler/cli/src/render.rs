@@ -15,6 +15,7 @@ use sparkc_core::diag::{Diagnostic, Severity};
 use sparkc_core::source::{FileId, LineIndex, SourceSet};
 use std::cell::OnceCell;
 use std::fmt;
+use std::fmt::Write as _;
 
 /// How many diagnostics a renderer prints; the rest are counted.
 #[derive(Debug, Clone, Copy)]
@@ -348,11 +349,11 @@ fn plain(d: &Diagnostic, lines: &Lines<'_>) -> String {
         if let Some(m) = &label.message {
             let lf = lines.sources.get(label.file);
             let (l, c) = lines.line_col(label.file, label.span.start as usize);
-            s.push_str(&format!("  {}:{l}:{c}: {m}\n", lf.name));
+            let _ = writeln!(s, "  {}:{l}:{c}: {m}", lf.name);
         }
     }
     if let Some(h) = &d.help {
-        s.push_str(&format!("  help: {h}\n"));
+        let _ = writeln!(s, "  help: {h}");
     }
     s
 }
@@ -370,10 +371,7 @@ pub fn short_limited(diags: &[Diagnostic], sources: &SourceSet, limit: Limit) ->
         let f = sources.get(d.primary.file);
         let (l, c) = lines.line_col(d.primary.file, d.primary.span.start as usize);
         let sev = if d.is_error() { "error" } else { "warning" };
-        out.push_str(&format!(
-            "{}:{l}:{c}: {sev}[{}]: {}\n",
-            f.name, d.code, d.message
-        ));
+        let _ = writeln!(out, "{}:{l}:{c}: {sev}[{}]: {}", f.name, d.code, d.message);
     }
     if let Some(note) = shown.omitted_note() {
         out.push_str(&note);

@@ -5,6 +5,7 @@
 //! one build at a time, writes nothing when nothing changed, and leaves no empty directory
 //! behind when it fails. Each test is the regression test of one way a user lost a file.
 
+use std::fmt::Write as _;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -172,21 +173,18 @@ fn downgrade_manifest_to_format_1(out: &Path) {
     let text = read(&path);
     let mut old = String::from("sparkc-manifest 1\n");
     for line in text.lines().skip(1) {
-        match line.strip_prefix("output ") {
-            Some(rest) => {
-                let mut parts = rest.splitn(3, ' ');
-                let (_, size, file) = (parts.next(), parts.next(), parts.next());
-                let (Some(size), Some(file)) = (size, file) else {
-                    panic!("{line}")
-                };
-                let bytes = std::fs::read(out.join(file)).unwrap_or_else(|e| panic!("{e}"));
-                let fnv = sparkc_core::hash::fnv64(&bytes);
-                old.push_str(&format!("output {fnv:016x} {size} {file}\n"));
-            }
-            None => {
-                old.push_str(line);
-                old.push('\n');
-            }
+        if let Some(rest) = line.strip_prefix("output ") {
+            let mut parts = rest.splitn(3, ' ');
+            let (_, size, file) = (parts.next(), parts.next(), parts.next());
+            let (Some(size), Some(file)) = (size, file) else {
+                panic!("{line}")
+            };
+            let bytes = std::fs::read(out.join(file)).unwrap_or_else(|e| panic!("{e}"));
+            let fnv = sparkc_core::hash::fnv64(&bytes);
+            let _ = writeln!(old, "output {fnv:016x} {size} {file}");
+        } else {
+            old.push_str(line);
+            old.push('\n');
         }
     }
     write(&path, &old);

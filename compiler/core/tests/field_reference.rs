@@ -5,6 +5,7 @@
 
 use sparkc_core::check::lower::fields_of;
 use sparkc_core::syntax::ast::DeclKind;
+use std::fmt::Write as _;
 use std::path::Path;
 
 fn reference() -> String {
@@ -31,17 +32,19 @@ fn reference() -> String {
         (DeclKind::Monitor, "monitor NAME { ... }"),
     ];
     for (kind, form) in kinds {
-        out.push_str(&format!(
+        let _ = write!(
+            out,
             "\n## {}\n\n`{form}`\n\n| field | written | meaning |\n|---|---|---|\n",
             kind.keyword()
-        ));
+        );
         for f in fields_of(kind) {
-            out.push_str(&format!(
-                "| `{}` | `{}` | {} |\n",
+            let _ = writeln!(
+                out,
+                "| `{}` | `{}` | {} |",
                 f.name,
                 f.form.replace('|', "\\|"),
                 f.doc.replace('|', "\\|")
-            ));
+            );
         }
     }
     out

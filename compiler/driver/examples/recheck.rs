@@ -1,7 +1,7 @@
 //! Benchmark (run by `scripts/bench`, prints figures, asserts nothing): what an editor pays
 //! to re-check a project after one file changed, through the driver API.
 //!
-//! usage: cargo run --release -p sparkc-driver --example recheck -- PROJECT_DIR [RUNS]
+//! usage: cargo run --release -p sparkc-driver --example recheck -- `PROJECT_DIR` [RUNS]
 //!
 //! Reads every `.spark` file of the project and its spark.toml into a [`MemWorld`], checks
 //! once (cold), then RUNS times changes one service file in an [`Overlay`] and checks again

@@ -15,6 +15,9 @@
 //! assert_eq!(out.artifacts[0].path, "compose/web/docker-compose.yml");
 //! ```
 
+// The driver reports through its return values: nothing here prints.
+#![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
+
 pub mod manifest;
 pub mod world;
 
@@ -52,7 +55,10 @@ impl Config {
     pub fn new(entry: &str, targets: &[&str]) -> Config {
         Config {
             entry: entry.to_string(),
-            targets: targets.iter().map(|t| t.to_string()).collect(),
+            targets: targets
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect(),
             options: BTreeMap::new(),
             manifest: None,
             contents: true,

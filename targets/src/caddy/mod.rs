@@ -45,37 +45,34 @@ impl Target for Caddy {
             }
             let h = &m.hosts[hid];
             let fallback = format!("caddy/{}/Caddyfile", h.name);
-            let path = match proxies[hid] {
-                Some(p) => Some(crate::placement::config_path(
-                    m,
-                    p,
-                    &crate::placement::ConfigFile {
-                        what: "the Caddyfile",
-                        in_container: CONFIG_IN_CONTAINER,
-                        mount_from: "./Caddyfile",
-                    },
-                    fallback.clone(),
-                    &mut diags,
-                )),
-                None => {
-                    diags.push(
-                        Diagnostic::warning(
-                            Code::Fallback,
-                            format!(
-                                "host `{}` routes its domains through Caddy, but runs no Caddy service",
-                                h.name
-                            ),
-                            h.loc.file,
-                            h.loc.span,
-                        )
-                        .label("`proxy = caddy`")
-                        .help(format!(
-                            "the Caddyfile goes to `caddy/{}/Caddyfile` and names upstreams by container name, which resolves only for a Caddy container on their network: declare one with `import std.apps.{{caddy}}` and `service proxy on {} = caddy()`",
-                            h.name, h.name
-                        )),
-                    );
-                    None
-                }
+            let path = if let Some(p) = proxies[hid] { Some(crate::placement::config_path(
+                m,
+                p,
+                &crate::placement::ConfigFile {
+                    what: "the Caddyfile",
+                    in_container: CONFIG_IN_CONTAINER,
+                    mount_from: "./Caddyfile",
+                },
+                fallback.clone(),
+                &mut diags,
+            )) } else {
+                diags.push(
+                    Diagnostic::warning(
+                        Code::Fallback,
+                        format!(
+                            "host `{}` routes its domains through Caddy, but runs no Caddy service",
+                            h.name
+                        ),
+                        h.loc.file,
+                        h.loc.span,
+                    )
+                    .label("`proxy = caddy`")
+                    .help(format!(
+                        "the Caddyfile goes to `caddy/{}/Caddyfile` and names upstreams by container name, which resolves only for a Caddy container on their network: declare one with `import std.apps.{{caddy}}` and `service proxy on {} = caddy()`",
+                        h.name, h.name
+                    )),
+                );
+                None
             }
             .unwrap_or(fallback);
             let metrics = proxies[hid]

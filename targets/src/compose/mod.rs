@@ -11,6 +11,7 @@ use sparkc_core::diag::{Code, Diagnostic};
 use sparkc_core::model::*;
 use sparkc_core::target::{Artifact, EmitContext, OptionKind, Target, TargetOption};
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 pub struct Compose;
 
@@ -208,7 +209,7 @@ fn project_files(
             ctx.source
         );
         for (var, secrets) in &env_vars {
-            env.push_str(&format!("\n# secret {}\n{var}=\n", secrets.join(", ")));
+            let _ = write!(env, "\n# secret {}\n{var}=\n", secrets.join(", "));
         }
         out.push(Artifact {
             path: format!("{dir}/.env.example"),
@@ -799,17 +800,18 @@ impl Emitter<'_> {
             for (k, v) in &s.env {
                 let val = match v {
                     EnvValue::Plain(p) => lit(p),
-                    EnvValue::Secret(id) => match self.secret_var(*id) {
-                        Some(var) => Yaml::Expand(format!(
-                            "${{{var}:?secret {} is not set}}",
-                            self.m.secrets[*id].name
-                        )),
-                        None => {
+                    EnvValue::Secret(id) => {
+                        if let Some(var) = self.secret_var(*id) {
+                            Yaml::Expand(format!(
+                                "${{{var}:?secret {} is not set}}",
+                                self.m.secrets[*id].name
+                            ))
+                        } else {
                             let sec = &self.m.secrets[*id];
                             self.unsupported(s, "env", format!("secret `{}` comes from a file; compose cannot put a file's content into `{k}`", sec.name), &format!("mount it (`secrets = [{0}]`) and point the program at `{0}.path`, e.g. `{k}_FILE = {0}.path`", sec.name));
                             continue;
                         }
-                    },
+                    }
                 };
                 env.insert(k.clone(), val);
             }
@@ -830,12 +832,12 @@ impl Emitter<'_> {
                 };
                 let mut text = String::new();
                 if let Some(addr) = p.address {
-                    match addr {
-                        std::net::IpAddr::V6(v6) => text.push_str(&format!("[{v6}]:")),
-                        v4 => text.push_str(&format!("{v4}:")),
-                    }
+                    let _ = match addr {
+                        std::net::IpAddr::V6(v6) => write!(text, "[{v6}]:"),
+                        std::net::IpAddr::V4(v4) => write!(text, "{v4}:"),
+                    };
                 }
-                text.push_str(&format!("{}:{}", range(p.host), range(p.container)));
+                let _ = write!(text, "{}:{}", range(p.host), range(p.container));
                 if p.proto == Proto::Udp {
                     text.push_str("/udp");
                 }

@@ -2,6 +2,7 @@ use crate::{ExitStatus, Format, Global};
 use sparkc::project::Project;
 use sparkc::write::OutDir;
 use sparkc_core::source::SourceSet;
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -86,7 +87,7 @@ impl Build {
             if g.format != Format::Json {
                 let mut list = String::new();
                 for f in &differ {
-                    list.push_str(&format!("{}\n", out_path.join(f).display()));
+                    let _ = writeln!(list, "{}", out_path.join(f).display());
                 }
                 super::stdout(&list);
                 if differ.is_empty() {

@@ -1,4 +1,5 @@
 use crate::{ExitStatus, Global};
+use std::fmt::Write as _;
 
 /// List the stdlib's modules with their first doc line.
 #[derive(clap::Args)]
@@ -14,7 +15,7 @@ impl Stdlib {
                 .find_map(|l| l.trim().strip_prefix("///"))
                 .unwrap_or("")
                 .trim();
-            text_out.push_str(&format!("{m:34} {doc}\n"));
+            let _ = writeln!(text_out, "{m:34} {doc}");
         }
         super::stdout(&text_out);
         Ok(ExitStatus::Success)

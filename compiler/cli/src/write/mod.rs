@@ -24,6 +24,7 @@ use fsops::{Blocked, Dir, Entry, walk};
 use manifest::{Inputs, Manifest, Version};
 use sparkc_core::target::Artifact;
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 use std::io::Write as _;
 use std::os::fd::OwnedFd;
 use std::path::{Component, Path, PathBuf};
@@ -415,16 +416,18 @@ impl OutDir {
         if !force && (!plan.edited.is_empty() || !plan.foreign.is_empty()) {
             let mut msg = String::new();
             if !plan.edited.is_empty() {
-                msg.push_str(&format!(
-                    "refusing to overwrite files edited since sparkc wrote them: {}\n",
+                let _ = writeln!(
+                    msg,
+                    "refusing to overwrite files edited since sparkc wrote them: {}",
                     plan.edited.join(", ")
-                ));
+                );
             }
             if !plan.foreign.is_empty() {
-                msg.push_str(&format!(
-                    "refusing to overwrite files that sparkc did not write: {}\n",
+                let _ = writeln!(
+                    msg,
+                    "refusing to overwrite files that sparkc did not write: {}",
                     plan.foreign.join(", ")
-                ));
+                );
             }
             msg.push_str("  put the change into the .spark sources (or move the files away), or pass --force to overwrite them");
             return Err(msg);
@@ -600,9 +603,8 @@ impl OutDir {
             make_dirs(root, dir, created_dirs).map_err(|e| e.to_string())?;
         }
         by_dir.par_iter().try_for_each(|(dir, items)| {
-            let d = match walk(root, dir) {
-                Ok(Some(d)) => d,
-                _ => return Err(format!("cannot open {}", shown(dir))),
+            let Ok(Some(d)) = walk(root, dir) else {
+                return Err(format!("cannot open {}", shown(dir)));
             };
             items.iter().try_for_each(|&i| {
                 let (_, name) = split(&artifacts[i].path);
@@ -774,30 +776,26 @@ fn resolve(p: &Path) -> std::io::Result<PathBuf> {
     let mut existing = abs.as_path();
     let mut rest = Vec::new();
     loop {
-        match existing.canonicalize() {
-            Ok(c) => {
-                let mut out = c;
-                for comp in rest.iter().rev() {
-                    match comp {
-                        Component::ParentDir => {
-                            out.pop();
-                        }
-                        Component::Normal(n) => out.push(n),
-                        _ => {}
+        if let Ok(c) = existing.canonicalize() {
+            let mut out = c;
+            for comp in rest.iter().rev() {
+                match comp {
+                    Component::ParentDir => {
+                        out.pop();
                     }
+                    Component::Normal(n) => out.push(n),
+                    _ => {}
                 }
-                return Ok(out);
             }
-            Err(_) => {
-                let Some(parent) = existing.parent() else {
-                    return Ok(abs);
-                };
-                if let Some(last) = existing.components().next_back() {
-                    rest.push(last);
-                }
-                existing = parent;
-            }
+            return Ok(out);
         }
+        let Some(parent) = existing.parent() else {
+            return Ok(abs);
+        };
+        if let Some(last) = existing.components().next_back() {
+            rest.push(last);
+        }
+        existing = parent;
     }
 }
 

@@ -280,12 +280,13 @@ impl<'a> Evaluator<'a> {
     /// `v.name`: a field of a record, or a step further along a reference.
     pub fn field_of(&mut self, v: V, n: &ast::Name, file: FileId) -> V {
         match v.val {
-            Val::Record(rec) => match rec.iter().find(|(k, _, _)| k.text == n.text) {
-                Some((_, fv, _)) => V {
-                    val: fv.val.clone(),
-                    loc: v.loc,
-                },
-                None => {
+            Val::Record(rec) => {
+                if let Some((_, fv, _)) = rec.iter().find(|(k, _, _)| k.text == n.text) {
+                    V {
+                        val: fv.val.clone(),
+                        loc: v.loc,
+                    }
+                } else {
                     let mut d = Diagnostic::error(
                         Code::UnknownField,
                         format!("no field `{}` here", n.text),
@@ -306,7 +307,7 @@ impl<'a> Evaluator<'a> {
                         loc: v.loc,
                     }
                 }
-            },
+            }
             Val::Ref(s, mut path) => {
                 path.push(n.clone());
                 V {
@@ -543,62 +544,57 @@ impl<'a> Evaluator<'a> {
         let mut given: Vec<(Option<usize>, &ast::Arg)> = Vec::new();
         let mut positional = 0usize;
         for a in &inst.args {
-            match &a.name {
-                Some(n) => match t.params.iter().position(|p| p.name.text == n.text) {
-                    Some(i) => given.push((Some(i), a)),
-                    None => {
-                        let mut d = Diagnostic::error(
-                            Code::UnknownParam,
-                            format!("template `{}` has no parameter `{}`", t.name.text, n.text),
-                            file,
-                            n.span,
-                        )
-                        .with_secondary(
-                            tfile,
-                            t.name.span,
-                            "template declared here",
-                        );
-                        d.help = Some(
-                            match did_you_mean(
-                                &n.text,
-                                t.params.iter().map(|p| p.name.text.as_str()),
-                            ) {
-                                Some(s) => format!("did you mean `{s}`?"),
-                                None => format!(
-                                    "its parameters are: {}; fields of the {} itself go in the `{{ ... }}` body after the call",
-                                    t.params
-                                        .iter()
-                                        .map(|p| p.name.text.as_str())
-                                        .collect::<Vec<_>>()
-                                        .join(", "),
-                                    t.kind.text
-                                ),
-                            },
-                        );
-                        self.err(d);
-                    }
-                },
-                None => {
-                    if positional < t.params.len() {
-                        given.push((Some(positional), a));
-                    } else {
-                        self.err(
-                            Diagnostic::error(
-                                Code::UnknownParam,
-                                format!(
-                                    "template `{}` takes {} parameters",
-                                    t.name.text,
-                                    t.params.len()
-                                ),
-                                file,
-                                a.value.span,
-                            )
-                            .label("one argument too many")
-                            .help("remove the argument, or name it: `param = value`"),
-                        );
-                    }
-                    positional += 1;
+            if let Some(n) = &a.name {
+                if let Some(i) = t.params.iter().position(|p| p.name.text == n.text) {
+                    given.push((Some(i), a))
+                } else {
+                    let mut d = Diagnostic::error(
+                        Code::UnknownParam,
+                        format!("template `{}` has no parameter `{}`", t.name.text, n.text),
+                        file,
+                        n.span,
+                    )
+                    .with_secondary(
+                        tfile,
+                        t.name.span,
+                        "template declared here",
+                    );
+                    d.help = Some(
+                        match did_you_mean(&n.text, t.params.iter().map(|p| p.name.text.as_str())) {
+                            Some(s) => format!("did you mean `{s}`?"),
+                            None => format!(
+                                "its parameters are: {}; fields of the {} itself go in the `{{ ... }}` body after the call",
+                                t.params
+                                    .iter()
+                                    .map(|p| p.name.text.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", "),
+                                t.kind.text
+                            ),
+                        },
+                    );
+                    self.err(d);
                 }
+            } else {
+                if positional < t.params.len() {
+                    given.push((Some(positional), a));
+                } else {
+                    self.err(
+                        Diagnostic::error(
+                            Code::UnknownParam,
+                            format!(
+                                "template `{}` takes {} parameters",
+                                t.name.text,
+                                t.params.len()
+                            ),
+                            file,
+                            a.value.span,
+                        )
+                        .label("one argument too many")
+                        .help("remove the argument, or name it: `param = value`"),
+                    );
+                }
+                positional += 1;
             }
         }
         let mut params: Params = HashMap::default();
@@ -610,9 +606,10 @@ impl<'a> Evaluator<'a> {
                     self.check_param_type(&v, &p.ty, &p.name.text)
                 }
                 // A default may use the parameters before it (`database: string = app`).
-                None => match &p.default {
-                    Some(d) => self.eval(d, tfile, Some(&params)),
-                    None => {
+                None => {
+                    if let Some(d) = &p.default {
+                        self.eval(d, tfile, Some(&params))
+                    } else {
                         missing.push(p.name.text.as_str());
                         V {
                             val: Val::Error,
@@ -622,7 +619,7 @@ impl<'a> Evaluator<'a> {
                             },
                         }
                     }
-                },
+                }
             };
             params.insert(p.name.text.clone(), v);
         }

@@ -62,7 +62,7 @@ impl ParseCache {
             e.insert(
                 key,
                 std::sync::Arc::new(Cached {
-                    text: p.text.to_string(),
+                    text: p.text.clone(),
                     file: p.file.clone(),
                     diags: p.diags.clone(),
                     opaque: p.opaque,
@@ -462,9 +462,10 @@ impl Loader<'_> {
                     let key = format!("<{}.spark>", full.replace('.', "/"));
                     let file = match self.loaded.sources.find(&key) {
                         Some(f) => f,
-                        None => match self.provider.load_std(&full) {
-                            Some(text) => self.add_and_walk(key, text.to_string(), true),
-                            None => {
+                        None => {
+                            if let Some(text) = self.provider.load_std(&full) {
+                                self.add_and_walk(key, text.to_string(), true)
+                            } else {
                                 let modules = self.provider.std_modules();
                                 let mut d = Diagnostic::error(
                                     Code::ImportNotFound,
@@ -487,7 +488,7 @@ impl Loader<'_> {
                                 self.diags.push(d);
                                 continue;
                             }
-                        },
+                        }
                     };
                     self.loaded.std_imports.push((from, name, file));
                 }

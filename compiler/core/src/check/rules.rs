@@ -326,7 +326,9 @@ fn port_conflicts(m: &Model, by_host: &List<HostId, Vec<&Service>>, diags: &mut 
                             format!("`{}` declared here", os.name),
                         );
                     }
-                    d.help = Some(if m.hosts[h].proxy != Proxy::None {
+                    d.help = Some(if m.hosts[h].proxy == Proxy::None {
+                        "only one process can listen on a host port; publish one of them on another port".to_string()
+                    } else {
                         format!(
                             "only one process can listen on a port; route through the host's {} with a `domain` instead of publishing",
                             if m.hosts[h].proxy == Proxy::Caddy {
@@ -335,8 +337,6 @@ fn port_conflicts(m: &Model, by_host: &List<HostId, Vec<&Service>>, diags: &mut 
                                 "Traefik"
                             }
                         )
-                    } else {
-                        "only one process can listen on a host port; publish one of them on another port".to_string()
                     });
                     diags.push(d);
                 } else {
@@ -416,7 +416,7 @@ fn resources(m: &Model, by_host: &List<HostId, Vec<&Service>>, diags: &mut Vec<D
                 let hl = h.field_locs.get("memory").copied().unwrap_or(h.loc);
                 diags.push(d.with_secondary(hl.file, hl.span, "the host's memory").help("lower the reservations, move a service to another host, or give the host more memory"));
             }
-            for s in services.iter() {
+            for s in services {
                 if let Some(lim) = s.memory.filter(|l| *l > mem) {
                     let loc = s.loc_of("memory");
                     diags.push(

@@ -134,6 +134,14 @@ impl<I: Id, T> std::ops::IndexMut<I> for List<I, T> {
     }
 }
 
+impl<'a, I, T> IntoIterator for &'a mut List<I, T> {
+    type Item = &'a mut T;
+    type IntoIter = std::slice::IterMut<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter_mut()
+    }
+}
+
 impl<'a, I, T> IntoIterator for &'a List<I, T> {
     type Item = &'a T;
     type IntoIter = std::slice::Iter<'a, T>;

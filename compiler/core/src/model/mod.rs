@@ -11,7 +11,7 @@ pub use ids::{DomainId, HostId, Id, List, NetworkId, SecretId, ServiceId};
 
 use crate::source::Loc;
 pub use crate::syntax::ast::Proto;
-/// An ordered map of the model (insertion order is the order written). FxHash: the keys
+/// An ordered map of the model (insertion order is the order written). `FxHash`: the keys
 /// are short and chosen by the project's own author, not by an attacker.
 pub type Map<K, V> = indexmap::IndexMap<K, V, rustc_hash::FxBuildHasher>;
 use std::net::IpAddr;

@@ -168,7 +168,11 @@ mod tests {
 
     #[test]
     fn traefik_flags_as_traefik_reads_them() {
-        let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let args = |v: &[&str]| {
+            v.iter()
+                .map(std::string::ToString::to_string)
+                .collect::<Vec<_>>()
+        };
         for on in [
             &["--api.insecure"][..],
             &["--api.insecure=true"],

@@ -72,23 +72,20 @@ impl Cx<'_> {
         match p.as_rule() {
             Rule::import => {
                 let inner = p.into_inner().nth(1)?;
-                let target = match inner.as_rule() {
-                    Rule::import_file => {
-                        let s = inner.into_inner().next()?;
-                        ImportTarget::File {
-                            span: self.span(&s),
-                            path: self.plain_string(s),
-                        }
+                let target = if inner.as_rule() == Rule::import_file {
+                    let s = inner.into_inner().next()?;
+                    ImportTarget::File {
+                        span: self.span(&s),
+                        path: self.plain_string(s),
                     }
-                    _ => {
-                        let mut it = inner.into_inner();
-                        let module = self.name(it.next()?);
-                        let names = it
-                            .next()
-                            .map(|l| l.into_inner().map(|x| self.name(x)).collect())
-                            .unwrap_or_default();
-                        ImportTarget::Std { module, names }
-                    }
+                } else {
+                    let mut it = inner.into_inner();
+                    let module = self.name(it.next()?);
+                    let names = it
+                        .next()
+                        .map(|l| l.into_inner().map(|x| self.name(x)).collect())
+                        .unwrap_or_default();
+                    ImportTarget::Std { module, names }
                 };
                 Some(Item::Import(Import { target, span: sp }))
             }
@@ -161,7 +158,7 @@ impl Cx<'_> {
                 for part in it {
                     match part.as_rule() {
                         Rule::placement => {
-                            d.placement = part.into_inner().nth(1).map(|x| self.name(x))
+                            d.placement = part.into_inner().nth(1).map(|x| self.name(x));
                         }
                         Rule::instance => {
                             let isp = self.span(&part);
@@ -402,12 +399,11 @@ impl Cx<'_> {
         let mut out = String::new();
         for piece in p.into_inner() {
             if piece.as_rule() == Rule::escape {
-                match literal::unescape(piece.as_str()) {
-                    Some(c) => out.push(c),
-                    None => {
-                        let sp = self.span(&piece);
-                        self.lit_error(literal::unknown_escape(piece.as_str()), sp);
-                    }
+                if let Some(c) = literal::unescape(piece.as_str()) {
+                    out.push(c)
+                } else {
+                    let sp = self.span(&piece);
+                    self.lit_error(literal::unknown_escape(piece.as_str()), sp);
                 }
             } else {
                 out.push_str(piece.as_str());

@@ -250,29 +250,26 @@ impl Parser<'_> {
             let start = self.mark();
             self.fail_pos = self.pos;
             self.expected.clear();
-            match self.item() {
-                Some(it) => {
-                    items.push(it);
-                    last = Some((start, self.fail_pos, std::mem::take(&mut self.expected)));
-                }
-                None => {
-                    // An item that parsed by giving up an optional part it had begun (a body
-                    // with an error in it), followed by what is left of that part: the
-                    // earlier item is the broken one, and its furthest point the error.
-                    let from = match last.take() {
-                        Some((m, furthest, expected)) if furthest > start.0 => {
-                            items.pop();
-                            if furthest >= self.fail_pos {
-                                self.fail_pos = furthest;
-                                self.expected = expected;
-                            }
-                            m
+            if let Some(it) = self.item() {
+                items.push(it);
+                last = Some((start, self.fail_pos, std::mem::take(&mut self.expected)));
+            } else {
+                // An item that parsed by giving up an optional part it had begun (a body
+                // with an error in it), followed by what is left of that part: the
+                // earlier item is the broken one, and its furthest point the error.
+                let from = match last.take() {
+                    Some((m, furthest, expected)) if furthest > start.0 => {
+                        items.pop();
+                        if furthest >= self.fail_pos {
+                            self.fail_pos = furthest;
+                            self.expected = expected;
                         }
-                        _ => start,
-                    };
-                    self.reset(from);
-                    items.push(self.broken_item(from.0));
-                }
+                        m
+                    }
+                    _ => start,
+                };
+                self.reset(from);
+                items.push(self.broken_item(from.0));
             }
             self.skip();
         }
@@ -459,12 +456,11 @@ impl Parser<'_> {
         loop {
             let m = self.mark();
             self.skip();
-            match f(self) {
-                Some(x) => out.push(x),
-                None => {
-                    self.reset(m);
-                    return out;
-                }
+            if let Some(x) = f(self) {
+                out.push(x)
+            } else {
+                self.reset(m);
+                return out;
             }
         }
     }
@@ -482,25 +478,24 @@ impl Parser<'_> {
                 span: p.span_from(s),
             })
         });
-        let target = match file {
-            Some(t) => t,
-            None => {
-                // import_std = { module_path ~ ("." ~ "{" ~ name_list ~ "}")? }
-                let module = self.module_path()?;
-                self.skip();
-                let names = self
-                    .opt(|p| {
-                        p.eat_quiet(".").then_some(())?;
-                        p.skip();
-                        p.eat("{", "`{`").then_some(())?;
-                        p.skip();
-                        let names = p.name_list()?;
-                        p.skip();
-                        p.eat("}", "`}`").then_some(names)
-                    })
-                    .unwrap_or_default();
-                ImportTarget::Std { module, names }
-            }
+        let target = if let Some(t) = file {
+            t
+        } else {
+            // import_std = { module_path ~ ("." ~ "{" ~ name_list ~ "}")? }
+            let module = self.module_path()?;
+            self.skip();
+            let names = self
+                .opt(|p| {
+                    p.eat_quiet(".").then_some(())?;
+                    p.skip();
+                    p.eat("{", "`{`").then_some(())?;
+                    p.skip();
+                    let names = p.name_list()?;
+                    p.skip();
+                    p.eat("}", "`}`").then_some(names)
+                })
+                .unwrap_or_default();
+            ImportTarget::Std { module, names }
         };
         Some(Item::Import(Import {
             target,
@@ -829,17 +824,16 @@ impl Parser<'_> {
     /// `field = { key ~ ("=" ~ expr | record) }`, `key = { ident | plain_string }`
     fn field(&mut self) -> Option<Field> {
         let start = self.pos;
-        let key = match self.quietly(|p| p.opt(Self::ident)) {
-            Some(k) => k,
-            None => {
-                let Some(text) = self.quietly(Self::plain_string) else {
-                    self.expect("a field (`name = value`)");
-                    return None;
-                };
-                Name {
-                    text: text.into(),
-                    span: self.span_from(start),
-                }
+        let key = if let Some(k) = self.quietly(|p| p.opt(Self::ident)) {
+            k
+        } else {
+            let Some(text) = self.quietly(Self::plain_string) else {
+                self.expect("a field (`name = value`)");
+                return None;
+            };
+            Name {
+                text: text.into(),
+                span: self.span_from(start),
             }
         };
         self.skip();
@@ -1170,13 +1164,12 @@ impl Parser<'_> {
         let next = self.text[s + 1..].chars().next()?;
         self.pos = s + 1 + next.len_utf8();
         let written = &self.text[s..self.pos];
-        match literal::unescape(written) {
-            Some(c) => Some(Some(c)),
-            None => {
-                let e = literal::unknown_escape(written);
-                self.lit_error(e, self.span_from(s));
-                Some(None)
-            }
+        if let Some(c) = literal::unescape(written) {
+            Some(Some(c))
+        } else {
+            let e = literal::unknown_escape(written);
+            self.lit_error(e, self.span_from(s));
+            Some(None)
         }
     }
 
@@ -1745,6 +1738,6 @@ mod tests {
             .collect();
         assert_eq!(names, ["broken a", "b", "broken c", "d", "broken e", "f"]);
         // The colon is reported where it is.
-        assert_eq!(&src[syntax[0]..syntax[0] + 1], ":");
+        assert_eq!(&src[syntax[0]..=syntax[0]], ":");
     }
 }

@@ -80,7 +80,7 @@ impl Lowerer<'_, '_> {
     }
 
     /// A route's path: absolute, with only characters a URL path holds as they are (proxies
-    /// embed it in their own syntax: Traefik's PathPrefix(`...`), a Caddyfile matcher).
+    /// embed it in their own syntax: Traefik's `PathPrefix`(`...`), a Caddyfile matcher).
     /// `/` is the whole site, the same as no path: `None`, decided here once.
     fn url_path(&mut self, v: &V) -> Option<String> {
         let p = self.str(v)?;

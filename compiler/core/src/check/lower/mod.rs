@@ -116,7 +116,7 @@ pub struct Lowerer<'e, 'a> {
     volume_names: HashMap<usize, String>,
     /// Secrets referenced through `.path` while lowering the current service.
     path_secrets: Vec<SecretId>,
-    /// Dependencies written without a condition: (service, index in its depends_on).
+    /// Dependencies written without a condition: (service, index in its `depends_on`).
     implicit_deps: Vec<(ServiceId, usize)>,
     /// The service being lowered.
     current_service: ServiceId,

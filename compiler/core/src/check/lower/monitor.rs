@@ -49,7 +49,7 @@ pub(super) static FIELDS: FieldTable<MonitorFields> = FieldTable::new(&[
         doc: "An alert that fires when the target has failed for this long.",
         lower: |l, v, m| match &v.val {
             Val::Call(n, args) if n.text == "down_for" && args.len() == 1 => {
-                m.down_for = l.duration(&args[0].1)
+                m.down_for = l.duration(&args[0].1);
             }
             _ => {
                 l.mismatch::<()>(v, "`down_for(DURATION)`");
@@ -84,14 +84,13 @@ impl Lowerer<'_, '_> {
 
     fn monitor_target(&mut self, t: &V) -> Option<MonitorTarget> {
         match &t.val {
-            Val::Str(d) => match self.domain_ids.get(d.as_str()) {
-                Some(&i) => {
+            Val::Str(d) => {
+                if let Some(&i) = self.domain_ids.get(d.as_str()) {
                     if let Some(sym) = self.ev.syms.lookup_domain(d) {
                         self.ev.references.push((t.loc, sym));
                     }
                     Some(MonitorTarget::Domain(i))
-                }
-                None => {
+                } else {
                     let mut dg = Diagnostic::error(
                         Code::Unresolved,
                         format!("no domain `{d}` is declared"),
@@ -108,7 +107,7 @@ impl Lowerer<'_, '_> {
                     self.ev.err(dg);
                     None
                 }
-            },
+            }
             Val::Ref(s, p)
                 if p.is_empty() && self.ev.syms.list[*s].kind == SymKind::Decl(DeclKind::Host) =>
             {

@@ -15,7 +15,7 @@ pub fn check_image_ref(s: &str) -> Result<(), &'static str> {
     if s.is_empty() {
         return Err("it is empty");
     }
-    if s.chars().any(|c| c.is_whitespace()) {
+    if s.chars().any(char::is_whitespace) {
         return Err("it contains whitespace");
     }
     let (rest, digest) = match s.split_once('@') {

@@ -65,15 +65,19 @@ impl Lowerer<'_, '_> {
                 _ => self.unknown_sub(&k.text, k.span, *kf, "logging", &["driver", "options"]),
             }
         }
-        match driver {
-            Some(driver) => Some(Logging { driver, options }),
-            None => {
-                self.ev.err(
-                    Diagnostic::error(Code::MissingField, "`logging` needs a `driver`", v.loc.file, v.loc.span)
-                        .help("write `logging { driver = \"json-file\", options { max-size = \"10m\" } }`"),
-                );
-                None
-            }
+        if let Some(driver) = driver {
+            Some(Logging { driver, options })
+        } else {
+            self.ev.err(
+                Diagnostic::error(
+                    Code::MissingField,
+                    "`logging` needs a `driver`",
+                    v.loc.file,
+                    v.loc.span,
+                )
+                .help("write `logging { driver = \"json-file\", options { max-size = \"10m\" } }`"),
+            );
+            None
         }
     }
 
@@ -107,7 +111,7 @@ impl Lowerer<'_, '_> {
                 "order" => {
                     u.order = self
                         .variant(fv, "update order", &["stop-first", "start-first"])
-                        .map(str::to_string)
+                        .map(str::to_string);
                 }
                 _ => self.unknown_sub(&k.text, k.span, *kf, what, KNOWN),
             }
@@ -123,7 +127,7 @@ impl Lowerer<'_, '_> {
                 "condition" => {
                     r.condition = self
                         .variant(fv, "restart condition", &["none", "on-failure", "any"])
-                        .map(str::to_string)
+                        .map(str::to_string);
                 }
                 "delay" => r.delay = self.duration(fv),
                 "max_attempts" => r.max_attempts = self.int(fv, 0, 10_000),

@@ -72,7 +72,7 @@ impl Lowerer<'_, '_> {
                 for (name, a) in args {
                     match name.as_ref().map(|n| n.text.as_str()) {
                         Some("port") | None if port.is_none() => {
-                            port = self.container_port(a, s).map(|(p, _)| p.0)
+                            port = self.container_port(a, s).map(|(p, _)| p.0);
                         }
                         Some("path") => path = self.str(a).unwrap_or(path),
                         _ => {
@@ -130,15 +130,21 @@ impl Lowerer<'_, '_> {
                         "completed" => Some(DependCondition::Completed),
                         _ => None,
                     };
-                    match c {
-                        Some(c) => (args[0].1.clone(), Some(c)),
-                        None => {
-                            self.ev.err(
-                                Diagnostic::error(Code::TypeMismatch, format!("unknown dependency condition `{}`", n.text), item.loc.file, n.span)
-                                    .help("write `healthy(x)`, `started(x)` or `completed(x)`, or just `x`"),
-                            );
-                            continue;
-                        }
+                    if let Some(c) = c {
+                        (args[0].1.clone(), Some(c))
+                    } else {
+                        self.ev.err(
+                            Diagnostic::error(
+                                Code::TypeMismatch,
+                                format!("unknown dependency condition `{}`", n.text),
+                                item.loc.file,
+                                n.span,
+                            )
+                            .help(
+                                "write `healthy(x)`, `started(x)` or `completed(x)`, or just `x`",
+                            ),
+                        );
+                        continue;
                     }
                 }
                 _ => (item.clone(), None),

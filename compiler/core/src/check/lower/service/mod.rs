@@ -256,7 +256,7 @@ pub(crate) static FIELDS: FieldTable<Service> = FieldTable::new(&[
         lower: |l, v, s| {
             s.pull_policy = l
                 .variant(v, "pull policy", &["always", "never", "missing", "build"])
-                .map(str::to_string)
+                .map(str::to_string);
         },
     },
     Field {
@@ -537,15 +537,15 @@ impl Lowerer<'_, '_> {
     /// The declared secrets whose mounted path appears in the service's text.
     fn secrets_read_by_path(&self, s: &Service) -> Vec<SecretId> {
         let mut texts: Vec<&str> = Vec::new();
-        fn command(c: &Option<Command>) -> Vec<&str> {
+        fn command(c: Option<&Command>) -> Vec<&str> {
             match c {
                 Some(Command::Shell(t)) => vec![t.as_str()],
                 Some(Command::Exec(v)) => v.iter().map(String::as_str).collect(),
                 None => Vec::new(),
             }
         }
-        texts.extend(command(&s.command));
-        texts.extend(command(&s.entrypoint));
+        texts.extend(command(s.command.as_ref()));
+        texts.extend(command(s.entrypoint.as_ref()));
         texts.extend(s.env.values().filter_map(|v| match v {
             EnvValue::Plain(t) => Some(t.as_str()),
             EnvValue::Secret(_) => None,

@@ -87,12 +87,11 @@ impl Lowerer<'_, '_> {
             _ => None,
         };
         if let Some(n) = name {
-            return match s.port(&n) {
-                Some(p) => Some(((p.port, p.port), p.proto)),
-                None => {
-                    self.unknown_port(&n, v.loc, s);
-                    None
-                }
+            return if let Some(p) = s.port(&n) {
+                Some(((p.port, p.port), p.proto))
+            } else {
+                self.unknown_port(&n, v.loc, s);
+                None
             };
         }
         match &v.val {
