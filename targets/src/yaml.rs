@@ -1,5 +1,6 @@
-//! Deterministic YAML. Targets build an ordered [`Yaml`] tree; [`write`] prints it in block
-//! style, in one pass, into one buffer. Strings are double-quoted whenever a YAML 1.1 or 1.2
+//! Deterministic YAML. A target either builds an ordered [`Yaml`] tree, which [`write`]
+//! prints, or writes entry by entry through [`MapOut`] and [`ListOut`] from a typed output
+//! model of its own (compose does): block style, in one pass, into one buffer. Strings are double-quoted whenever a YAML 1.1 or 1.2
 //! reader could take them for anything but a string (`yes`, `on`, `0755`, `80:80`, `1e3`,
 //! `~`, ...), so the file means the same to every consumer; everything else is plain.
 //! The layout is serde-saphyr's (held to it by a differential test), which printed these
@@ -14,10 +15,6 @@ pub type YamlMap = indexmap::IndexMap<String, Yaml, rustc_hash::FxBuildHasher>;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Yaml {
     Str(String),
-    /// A string the consumer is meant to expand as written (compose's `${VAR:?...}`
-    /// references to secrets). A target that escapes its consumer's interpolation escapes
-    /// every [`Yaml::Str`] and leaves only these; printed like a `Str`.
-    Expand(String),
     Int(i64),
     Float(f64),
     Bool(bool),
@@ -36,20 +33,6 @@ impl Yaml {
     pub fn set(&mut self, k: impl Into<String>, v: Yaml) {
         if let Yaml::Map(m) = self {
             m.insert(k.into(), v);
-        }
-    }
-    /// Apply `f` to every [`Yaml::Str`] value below this node (map keys and
-    /// [`Yaml::Expand`] strings are left alone).
-    pub fn map_strings(&mut self, f: &impl Fn(&str) -> Option<String>) {
-        match self {
-            Yaml::Str(v) => {
-                if let Some(n) = f(v) {
-                    *v = n;
-                }
-            }
-            Yaml::List(items) => items.iter_mut().for_each(|i| i.map_strings(f)),
-            Yaml::Map(m) => m.values_mut().for_each(|v| v.map_strings(f)),
-            Yaml::Expand(_) | Yaml::Int(_) | Yaml::Float(_) | Yaml::Bool(_) => {}
         }
     }
     pub fn is_empty(&self) -> bool {
@@ -129,12 +112,194 @@ pub fn to_string(doc: &Yaml, header: &[String]) -> Result<String, String> {
 
 /// Print `doc` as a block-style YAML document (ending in a newline) onto `out`.
 pub fn write(out: &mut String, doc: &Yaml) {
+    write_doc(out, doc, Dollars::AsIs);
+}
+
+fn write_doc(out: &mut String, doc: &Yaml, dollars: Dollars) {
     match doc {
-        Yaml::Map(m) if !m.is_empty() => write_map(out, m, 0, false),
-        Yaml::List(l) if !l.is_empty() => write_list(out, l, 0, false),
+        Yaml::Map(m) if !m.is_empty() => write_map(out, m, 0, false, dollars),
+        Yaml::List(l) if !l.is_empty() => write_list(out, l, 0, false, dollars),
         scalar => {
-            write_scalar(out, scalar);
+            write_scalar(out, scalar, dollars);
             out.push('\n');
+        }
+    }
+}
+
+/// How a value's `$` reaches the consumer. Compose interpolates `$` in every value (not in
+/// keys): a file for it doubles each literal one, except in the references sparkc means it
+/// to expand ([`MapOut::expand`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dollars {
+    AsIs,
+    Doubled,
+}
+
+/// A value string, plain or quoted, its `$` doubled where the consumer interpolates.
+fn write_value(out: &mut String, s: &str, dollars: Dollars) {
+    if dollars == Dollars::Doubled && s.contains('$') {
+        write_str(out, &s.replace('$', "$$"));
+    } else {
+        write_str(out, s);
+    }
+}
+
+/// A mapping written entry by entry, straight into the document (block style, the layout
+/// [`write`] prints a [`Yaml`] tree in): what a target with a typed output model uses
+/// instead of building a tree.
+pub struct MapOut<'o> {
+    out: &'o mut String,
+    col: usize,
+    /// The first key continues the current line (after `- `).
+    inline: bool,
+    dollars: Dollars,
+}
+
+impl<'o> MapOut<'o> {
+    /// The top-level mapping of a document.
+    pub fn document(out: &'o mut String, dollars: Dollars) -> Self {
+        MapOut {
+            out,
+            col: 0,
+            inline: false,
+            dollars,
+        }
+    }
+
+    fn key(&mut self, k: &str) {
+        if self.inline {
+            self.inline = false;
+        } else {
+            indent(self.out, self.col);
+        }
+        write_str(self.out, k);
+        self.out.push(':');
+    }
+
+    /// `k: v`, a string value.
+    pub fn str(&mut self, k: &str, v: &str) {
+        self.key(k);
+        self.out.push(' ');
+        write_value(self.out, v, self.dollars);
+        self.out.push('\n');
+    }
+
+    /// `k: v`, a string the consumer is meant to expand as written.
+    pub fn expand(&mut self, k: &str, v: &str) {
+        self.key(k);
+        self.out.push(' ');
+        write_str(self.out, v);
+        self.out.push('\n');
+    }
+
+    pub fn int(&mut self, k: &str, v: i64) {
+        self.key(k);
+        self.out.push(' ');
+        write_int(self.out, v);
+        self.out.push('\n');
+    }
+
+    pub fn float(&mut self, k: &str, v: f64) {
+        self.key(k);
+        self.out.push(' ');
+        write_float(self.out, v);
+        self.out.push('\n');
+    }
+
+    pub fn bool(&mut self, k: &str, v: bool) {
+        self.key(k);
+        self.out.push_str(if v { " true\n" } else { " false\n" });
+    }
+
+    /// `k: {}`.
+    pub fn empty_map(&mut self, k: &str) {
+        self.key(k);
+        self.out.push_str(" {}\n");
+    }
+
+    /// `k:` and a nested mapping, which must get at least one entry.
+    pub fn map(&mut self, k: &str) -> MapOut<'_> {
+        self.key(k);
+        self.out.push('\n');
+        MapOut {
+            out: self.out,
+            col: self.col + 2,
+            inline: false,
+            dollars: self.dollars,
+        }
+    }
+
+    /// `k:` and a sequence, which must get at least one item.
+    pub fn list(&mut self, k: &str) -> ListOut<'_> {
+        self.key(k);
+        self.out.push('\n');
+        ListOut {
+            out: self.out,
+            col: self.col,
+            dollars: self.dollars,
+        }
+    }
+
+    /// `k:` and a list of strings (`k: []` when there are none).
+    pub fn strs<'s>(&mut self, k: &str, items: impl IntoIterator<Item = &'s str>) {
+        let mut items = items.into_iter().peekable();
+        if items.peek().is_none() {
+            self.key(k);
+            self.out.push_str(" []\n");
+            return;
+        }
+        let mut l = self.list(k);
+        for i in items {
+            l.str(i);
+        }
+    }
+
+    /// `k:` and any value, printed as [`write`] prints it.
+    pub fn yaml(&mut self, k: &str, v: &Yaml) {
+        self.key(k);
+        match v {
+            Yaml::Map(inner) if !inner.is_empty() => {
+                self.out.push('\n');
+                write_map(self.out, inner, self.col + 2, false, self.dollars);
+            }
+            Yaml::List(items) if !items.is_empty() => {
+                self.out.push('\n');
+                write_list(self.out, items, self.col, false, self.dollars);
+            }
+            scalar => {
+                self.out.push(' ');
+                write_scalar(self.out, scalar, self.dollars);
+                self.out.push('\n');
+            }
+        }
+    }
+}
+
+/// A sequence written item by item (see [`MapOut`]).
+pub struct ListOut<'o> {
+    out: &'o mut String,
+    col: usize,
+    dollars: Dollars,
+}
+
+impl ListOut<'_> {
+    /// `- v`, a string item.
+    pub fn str(&mut self, v: &str) {
+        indent(self.out, self.col);
+        self.out.push_str("- ");
+        write_value(self.out, v, self.dollars);
+        self.out.push('\n');
+    }
+
+    /// `- ` and a mapping item, which must get at least one entry.
+    pub fn map(&mut self) -> MapOut<'_> {
+        indent(self.out, self.col);
+        self.out.push_str("- ");
+        MapOut {
+            out: self.out,
+            col: self.col + 2,
+            inline: true,
+            dollars: self.dollars,
         }
     }
 }
@@ -150,7 +315,7 @@ fn indent(out: &mut String, n: usize) {
 }
 
 /// A mapping at `col`; with `inline`, its first key continues the current line (after `- `).
-fn write_map(out: &mut String, m: &YamlMap, col: usize, inline: bool) {
+fn write_map(out: &mut String, m: &YamlMap, col: usize, inline: bool, dollars: Dollars) {
     for (i, (k, v)) in m.iter().enumerate() {
         if i > 0 || !inline {
             indent(out, col);
@@ -160,16 +325,16 @@ fn write_map(out: &mut String, m: &YamlMap, col: usize, inline: bool) {
         match v {
             Yaml::Map(inner) if !inner.is_empty() => {
                 out.push('\n');
-                write_map(out, inner, col + 2, false);
+                write_map(out, inner, col + 2, false, dollars);
             }
             // Sequences under a key are not indented further (`key:\n- item`).
             Yaml::List(items) if !items.is_empty() => {
                 out.push('\n');
-                write_list(out, items, col, false);
+                write_list(out, items, col, false, dollars);
             }
             scalar => {
                 out.push(' ');
-                write_scalar(out, scalar);
+                write_scalar(out, scalar, dollars);
                 out.push('\n');
             }
         }
@@ -177,17 +342,17 @@ fn write_map(out: &mut String, m: &YamlMap, col: usize, inline: bool) {
 }
 
 /// A sequence at `col`; with `inline`, its first item continues the current line.
-fn write_list(out: &mut String, items: &[Yaml], col: usize, inline: bool) {
+fn write_list(out: &mut String, items: &[Yaml], col: usize, inline: bool, dollars: Dollars) {
     for (i, item) in items.iter().enumerate() {
         if i > 0 || !inline {
             indent(out, col);
         }
         out.push_str("- ");
         match item {
-            Yaml::Map(m) if !m.is_empty() => write_map(out, m, col + 2, true),
-            Yaml::List(l) if !l.is_empty() => write_list(out, l, col + 2, true),
+            Yaml::Map(m) if !m.is_empty() => write_map(out, m, col + 2, true, dollars),
+            Yaml::List(l) if !l.is_empty() => write_list(out, l, col + 2, true, dollars),
             scalar => {
-                write_scalar(out, scalar);
+                write_scalar(out, scalar, dollars);
                 out.push('\n');
             }
         }
@@ -195,9 +360,9 @@ fn write_list(out: &mut String, items: &[Yaml], col: usize, inline: bool) {
 }
 
 /// A scalar, or an empty collection (`{}`, `[]`), on the current line.
-fn write_scalar(out: &mut String, v: &Yaml) {
+fn write_scalar(out: &mut String, v: &Yaml, dollars: Dollars) {
     match v {
-        Yaml::Str(s) | Yaml::Expand(s) => write_str(out, s),
+        Yaml::Str(s) => write_value(out, s, dollars),
         Yaml::Int(i) => write_int(out, *i),
         Yaml::Float(f) => write_float(out, *f),
         Yaml::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -338,10 +503,8 @@ mod tests {
             use serde::ser::{SerializeMap, SerializeSeq};
             use serde_saphyr::DoubleQuoted;
             match self.0 {
-                Yaml::Str(v) | Yaml::Expand(v) if needs_quotes(v) => {
-                    DoubleQuoted(v.as_str()).serialize(s)
-                }
-                Yaml::Str(v) | Yaml::Expand(v) => s.serialize_str(v),
+                Yaml::Str(v) if needs_quotes(v) => DoubleQuoted(v.as_str()).serialize(s),
+                Yaml::Str(v) => s.serialize_str(v),
                 Yaml::Int(i) => s.serialize_i64(*i),
                 Yaml::Float(f) => s.serialize_f64(*f),
                 Yaml::Bool(b) => s.serialize_bool(*b),
@@ -416,7 +579,7 @@ mod tests {
                 3 => Yaml::Float(
                     [0.0, 0.25, 1.0, 2.5, -3.75, 1e20, 1e-7, 123_456.5][self.below(8) as usize],
                 ),
-                4 => Yaml::Expand(self.string()),
+                4 => Yaml::Str(self.string()),
                 5 => Yaml::List((0..self.below(4)).map(|_| self.tree(depth - 1)).collect()),
                 _ => {
                     let mut m = YamlMap::default();

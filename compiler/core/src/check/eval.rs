@@ -546,7 +546,7 @@ impl<'a> Evaluator<'a> {
         for a in &inst.args {
             if let Some(n) = &a.name {
                 if let Some(i) = t.params.iter().position(|p| p.name.text == n.text) {
-                    given.push((Some(i), a))
+                    given.push((Some(i), a));
                 } else {
                     let mut d = Diagnostic::error(
                         Code::UnknownParam,

@@ -400,7 +400,7 @@ impl Cx<'_> {
         for piece in p.into_inner() {
             if piece.as_rule() == Rule::escape {
                 if let Some(c) = literal::unescape(piece.as_str()) {
-                    out.push(c)
+                    out.push(c);
                 } else {
                     let sp = self.span(&piece);
                     self.lit_error(literal::unknown_escape(piece.as_str()), sp);

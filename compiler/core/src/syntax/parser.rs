@@ -457,7 +457,7 @@ impl Parser<'_> {
             let m = self.mark();
             self.skip();
             if let Some(x) = f(self) {
-                out.push(x)
+                out.push(x);
             } else {
                 self.reset(m);
                 return out;
