@@ -573,13 +573,12 @@ mod tests {
             } else {
                 self.below(7)
             } {
-                0 => Yaml::Str(self.string()),
+                0 | 4 => Yaml::Str(self.string()),
                 1 => Yaml::Int(self.next() as i64 >> self.below(64)),
                 2 => Yaml::Bool(self.below(2) == 0),
                 3 => Yaml::Float(
                     [0.0, 0.25, 1.0, 2.5, -3.75, 1e20, 1e-7, 123_456.5][self.below(8) as usize],
                 ),
-                4 => Yaml::Str(self.string()),
                 5 => Yaml::List((0..self.below(4)).map(|_| self.tree(depth - 1)).collect()),
                 _ => {
                     let mut m = YamlMap::default();
