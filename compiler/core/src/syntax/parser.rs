@@ -1477,10 +1477,34 @@ fn too_deep(text: &str) -> Option<usize> {
         Str,
         TripleStr,
     }
+    /// The bytes that can change the nesting, in each state; the scan skips the others.
+    const fn table(bytes: &[u8]) -> [bool; 256] {
+        let mut t = [false; 256];
+        let mut i = 0;
+        while i < bytes.len() {
+            t[bytes[i] as usize] = true;
+            i += 1;
+        }
+        t
+    }
+    const CODE: [bool; 256] = table(b"\"{[()]}/");
+    const STR: [bool; 256] = table(b"\\\"\n$");
+    const TRIPLE: [bool; 256] = table(b"\"$");
     let b = text.as_bytes();
     let mut stack: Vec<Open> = Vec::new();
     let mut i = 0;
     while i < b.len() {
+        let relevant = match stack.last() {
+            Some(Open::Str) => &STR,
+            Some(Open::TripleStr) => &TRIPLE,
+            _ => &CODE,
+        };
+        while i < b.len() && !relevant[b[i] as usize] {
+            i += 1;
+        }
+        if i == b.len() {
+            break;
+        }
         let at = |k: usize, s: &[u8]| b[k..].starts_with(s);
         let opened = match stack.last() {
             Some(Open::Str) => match b[i] {
