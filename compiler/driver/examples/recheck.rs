@@ -64,6 +64,11 @@ fn main() {
             .unwrap_or_else(|e| panic!("{e}"));
         times.push(start.elapsed().as_secs_f64() * 1e3);
         assert_eq!(c.errors(), 0);
+        if std::env::var_os("RECHECK_TIMINGS").is_some() && i + 1 == runs {
+            for (stage, t) in &c.timings {
+                eprintln!("  {stage} {:.2}", t.as_secs_f64() * 1e3);
+            }
+        }
     }
     times.sort_by(f64::total_cmp);
     println!(

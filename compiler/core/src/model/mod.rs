@@ -798,9 +798,15 @@ pub fn same_app(name: &str, app: &str) -> bool {
 
 /// The last path segment of an image reference, without tag or digest.
 fn image_repository_name(image: &str) -> &str {
-    let no_digest = image.split('@').next().unwrap_or(image);
-    let last = no_digest.rsplit('/').next().unwrap_or(no_digest);
-    last.split(':').next().unwrap_or(last)
+    let b = image.as_bytes();
+    let end = b.iter().position(|&c| c == b'@').unwrap_or(b.len());
+    let start = b[..end]
+        .iter()
+        .rposition(|&c| c == b'/')
+        .map_or(0, |i| i + 1);
+    let name = &b[start..end];
+    let len = name.iter().position(|&c| c == b':').unwrap_or(name.len());
+    &image[start..start + len]
 }
 
 /// Where a container finds its mounted secrets (Compose and Swarm): `/run/secrets/NAME`.
@@ -975,15 +981,9 @@ impl FieldLocs {
 }
 
 impl FromIterator<(&'static str, Loc)> for FieldLocs {
+    /// The fields of one declaration, each once (a record never holds a key twice).
     fn from_iter<I: IntoIterator<Item = (&'static str, Loc)>>(iter: I) -> Self {
-        let mut v: Vec<(&'static str, Loc)> = Vec::new();
-        for (f, l) in iter {
-            if !v.iter().any(|(g, _)| *g == f) {
-                v.push((f, l));
-            }
-        }
-        v.shrink_to_fit();
-        FieldLocs(v)
+        FieldLocs(iter.into_iter().collect())
     }
 }
 
@@ -1034,6 +1034,21 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 mod tests {
     use super::natural_cmp;
     use std::cmp::Ordering::*;
+
+    #[test]
+    fn image_repository_names() {
+        for (image, name) in [
+            ("traefik", "traefik"),
+            ("traefik:v3.1", "traefik"),
+            ("docker.io/library/traefik:v3.1", "traefik"),
+            ("localhost:5000/org/app:1.2", "app"),
+            ("ghcr.io/org/app@sha256:0123", "app"),
+            ("ghcr.io/org/app:1.2@sha256:0123", "app"),
+            ("registry:5000/app", "app"),
+        ] {
+            assert_eq!(super::image_repository_name(image), name, "{image}");
+        }
+    }
 
     #[test]
     fn natural_order() {

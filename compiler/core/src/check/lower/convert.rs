@@ -8,6 +8,7 @@ use crate::diag::{Code, Diagnostic, did_you_mean};
 use crate::model::*;
 use crate::source::{FileId, Span};
 use crate::syntax::ast::DeclKind;
+use std::borrow::Cow;
 
 impl Lowerer<'_, '_> {
     pub(crate) fn is_secret(&self, v: &V) -> bool {
@@ -101,27 +102,28 @@ impl Lowerer<'_, '_> {
         true
     }
 
-    /// Follow a field reference (`web01.address`) to its value; other values pass unchanged.
-    pub(crate) fn resolved(&mut self, v: &V) -> V {
+    /// Follow a field reference (`web01.address`) to its value; other values pass unchanged
+    /// (borrowed: lowering reads values, it does not need copies of them).
+    pub(crate) fn resolved<'v>(&mut self, v: &'v V) -> Cow<'v, V> {
         let v = match &v.val {
             Val::Ref(s, path) if !path.is_empty() => {
                 let (s, path) = (*s, path.clone());
-                self.ev.deref(s, &path, v.loc)
+                Cow::<V>::Owned(self.ev.deref(s, &path, v.loc))
             }
-            _ => v.clone(),
+            Val::SecretPath(_) => Cow::Owned(v.clone()),
+            _ => return Cow::Borrowed(v),
         };
         match &v.val {
-            Val::SecretPath(s) => {
-                let s = *s;
+            &Val::SecretPath(s) => {
                 if let Some(id) = self.secret_ids.get(&s)
                     && !self.path_secrets.contains(id)
                 {
                     self.path_secrets.push(*id);
                 }
-                V {
+                Cow::Owned(V {
                     val: Val::Str(format!("{SECRETS_DIR}{}", self.ev.syms.list[s].name)),
                     loc: v.loc,
-                }
+                })
             }
             _ => v,
         }
@@ -129,8 +131,8 @@ impl Lowerer<'_, '_> {
 
     pub(crate) fn str(&mut self, v: &V) -> Option<String> {
         let r = self.resolved(v);
-        match r.val {
-            Val::Str(s) => Some(s),
+        match &r.val {
+            Val::Str(s) => Some(s.clone()),
             _ => self.mismatch(&r, "a string"),
         }
     }
@@ -284,9 +286,9 @@ impl Lowerer<'_, '_> {
         None
     }
 
-    pub(crate) fn list(&mut self, v: &V) -> Option<Vec<V>> {
+    pub(crate) fn list<'v>(&mut self, v: &'v V) -> Option<&'v [V]> {
         match &v.val {
-            Val::List(items) => Some(items.clone()),
+            Val::List(items) => Some(items),
             _ => self.mismatch(v, "a list `[...]`"),
         }
     }
@@ -298,9 +300,9 @@ impl Lowerer<'_, '_> {
         items.iter().filter_map(|i| self.str(i)).collect()
     }
 
-    pub(crate) fn record(&mut self, v: &V) -> Option<Rec> {
+    pub(crate) fn record<'v>(&mut self, v: &'v V) -> Option<&'v Rec> {
         match &v.val {
-            Val::Record(r) => Some(r.clone()),
+            Val::Record(r) => Some(r),
             _ => self.mismatch(v, "a record `{ ... }`"),
         }
     }
@@ -308,7 +310,7 @@ impl Lowerer<'_, '_> {
     pub(crate) fn text_map(&mut self, v: &V) -> Map<String, String> {
         let mut out = Map::default();
         if let Some(rec) = self.record(v) {
-            for (k, fv, _) in &rec {
+            for (k, fv, _) in rec {
                 if let Some(t) = self.text(fv) {
                     out.insert(k.text.to_string(), t);
                 }

@@ -45,13 +45,12 @@ pub fn check_image_ref(s: &str) -> Result<(), &'static str> {
     {
         return Err("the tag may only hold letters, digits, `.`, `_` and `-`");
     }
-    let mut comps: Vec<&str> = path.split('/').collect();
-    if comps.len() > 1
-        && (comps[0].contains('.') || comps[0].contains(':') || comps[0] == "localhost")
-    {
-        comps.remove(0);
-    }
-    for c in comps {
+    // A first component with a `.` or `:` (or `localhost`) names the registry.
+    let path = match path.split_once('/') {
+        Some((host, rest)) if host.contains(['.', ':']) || host == "localhost" => rest,
+        _ => path,
+    };
+    for c in path.split('/') {
         if c.is_empty() {
             return Err("it has an empty path component");
         }

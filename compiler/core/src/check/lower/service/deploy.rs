@@ -13,7 +13,7 @@ impl Lowerer<'_, '_> {
         let Some(rec) = self.record(v) else {
             return out;
         };
-        for (k, uv, _) in &rec {
+        for (k, uv, _) in rec {
             match &uv.val {
                 Val::Record(r) => {
                     let get = |key: &str| {
@@ -58,7 +58,7 @@ impl Lowerer<'_, '_> {
         let rec = self.record(v)?;
         let mut driver = None;
         let mut options = Map::default();
-        for (k, fv, kf) in &rec {
+        for (k, fv, kf) in rec {
             match k.text.as_str() {
                 "driver" => driver = self.str(fv),
                 "options" => options = self.text_map(fv),
@@ -92,7 +92,7 @@ impl Lowerer<'_, '_> {
             "max_failure_ratio",
             "order",
         ];
-        for (k, fv, kf) in &rec {
+        for (k, fv, kf) in rec {
             match k.text.as_str() {
                 "parallelism" => u.parallelism = self.int(fv, 0, 10_000),
                 "delay" => u.delay = self.duration(fv),
@@ -122,7 +122,7 @@ impl Lowerer<'_, '_> {
     pub(crate) fn restart_policy(&mut self, v: &V) -> Option<RestartPolicy> {
         let rec = self.record(v)?;
         let mut r = RestartPolicy::default();
-        for (k, fv, kf) in &rec {
+        for (k, fv, kf) in rec {
             match k.text.as_str() {
                 "condition" => {
                     r.condition = self
@@ -151,7 +151,7 @@ impl Lowerer<'_, '_> {
         let Some(rec) = self.record(v) else {
             return out;
         };
-        for (k, tv, kf) in &rec {
+        for (k, tv, kf) in rec {
             if k.text != "compose" {
                 self.unknown_sub(&k.text, k.span, *kf, "passthrough", &["compose"]);
                 continue;
@@ -159,7 +159,7 @@ impl Lowerer<'_, '_> {
             let Some(inner) = self.record(tv) else {
                 continue;
             };
-            for (ik, iv, ikf) in &inner {
+            for (ik, iv, ikf) in inner {
                 if let Some(value) = self.raw(iv) {
                     let loc = Loc {
                         file: *ikf,

@@ -16,7 +16,7 @@ impl Lowerer<'_, '_> {
         let rec = self.record(v)?;
         let mut h = Healthcheck::disabled(v.loc);
         let mut has_test = false;
-        for (k, fv, kf) in &rec {
+        for (k, fv, kf) in rec {
             match k.text.as_str() {
                 "test" => {
                     has_test = true;

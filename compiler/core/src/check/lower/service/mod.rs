@@ -403,7 +403,7 @@ impl Lowerer<'_, '_> {
     fn ports(&mut self, v: &V) -> Vec<PortDef> {
         let mut out = Vec::new();
         if let Some(rec) = self.record(v) {
-            for (k, pv, kf) in &rec {
+            for (k, pv, kf) in rec {
                 if let Some((port, proto)) = self.port(pv) {
                     out.push(PortDef {
                         name: k.text.to_string(),
@@ -494,7 +494,7 @@ impl Lowerer<'_, '_> {
     fn extra_hosts(&mut self, v: &V) -> Map<String, std::net::IpAddr> {
         let mut out = Map::default();
         if let Some(rec) = self.record(v) {
-            for (k, iv, _) in &rec {
+            for (k, iv, _) in rec {
                 if let Some(ip) = self.ip(iv) {
                     out.insert(k.text.to_string(), ip);
                 }
@@ -524,7 +524,7 @@ impl Lowerer<'_, '_> {
 
     fn reserve(&mut self, v: &V, s: &mut Service) {
         if let Some(rec) = self.record(v) {
-            for (k, rv, kf) in &rec {
+            for (k, rv, kf) in rec {
                 match k.text.as_str() {
                     "cpus" => s.reserve_cpus = self.float(rv, 0.0),
                     "memory" => s.reserve_memory = self.size(rv),
@@ -581,7 +581,7 @@ impl Lowerer<'_, '_> {
         let Some(rec) = self.record(v) else {
             return (out, named);
         };
-        for (k, ev, _) in &rec {
+        for (k, ev, _) in rec {
             if self.is_secret(ev) {
                 if let Some(id) = self.secret_ref(ev) {
                     out.insert(k.text.to_string(), EnvValue::Secret(id));
@@ -612,7 +612,7 @@ impl Lowerer<'_, '_> {
         let rec = self.record(v)?;
         let mut b = Build::default();
         let mut has_context = false;
-        for (k, fv, kf) in &rec {
+        for (k, fv, kf) in rec {
             match k.text.as_str() {
                 "context" => {
                     b.context = self.str(fv).unwrap_or_default();
