@@ -430,7 +430,7 @@ impl Lowerer<'_, '_> {
                 s.default_network = true;
                 continue;
             }
-            if let Some(n) = self.decl_ref(&i, DeclKind::Network)
+            if let Some(n) = self.decl_ref(i, DeclKind::Network)
                 && let Some(id) = self.network_ids.get(&n)
             {
                 s.networks.push(*id);
@@ -506,7 +506,7 @@ impl Lowerer<'_, '_> {
     fn secrets(&mut self, v: &V, s: &mut Service) {
         if let Some(items) = self.list(v) {
             for i in items {
-                if let Some(id) = self.secret_ref(&i)
+                if let Some(id) = self.secret_ref(i)
                     && !s.secrets.contains(&id)
                 {
                     s.secrets.push(id);

@@ -34,7 +34,7 @@ impl Lowerer<'_, '_> {
                 }
                 Val::Name(_) | Val::Ref(..) => (item.clone(), item.clone(), None),
                 _ => {
-                    self.mismatch::<()>(&item, "`HOST_PORT -> PORT` (e.g. `443 -> https`)");
+                    self.mismatch::<()>(item, "`HOST_PORT -> PORT` (e.g. `443 -> https`)");
                     continue;
                 }
             };
