@@ -127,6 +127,33 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// A fresh evaluator over the same sources for another thread, knowing the constants
+    /// this one has evaluated; what it reports goes to `diags`. [`Evaluator::absorb`] takes
+    /// back what it recorded.
+    pub fn fork<'b>(
+        files: &'b [ast::File],
+        syms: &'b Symbols,
+        consts: HashMap<usize, V>,
+        diags: &'b mut Vec<Diagnostic>,
+    ) -> Evaluator<'b> {
+        let mut ev = Evaluator::new(files, syms, diags);
+        ev.consts = consts;
+        ev
+    }
+
+    /// The constants evaluated so far, for [`Evaluator::fork`].
+    pub fn consts(&self) -> HashMap<usize, V> {
+        self.consts.clone()
+    }
+
+    /// What a fork recorded: the symbols it saw used, the references it resolved.
+    pub fn absorb(&mut self, used: &[bool], references: Vec<(Loc, usize)>) {
+        for (mine, theirs) in self.used.iter_mut().zip(used) {
+            *mine |= *theirs;
+        }
+        self.references.extend(references);
+    }
+
     /// The services whose names the text of declaration `sym` contains, where (taken: each
     /// declaration is lowered once).
     pub fn take_mentions(&mut self, sym: usize) -> Vec<(usize, Loc)> {

@@ -54,14 +54,13 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
         expected: Vec::new(),
         quiet: 0,
     };
-    let items = p.file();
-    (
-        File {
-            items,
-            trivia: p.trivia,
-        },
-        p.diags,
-    )
+    let mut items = p.file();
+    // Kept for the whole build (and by the driver's cache after it): without the slack that
+    // growing by doubling leaves.
+    items.shrink_to_fit();
+    let mut trivia = p.trivia;
+    trivia.shrink_to_fit();
+    (File { items, trivia }, p.diags)
 }
 
 /// A point to come back to: the position, and how many diagnostics there were.

@@ -122,6 +122,38 @@ pub struct Lowerer<'e, 'a> {
     current_service: ServiceId,
 }
 
+/// From this many services on, they are lowered on every core.
+const PARALLEL_SERVICES: usize = 512;
+
+/// Lower services on one thread whatever their number: for the test that holds the
+/// parallel lowering to the serial one (`compiler/core/tests/parallel_lowering.rs`).
+#[doc(hidden)]
+pub static LOWER_SERIALLY: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// What lowering a service reads besides its own declaration, shared by the threads that
+/// lower services: the declarations lowered before them and every id.
+struct ServiceContext<'a> {
+    files: &'a [ast::File],
+    syms: &'a super::Symbols,
+    consts: HashMap<usize, V>,
+    model: Model,
+    host_ids: HashMap<usize, HostId>,
+    service_ids: HashMap<usize, ServiceId>,
+    secret_ids: HashMap<usize, SecretId>,
+    network_ids: HashMap<usize, NetworkId>,
+    volume_names: HashMap<usize, String>,
+}
+
+/// What one thread's share of the services came to.
+struct ServicesLowered {
+    services: Vec<Service>,
+    diags: Vec<Diagnostic>,
+    used: Vec<bool>,
+    references: Vec<(Loc, usize)>,
+    implicit_deps: Vec<(ServiceId, usize)>,
+}
+
 /// A declaration's fields, checked against the names its kind knows.
 struct Fields {
     /// Shared with the evaluator's cache; lowering only reads it.
@@ -287,11 +319,17 @@ impl<'e, 'a> Lowerer<'e, 'a> {
         let services = self.syms_of(DeclKind::Service);
         // Services are large; growing the vector by doubling would briefly hold two copies.
         self.model.services.reserve_exact(services.len());
-        for (i, s) in services.into_iter().enumerate() {
-            self.enter(s);
-            self.current_service = ServiceId::new(i);
-            let x = self.service(s);
-            self.model.services.push(x);
+        if services.len() < PARALLEL_SERVICES
+            || LOWER_SERIALLY.load(std::sync::atomic::Ordering::Relaxed)
+        {
+            for (i, s) in services.into_iter().enumerate() {
+                self.enter(s);
+                self.current_service = ServiceId::new(i);
+                let x = self.service(s);
+                self.model.services.push(x);
+            }
+        } else {
+            self.lower_services_in_parallel(&services);
         }
         self.ev.subject = None;
         for (svc, i) in std::mem::take(&mut self.implicit_deps) {
@@ -328,6 +366,77 @@ impl<'e, 'a> Lowerer<'e, 'a> {
         Loc {
             file: s.file,
             span: s.name_span,
+        }
+    }
+
+    /// Lower `services` (in model order) on every core: each thread lowers a contiguous
+    /// share with an evaluator of its own, and the shares are joined in order, so that the
+    /// model, the diagnostics (sorted later) and the references are what one thread makes.
+    fn lower_services_in_parallel(&mut self, services: &[usize]) {
+        use rayon::prelude::*;
+        let cx = ServiceContext {
+            files: self.ev.files,
+            syms: self.ev.syms,
+            consts: self.ev.consts(),
+            model: Model {
+                hosts: self.model.hosts.clone(),
+                secrets: self.model.secrets.clone(),
+                networks: self.model.networks.clone(),
+                volumes: self.model.volumes.clone(),
+                ..Model::default()
+            },
+            host_ids: self.host_ids.clone(),
+            service_ids: self.service_ids.clone(),
+            secret_ids: self.secret_ids.clone(),
+            network_ids: self.network_ids.clone(),
+            volume_names: self.volume_names.clone(),
+        };
+        let share = services.len().div_ceil(rayon::current_num_threads() * 2);
+        let shares: Vec<ServicesLowered> = services
+            .par_chunks(share)
+            .enumerate()
+            .map(|(k, chunk)| {
+                let mut diags = Vec::new();
+                let mut ev = Evaluator::fork(cx.files, cx.syms, cx.consts.clone(), &mut diags);
+                let mut lw = Lowerer {
+                    ev: &mut ev,
+                    model: cx.model.clone(),
+                    host_ids: cx.host_ids.clone(),
+                    service_ids: cx.service_ids.clone(),
+                    secret_ids: cx.secret_ids.clone(),
+                    network_ids: cx.network_ids.clone(),
+                    domain_ids: HashMap::default(),
+                    volume_names: cx.volume_names.clone(),
+                    path_secrets: Vec::new(),
+                    implicit_deps: Vec::new(),
+                    current_service: ServiceId::new(0),
+                };
+                let mut lowered = Vec::with_capacity(chunk.len());
+                for (i, &s) in chunk.iter().enumerate() {
+                    lw.enter(s);
+                    lw.current_service = ServiceId::new(k * share + i);
+                    lowered.push(lw.service(s));
+                }
+                let implicit_deps = std::mem::take(&mut lw.implicit_deps);
+                let used = std::mem::take(&mut ev.used);
+                let references = std::mem::take(&mut ev.references);
+                drop(ev);
+                ServicesLowered {
+                    services: lowered,
+                    diags,
+                    used,
+                    references,
+                    implicit_deps,
+                }
+            })
+            .collect();
+        for share in shares {
+            for x in share.services {
+                self.model.services.push(x);
+            }
+            self.ev.diags.extend(share.diags);
+            self.ev.absorb(&share.used, share.references);
+            self.implicit_deps.extend(share.implicit_deps);
         }
     }
 
