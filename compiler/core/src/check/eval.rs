@@ -88,7 +88,7 @@ impl Val {
 }
 
 pub struct Evaluator<'a> {
-    pub files: &'a [ast::File],
+    pub files: &'a [std::sync::Arc<ast::File>],
     pub syms: &'a Symbols,
     pub diags: &'a mut Vec<Diagnostic>,
     consts: HashMap<usize, V>,
@@ -111,7 +111,11 @@ pub struct Evaluator<'a> {
 pub type Params = HashMap<smol_str::SmolStr, V>;
 
 impl<'a> Evaluator<'a> {
-    pub fn new(files: &'a [ast::File], syms: &'a Symbols, diags: &'a mut Vec<Diagnostic>) -> Self {
+    pub fn new(
+        files: &'a [std::sync::Arc<ast::File>],
+        syms: &'a Symbols,
+        diags: &'a mut Vec<Diagnostic>,
+    ) -> Self {
         Evaluator {
             files,
             syms,
@@ -131,7 +135,7 @@ impl<'a> Evaluator<'a> {
     /// this one has evaluated; what it reports goes to `diags`. [`Evaluator::absorb`] takes
     /// back what it recorded.
     pub fn fork<'b>(
-        files: &'b [ast::File],
+        files: &'b [std::sync::Arc<ast::File>],
         syms: &'b Symbols,
         consts: HashMap<usize, V>,
         diags: &'b mut Vec<Diagnostic>,

@@ -4,6 +4,7 @@
 use crate::diag::{Code, Diagnostic, did_you_mean};
 use crate::source::{FileId, LoadError, SourceFile, SourceProvider, SourceSet, Span, join_import};
 use crate::syntax::{self, ast};
+use std::sync::Arc;
 
 /// Source files larger than this are refused before parsing.
 pub const MAX_SOURCE_BYTES: usize = 16 * 1024 * 1024;
@@ -11,7 +12,7 @@ pub const MAX_SOURCE_BYTES: usize = 16 * 1024 * 1024;
 pub struct Loaded {
     pub sources: SourceSet,
     /// Parsed files, indexed like `sources`.
-    pub files: Vec<ast::File>,
+    pub files: Vec<Arc<ast::File>>,
     /// Template names each file brought in with `import std...`: (file, name, span, std file).
     pub std_imports: Vec<(FileId, ast::Name, FileId)>,
 }
@@ -30,7 +31,7 @@ pub struct ParseCache {
 
 struct Cached {
     text: String,
-    file: ast::File,
+    file: Arc<ast::File>,
     diags: Vec<Diagnostic>,
     opaque: bool,
 }
@@ -139,7 +140,7 @@ pub fn load_cached(
                 is_stdlib: false,
                 opaque: false,
             });
-            l.loaded.files.push(ast::File::default());
+            l.loaded.files.push(Arc::default());
             l.diags.push(load_error(id, Span::default(), entry, &e));
         }
     }
@@ -221,7 +222,8 @@ struct Loader<'a> {
 /// A file parsed before it has an id: its diagnostics point at [`UNASSIGNED`] until added.
 struct Parsed {
     text: String,
-    file: ast::File,
+    /// Shared with the cache: a file's tree exists once, however many compilations use it.
+    file: Arc<ast::File>,
     diags: Vec<Diagnostic>,
     opaque: bool,
 }
@@ -235,7 +237,7 @@ fn parse_detached(text: String) -> Parsed {
     let (file, diags) = syntax::parse(UNASSIGNED, &text);
     Parsed {
         text,
-        file,
+        file: Arc::new(file),
         diags,
         opaque: false,
     }
@@ -267,7 +269,7 @@ fn not_source(text: String) -> Parsed {
     .help(help);
     Parsed {
         text,
-        file: ast::File::default(),
+        file: Arc::default(),
         diags: vec![d],
         opaque: true,
     }
@@ -381,7 +383,7 @@ impl Loader<'_> {
             is_stdlib,
             opaque: false,
         });
-        self.loaded.files.push(ast::File::default());
+        self.loaded.files.push(Arc::default());
         self.diags.push(load_error(
             id,
             Span::default(),

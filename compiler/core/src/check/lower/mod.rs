@@ -134,7 +134,7 @@ pub static LOWER_SERIALLY: std::sync::atomic::AtomicBool =
 /// What lowering a service reads besides its own declaration, shared by the threads that
 /// lower services: the declarations lowered before them and every id.
 struct ServiceContext<'a> {
-    files: &'a [ast::File],
+    files: &'a [std::sync::Arc<ast::File>],
     syms: &'a super::Symbols,
     consts: HashMap<usize, V>,
     model: Model,
@@ -227,7 +227,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
 
     fn decl(&self, sym: usize) -> &'a ast::Decl {
         let s = &self.ev.syms.list[sym];
-        let files: &'a [ast::File] = self.ev.files;
+        let files: &'a [std::sync::Arc<ast::File>] = self.ev.files;
         match &files[s.file.0 as usize].items[s.item] {
             ast::Item::Decl(d) => d,
             _ => unreachable_decl(),
