@@ -400,3 +400,48 @@ fn the_parser_agrees_with_the_grammar_on_every_input() {
         "{accepted} accepted, {rejected} rejected"
     );
 }
+
+/// A file over 128 KiB is parsed in parts on every core (cut between top-level items); the
+/// result is the one-piece parse's: the same items (doc comments included), the same trivia,
+/// the same diagnostics — on large files made of every fixture, example and stdlib module,
+/// and on mutations of them (a part with a syntax error sends the file through the one-piece
+/// parse).
+#[test]
+fn a_large_file_parsed_in_parts_is_parsed_as_a_whole() {
+    let mut pieces: Vec<String> = Vec::new();
+    for p in sparkc_snapshots::build_fixtures() {
+        if let Ok(t) = std::fs::read_to_string(&p) {
+            pieces.push(t);
+        }
+    }
+    for ex in examples() {
+        pieces.extend(project_files(&ex).into_values());
+    }
+    for m in sparkc_stdlib::modules() {
+        pieces.push(sparkc_stdlib::module(m).unwrap_or("").to_string());
+    }
+    let mut big = String::new();
+    while big.len() < 400 * 1024 {
+        for p in &pieces {
+            big.push_str(p);
+            big.push('\n');
+        }
+    }
+    let mut rng = Rng(0x0005_eed0_fa11_da7a);
+    let mut texts = vec![big.clone()];
+    for round in 0..12 {
+        texts.push(mutate(&big, round % 5, &mut rng));
+    }
+    let file = sparkc_core::source::FileId(0);
+    for (i, t) in texts.iter().enumerate() {
+        let (parts, pd) = sparkc_core::syntax::parse(file, t);
+        let (whole, wd) = sparkc_core::syntax::parser::parse_whole(file, t);
+        assert_eq!(
+            format!("{:?}", parts.items),
+            format!("{:?}", whole.items),
+            "text {i}: the items differ"
+        );
+        assert_eq!(parts.trivia, whole.trivia, "text {i}: the trivia differ");
+        assert_eq!(pd, wd, "text {i}: the diagnostics differ");
+    }
+}

@@ -42,15 +42,31 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
         .help("flatten the structure; no infrastructure description needs this depth");
         return (File::default(), vec![d]);
     }
+    if text.len() >= PARALLEL_MIN_BYTES
+        && let Some(parsed) = parse_in_parts(file, text)
+    {
+        return parsed;
+    }
+    parse_range(file, text, 0, text.len())
+}
+
+/// Files at least this large are parsed in parts on every core (below it, threads cost more
+/// than they save).
+const PARALLEL_MIN_BYTES: usize = 128 * 1024;
+
+/// The items of `text[start..end]`, a run of whole items, with spans in the whole file (and
+/// doc comments read from the text before `start`).
+fn parse_range(file: FileId, text: &str, start: usize, end: usize) -> (File, Vec<Diagnostic>) {
+    let text = &text[..end];
     let mut p = Parser {
         text,
         b: text.as_bytes(),
-        pos: 0,
+        pos: start,
         file,
         diags: Vec::new(),
         trivia: Vec::new(),
-        trivia_end: 0,
-        fail_pos: 0,
+        trivia_end: start,
+        fail_pos: start,
         expected: Vec::new(),
         quiet: 0,
     };
@@ -61,6 +77,130 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
     let mut trivia = p.trivia;
     trivia.shrink_to_fit();
     (File { items, trivia }, p.diags)
+}
+
+/// A large file cut between top-level items, its parts parsed on every core and joined in
+/// order. `None` when it cannot be cut, or a part has a syntax error: the file is then parsed
+/// whole, so that recovery and diagnostics are always those of the one-piece parse (a test
+/// holds the two to the same tree).
+fn parse_in_parts(file: FileId, text: &str) -> Option<(File, Vec<Diagnostic>)> {
+    use rayon::prelude::*;
+    let cuts = item_boundaries(text, rayon::current_num_threads() * 2);
+    if cuts.len() < 2 {
+        return None;
+    }
+    let ranges: Vec<(usize, usize)> = cuts
+        .iter()
+        .zip(cuts.iter().skip(1).chain(std::iter::once(&text.len())))
+        .map(|(a, b)| (*a, *b))
+        .collect();
+    let parts: Vec<(File, Vec<Diagnostic>)> = ranges
+        .par_iter()
+        .map(|&(a, b)| parse_range(file, text, a, b))
+        .collect();
+    if parts
+        .iter()
+        .any(|(_, d)| d.iter().any(|d| d.code == Code::Syntax))
+    {
+        return None;
+    }
+    let mut whole = File {
+        items: Vec::with_capacity(parts.iter().map(|(f, _)| f.items.len()).sum()),
+        trivia: Vec::with_capacity(parts.iter().map(|(f, _)| f.trivia.len()).sum()),
+    };
+    let mut diags = Vec::new();
+    for (f, d) in parts {
+        whole.items.extend(f.items);
+        whole.trivia.extend(f.trivia);
+        diags.extend(d);
+    }
+    Some((whole, diags))
+}
+
+/// Up to `parts` cut positions (the first is 0) at lines that start a top-level item: column
+/// 0, outside brackets, strings and comments, beginning with an item keyword. A cut in the
+/// wrong place only costs time: that part has a syntax error and the file is parsed whole.
+fn item_boundaries(text: &str, parts: usize) -> Vec<usize> {
+    const STARTS: &[&[u8]] = &[
+        b"service ",
+        b"domain ",
+        b"host ",
+        b"secret ",
+        b"monitor ",
+        b"network ",
+        b"volume ",
+        b"const ",
+        b"template ",
+        b"import ",
+    ];
+    /// The bytes that matter outside strings, and inside a "..." string.
+    const fn table(bytes: &[u8]) -> [bool; 256] {
+        let mut t = [false; 256];
+        let mut i = 0;
+        while i < bytes.len() {
+            t[bytes[i] as usize] = true;
+            i += 1;
+        }
+        t
+    }
+    const CODE: [bool; 256] = table(b"\"/{[()]}\n");
+    const STR: [bool; 256] = table(b"\\\"\n");
+    let bytes = text.as_bytes();
+    let mut cuts = vec![0];
+    let mut next_target = text.len() / parts.max(1);
+    let (mut depth, mut i) = (0i64, 0usize);
+    let mut in_str = false;
+    while i < bytes.len() && cuts.len() < parts {
+        let relevant = if in_str { &STR } else { &CODE };
+        while i < bytes.len() && !relevant[bytes[i] as usize] {
+            i += 1;
+        }
+        if i == bytes.len() {
+            break;
+        }
+        let b = bytes[i];
+        if in_str {
+            match b {
+                b'\\' => i += 1,
+                _ => in_str = false,
+            }
+        } else {
+            match b {
+                b'"' if bytes[i..].starts_with(b"\"\"\"") => match text[i + 3..].find("\"\"\"") {
+                    Some(e) => i += e + 5,
+                    None => break,
+                },
+                b'"' => in_str = true,
+                b'/' if bytes[i..].starts_with(b"//") => {
+                    i = text[i..].find('\n').map_or(bytes.len(), |n| i + n);
+                    continue;
+                }
+                b'/' if bytes[i..].starts_with(b"/*") => match text[i + 2..].find("*/") {
+                    Some(e) => i += e + 3,
+                    None => break,
+                },
+                b'{' | b'[' | b'(' => depth += 1,
+                b'}' | b']' | b')' => depth -= 1,
+                b'\n'
+                    if depth == 0
+                        && i + 1 >= next_target
+                        && STARTS.iter().any(|k| bytes[i + 1..].starts_with(k)) =>
+                {
+                    cuts.push(i + 1);
+                    next_target = (cuts.len() * text.len() / parts).max(i + 2);
+                }
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    cuts
+}
+
+/// The one-piece parse, for the test that holds the parse in parts to it.
+#[doc(hidden)]
+pub fn parse_whole(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
+    parse_range(file, text, 0, text.len())
 }
 
 /// A point to come back to: the position, and how many diagnostics there were.
