@@ -287,16 +287,33 @@ pub fn dedent(parts: &mut [StrPart]) {
     }
 }
 
-/// The `///` doc comment lines directly above `offset`.
+/// `s` without the whitespace and byte order marks around it.
+fn blank(s: &str) -> &str {
+    s.trim_matches(|c: char| c.is_whitespace() || c == '\u{FEFF}')
+}
+
+/// The `///` doc comment lines directly above `offset`, when what starts there starts its
+/// line (a parameter after `template t(` on the same line documents nothing). A doc comment
+/// line never holds `"""`.
 pub fn doc_before(text: &str, offset: usize) -> String {
     let before = &text[..offset.min(text.len())];
+    let line_start = before.rfind('\n').map_or(0, |n| n + 1);
+    // A byte order mark is whitespace to the parser (and the formatter drops it).
+    if !blank(&before[line_start..]).is_empty() {
+        return String::new();
+    }
     let mut lines: Vec<&str> = Vec::new();
     for line in before
         .lines()
         .rev()
         .skip(usize::from(!before.ends_with('\n')))
     {
-        let t = line.trim();
+        let t = blank(line);
+        // A line holding `"""` may be the last line of a multi-line string that starts
+        // with `///`: no doc comment line holds one.
+        if t.contains("\"\"\"") {
+            break;
+        }
         if let Some(d) = t.strip_prefix("///") {
             lines.push(d.strip_prefix(' ').unwrap_or(d));
         } else {

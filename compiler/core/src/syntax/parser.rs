@@ -473,7 +473,13 @@ impl Parser<'_> {
         let trimmed = start + self.text[start..end].trim_end().len();
         self.pos = end;
         Item::Error(ErrorItem {
-            span: Span::new(start, trimmed.max(start + 1).min(self.b.len())),
+            // At least its first character (whole: a span never cuts one).
+            span: Span::new(
+                start,
+                trimmed
+                    .max(start + self.text[start..].chars().next().map_or(0, char::len_utf8))
+                    .min(self.b.len()),
+            ),
             declares,
         })
     }
@@ -1500,7 +1506,7 @@ fn next_item_line(text: &str, from: usize) -> usize {
                 && rest[k.len()..]
                     .chars()
                     .next()
-                    .is_some_and(|c| c == ' ' || c == '\t')
+                    .is_none_or(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))
         })
     };
     // The line the failure is at may itself be the next item (a declaration left open).
