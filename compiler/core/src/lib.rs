@@ -19,6 +19,7 @@ extern crate alloc;
 
 pub mod check;
 pub mod diag;
+pub mod format;
 pub mod hash;
 pub mod model;
 pub mod source;
