@@ -27,6 +27,7 @@ Examples:
   sparkc build --check           exit 1 if the files on disk are not what would be generated
   sparkc build examples/m300 --out /tmp/m300
   sparkc explain E0302           what a diagnostic code means
+  sparkc fmt                     format every .spark file in the canonical layout
   sparkc model > model.json      the checked model as JSON, for other tools
 
 Exit codes: 0 ok (warnings allowed), 1 the input has errors, 2 usage or I/O error."
@@ -86,6 +87,7 @@ enum Command {
     Build(commands::build::Build),
     Check(commands::check::Check),
     Explain(commands::explain::Explain),
+    Fmt(commands::fmt::Fmt),
     Init(commands::init::Init),
     Model(commands::model::Model),
     Stdlib(commands::stdlib::Stdlib),
@@ -115,6 +117,7 @@ fn main() -> ExitCode {
         Command::Build(c) => c.run(g),
         Command::Check(c) => c.run(g),
         Command::Explain(c) => c.run(g),
+        Command::Fmt(c) => c.run(g),
         Command::Init(c) => c.run(g),
         Command::Model(c) => c.run(g),
         Command::Stdlib(c) => c.run(g),
