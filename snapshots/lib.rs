@@ -4,6 +4,7 @@
 use sparkc::Compiled;
 use sparkc::project::Project;
 pub use sparkc_driver::{Config, MemWorld, World};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub fn workspace() -> PathBuf {
@@ -133,4 +134,96 @@ pub fn compile_starter() -> Compiled {
         "the starter's manifest builds other targets than this test"
     );
     compile_with(&provider, "main.spark", &targets)
+}
+
+/// The `.spark` files of a project directory, by file name.
+pub fn project_files(dir: &std::path::Path) -> BTreeMap<String, String> {
+    let mut files = BTreeMap::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "spark") {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            files.insert(name, std::fs::read_to_string(&p).unwrap_or_default());
+        }
+    }
+    files
+}
+
+/// Deterministic pseudo-random numbers (xorshift), so failures reproduce.
+pub struct Rng(pub u64);
+impl Rng {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+}
+
+/// `text` broken in one of five ways (`kind` 0..5): a bracket deleted, two letters
+/// swapped, a line duplicated, junk inserted, a span deleted.
+pub fn mutate(text: &str, kind: usize, rng: &mut Rng) -> String {
+    let mut s = text.to_string();
+    match kind {
+        0 => {
+            // delete a brace or bracket
+            let idx: Vec<usize> = s
+                .char_indices()
+                .filter(|(_, c)| "{}[]()".contains(*c))
+                .map(|(i, _)| i)
+                .collect();
+            if !idx.is_empty() {
+                s.remove(idx[rng.below(idx.len())]);
+            }
+        }
+        1 => {
+            // misspell a word: swap two adjacent letters
+            let idx: Vec<usize> = s
+                .char_indices()
+                .filter(|(i, c)| {
+                    c.is_ascii_alphabetic()
+                        && s[i + 1..].starts_with(|d: char| d.is_ascii_alphabetic())
+                })
+                .map(|(i, _)| i)
+                .collect();
+            if !idx.is_empty() {
+                let i = idx[rng.below(idx.len())];
+                let mut b = s.into_bytes();
+                b.swap(i, i + 1);
+                s = String::from_utf8(b).unwrap_or_default();
+            }
+        }
+        2 => {
+            // duplicate a line
+            let lines: Vec<&str> = s.lines().collect();
+            let i = rng.below(lines.len());
+            let mut out: Vec<&str> = lines[..=i.min(lines.len().saturating_sub(1))].to_vec();
+            out.extend_from_slice(&lines[i.min(lines.len())..]);
+            s = out.join("\n");
+        }
+        3 => {
+            // random bytes (valid UTF-8 replacement) at a random place
+            let at = rng.below(s.len());
+            let at = (0..=at).rev().find(|i| s.is_char_boundary(*i)).unwrap_or(0);
+            let junk: String = (0..=rng.below(8))
+                .map(|_| char::from_u32(33 + (rng.next_u64() % 0x2000) as u32).unwrap_or('?'))
+                .collect();
+            s.insert_str(at, &junk);
+        }
+        _ => {
+            // delete a random span
+            let a = rng.below(s.len());
+            let b = (a + 1 + rng.below(40)).min(s.len());
+            if s.is_char_boundary(a) && s.is_char_boundary(b) {
+                s.replace_range(a..b, "");
+            }
+        }
+    }
+    s
 }
