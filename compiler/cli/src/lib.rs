@@ -1,6 +1,7 @@
 //! The sparkc command line, as a library so tests can drive it: the project on disk (its
 //! file-system world), diagnostic rendering, the writer and the stamp. Compiling is the
 //! driver's (`sparkc-driver`); nothing of the pipeline lives here.
+pub mod lsp;
 pub mod project;
 pub mod render;
 pub mod stamp;

@@ -29,6 +29,7 @@ Examples:
   sparkc explain E0302           what a diagnostic code means
   sparkc fmt                     format every .spark file in the canonical layout
   sparkc model > model.json      the checked model as JSON, for other tools
+  sparkc lsp                     the language server, on stdin/stdout (for editors)
 
 Exit codes: 0 ok (warnings allowed), 1 the input has errors, 2 usage or I/O error."
 )]
@@ -89,6 +90,7 @@ enum Command {
     Explain(commands::explain::Explain),
     Fmt(commands::fmt::Fmt),
     Init(commands::init::Init),
+    Lsp(commands::lsp::Lsp),
     Model(commands::model::Model),
     Stdlib(commands::stdlib::Stdlib),
 }
@@ -119,6 +121,7 @@ fn main() -> ExitCode {
         Command::Explain(c) => c.run(g),
         Command::Fmt(c) => c.run(g),
         Command::Init(c) => c.run(g),
+        Command::Lsp(c) => c.run(g),
         Command::Model(c) => c.run(g),
         Command::Stdlib(c) => c.run(g),
     };

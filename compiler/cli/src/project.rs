@@ -85,17 +85,22 @@ impl Project {
             None => {
                 let cwd = std::env::current_dir()
                     .map_err(|e| format!("cannot read the current directory: {e}"))?;
-                let mut dir: Option<&Path> = Some(&cwd);
-                while let Some(d) = dir {
-                    if d.join(MANIFEST).is_file() {
-                        return Project::open(Some(d));
-                    }
-                    dir = d.parent();
+                match manifest_dir_above(&cwd) {
+                    Some(d) => Project::open(Some(d)),
+                    None => Err(format!(
+                        "no {MANIFEST} here or in any parent directory; run `sparkc init`, or pass a project directory or .spark file"
+                    )),
                 }
-                Err(format!(
-                    "no {MANIFEST} here or in any parent directory; run `sparkc init`, or pass a project directory or .spark file"
-                ))
             }
+        }
+    }
+
+    /// The project a source file belongs to: the nearest directory above it with a
+    /// spark.toml, or the file alone.
+    pub fn of_file(file: &Path) -> Result<Project, String> {
+        match file.parent().and_then(manifest_dir_above) {
+            Some(d) => Project::open(Some(d)),
+            None => Project::open(Some(file)),
         }
     }
 
@@ -113,6 +118,18 @@ impl Project {
         c.entry.clone_from(&self.entry);
         c
     }
+}
+
+/// The nearest of `dir` and its parents that holds a spark.toml.
+pub fn manifest_dir_above(dir: &Path) -> Option<&Path> {
+    let mut at = Some(dir);
+    while let Some(d) = at {
+        if d.join(MANIFEST).is_file() {
+            return Some(d);
+        }
+        at = d.parent();
+    }
+    None
 }
 
 fn read_manifest(dir: &Path) -> Result<Option<Manifest>, String> {

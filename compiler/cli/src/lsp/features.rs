@@ -1,0 +1,985 @@
+//! What the server answers, read off the last check of a project and the syntax tree.
+
+use super::convert::{Lines, path_to_uri};
+use super::server::Server;
+use lsp_types::{self as lsp, Uri};
+use sparkc_core::check::SymKind;
+use sparkc_core::check::lower::fields_of;
+use sparkc_core::source::{FileId, Span};
+use sparkc_core::syntax::ast::{self, DeclKind, Item};
+use sparkc_driver::Compilation;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The place a request is about: the project's check, the file in it and the byte offset.
+struct Here<'s> {
+    comp: &'s Compilation,
+    root: PathBuf,
+    file: FileId,
+    offset: usize,
+}
+
+fn here<'s>(s: &'s mut Server<'_>, tdp: &lsp::TextDocumentPositionParams) -> Option<Here<'s>> {
+    let encoding = s.encoding;
+    let (path, ps) = s.analysed(&tdp.text_document.uri)?;
+    let comp = ps.analysis.as_ref()?;
+    let rel = ps.relative(&path)?;
+    let file = comp.sources.find(&rel)?;
+    let text = &comp.sources.get(file).text;
+    let offset = Lines::new(text, encoding).offset(tdp.position);
+    Some(Here {
+        comp,
+        root: ps.project.root.clone(),
+        file,
+        offset,
+    })
+}
+
+/// The symbol named at `offset` (a use or the declaration itself) and the span of the name.
+fn symbol_at(comp: &Compilation, file: FileId, offset: usize) -> Option<(usize, Span)> {
+    let within = |sp: Span| sp.start as usize <= offset && offset <= sp.end as usize;
+    comp.references
+        .iter()
+        .find(|r| r.file == file && within(r.span))
+        .map(|r| (r.symbol, r.span))
+        .or_else(|| {
+            comp.symbols
+                .list
+                .iter()
+                .position(|s| s.file == file && within(s.name_span))
+                .map(|i| (i, comp.symbols.list[i].name_span))
+        })
+}
+
+/// A location in a compilation's file: a user file by its path, a stdlib module by the copy
+/// the server wrote of it.
+fn location(
+    s: &mut Server<'_>,
+    comp_files: &[(String, bool, String)],
+    root: &Path,
+    file: FileId,
+    span: Span,
+) -> Option<lsp::Location> {
+    let (name, is_stdlib, text) = comp_files.get(file.0 as usize)?;
+    let path = if *is_stdlib {
+        s.stdlib_file(name)?
+    } else {
+        root.join(name)
+    };
+    let lines = Lines::new(text, s.encoding);
+    Some(lsp::Location {
+        uri: path_to_uri(&path)?,
+        range: lines.range(span.start as usize, span.end as usize),
+    })
+}
+
+/// The files of a compilation, owned (names, stdlib or not, texts), so that the server can
+/// be borrowed again while locations are made.
+fn files_of(comp: &Compilation) -> Vec<(String, bool, String)> {
+    comp.sources
+        .files
+        .iter()
+        .map(|f| (f.name.clone(), f.is_stdlib, f.text.clone()))
+        .collect()
+}
+
+// ---- hover -------------------------------------------------------------------------
+
+pub fn hover(s: &mut Server<'_>, tdp: &lsp::TextDocumentPositionParams) -> Option<lsp::Hover> {
+    let encoding = s.encoding;
+    let (markdown, range, preview_of) = {
+        let h = here(s, tdp)?;
+        let text = &h.comp.sources.get(h.file).text;
+        let lines = Lines::new(text, encoding);
+        if let Some((sym, span)) = symbol_at(h.comp, h.file, h.offset) {
+            let (md, preview) = describe_symbol(h.comp, sym);
+            (
+                md,
+                lines.range(span.start as usize, span.end as usize),
+                preview,
+            )
+        } else if let Some((md, span)) = describe_field(text, h.offset) {
+            (
+                md,
+                lines.range(span.start as usize, span.end as usize),
+                None,
+            )
+        } else {
+            return None;
+        }
+    };
+    let mut value = markdown;
+    if let Some((kind, name)) = preview_of
+        && let Some(built) = s.built(&tdp.text_document.uri)
+        && let Some(p) = preview(built, kind, &name)
+    {
+        value.push_str("\n\n---\n");
+        value.push_str(&p);
+    }
+    Some(lsp::Hover {
+        contents: lsp::HoverContents::Markup(lsp::MarkupContent {
+            kind: lsp::MarkupKind::Markdown,
+            value,
+        }),
+        range: Some(range),
+    })
+}
+
+/// The item a symbol is declared by, parsed again from its file.
+fn item_of(comp: &Compilation, sym: usize) -> Option<(Item, String)> {
+    let s = &comp.symbols.list[sym];
+    let text = comp.sources.get(s.file).text.clone();
+    let (file, _) = sparkc_core::syntax::parse(s.file, &text);
+    let item = file.items.into_iter().nth(s.item)?;
+    Some((item, text))
+}
+
+/// Markdown for a symbol: its declaration's first line, its kind and its documentation; and
+/// what to preview (a service's or domain's generated configuration).
+fn describe_symbol(comp: &Compilation, sym: usize) -> (String, Option<(DeclKind, String)>) {
+    let s = &comp.symbols.list[sym];
+    let file = comp.sources.get(s.file);
+    let mut md = String::new();
+    let header = header_line(&file.text, s.name_span);
+    let _ = write!(md, "```spark\n{header}\n```\n");
+    let where_ = if file.is_stdlib {
+        format!(
+            "{} from the standard library `{}`",
+            s.kind_name(),
+            file.name
+        )
+    } else {
+        format!("{} declared in `{}`", s.kind_name(), file.name)
+    };
+    md.push_str(&where_);
+    let mut preview = None;
+    if let Some((item, _)) = item_of(comp, sym) {
+        let doc = match &item {
+            Item::Const(c) => c.doc.clone(),
+            Item::Decl(d) => {
+                if matches!(d.kind, DeclKind::Service | DeclKind::Domain) {
+                    preview = Some((d.kind, d.name.text.to_string()));
+                }
+                d.doc.clone()
+            }
+            Item::Template(t) => {
+                let mut doc = t.doc.clone();
+                if !t.params.is_empty() {
+                    doc.push_str("\n\nParameters:");
+                    for p in &t.params {
+                        let default = p.default.as_ref().map_or(String::new(), |d| {
+                            format!(" = `{}`", &file.text[d.span.range()])
+                        });
+                        let _ = write!(
+                            doc,
+                            "\n- `{}: {}`{default}{}",
+                            p.name.text,
+                            type_name(&p.ty),
+                            if p.doc.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" — {}", p.doc.replace('\n', " "))
+                            }
+                        );
+                    }
+                }
+                doc
+            }
+            _ => String::new(),
+        };
+        if !doc.is_empty() {
+            md.push_str("\n\n");
+            md.push_str(&doc);
+        }
+    }
+    (md, preview)
+}
+
+fn type_name(t: &ast::TypeExpr) -> String {
+    match t {
+        ast::TypeExpr::Named(n) => n.text.to_string(),
+        ast::TypeExpr::List(inner, _) => format!("[{}]", type_name(inner)),
+    }
+}
+
+/// A declaration's header, from the start of the line its name is on to its body's `{`,
+/// on one line (a header broken over lines joined; cut after 300 characters).
+fn header_line(text: &str, name: Span) -> String {
+    let start = text[..name.start as usize].rfind('\n').map_or(0, |n| n + 1);
+    let mut depth = 0i32;
+    let mut end = text.len();
+    let mut in_string = false;
+    for (i, c) in text[start..].char_indices() {
+        match c {
+            '"' => in_string = !in_string,
+            '(' | '[' if !in_string => depth += 1,
+            ')' | ']' if !in_string => depth -= 1,
+            '{' if !in_string && depth <= 0 => {
+                end = start + i;
+                break;
+            }
+            '\n' if depth <= 0 => {
+                end = start + i;
+                break;
+            }
+            _ => {}
+        }
+        if i > 2000 {
+            end = start + i;
+            break;
+        }
+    }
+    let joined = text[start..end]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let joined = joined
+        .replace("( ", "(")
+        .replace(", )", ")")
+        .replace(",)", ")");
+    let mut out: String = joined.chars().take(300).collect();
+    if out.len() < joined.len() {
+        out.push_str(" ...");
+    }
+    out
+}
+
+/// The field key under `offset`, when it is a field of a declaration: its form and meaning
+/// from the field table.
+fn describe_field(text: &str, offset: usize) -> Option<(String, Span)> {
+    let (file, _) = sparkc_core::syntax::parse(FileId(0), text);
+    for item in &file.items {
+        let Item::Decl(d) = item else {
+            continue;
+        };
+        if !(d.span.start as usize <= offset && offset <= d.span.end as usize) {
+            continue;
+        }
+        let f = d
+            .body
+            .iter()
+            .find(|f| f.key.span.start as usize <= offset && offset <= f.key.span.end as usize)?;
+        let doc = fields_of(d.kind)
+            .into_iter()
+            .find(|x| x.name == f.key.text)?;
+        return Some((
+            format!(
+                "```spark\n{}\n```\n{} field `{}`: {}",
+                doc.form,
+                d.kind.keyword(),
+                doc.name,
+                doc.doc
+            ),
+            f.key.span,
+        ));
+    }
+    None
+}
+
+/// What a service or a domain becomes: its block in the generated files.
+fn preview(c: &Compilation, kind: DeclKind, name: &str) -> Option<String> {
+    let mut out = String::new();
+    match kind {
+        DeclKind::Service => {
+            for a in c
+                .artifacts
+                .iter()
+                .filter(|a| a.path.ends_with(".yml") || a.path.ends_with(".yaml"))
+            {
+                if let Some(block) = yaml_service_block(&a.contents, name) {
+                    let _ = write!(out, "`{}`\n```yaml\n{block}```\n", a.path);
+                }
+            }
+        }
+        DeclKind::Domain => {
+            for a in c.artifacts.iter().filter(|a| a.path.ends_with("Caddyfile")) {
+                if let Some(block) = caddy_site_block(&a.contents, name) {
+                    let _ = write!(out, "`{}`\n```caddyfile\n{block}```\n", a.path);
+                }
+            }
+            // Behind Traefik, a domain is labels on its service.
+            if out.is_empty() {
+                let service = c
+                    .model
+                    .domains
+                    .iter()
+                    .find(|d| d.name == name)
+                    .map(|d| c.model.services[d.service].name.clone());
+                if let Some(service) = service {
+                    return preview(c, DeclKind::Service, &service);
+                }
+            }
+        }
+        _ => {}
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// `  NAME:` under `services:` and every line indented below it.
+fn yaml_service_block(yaml: &str, name: &str) -> Option<String> {
+    let services = yaml
+        .find("\nservices:\n")
+        .map(|n| n + 1)
+        .or_else(|| yaml.starts_with("services:\n").then_some(0))?;
+    let body = &yaml[services..];
+    let mut out = String::new();
+    let mut inside = false;
+    for line in body.lines().skip(1) {
+        if !line.starts_with("  ") && !line.is_empty() {
+            break;
+        }
+        let key = line.strip_prefix("  ").filter(|l| !l.starts_with(' '));
+        if let Some(k) = key {
+            let k = k.trim_end_matches(':').trim_matches(['"', '\'']);
+            inside = k == name;
+            if inside {
+                out.push_str(line);
+                out.push('\n');
+            }
+            continue;
+        }
+        if inside {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// The site block of a Caddyfile whose address line names `domain`.
+fn caddy_site_block(caddyfile: &str, domain: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut depth = 0usize;
+    let mut inside = false;
+    for line in caddyfile.lines() {
+        if depth == 0 && !inside {
+            let addresses = line.trim_end_matches('{').trim();
+            if addresses
+                .split([',', ' '])
+                .any(|a| a.trim().trim_start_matches("https://") == domain)
+            {
+                inside = true;
+            }
+        }
+        if inside {
+            out.push_str(line);
+            out.push('\n');
+        }
+        depth += line.matches('{').count();
+        depth = depth.saturating_sub(line.matches('}').count());
+        if inside && depth == 0 {
+            break;
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+// ---- definition, references, rename ------------------------------------------------
+
+pub fn definition(
+    s: &mut Server<'_>,
+    tdp: &lsp::TextDocumentPositionParams,
+) -> Option<lsp::GotoDefinitionResponse> {
+    let (files, root, file, span) = {
+        let h = here(s, tdp)?;
+        let (sym, _) = symbol_at(h.comp, h.file, h.offset)?;
+        let sym = &h.comp.symbols.list[sym];
+        (files_of(h.comp), h.root.clone(), sym.file, sym.name_span)
+    };
+    location(s, &files, &root, file, span).map(lsp::GotoDefinitionResponse::Scalar)
+}
+
+pub fn references(
+    s: &mut Server<'_>,
+    tdp: &lsp::TextDocumentPositionParams,
+    include_declaration: bool,
+) -> Option<Vec<lsp::Location>> {
+    let (files, root, places) = {
+        let h = here(s, tdp)?;
+        let (sym, _) = symbol_at(h.comp, h.file, h.offset)?;
+        let mut places: Vec<(FileId, Span)> = Vec::new();
+        if include_declaration {
+            let d = &h.comp.symbols.list[sym];
+            places.push((d.file, d.name_span));
+        }
+        places.extend(
+            h.comp
+                .references
+                .iter()
+                .filter(|r| r.symbol == sym)
+                .map(|r| (r.file, r.span)),
+        );
+        (files_of(h.comp), h.root.clone(), places)
+    };
+    Some(
+        places
+            .into_iter()
+            .filter_map(|(f, sp)| location(s, &files, &root, f, sp))
+            .collect(),
+    )
+}
+
+/// The part of a reference's span that is the name (a domain is referred to by a string:
+/// the quotes are not part of it).
+fn name_part(text: &str, span: Span) -> Span {
+    let t = &text[span.range()];
+    if t.len() >= 2 && t.starts_with('"') && t.ends_with('"') {
+        Span {
+            start: span.start + 1,
+            end: span.end - 1,
+        }
+    } else {
+        span
+    }
+}
+
+pub fn prepare_rename(
+    s: &mut Server<'_>,
+    tdp: &lsp::TextDocumentPositionParams,
+) -> Option<lsp::PrepareRenameResponse> {
+    let encoding = s.encoding;
+    let h = here(s, tdp)?;
+    let (sym, span) = symbol_at(h.comp, h.file, h.offset)?;
+    if h.comp.sources.get(h.comp.symbols.list[sym].file).is_stdlib {
+        return None;
+    }
+    let text = &h.comp.sources.get(h.file).text;
+    let span = name_part(text, span);
+    let lines = Lines::new(text, encoding);
+    Some(lsp::PrepareRenameResponse::RangeWithPlaceholder {
+        range: lines.range(span.start as usize, span.end as usize),
+        placeholder: text[span.range()].to_string(),
+    })
+}
+
+pub fn rename(
+    s: &mut Server<'_>,
+    tdp: &lsp::TextDocumentPositionParams,
+    new_name: &str,
+) -> Result<Option<lsp::WorkspaceEdit>, String> {
+    let encoding = s.encoding;
+    let Some(h) = here(s, tdp) else {
+        return Ok(None);
+    };
+    let Some((sym, _)) = symbol_at(h.comp, h.file, h.offset) else {
+        return Ok(None);
+    };
+    let target = &h.comp.symbols.list[sym];
+    if h.comp.sources.get(target.file).is_stdlib {
+        return Err(format!(
+            "`{}` is defined in the standard library; it cannot be renamed",
+            target.name
+        ));
+    }
+    let is_domain = target.kind == SymKind::Decl(DeclKind::Domain);
+    let valid = if is_domain {
+        valid_domain(new_name)
+    } else {
+        valid_name(new_name)
+    };
+    if !valid {
+        return Err(format!(
+            "`{new_name}` is not a valid {} name",
+            target.kind_name()
+        ));
+    }
+    let taken = match target.kind {
+        SymKind::Template => h.comp.symbols.lookup_template(new_name),
+        SymKind::Decl(DeclKind::Domain) => h.comp.symbols.lookup_domain(new_name),
+        _ => h.comp.symbols.lookup(new_name),
+    };
+    if let Some(other) = taken.filter(|o| *o != sym) {
+        let o = &h.comp.symbols.list[other];
+        return Err(format!(
+            "`{new_name}` is already the name of a {} (in `{}`)",
+            o.kind_name(),
+            h.comp.sources.get(o.file).name
+        ));
+    }
+    let mut places = vec![(target.file, target.name_span)];
+    places.extend(
+        h.comp
+            .references
+            .iter()
+            .filter(|r| r.symbol == sym)
+            .map(|r| (r.file, r.span)),
+    );
+    #[allow(clippy::mutable_key_type)] // the protocol's own map type; a `Uri` is not mutated
+    let mut changes: HashMap<Uri, Vec<lsp::TextEdit>> = HashMap::new();
+    for (file, span) in places {
+        let f = h.comp.sources.get(file);
+        if f.is_stdlib {
+            continue;
+        }
+        let span = name_part(&f.text, span);
+        let Some(uri) = path_to_uri(&h.root.join(&f.name)) else {
+            continue;
+        };
+        let lines = Lines::new(&f.text, encoding);
+        let edit = lsp::TextEdit {
+            range: lines.range(span.start as usize, span.end as usize),
+            new_text: new_name.to_string(),
+        };
+        let edits = changes.entry(uri).or_default();
+        if !edits.contains(&edit) {
+            edits.push(edit);
+        }
+    }
+    Ok(Some(lsp::WorkspaceEdit {
+        changes: Some(changes),
+        ..Default::default()
+    }))
+}
+
+fn valid_name(n: &str) -> bool {
+    let b = n.as_bytes();
+    !b.is_empty()
+        && (b[0].is_ascii_alphabetic() || b[0] == b'_')
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')
+        && !n.ends_with('-')
+        && !n.contains("--")
+        && !["import", "const", "template", "on", "from", "true", "false"].contains(&n)
+}
+
+fn valid_domain(n: &str) -> bool {
+    let n = n.strip_prefix("*.").unwrap_or(n);
+    let labels: Vec<&str> = n.split('.').collect();
+    labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        })
+}
+
+// ---- completion --------------------------------------------------------------------
+
+pub fn completion(
+    s: &mut Server<'_>,
+    tdp: &lsp::TextDocumentPositionParams,
+) -> Option<lsp::CompletionResponse> {
+    let h = here(s, tdp)?;
+    let text = &h.comp.sources.get(h.file).text;
+    let offset = h.offset.min(text.len());
+    let line_start = text[..offset].rfind('\n').map_or(0, |n| n + 1);
+    let prefix = &text[line_start..offset];
+    let word_len = prefix
+        .bytes()
+        .rev()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')
+        .count();
+    let before = prefix[..prefix.len() - word_len].trim_end();
+    let syms = &h.comp.symbols.list;
+    let decls_of = |kind: DeclKind| -> Vec<lsp::CompletionItem> {
+        syms.iter()
+            .filter(|x| x.kind == SymKind::Decl(kind) && !x.broken)
+            .map(|x| item(&x.name, lsp::CompletionItemKind::VALUE, kind.keyword(), ""))
+            .collect()
+    };
+    let mut items: Vec<lsp::CompletionItem> = Vec::new();
+    if let Some(service) = before.strip_suffix(".port.").map(|b| {
+        let n = b
+            .bytes()
+            .rev()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')
+            .count();
+        &b[b.len() - n..]
+    }) {
+        // `svc.port.` — the ports the service declares.
+        if let Some(svc) = h.comp.model.services.iter().find(|x| x.name == service) {
+            for p in &svc.ports {
+                items.push(item(
+                    &p.name,
+                    lsp::CompletionItemKind::FIELD,
+                    &format!("port {}/{}", p.port, p.proto.as_str()),
+                    "",
+                ));
+            }
+        }
+    } else if before.ends_with(" on") && starts_declaration(prefix) {
+        items = decls_of(DeclKind::Host);
+    } else if before.ends_with('=') && starts_declaration(prefix) {
+        // `service x on h = ` — templates: the project's and the stdlib's.
+        for x in syms.iter().filter(|x| x.kind == SymKind::Template) {
+            items.push(item(
+                &x.name,
+                lsp::CompletionItemKind::FUNCTION,
+                "template",
+                "",
+            ));
+        }
+        for m in sparkc_stdlib::modules() {
+            let name = m.rsplit('.').next().unwrap_or(m);
+            if !items.iter().any(|i| i.label == name) {
+                let mut it = item(
+                    name,
+                    lsp::CompletionItemKind::FUNCTION,
+                    &format!("template from {m} (needs `import std.apps.{{{name}}}`)"),
+                    "",
+                );
+                it.insert_text = Some(format!("{name}()"));
+                items.push(it);
+            }
+        }
+    } else if let Some(field) = field_being_valued(before) {
+        let kind = enclosing_kind(text, offset);
+        if field == "depends_on" || before.contains("depends_on") && before.contains('[') {
+            items = decls_of(DeclKind::Service);
+        } else if let Some(k) = kind
+            && let Some(doc) = fields_of(k).into_iter().find(|f| f.name == field)
+        {
+            for alt in enum_values(doc.form) {
+                items.push(item(
+                    alt,
+                    lsp::CompletionItemKind::ENUM_MEMBER,
+                    doc.form,
+                    "",
+                ));
+            }
+        }
+        if items.is_empty() {
+            items = value_names(h.comp);
+        }
+    } else if before.is_empty() || before.ends_with('{') || before.ends_with(',') {
+        // A field of the declaration the cursor is in.
+        match enclosing_kind(text, offset) {
+            Some(k) => {
+                for f in fields_of(k) {
+                    let mut it = item(f.name, lsp::CompletionItemKind::PROPERTY, f.form, f.doc);
+                    it.insert_text = Some(if f.form.contains('{') && !f.form.contains('=') {
+                        format!("{} {{ }}", f.name)
+                    } else {
+                        format!("{} = ", f.name)
+                    });
+                    items.push(it);
+                }
+            }
+            None => {
+                for kw in sparkc_core::syntax::ITEM_KEYWORDS {
+                    items.push(item(kw, lsp::CompletionItemKind::KEYWORD, "", ""));
+                }
+            }
+        }
+    } else {
+        items = value_names(h.comp);
+    }
+    Some(lsp::CompletionResponse::Array(items))
+}
+
+fn item(
+    label: &str,
+    kind: lsp::CompletionItemKind,
+    detail: &str,
+    doc: &str,
+) -> lsp::CompletionItem {
+    lsp::CompletionItem {
+        label: label.to_string(),
+        kind: Some(kind),
+        detail: (!detail.is_empty()).then(|| detail.to_string()),
+        documentation: (!doc.is_empty()).then(|| {
+            lsp::Documentation::MarkupContent(lsp::MarkupContent {
+                kind: lsp::MarkupKind::Markdown,
+                value: doc.to_string(),
+            })
+        }),
+        ..Default::default()
+    }
+}
+
+/// Constants and declarations a value can name.
+fn value_names(comp: &Compilation) -> Vec<lsp::CompletionItem> {
+    comp.symbols
+        .list
+        .iter()
+        .filter(|x| {
+            !matches!(x.kind, SymKind::Template | SymKind::Decl(DeclKind::Domain))
+                && !comp.sources.get(x.file).is_stdlib
+        })
+        .map(|x| {
+            item(
+                &x.name,
+                lsp::CompletionItemKind::VARIABLE,
+                x.kind_name(),
+                "",
+            )
+        })
+        .collect()
+}
+
+/// Whether the line starts a declaration (`service x ...`).
+fn starts_declaration(line: &str) -> bool {
+    let first = line.split_whitespace().next().unwrap_or("");
+    DeclKind::from_keyword(first).is_some()
+}
+
+/// In `key = `, `key = [a, `: the key.
+fn field_being_valued(before: &str) -> Option<&str> {
+    let eq = before.rfind('=')?;
+    let after = &before[eq + 1..];
+    if after.contains(']') || after.contains('"') {
+        return None;
+    }
+    let key = before[..eq].trim_end();
+    let n = key
+        .bytes()
+        .rev()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')
+        .count();
+    let k = &key[key.len() - n..];
+    (!k.is_empty()).then_some(k)
+}
+
+/// `a | b | c` alternatives of a field's form that are plain words.
+fn enum_values(form: &str) -> Vec<&str> {
+    let Some((_, rhs)) = form.split_once('=') else {
+        return Vec::new();
+    };
+    if !rhs.contains('|') {
+        return Vec::new();
+    }
+    rhs.split('|')
+        .map(str::trim)
+        .filter(|a| {
+            !a.is_empty()
+                && a.bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        })
+        .collect()
+}
+
+/// The kind of the declaration whose body directly holds `offset` (not inside a nested
+/// record): the nearest line above starting with a kind keyword, and one open `{` between.
+fn enclosing_kind(text: &str, offset: usize) -> Option<DeclKind> {
+    let before = &text[..offset];
+    let mut start = None;
+    let mut at = before.len();
+    while let Some(n) = before[..at]
+        .rfind('\n')
+        .map(|n| n + 1)
+        .or((at > 0).then_some(0))
+    {
+        let line = &before[n..];
+        let word = line.split_whitespace().next().unwrap_or("");
+        if let Some(k) = DeclKind::from_keyword(word)
+            && !line.starts_with(char::is_whitespace)
+        {
+            start = Some((n, k));
+            break;
+        }
+        if n == 0 {
+            break;
+        }
+        at = n - 1;
+    }
+    let (from, kind) = start?;
+    let mut depth = 0i32;
+    let mut in_string = false;
+    for c in before[from..].chars() {
+        match c {
+            '"' => in_string = !in_string,
+            '{' | '[' | '(' if !in_string => depth += 1,
+            '}' | ']' | ')' if !in_string => depth -= 1,
+            _ => {}
+        }
+    }
+    (depth == 1).then_some(kind)
+}
+
+// ---- formatting, symbols, quick fixes ----------------------------------------------
+
+pub fn formatting(s: &mut Server<'_>, uri: &Uri) -> Option<Vec<lsp::TextEdit>> {
+    let path = super::convert::uri_to_path(uri)?;
+    let text = s
+        .docs
+        .get(&path)
+        .map(|d| d.text.clone())
+        .or_else(|| std::fs::read_to_string(&path).ok())?;
+    let (out, _) = sparkc_core::format::format(&text).ok()?;
+    if out == text {
+        return Some(Vec::new());
+    }
+    let lines = Lines::new(&text, s.encoding);
+    Some(vec![lsp::TextEdit {
+        range: lines.range(0, text.len()),
+        new_text: out,
+    }])
+}
+
+#[allow(deprecated)] // `DocumentSymbol::deprecated`, a required field of the type
+pub fn document_symbols(s: &mut Server<'_>, uri: &Uri) -> Option<lsp::DocumentSymbolResponse> {
+    let path = super::convert::uri_to_path(uri)?;
+    let text = s
+        .docs
+        .get(&path)
+        .map(|d| d.text.clone())
+        .or_else(|| std::fs::read_to_string(&path).ok())?;
+    let (file, _) = sparkc_core::syntax::parse(FileId(0), &text);
+    let lines = Lines::new(&text, s.encoding);
+    let mut out = Vec::new();
+    for item in &file.items {
+        let (name, kind, detail, span, name_span, children) = match item {
+            Item::Decl(d) => {
+                let children: Vec<lsp::DocumentSymbol> = d
+                    .body
+                    .iter()
+                    .map(|f| lsp::DocumentSymbol {
+                        name: f.key.text.to_string(),
+                        detail: None,
+                        kind: lsp::SymbolKind::FIELD,
+                        tags: None,
+                        deprecated: None,
+                        range: lines.range(f.key.span.start as usize, f.value.span.end as usize),
+                        selection_range: lines
+                            .range(f.key.span.start as usize, f.key.span.end as usize),
+                        children: None,
+                    })
+                    .collect();
+                (
+                    d.name.text.to_string(),
+                    symbol_kind(d.kind),
+                    d.kind.keyword(),
+                    d.span,
+                    d.name.span,
+                    Some(children),
+                )
+            }
+            Item::Const(c) => (
+                c.name.text.to_string(),
+                lsp::SymbolKind::CONSTANT,
+                "const",
+                c.span,
+                c.name.span,
+                None,
+            ),
+            Item::Template(t) => (
+                t.name.text.to_string(),
+                lsp::SymbolKind::FUNCTION,
+                "template",
+                t.span,
+                t.name.span,
+                None,
+            ),
+            _ => continue,
+        };
+        let end = text[..span.end as usize]
+            .trim_end()
+            .len()
+            .max(name_span.end as usize);
+        out.push(lsp::DocumentSymbol {
+            name,
+            detail: Some(detail.to_string()),
+            kind,
+            tags: None,
+            deprecated: None,
+            range: lines.range(span.start as usize, end),
+            selection_range: lines.range(name_span.start as usize, name_span.end as usize),
+            children,
+        });
+    }
+    Some(lsp::DocumentSymbolResponse::Nested(out))
+}
+
+fn symbol_kind(k: DeclKind) -> lsp::SymbolKind {
+    match k {
+        DeclKind::Host => lsp::SymbolKind::MODULE,
+        DeclKind::Service => lsp::SymbolKind::CLASS,
+        DeclKind::Network => lsp::SymbolKind::INTERFACE,
+        DeclKind::Volume => lsp::SymbolKind::PACKAGE,
+        DeclKind::Monitor => lsp::SymbolKind::EVENT,
+        DeclKind::Domain => lsp::SymbolKind::NAMESPACE,
+        DeclKind::Secret => lsp::SymbolKind::KEY,
+    }
+}
+
+#[allow(deprecated)] // `SymbolInformation::deprecated`, a required field of the type
+pub fn workspace_symbols(s: &mut Server<'_>, query: &str) -> Option<lsp::WorkspaceSymbolResponse> {
+    let q = query.to_lowercase();
+    let encoding = s.encoding;
+    let roots: Vec<PathBuf> = s.projects.keys().cloned().collect();
+    let mut out = Vec::new();
+    for root in roots {
+        let Some(uri) = s
+            .docs
+            .keys()
+            .find(|p| p.starts_with(&root))
+            .and_then(|p| path_to_uri(p))
+        else {
+            continue;
+        };
+        let Some((_, ps)) = s.analysed(&uri) else {
+            continue;
+        };
+        let Some(c) = &ps.analysis else {
+            continue;
+        };
+        for sym in &c.symbols.list {
+            let f = c.sources.get(sym.file);
+            if f.is_stdlib || !sym.name.to_lowercase().contains(&q) {
+                continue;
+            }
+            let Some(uri) = path_to_uri(&root.join(&f.name)) else {
+                continue;
+            };
+            let lines = Lines::new(&f.text, encoding);
+            out.push(lsp::SymbolInformation {
+                name: sym.name.clone(),
+                kind: match sym.kind {
+                    SymKind::Decl(k) => symbol_kind(k),
+                    SymKind::Const => lsp::SymbolKind::CONSTANT,
+                    SymKind::Template => lsp::SymbolKind::FUNCTION,
+                },
+                tags: None,
+                deprecated: None,
+                location: lsp::Location {
+                    uri,
+                    range: lines.range(sym.name_span.start as usize, sym.name_span.end as usize),
+                },
+                container_name: Some(sym.kind_name().to_string()),
+            });
+        }
+    }
+    Some(lsp::WorkspaceSymbolResponse::Flat(out))
+}
+
+/// Quick fixes from the diagnostics' help: "did you mean `x`?" replaces the word.
+pub fn code_actions(
+    s: &mut Server<'_>,
+    p: &lsp::CodeActionParams,
+) -> Option<lsp::CodeActionResponse> {
+    let mut out = Vec::new();
+    for d in &p.context.diagnostics {
+        let Some(serde_json::Value::String(help)) = &d.data else {
+            continue;
+        };
+        let Some(rest) = help.split("did you mean `").nth(1) else {
+            continue;
+        };
+        let Some(fix) = rest.split('`').next() else {
+            continue;
+        };
+        #[allow(clippy::mutable_key_type)] // the protocol's own map type; a `Uri` is not mutated
+        let mut changes = HashMap::new();
+        changes.insert(
+            p.text_document.uri.clone(),
+            vec![lsp::TextEdit {
+                range: d.range,
+                new_text: fix.to_string(),
+            }],
+        );
+        out.push(lsp::CodeActionOrCommand::CodeAction(lsp::CodeAction {
+            title: format!("Change to `{fix}`"),
+            kind: Some(lsp::CodeActionKind::QUICKFIX),
+            diagnostics: Some(vec![d.clone()]),
+            edit: Some(lsp::WorkspaceEdit {
+                changes: Some(changes),
+                ..Default::default()
+            }),
+            is_preferred: Some(true),
+            ..Default::default()
+        }));
+    }
+    let _ = s;
+    Some(out)
+}

@@ -1,0 +1,308 @@
+"""`sparkc lsp` end to end, driven by a real LSP client (pytest-lsp) on the bundled examples:
+diagnostics on open, on a change that introduces an error and on its fix; hover with the
+preview of the generated files; definition; references; completion; rename (and its
+refusals); quick fixes; formatting; symbols; and a server that answers an unknown request
+with an error and goes on.
+
+Run by scripts/test (SPARKC is the binary under test)."""
+
+import os
+import pathlib
+import shutil
+import sys
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SPARKC = os.environ.get("SPARKC", str(ROOT / "target" / "debug" / "sparkc"))
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> pathlib.Path:
+    """A copy of examples/m300: the server only reads it, but a copy keeps the tree clean
+    whatever happens."""
+    dest = tmp_path_factory.mktemp("lsp") / "m300"
+    shutil.copytree(ROOT / "examples" / "m300", dest)
+    return dest
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[SPARKC, "lsp"]))
+async def client(lsp_client: LanguageClient, project: pathlib.Path):
+    await lsp_client.initialize_session(
+        types.InitializeParams(
+            capabilities=client_capabilities("visual-studio-code"),
+            root_uri=project.as_uri(),
+            workspace_folders=[types.WorkspaceFolder(uri=project.as_uri(), name="m300")],
+        )
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+def uri(project: pathlib.Path, name: str) -> str:
+    return (project / name).as_uri()
+
+
+def open_doc(client: LanguageClient, project: pathlib.Path, name: str, text: str | None = None) -> str:
+    u = uri(project, name)
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=u,
+                language_id="spark",
+                version=1,
+                text=(project / name).read_text() if text is None else text,
+            )
+        )
+    )
+    return u
+
+
+def position_of(text: str, needle: str, skip: int = 0, delta: int = 0) -> types.Position:
+    """The position of the `skip`-th occurrence of needle (plus `delta` characters)."""
+    at = -1
+    for _ in range(skip + 1):
+        at = text.index(needle, at + 1)
+    at += delta
+    line = text.count("\n", 0, at)
+    col = at - (text.rfind("\n", 0, at) + 1)
+    return types.Position(line=line, character=col)
+
+
+async def diagnostics_for(client: LanguageClient, u: str, want) -> list[types.Diagnostic]:
+    """Wait (bounded) until the diagnostics published for `u` satisfy `want`."""
+    for _ in range(50):
+        if u in client.diagnostics and want(client.diagnostics[u]):
+            return client.diagnostics[u]
+        await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    raise AssertionError(f"no diagnostics as wanted for {u}: {client.diagnostics.get(u)}")
+
+
+async def test_diagnostics_follow_an_error_and_its_fix(client: LanguageClient, project):
+    main = open_doc(client, project, "main.spark")
+    open_doc(client, project, "monitoring.spark")
+    diags = await diagnostics_for(client, main, lambda d: True)
+    assert [d for d in diags if d.severity == types.DiagnosticSeverity.Error] == []
+
+    text = (project / "main.spark").read_text()
+    at = position_of(text, "service db on m300", delta=len("service db on "))
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=main, version=2),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(start=at, end=types.Position(line=at.line, character=at.character + 4)),
+                    text="m301",
+                )
+            ],
+        )
+    )
+    diags = await diagnostics_for(client, main, lambda d: any(x.code == "E0101" for x in d))
+    err = next(x for x in diags if x.code == "E0101")
+    assert "m301" in err.message
+    assert err.range.start == at
+    assert err.source == "sparkc"
+    assert "did you mean `m300`" in err.message
+
+    # The quick fix the help suggests.
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=main),
+            range=err.range,
+            context=types.CodeActionContext(diagnostics=[err]),
+        )
+    )
+    assert actions and actions[0].title == "Change to `m300`"
+    assert actions[0].edit.changes[main][0].new_text == "m300"
+
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=main, version=3),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)],
+        )
+    )
+    await diagnostics_for(client, main, lambda d: not any(x.code == "E0101" for x in d))
+
+
+async def test_hover_shows_the_declaration_and_what_it_becomes(client: LanguageClient, project):
+    text = (project / "main.spark").read_text()
+    main = open_doc(client, project, "main.spark")
+    hover = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=main),
+            position=position_of(text, "db = db", delta=len("db = ")),
+        )
+    )
+    assert hover is not None
+    value = hover.contents.value
+    assert "service db on m300 = mysql(database = \"nextcloud\"" in value, value
+    assert "compose/m300/docker-compose.yml" in value, value
+    assert "image: \"mysql:" in value, value
+    # A secret is shown as its reference (a file under /run/secrets), never a value.
+    assert "MYSQL_PASSWORD_FILE: /run/secrets/db_password" in value, value
+
+    # A field: its form and meaning from the field table.
+    hover = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=main),
+            position=position_of(text, "memory = 8GiB", delta=1),
+        )
+    )
+    assert hover is not None and "Memory it has" in hover.contents.value
+
+    # A domain behind Caddy: its site block.
+    hover = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=main),
+            position=position_of(text, "domain cloud.m300", delta=len("domain ")),
+        )
+    )
+    assert hover is not None and "cloud.m300.example.org" in hover.contents.value
+    assert "reverse_proxy" in hover.contents.value, hover.contents.value
+
+
+async def test_definition_and_references_across_files(client: LanguageClient, project):
+    text = (project / "main.spark").read_text()
+    main = open_doc(client, project, "main.spark")
+    monitoring = open_doc(client, project, "monitoring.spark")
+    found = await client.text_document_definition_async(
+        types.DefinitionParams(
+            text_document=types.TextDocumentIdentifier(uri=main),
+            position=position_of(text, "password = db_password", delta=len("password = ")),
+        )
+    )
+    assert found.uri == main
+    assert found.range.start == position_of(text, "db_password from env", delta=0)
+
+    refs = await client.text_document_references_async(
+        types.ReferenceParams(
+            text_document=types.TextDocumentIdentifier(uri=main),
+            position=position_of(text, "host m300", delta=len("host ")),
+            context=types.ReferenceContext(include_declaration=True),
+        )
+    )
+    files = {r.uri for r in refs}
+    assert main in files and monitoring in files, files
+    assert len(refs) > 10
+
+    # Into the standard library: the template's definition.
+    found = await client.text_document_definition_async(
+        types.DefinitionParams(
+            text_document=types.TextDocumentIdentifier(uri=main),
+            position=position_of(text, "= mysql(", delta=2),
+        )
+    )
+    assert found.uri.endswith("/std/apps/mysql.spark"), found.uri
+    assert "template mysql" in pathlib.Path(found.uri.removeprefix("file://")).read_text()
+
+
+async def test_completion(client: LanguageClient, project):
+    text = (project / "main.spark").read_text() + "\nservice extra on \n"
+    main = open_doc(client, project, "main.spark", text)
+
+    def labels(result):
+        items = result.items if hasattr(result, "items") else result
+        return {i.label for i in items}
+
+    got = await client.text_document_completion_async(
+        types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=main),
+            position=position_of(text, "service extra on ", delta=len("service extra on ")),
+        )
+    )
+    assert "m300" in labels(got)
+
+    got = await client.text_document_completion_async(
+        types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=main),
+            position=position_of(text, "  os = ", delta=0),
+        )
+    )
+    assert {"address", "runtime", "proxy"} <= labels(got)
+
+    got = await client.text_document_completion_async(
+        types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=main),
+            position=position_of(text, "runtime = compose", delta=len("runtime = ")),
+        )
+    )
+    assert {"compose", "swarm", "kubernetes"} <= labels(got)
+
+    got = await client.text_document_completion_async(
+        types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=main),
+            position=position_of(text, "s3.port.s3", delta=len("s3.port.")),
+        )
+    )
+    assert "s3" in labels(got)
+
+
+async def test_rename_and_its_refusals(client: LanguageClient, project):
+    text = (project / "main.spark").read_text()
+    main = open_doc(client, project, "main.spark")
+    open_doc(client, project, "monitoring.spark")
+    edit = await client.text_document_rename_async(
+        types.RenameParams(
+            text_document=types.TextDocumentIdentifier(uri=main),
+            position=position_of(text, "service cache", delta=len("service ")),
+            new_name="redis-cache",
+        )
+    )
+    edits = edit.changes[main]
+    assert len(edits) >= 2, edits  # the declaration and `cache = cache`
+    assert all(e.new_text == "redis-cache" for e in edits)
+
+    with pytest.raises(Exception, match="already the name"):
+        await client.text_document_rename_async(
+            types.RenameParams(
+                text_document=types.TextDocumentIdentifier(uri=main),
+                position=position_of(text, "service cache", delta=len("service ")),
+                new_name="db",
+            )
+        )
+    with pytest.raises(Exception, match="standard library"):
+        await client.text_document_rename_async(
+            types.RenameParams(
+                text_document=types.TextDocumentIdentifier(uri=main),
+                position=position_of(text, "= mysql(", delta=2),
+                new_name="my_mysql",
+            )
+        )
+
+
+async def test_formatting_symbols_and_robustness(client: LanguageClient, project):
+    ugly = "host   web{address=10.0.0.1\nruntime=compose}\n"
+    u = open_doc(client, project, "scratch.spark", ugly)
+    edits = await client.text_document_formatting_async(
+        types.DocumentFormattingParams(
+            text_document=types.TextDocumentIdentifier(uri=u),
+            options=types.FormattingOptions(tab_size=2, insert_spaces=True),
+        )
+    )
+    assert edits[0].new_text == "host web {\n  address = 10.0.0.1\n  runtime = compose\n}\n"
+
+    main = open_doc(client, project, "main.spark")
+    symbols = await client.text_document_document_symbol_async(
+        types.DocumentSymbolParams(text_document=types.TextDocumentIdentifier(uri=main))
+    )
+    names = {s.name for s in symbols}
+    assert {"m300", "db", "cloud", "cloud.m300.example.org"} <= names
+
+    found = await client.workspace_symbol_async(types.WorkspaceSymbolParams(query="clou"))
+    assert any(s.name == "cloud" for s in found)
+
+    # An unknown request gets an error answer; the server goes on.
+    with pytest.raises(Exception):
+        await client.protocol.send_request_async("sparkc/noSuchThing", {})
+    # Garbage in a buffer: diagnostics, no crash.
+    open_doc(client, project, "garbage.spark", "host {{{ \x00 \"unterminated\n service")
+    hover = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=main),
+            position=types.Position(line=0, character=0),
+        )
+    )
+    assert hover is None or hover.contents is not None
