@@ -112,8 +112,9 @@ fn random_edits_and_requests_never_stop_the_server() {
             0 | 1 => {
                 // An edit: junk inserted or a range deleted, at any place (past the end too).
                 let (a, b) = (pos(&mut rng), pos(&mut rng));
-                let junk = ["", "{", "}", "\"", "service", " = ", "\n", "ä😀", "[[", "host x {"]
-                    [rng.below(10) as usize];
+                let junk = [
+                    "", "{", "}", "\"", "service", " = ", "\n", "ä😀", "[[", "host x {",
+                ][rng.below(10) as usize];
                 version += 1;
                 // Now and then a change arrives out of order (an older version): ignored.
                 let v = if rng.below(10) == 0 { 1 } else { version };
@@ -170,6 +171,8 @@ fn random_edits_and_requests_never_stop_the_server() {
     let id = c.request("shutdown", Value::Null);
     assert!(c.answer(&id).response_result.is_ok());
     c.notify("exit", Value::Null);
-    let ended = handle.join().unwrap_or_else(|_| panic!("the server panicked"));
+    let ended = handle
+        .join()
+        .unwrap_or_else(|_| panic!("the server panicked"));
     assert!(ended.is_ok(), "{ended:?}");
 }

@@ -191,30 +191,10 @@ impl Driver {
         let mut timings = checked.timings;
         let mut artifacts: Vec<Artifact> = Vec::new();
         if !diagnostics.iter().any(Diagnostic::is_error) {
-            let mut targets = targets;
-            // Targets that read the others' files run last, in the order given.
-            targets.sort_by_key(|t| t.reads_generated());
-            let none = TargetOptions::new();
-            for target in targets {
-                let start = Instant::now();
-                let opts = config.options.get(target.name()).unwrap_or(&none);
-                let (a, d) = target.emit(
-                    &checked.model,
-                    &EmitContext {
-                        source: &config.entry,
-                        options: opts,
-                        text: config.contents,
-                        generated: if target.reads_generated() {
-                            &artifacts
-                        } else {
-                            &[]
-                        },
-                    },
-                );
-                timings.push((format!("emit {}", target.name()), start.elapsed()));
-                artifacts.extend(a);
-                diagnostics.extend(d);
-            }
+            let (a, d, t) = emit(&checked.model, config, targets, config.contents);
+            artifacts = a;
+            diagnostics.extend(d);
+            timings.extend(t);
             let stdlib: Vec<bool> = checked.sources.files.iter().map(|f| f.is_stdlib).collect();
             sparkc_core::diag::relocate_into_user_files(&mut diagnostics, |f| {
                 stdlib.get(f.0 as usize).copied().unwrap_or(false)
@@ -254,6 +234,63 @@ impl Driver {
             references: checked.references,
             timings,
         })
+    }
+}
+
+/// Runs `targets` on a checked model: the artifacts (with their contents when `contents`),
+/// the targets' diagnostics and each target's time.
+type Emitted = (Vec<Artifact>, Vec<Diagnostic>, Vec<(String, Duration)>);
+
+fn emit(
+    model: &Model,
+    config: &Config,
+    mut targets: Vec<Box<dyn sparkc_core::target::Target>>,
+    contents: bool,
+) -> Emitted {
+    let (mut artifacts, mut diagnostics, mut timings) = (Vec::new(), Vec::new(), Vec::new());
+    // Targets that read the others' files run last, in the order given.
+    targets.sort_by_key(|t| t.reads_generated());
+    let none = TargetOptions::new();
+    for target in targets {
+        let start = Instant::now();
+        let opts = config.options.get(target.name()).unwrap_or(&none);
+        let (a, d) = target.emit(
+            model,
+            &EmitContext {
+                source: &config.entry,
+                options: opts,
+                text: contents,
+                generated: if target.reads_generated() {
+                    &artifacts
+                } else {
+                    &[]
+                },
+            },
+        );
+        timings.push((format!("emit {}", target.name()), start.elapsed()));
+        artifacts.extend(a);
+        diagnostics.extend(d);
+    }
+    (artifacts, diagnostics, timings)
+}
+
+impl Compilation {
+    /// The artifacts, with their contents, of those of `config`'s targets that `wanted`
+    /// accepts, made from this compilation's model without checking again (a language
+    /// server's preview after a check that skipped the contents). Empty when it has errors.
+    pub fn artifacts_of(&self, config: &Config, wanted: impl Fn(&str) -> bool) -> Vec<Artifact> {
+        if self.errors() > 0 {
+            return Vec::new();
+        }
+        let targets = config
+            .targets
+            .iter()
+            .filter(|t| wanted(t))
+            .filter_map(|t| sparkc_targets::by_name(t))
+            .collect();
+        let (mut artifacts, _, _) = emit(&self.model, config, targets, true);
+        artifacts.sort_by(|a, b| a.path.cmp(&b.path));
+        artifacts
     }
 }
 

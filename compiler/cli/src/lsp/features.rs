@@ -111,8 +111,8 @@ pub fn hover(s: &mut Server<'_>, tdp: &lsp::TextDocumentPositionParams) -> Optio
     };
     let mut value = markdown;
     if let Some((kind, name)) = preview_of
-        && let Some(built) = s.built(&tdp.text_document.uri)
-        && let Some(p) = preview(built, kind, &name)
+        && let Some((c, artifacts)) = s.previews(&tdp.text_document.uri)
+        && let Some(p) = preview(c, artifacts, kind, &name)
     {
         value.push_str("\n\n---\n");
         value.push_str(&p);
@@ -278,12 +278,16 @@ fn describe_field(text: &str, offset: usize) -> Option<(String, Span)> {
 }
 
 /// What a service or a domain becomes: its block in the generated files.
-fn preview(c: &Compilation, kind: DeclKind, name: &str) -> Option<String> {
+fn preview(
+    c: &Compilation,
+    artifacts: &[sparkc_core::target::Artifact],
+    kind: DeclKind,
+    name: &str,
+) -> Option<String> {
     let mut out = String::new();
     match kind {
         DeclKind::Service => {
-            for a in c
-                .artifacts
+            for a in artifacts
                 .iter()
                 .filter(|a| a.path.ends_with(".yml") || a.path.ends_with(".yaml"))
             {
@@ -293,7 +297,7 @@ fn preview(c: &Compilation, kind: DeclKind, name: &str) -> Option<String> {
             }
         }
         DeclKind::Domain => {
-            for a in c.artifacts.iter().filter(|a| a.path.ends_with("Caddyfile")) {
+            for a in artifacts.iter().filter(|a| a.path.ends_with("Caddyfile")) {
                 if let Some(block) = caddy_site_block(&a.contents, name) {
                     let _ = write!(out, "`{}`\n```caddyfile\n{block}```\n", a.path);
                 }
@@ -307,7 +311,7 @@ fn preview(c: &Compilation, kind: DeclKind, name: &str) -> Option<String> {
                     .find(|d| d.name == name)
                     .map(|d| c.model.services[d.service].name.clone());
                 if let Some(service) = service {
-                    return preview(c, DeclKind::Service, &service);
+                    return preview(c, artifacts, DeclKind::Service, &service);
                 }
             }
         }

@@ -24,8 +24,9 @@ pub struct ProjectState {
     driver: Driver,
     /// The last check of the project as the buffers are now (`None` until checked).
     pub analysis: Option<Compilation>,
-    /// The last build with contents, for previews; dropped on every change.
-    full: Option<Compilation>,
+    /// The artifacts previews show (compose and Caddy, with contents), made from the last
+    /// check's model on first use; dropped on every change.
+    previews: Option<Vec<sparkc_core::target::Artifact>>,
     dirty: bool,
     /// Files diagnostics were last published for.
     published: BTreeSet<PathBuf>,
@@ -374,7 +375,7 @@ impl Server<'_> {
     fn touch(&mut self, path: &Path) {
         if let Some(ps) = self.project_of_mut(path) {
             ps.dirty = true;
-            ps.full = None;
+            ps.previews = None;
         }
     }
 
@@ -398,7 +399,7 @@ impl Server<'_> {
                 project,
                 driver: Driver::new(),
                 analysis: None,
-                full: None,
+                previews: None,
                 dirty: true,
                 published: BTreeSet::new(),
             },
@@ -419,18 +420,21 @@ impl Server<'_> {
         Some((path, self.projects.get(&root)?))
     }
 
-    /// The project of `uri` built with contents (for previews), as the buffers are now.
-    pub fn built(&mut self, uri: &Uri) -> Option<&Compilation> {
+    /// The project of `uri` checked, and the artifacts previews show.
+    pub fn previews(
+        &mut self,
+        uri: &Uri,
+    ) -> Option<(&Compilation, &[sparkc_core::target::Artifact])> {
         let path = uri_to_path(uri)?;
         let root = self.project_root(&path)?;
         self.check(&root);
         let ps = self.projects.get_mut(&root)?;
-        if ps.full.is_none() {
-            let base = FsWorld::new(&ps.project.root);
-            let overlay = overlay(&base, &self.docs, &ps.project.root);
-            ps.full = ps.driver.compile(&overlay, &ps.project.config()).ok();
+        let c = ps.analysis.as_ref()?;
+        if ps.previews.is_none() {
+            ps.previews =
+                Some(c.artifacts_of(&ps.project.config(), |t| matches!(t, "compose" | "caddy")));
         }
-        ps.full.as_ref()
+        Some((c, ps.previews.as_deref()?))
     }
 
     fn check(&mut self, root: &Path) {
@@ -447,7 +451,7 @@ impl Server<'_> {
             .compile(&overlay, &ps.project.config().check_only())
             .ok();
         ps.dirty = false;
-        ps.full = None;
+        ps.previews = None;
         let _ = root;
     }
 
