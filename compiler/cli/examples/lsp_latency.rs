@@ -8,6 +8,10 @@
 //! after a change builds the artifacts); a completion of a field. Prints p50, p95 and max.
 #![allow(clippy::print_stdout)]
 
+/// The allocator of `sparkc lsp`, so the figures are the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use lsp_server::{Connection, Message, Notification, Request, RequestId};
 use serde_json::{Value, json};
 use std::path::PathBuf;

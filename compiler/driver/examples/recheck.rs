@@ -8,6 +8,10 @@
 //! with the same [`Driver`] (whose cache has every other file's parse). Prints
 //! `bench-recheck files=F bytes=B cold_ms=C recheck_ms=R reparsed=P` (R the median).
 
+/// The allocator of the `sparkc` binary (and so its language server), so the figures are the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use sparkc_driver::{Config, Driver, MANIFEST, Manifest, MemWorld, Overlay};
 use std::time::Instant;
 

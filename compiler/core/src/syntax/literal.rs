@@ -303,12 +303,18 @@ pub fn doc_before(text: &str, offset: usize) -> String {
         return String::new();
     }
     let mut lines: Vec<&str> = Vec::new();
-    for line in before
-        .lines()
-        .rev()
-        .skip(usize::from(!before.ends_with('\n')))
-    {
+    // Line by line upwards from the one above; most items have no doc comment, and the
+    // first line above tells (this runs once per item: it must be cheap).
+    let mut end = line_start;
+    while end > 0 {
+        let above = &before[..end - 1];
+        let start = above.rfind('\n').map_or(0, |n| n + 1);
+        let line = above[start..].strip_suffix('\r').unwrap_or(&above[start..]);
+        end = start;
         let t = blank(line);
+        if !t.starts_with("///") {
+            break;
+        }
         // A line holding `"""` may be the last line of a multi-line string that starts
         // with `///`: no doc comment line holds one.
         if t.contains("\"\"\"") {
