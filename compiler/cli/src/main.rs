@@ -74,6 +74,10 @@ pub enum Format {
     Human,
     Short,
     Json,
+    /// GitHub Actions annotations (workflow commands on stdout).
+    Github,
+    /// A GitLab Code Quality report (JSON on stdout).
+    Gitlab,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]

@@ -380,6 +380,112 @@ pub fn short_limited(diags: &[Diagnostic], sources: &SourceSet, limit: Limit) ->
     out
 }
 
+/// `path` as CI systems want it: the project's directory (`base`, as given on the command
+/// line or found) before the file's project-relative name, without a leading `./`.
+fn ci_path(base: &str, name: &str) -> String {
+    let base = base.trim_start_matches("./").trim_end_matches('/');
+    if base.is_empty() || base == "." {
+        name.to_string()
+    } else {
+        format!("{base}/{name}")
+    }
+}
+
+/// GitHub Actions workflow commands, one per diagnostic (`::error file=..,line=..::message`):
+/// the runner turns them into annotations on the pull request.
+pub fn github(diags: &[Diagnostic], sources: &SourceSet, base: &str, limit: Limit) -> String {
+    fn data(s: &str) -> String {
+        s.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    }
+    fn property(s: &str) -> String {
+        data(s).replace(':', "%3A").replace(',', "%2C")
+    }
+    let lines = Lines::new(sources);
+    let shown = select(diags, limit);
+    let mut out = String::new();
+    for d in &shown.list {
+        let p = label(&d.primary, &lines);
+        let mut message = d.message.clone();
+        if let Some(h) = &d.help {
+            message.push_str("\nhelp: ");
+            message.push_str(h);
+        }
+        let _ = writeln!(
+            out,
+            "::{} file={},line={},col={},endLine={},endColumn={},title={}::{}",
+            if d.is_error() { "error" } else { "warning" },
+            property(&ci_path(base, p.file)),
+            p.line,
+            p.column,
+            p.end_line,
+            p.end_column,
+            property(&format!("sparkc {}", d.code.as_str())),
+            data(&message)
+        );
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct CodeQualityIssue {
+    description: String,
+    check_name: &'static str,
+    fingerprint: String,
+    severity: &'static str,
+    location: CodeQualityLocation,
+}
+
+#[derive(Serialize)]
+struct CodeQualityLocation {
+    path: String,
+    lines: CodeQualityLines,
+}
+
+#[derive(Serialize)]
+struct CodeQualityLines {
+    begin: usize,
+    end: usize,
+}
+
+/// A GitLab Code Quality report (a JSON array of issues), for `artifacts:reports:codequality`.
+pub fn gitlab(diags: &[Diagnostic], sources: &SourceSet, base: &str, limit: Limit) -> String {
+    let lines = Lines::new(sources);
+    let shown = select(diags, limit);
+    let issues: Vec<CodeQualityIssue> = shown
+        .list
+        .iter()
+        .map(|d| {
+            let p = label(&d.primary, &lines);
+            let path = ci_path(base, p.file);
+            let fingerprint = format!(
+                "{:016x}",
+                sparkc_core::hash::content_hash(
+                    format!("{}\0{path}\0{}\0{}", d.code.as_str(), p.line, d.message).as_bytes()
+                )
+            );
+            CodeQualityIssue {
+                description: match &d.help {
+                    Some(h) => format!("{} ({h})", d.message),
+                    None => d.message.clone(),
+                },
+                check_name: d.code.as_str(),
+                fingerprint,
+                severity: if d.is_error() { "major" } else { "minor" },
+                location: CodeQualityLocation {
+                    path,
+                    lines: CodeQualityLines {
+                        begin: p.line,
+                        end: p.end_line,
+                    },
+                },
+            }
+        })
+        .collect();
+    serde_json::to_string_pretty(&issues).unwrap_or_else(|_| "[]".to_string())
+}
+
 #[derive(Serialize)]
 struct JsonLabel<'a> {
     file: &'a str,

@@ -64,7 +64,7 @@ impl Build {
             }
         };
         if c.errors() > 0 {
-            super::print_diags(g, &c.diagnostics, &c.sources, None);
+            super::print_diags(g, &c.diagnostics, &c.sources, None, Some(&project.root));
             if g.format != Format::Json {
                 eprintln!("{} error(s); nothing written", c.errors());
             }
@@ -83,7 +83,13 @@ impl Build {
             c.timings.push(("compare".to_string(), written.elapsed()));
             print_timings(&c);
             let differ = plan.differences(&c.artifacts);
-            super::print_diags(g, &c.diagnostics, &c.sources, Some(differ.clone()));
+            super::print_diags(
+                g,
+                &c.diagnostics,
+                &c.sources,
+                Some(differ.clone()),
+                Some(&project.root),
+            );
             if g.format != Format::Json {
                 let mut list = String::new();
                 for f in &differ {
@@ -119,6 +125,7 @@ impl Build {
             &c.diagnostics,
             &c.sources,
             Some(c.artifacts.iter().map(|a| a.path.clone()).collect()),
+            Some(&project.root),
         );
         if g.format != Format::Json {
             for k in &plan.kept {

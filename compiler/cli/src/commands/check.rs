@@ -12,7 +12,7 @@ impl Check {
     pub fn run(self, g: &Global) -> Result<ExitStatus, String> {
         let project = Project::open(self.path.as_deref())?;
         let c = sparkc::check_project(&project)?;
-        super::print_diags(g, &c.diagnostics, &c.sources, None);
+        super::print_diags(g, &c.diagnostics, &c.sources, None, Some(&project.root));
         let errors = c.errors();
         if g.format != Format::Json {
             let warnings = c.diagnostics.len() - errors;

@@ -78,7 +78,7 @@ impl Fmt {
         }
         match format_text("<stdin>", &text) {
             Ok((out, diags, sources)) => {
-                super::print_diags(g, &diags, &sources, None);
+                super::print_diags(g, &diags, &sources, None, None);
                 if self.check {
                     return if out == text {
                         ExitStatus::Success
@@ -127,7 +127,7 @@ impl Fmt {
                 return Ok(Outcome::Errors { changed: false });
             }
         };
-        super::print_diags(g, &diags, &sources, None);
+        super::print_diags(g, &diags, &sources, None, None);
         let changed = out != text;
         if changed {
             if self.check {

@@ -54,9 +54,18 @@ pub fn print_diags(
     diags: &[Diagnostic],
     sources: &SourceSet,
     files: Option<Vec<String>>,
+    root: Option<&std::path::Path>,
 ) {
     let limit = g.limit();
+    let base = root
+        .map(|r| r.to_string_lossy().into_owned())
+        .unwrap_or_default();
     match g.format {
+        Format::Github => stdout(&render::github(diags, sources, &base, limit)),
+        Format::Gitlab => stdout(&format!(
+            "{}\n",
+            render::gitlab(diags, sources, &base, limit)
+        )),
         Format::Human => eprint!(
             "{}",
             render::human_limited(diags, sources, use_color(g.color), limit)

@@ -17,7 +17,7 @@ impl Model {
         let project = Project::open(self.path.as_deref())?;
         let c = sparkc::check_project(&project)?;
         if c.errors() > 0 {
-            super::print_diags(g, &c.diagnostics, &c.sources, None);
+            super::print_diags(g, &c.diagnostics, &c.sources, None, Some(&project.root));
             return Ok(ExitStatus::Failure);
         }
         let doc = c.model_document();
@@ -30,7 +30,7 @@ impl Model {
         super::stdout(&format!("{json}\n"));
         // Warnings go to stderr, so stdout stays one JSON document.
         if !c.diagnostics.is_empty() && g.format != crate::Format::Json {
-            super::print_diags(g, &c.diagnostics, &c.sources, None);
+            super::print_diags(g, &c.diagnostics, &c.sources, None, Some(&project.root));
         }
         Ok(ExitStatus::Success)
     }
