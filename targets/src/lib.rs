@@ -5,6 +5,7 @@ pub mod caddy;
 pub mod compose;
 pub mod placement;
 pub mod prometheus;
+pub mod template;
 pub mod yaml;
 
 use sparkc_core::target::Target;

@@ -30,6 +30,7 @@ Examples:
   sparkc fmt                     format every .spark file in the canonical layout
   sparkc model > model.json      the checked model as JSON, for other tools
   sparkc lsp                     the language server, on stdin/stdout (for editors)
+  sparkc targets                 the built-in, shipped and project template targets
 
 Exit codes: 0 ok (warnings allowed), 1 the input has errors, 2 usage or I/O error."
 )]
@@ -97,6 +98,7 @@ enum Command {
     Lsp(commands::lsp::Lsp),
     Model(commands::model::Model),
     Stdlib(commands::stdlib::Stdlib),
+    Targets(commands::targets::Targets),
 }
 
 /// How a run ended.
@@ -128,6 +130,7 @@ fn main() -> ExitCode {
         Command::Lsp(c) => c.run(g),
         Command::Model(c) => c.run(g),
         Command::Stdlib(c) => c.run(g),
+        Command::Targets(c) => c.run(g),
     };
     match result {
         Ok(status) => ExitCode::from(status as u8),

@@ -162,6 +162,54 @@ impl FsWorld {
 }
 
 impl World for FsWorld {
+    /// Regular files only, symlinks neither followed nor listed, hidden entries skipped, at
+    /// most 1,000 files.
+    fn list(&self, dir: &str) -> Result<Vec<String>, LoadError> {
+        fn walk(root: &Path, rel: &str, out: &mut Vec<String>) -> Result<(), LoadError> {
+            let entries = std::fs::read_dir(root.join(rel)).map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => LoadError::NotFound,
+                _ => LoadError::Other(e.to_string()),
+            })?;
+            for e in entries.flatten() {
+                let Some(name) = e.file_name().to_str().map(str::to_string) else {
+                    continue;
+                };
+                if name.starts_with('.') || out.len() >= 1000 {
+                    continue;
+                }
+                let path = format!("{rel}/{name}");
+                match e.file_type() {
+                    Ok(t) if t.is_dir() => walk(root, &path, out)?,
+                    Ok(t) if t.is_file() => out.push(path),
+                    _ => {}
+                }
+            }
+            Ok(())
+        }
+        let plain = Path::new(dir)
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !plain || dir.is_empty() {
+            return Err(LoadError::OutsideProject);
+        }
+        // The directory itself must be inside the project, links resolved.
+        let real = self
+            .root
+            .join(dir)
+            .canonicalize()
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => LoadError::NotFound,
+                _ => LoadError::Other(e.to_string()),
+            })?;
+        if !self.real_root.as_ref().is_some_and(|r| real.starts_with(r)) {
+            return Err(LoadError::OutsideProject);
+        }
+        let mut out = Vec::new();
+        walk(&self.root, dir.trim_end_matches('/'), &mut out)?;
+        out.sort();
+        Ok(out)
+    }
+
     fn read(&self, path: &str) -> Result<String, LoadError> {
         let full = self.root.join(path);
         let real = full.canonicalize().map_err(|e| match e.kind() {

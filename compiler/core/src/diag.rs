@@ -205,6 +205,7 @@ codes! {
     Unsupported = "E0401", "a target cannot express what the model asks for";
     ManifestSetting = "E0501", "a spark.toml target or option that does not exist, or a value of the wrong kind";
     ManifestUnused = "W0502", "spark.toml options for a target the project does not build";
+    TemplateError = "E0601", "a template target's template does not render";
     Fallback = "W0402", "a target expresses something through a documented fallback";
     NodeLocalMount = "W0403", "a bind mount on a swarm host, whose source exists only on the node that has it";
     Unused = "W0106", "a constant, secret, network, volume or template that nothing uses";

@@ -19,6 +19,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 
 pub mod manifest;
+mod templates;
 pub mod world;
 
 pub use manifest::{MANIFEST, Manifest};
@@ -49,6 +50,8 @@ pub struct Config {
     /// Whether the artifacts' contents are wanted (a build) or only diagnostics and paths
     /// (a check, which skips serialising).
     pub contents: bool,
+    /// Template targets spark.toml defines: name → template directory (project-relative).
+    pub templates: BTreeMap<String, String>,
 }
 
 impl Config {
@@ -62,6 +65,7 @@ impl Config {
             options: BTreeMap::new(),
             manifest: None,
             contents: true,
+            templates: BTreeMap::new(),
         }
     }
 
@@ -72,12 +76,18 @@ impl Config {
             .iter()
             .map(|t| (t.clone(), manifest.target_options(t)))
             .collect();
+        let templates = manifest
+            .template_dirs()
+            .into_iter()
+            .map(|(name, (dir, _))| (name, dir))
+            .collect();
         Config {
             entry: manifest.project.entry.clone(),
             targets,
             options,
             manifest: Some(manifest),
             contents: true,
+            templates,
         }
     }
 
@@ -169,6 +179,11 @@ impl Driver {
             for name in &config.targets {
                 match sparkc_targets::by_name(name) {
                     Some(t) => chosen.push(t),
+                    // A template target: rendered after the others (below).
+                    None if config.templates.contains_key(name)
+                        || sparkc_targets::template::shipped()
+                            .iter()
+                            .any(|t| t.name == name) => {}
                     // spark.toml's diagnostics name it; without a manifest it is the caller's.
                     None if config.manifest.is_some() => {}
                     None => {
@@ -190,12 +205,24 @@ impl Driver {
         let mut diagnostics = checked.diagnostics;
         let mut timings = checked.timings;
         let mut artifacts: Vec<Artifact> = Vec::new();
+        let mut sources = checked.sources;
+        let mut manifest_diags = manifest_diags;
         if !diagnostics.iter().any(Diagnostic::is_error) {
             let (a, d, t) = emit(&checked.model, config, targets, config.contents);
             artifacts = a;
             diagnostics.extend(d);
             timings.extend(t);
-            let stdlib: Vec<bool> = checked.sources.files.iter().map(|f| f.is_stdlib).collect();
+            if manifest_ok {
+                let start = Instant::now();
+                let (a, d, m) = templates::run(world, config, &checked.model, &mut sources);
+                if !a.is_empty() || !d.is_empty() || !m.is_empty() {
+                    timings.push(("emit templates".to_string(), start.elapsed()));
+                }
+                artifacts.extend(a);
+                diagnostics.extend(d);
+                manifest_diags.extend(m);
+            }
+            let stdlib: Vec<bool> = sources.files.iter().map(|f| f.is_stdlib).collect();
             sparkc_core::diag::relocate_into_user_files(&mut diagnostics, |f| {
                 stdlib.get(f.0 as usize).copied().unwrap_or(false)
             });
@@ -207,7 +234,6 @@ impl Driver {
                 ));
             }
         }
-        let mut sources = checked.sources;
         if let Some(text) = config.manifest.as_ref().and_then(|m| m.text.clone()) {
             let id = sources.add(SourceFile {
                 name: MANIFEST.to_string(),

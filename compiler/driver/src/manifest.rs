@@ -82,6 +82,23 @@ impl Manifest {
             .collect()
     }
 
+    /// The template targets spark.toml defines (`[targets.NAME] templates = "DIR"`): each
+    /// name, its directory and where that was written.
+    pub fn template_dirs(&self) -> BTreeMap<String, (String, std::ops::Range<usize>)> {
+        let builtin = sparkc_targets::builtin();
+        self.targets
+            .iter()
+            .filter(|(name, _)| !builtin.iter().any(|t| t.name() == name.get_ref()))
+            .filter_map(|(name, options)| {
+                let (_, dir) = options.iter().find(|(k, _)| k.get_ref() == "templates")?;
+                Some((
+                    name.get_ref().clone(),
+                    (dir.get_ref().as_str()?.to_string(), dir.span()),
+                ))
+            })
+            .collect()
+    }
+
     pub fn target_options(&self, target: &str) -> TargetOptions {
         self.targets
             .get(target)
@@ -99,7 +116,11 @@ impl Manifest {
     /// project does not build.
     pub fn diagnostics(&self, file: FileId) -> Vec<Diagnostic> {
         let builtin = sparkc_targets::builtin();
-        let names: Vec<&str> = builtin.iter().map(|t| t.name()).collect();
+        let defined = self.template_dirs();
+        let shipped = sparkc_targets::template::shipped();
+        let mut names: Vec<&str> = builtin.iter().map(|t| t.name()).collect();
+        names.extend(shipped.iter().map(|t| t.name));
+        names.extend(defined.keys().map(String::as_str));
         let at = |r: std::ops::Range<usize>| Span::new(r.start, r.end);
         let unknown_target = |name: &str, span: Span, what: &str| {
             let mut d = Diagnostic::error(
@@ -123,11 +144,40 @@ impl Manifest {
         }
         for (table, options) in &self.targets {
             let Some(target) = builtin.iter().find(|t| t.name() == table.get_ref()) else {
-                diags.push(unknown_target(
-                    table.get_ref(),
-                    at(table.span()),
-                    "a `[targets...]` table",
-                ));
+                let is_template = options.keys().any(|k| k.get_ref() == "templates");
+                let is_shipped = shipped.iter().any(|t| t.name == table.get_ref());
+                if !is_template && !is_shipped {
+                    diags.push(unknown_target(
+                        table.get_ref(),
+                        at(table.span()),
+                        "a `[targets...]` table",
+                    ));
+                    continue;
+                }
+                diags.extend(template_table_diagnostics(table, options, file));
+                if !self
+                    .project
+                    .build
+                    .iter()
+                    .any(|b| b.get_ref() == table.get_ref())
+                {
+                    diags.push(
+                        Diagnostic::warning(
+                            Code::ManifestUnused,
+                            format!(
+                                "the template target `{}` is defined but not built",
+                                table.get_ref()
+                            ),
+                            file,
+                            at(table.span()),
+                        )
+                        .label("not in `build`")
+                        .help(format!(
+                            "add \"{}\" to `build = [...]` in [project], or remove the table",
+                            table.get_ref()
+                        )),
+                    );
+                }
                 continue;
             };
             if !self
@@ -212,6 +262,54 @@ impl Manifest {
         diags.sort_by_key(|d| d.primary.span.start);
         diags
     }
+}
+
+/// A template target's table: only `templates`, a directory inside the project.
+fn template_table_diagnostics(
+    table: &Spanned<String>,
+    options: &BTreeMap<Spanned<String>, Spanned<toml::Value>>,
+    file: FileId,
+) -> Vec<Diagnostic> {
+    let at = |r: std::ops::Range<usize>| Span::new(r.start, r.end);
+    let mut diags = Vec::new();
+    for (key, value) in options {
+        if key.get_ref() != "templates" {
+            diags.push(
+                Diagnostic::error(
+                    Code::ManifestSetting,
+                    format!(
+                        "the template target `{}` has no option `{}`",
+                        table.get_ref(),
+                        key.get_ref()
+                    ),
+                    file,
+                    at(key.span()),
+                )
+                .label("unknown option")
+                .help("a template target takes one option: `templates = \"DIR\"`, its template directory"),
+            );
+            continue;
+        }
+        let plain = value.get_ref().as_str().is_some_and(|d| {
+            !d.is_empty()
+                && std::path::Path::new(d)
+                    .components()
+                    .all(|c| matches!(c, std::path::Component::Normal(_)))
+        });
+        if !plain {
+            diags.push(
+                Diagnostic::error(
+                    Code::ManifestSetting,
+                    "`templates` must name a directory inside the project",
+                    file,
+                    at(value.span()),
+                )
+                .label("not a relative path inside the project")
+                .help("for example `templates = \"templates/homepage\"`"),
+            );
+        }
+    }
+    diags
 }
 
 /// An option's value as the target reads it: a string's text, anything else as TOML writes it.

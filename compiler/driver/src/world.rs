@@ -9,6 +9,26 @@ use std::collections::BTreeMap;
 /// A project's files, by project-relative `/`-separated path.
 pub trait World: Sync {
     fn read(&self, path: &str) -> Result<String, LoadError>;
+    /// Every file under the directory `dir`, at any depth, as project-relative paths, sorted
+    /// (a template target's templates). Hidden entries are not listed.
+    fn list(&self, dir: &str) -> Result<Vec<String>, LoadError> {
+        let _ = dir;
+        Err(LoadError::NotFound)
+    }
+}
+
+/// The paths of `files` under `dir` (not hidden), sorted.
+fn under<'a>(dir: &str, files: impl Iterator<Item = &'a String>) -> Vec<String> {
+    let prefix = format!("{}/", dir.trim_end_matches('/'));
+    let mut v: Vec<String> = files
+        .filter(|p| {
+            p.strip_prefix(&prefix)
+                .is_some_and(|rest| !rest.split('/').any(|part| part.starts_with('.')))
+        })
+        .cloned()
+        .collect();
+    v.sort();
+    v
 }
 
 /// A project held in memory.
@@ -52,6 +72,9 @@ impl World for MemWorld {
     fn read(&self, path: &str) -> Result<String, LoadError> {
         self.files.get(path).cloned().ok_or(LoadError::NotFound)
     }
+    fn list(&self, dir: &str) -> Result<Vec<String>, LoadError> {
+        Ok(under(dir, self.files.keys()))
+    }
 }
 
 /// Unsaved buffers over another world: a path with a buffer reads the buffer, any other the
@@ -84,6 +107,13 @@ impl World for Overlay<'_> {
             Some(t) => Ok(t.clone()),
             None => self.base.read(path),
         }
+    }
+    fn list(&self, dir: &str) -> Result<Vec<String>, LoadError> {
+        let mut all = self.base.list(dir).unwrap_or_default();
+        all.extend(under(dir, self.buffers.keys()));
+        all.sort();
+        all.dedup();
+        Ok(all)
     }
 }
 

@@ -9,6 +9,7 @@ pub mod init;
 pub mod lsp;
 pub mod model;
 pub mod stdlib;
+pub mod targets;
 
 use crate::{Color, Format, Global};
 use sparkc::render;
