@@ -1,4 +1,4 @@
-//! Deterministic YAML. A target either builds an ordered [`Yaml`] tree, which [`write`]
+//! Deterministic YAML. A target either builds an ordered [`Yaml`] tree, which [`write()`]
 //! prints, or writes entry by entry through [`MapOut`] and [`ListOut`] from a typed output
 //! model of its own (compose does): block style, in one pass, into one buffer. Strings are double-quoted whenever a YAML 1.1 or 1.2
 //! reader could take them for anything but a string (`yes`, `on`, `0755`, `80:80`, `1e3`,
@@ -145,7 +145,7 @@ fn write_value(out: &mut String, s: &str, dollars: Dollars) {
 }
 
 /// A mapping written entry by entry, straight into the document (block style, the layout
-/// [`write`] prints a [`Yaml`] tree in): what a target with a typed output model uses
+/// [`write()`] prints a [`Yaml`] tree in): what a target with a typed output model uses
 /// instead of building a tree.
 pub struct MapOut<'o> {
     out: &'o mut String,
@@ -254,7 +254,7 @@ impl<'o> MapOut<'o> {
         }
     }
 
-    /// `k:` and any value, printed as [`write`] prints it.
+    /// `k:` and any value, printed as [`write()`] prints it.
     pub fn yaml(&mut self, k: &str, v: &Yaml) {
         self.key(k);
         match v {

@@ -2,7 +2,7 @@
 //! `json` (sparkc's own versioned schema).
 //!
 //! Rendering is linear in the number of diagnostics: each file's line index is built once
-//! ([`Lines`]), and miette is given only the lines around each span ([`Window`]), never a copy
+//! (`Lines`), and miette is given only the lines around each span (`Window`), never a copy
 //! of the file. At most [`Limit`] diagnostics are printed (errors before warnings), then a
 //! count of the rest; the exit code still counts them all.
 

@@ -4,7 +4,7 @@
 //! Steps:
 //! 1. [`syntax`]: parse each file (the hand-written parser, held to `grammar.pest`) into a
 //!    syntax tree with spans; parsing never fails.
-//! 2. [`check`]: load imports, build the symbol table, evaluate constants and templates,
+//! 2. [`check()`]: load imports, build the symbol table, evaluate constants and templates,
 //!    lower every declaration to its type, and check project-wide rules.
 //! 3. [`model`]: the result, the typed IR every target reads.
 //! 4. [`target`]: the trait backends implement; they turn the model into in-memory artifacts.

@@ -13,7 +13,23 @@
 //!     .expect("compose is a built-in target");
 //! assert_eq!(out.errors(), 0);
 //! assert_eq!(out.artifacts[0].path, "compose/web/docker-compose.yml");
+//! assert!(out.artifacts[0].contents.contains("image: \"nginx:1.27\""));
+//!
+//! // Diagnostics are values too: code, message, where (a file of `out.sources` and a byte
+//! // span), help. Nothing is printed, nothing is written.
+//! let broken = MemWorld::single("service app on wbe { image = \"nginx:1.27\" }\n");
+//! let out = Driver::new()
+//!     .compile(&broken, &Config::new("main.spark", &["compose"]))
+//!     .expect("compose is a built-in target");
+//! let d = &out.diagnostics[0];
+//! assert_eq!(d.code.as_str(), "E0101");
+//! let text = &out.sources.get(d.primary.file).text;
+//! assert_eq!(&text[d.primary.span.range()], "wbe");
+//! assert!(out.artifacts.is_empty(), "no artifacts when there are errors");
 //! ```
+//!
+//! A language server keeps one [`Driver`] and compiles an [`Overlay`] of its open buffers
+//! over the project: the driver's parse cache re-parses only what changed.
 
 // The driver reports through its return values: nothing here prints.
 #![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]

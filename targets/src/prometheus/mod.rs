@@ -1,6 +1,6 @@
 //! Prometheus: `prometheus/prometheus.yml` with one scrape job per host, listing the
 //! services that declare a `metrics` port, and a probe job per `monitor` when the project
-//! runs a blackbox exporter ([`blackbox`], which also writes its `blackbox.yml`).
+//! runs a blackbox exporter (`blackbox`, which also writes its `blackbox.yml`).
 //!
 //! Targets are addressed by service name (`svc:port`), which resolves where Prometheus
 //! shares a container network with them. Services with a non-default `metrics_path` get a

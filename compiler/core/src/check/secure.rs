@@ -4,8 +4,8 @@
 //! plain HTTP.
 //!
 //! What a container *is* comes from its template or its image (`Service::runs`), through one
-//! table ([`KNOWN`]); Traefik's own flags and environment are read the way Traefik reads
-//! them ([`traefik_setting`], held to the real binary by a consumer test); `network_mode = host` publishes every port; a mount of any
+//! table (`KNOWN`); Traefik's own flags and environment are read the way Traefik reads
+//! them (`traefik_setting`, held to the real binary by a consumer test); `network_mode = host` publishes every port; a mount of any
 //! directory above a socket is a mount of the socket.
 
 use crate::diag::{Code, Diagnostic};

@@ -14,7 +14,7 @@
 //! followed it, a comment after code on the same line stays at the end of that line. A
 //! declaration that does not parse is printed exactly as written.
 //!
-//! Formatting never changes meaning: [`format`] parses what it printed and compares it with
+//! Formatting never changes meaning: [`format()`] parses what it printed and compares it with
 //! the original — the same tree (spans aside), the same comments in the same order, the same
 //! syntax errors — and refuses ([`Refused`]) rather than return anything else.
 
@@ -26,7 +26,7 @@ use crate::syntax::ast::*;
 use crate::syntax::parse;
 use doc::Doc;
 
-/// Why [`format`] returned no text.
+/// Why [`format()`] returned no text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refused {
     /// The file is nested too deeply to parse (its diagnostic says where).
@@ -59,7 +59,7 @@ fn text_is_too_deep(syntax: &[Diagnostic]) -> bool {
     syntax.iter().any(|d| d.message == "nesting is too deep")
 }
 
-/// The formatted text of a parsed file (not verified: see [`format`]).
+/// The formatted text of a parsed file (not verified: see [`format()`]).
 fn print_file(text: &str, file: &File) -> String {
     let mut f = Fmt {
         text,
