@@ -1859,6 +1859,50 @@ mod tests {
         assert_eq!(t, "line1\n  line2\n");
     }
 
+    /// Found by the formatter's round trip: each of these changed a declaration's doc when
+    /// only the layout changed.
+    #[test]
+    fn a_doc_comment_documents_only_what_starts_its_line() {
+        let doc_of = |src: &str, i: usize| match &ok(src).items[i] {
+            Item::Decl(d) => d.doc.clone(),
+            Item::Template(t) => t.doc.clone(),
+            _ => panic!("not a declaration"),
+        };
+        assert_eq!(doc_of("/// web\nhost web {}\n", 0), "web");
+        // A parameter on the template's own line is not documented by the template's doc.
+        let f = ok("/// t\ntemplate t(a: string) = service { image = a }\n");
+        let Item::Template(t) = &f.items[0] else {
+            panic!("not a template")
+        };
+        assert_eq!(t.doc, "t");
+        assert_eq!(t.params[0].doc, "");
+        // The last line of a multi-line string that starts with `///` documents nothing.
+        let src = "const s = \"\"\"\n/// not a doc \"\"\"\nhost a {}\n";
+        assert_eq!(doc_of(src, 1), "");
+        // A byte order mark before the doc comment or the declaration is whitespace.
+        assert_eq!(doc_of("\u{FEFF}/// web\nhost web {}\n", 0), "web");
+        assert_eq!(doc_of("/// web\n\u{FEFF}host web {}\n", 0), "web");
+    }
+
+    #[test]
+    fn a_broken_items_span_never_cuts_a_character() {
+        let src = "\u{a0}\nhost a {}\n";
+        let (f, d) = parse(FileId(0), src);
+        assert!(!d.is_empty());
+        for item in &f.items {
+            if let Item::Error(e) = item {
+                assert!(src.is_char_boundary(e.span.end as usize), "{e:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_item_keyword_alone_on_its_line_is_where_parsing_picks_up() {
+        let (f, d) = parse(FileId(0), "volume\n\n//c\nimport\n");
+        assert_eq!(d.len(), 2, "{d:#?}");
+        assert_eq!(f.items.len(), 2);
+    }
+
     #[test]
     fn comments_and_blank_lines_are_kept_with_their_spans() {
         let src = "// head\n\n/// doc\nhost a { /* inline */ runtime = compose } // tail\n\n\nconst b = 1\n";
