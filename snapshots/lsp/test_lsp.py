@@ -306,3 +306,70 @@ async def test_formatting_symbols_and_robustness(client: LanguageClient, project
         )
     )
     assert hover is None or hover.contents is not None
+
+
+async def test_semantic_tokens_and_inlay_hints(client: LanguageClient, project):
+    text = (project / "main.spark").read_text()
+    main = open_doc(client, project, "main.spark")
+    await diagnostics_for(client, main, lambda d: True)
+    tokens = await client.text_document_semantic_tokens_full_async(
+        types.SemanticTokensParams(text_document=types.TextDocumentIdentifier(uri=main))
+    )
+    data = tokens.data
+    assert len(data) % 5 == 0 and len(data) > 50
+    # Decode: (line, start, length, type index).
+    decoded, line, col = [], 0, 0
+    for i in range(0, len(data), 5):
+        dl, ds, length, typ = data[i], data[i + 1], data[i + 2], data[i + 3]
+        line += dl
+        col = ds if dl else col + ds
+        decoded.append((line, col, length, typ))
+    lines = text.split("\n")
+    words = {lines[l][c : c + n]: t for (l, c, n, t) in decoded}
+    # The legend's order: keyword, comment, string, number, property, namespace, class, ...
+    assert words["host"] == 0 and words["service"] == 0
+    assert words["m300"] == 5  # a host: namespace
+    assert words["cloud"] == 6  # a service: class
+    assert words["\"nextcloud\""] == 2
+    assert words["8GiB"] == 3
+    assert words["memory"] == 4
+    assert any(t == 1 for (_, _, _, t) in decoded)  # comments
+
+    hints = await client.text_document_inlay_hint_async(
+        types.InlayHintParams(
+            text_document=types.TextDocumentIdentifier(uri=main),
+            range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=len(lines), character=0)),
+        )
+    )
+    labels = [h.label for h in hints]
+    # `s3.port.s3` resolves to Garage's S3 port; `caddy()` keeps its defaults.
+    assert ": 3900" in labels, labels
+    assert any("version = " in l for l in labels), labels
+
+
+async def test_a_quick_fix_adds_the_missing_import(client: LanguageClient, project):
+    text = (project / "main.spark").read_text() + "\nservice pg on m300 = postgres(password = db_password)\n"
+    main = open_doc(client, project, "main.spark", text)
+    diags = await diagnostics_for(client, main, lambda d: any("postgres" in x.message for x in d))
+    err = next(x for x in diags if "cannot find template `postgres`" in x.message)
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=main),
+            range=err.range,
+            context=types.CodeActionContext(diagnostics=[err]),
+        )
+    )
+    assert actions[0].title == "Import `postgres` from `std.apps`"
+    edit = actions[0].edit.changes[main][0]
+    assert edit.new_text == ", postgres"
+    # Inserted at the end of the file's `import std.apps.{...}` list.
+    first_import = text.split("\n")[edit.range.start.line]
+    assert first_import.startswith("import std.apps.{")
+    assert edit.range.start.character == len(first_import) - 1
+
+
+async def test_a_file_nothing_imports_gets_its_diagnostics(client: LanguageClient, project):
+    open_doc(client, project, "main.spark")
+    u = open_doc(client, project, "loose.spark", "service lonely on nowhere {\n  image = \"nginx:1\"\n}\n")
+    diags = await diagnostics_for(client, u, lambda d: len(d) > 0)
+    assert any(x.code == "E0101" and "nowhere" in x.message for x in diags), diags

@@ -947,7 +947,70 @@ pub fn workspace_symbols(s: &mut Server<'_>, query: &str) -> Option<lsp::Workspa
     Some(lsp::WorkspaceSymbolResponse::Flat(out))
 }
 
-/// Quick fixes from the diagnostics' help: "did you mean `x`?" replaces the word.
+/// "Add `import std.apps.{x}`": into the file's `import std.apps.{...}` if it has one, else
+/// a new line above the first declaration.
+fn import_action(
+    s: &Server<'_>,
+    uri: &Uri,
+    module: &str,
+    d: &lsp::Diagnostic,
+) -> lsp::CodeActionOrCommand {
+    let text = super::convert::uri_to_path(uri)
+        .and_then(|p| s.docs.get(&p).map(|d| d.text.clone()))
+        .unwrap_or_default();
+    let (parent, name) = module.rsplit_once('.').unwrap_or(("std.apps", module));
+    let lines = Lines::new(&text, s.encoding);
+    let (file, _) = sparkc_core::syntax::parse(FileId(0), &text);
+    let existing = file.items.iter().find_map(|i| match i {
+        Item::Import(ast::Import {
+            target: ast::ImportTarget::Std { module: m, names },
+            ..
+        }) if m.text == parent && !names.is_empty() => names.last().map(|n| n.span.end),
+        _ => None,
+    });
+    let edit = if let Some(after) = existing {
+        lsp::TextEdit {
+            range: lines.range(after as usize, after as usize),
+            new_text: format!(", {name}"),
+        }
+    } else {
+        {
+            let at = file
+                .items
+                .iter()
+                .find(|i| !matches!(i, Item::Import(_)))
+                .map_or(0, |i| match i {
+                    Item::Decl(d) => d.span.start,
+                    Item::Const(c) => c.span.start,
+                    Item::Template(t) => t.span.start,
+                    Item::Error(e) => e.span.start,
+                    Item::Import(i) => i.span.start,
+                }) as usize;
+            let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
+            lsp::TextEdit {
+                range: lines.range(line_start, line_start),
+                new_text: format!("import {parent}.{{{name}}}\n"),
+            }
+        }
+    };
+    #[allow(clippy::mutable_key_type)] // the protocol's own map type; a `Uri` is not mutated
+    let mut changes = HashMap::new();
+    changes.insert(uri.clone(), vec![edit]);
+    lsp::CodeActionOrCommand::CodeAction(lsp::CodeAction {
+        title: format!("Import `{name}` from `{parent}`"),
+        kind: Some(lsp::CodeActionKind::QUICKFIX),
+        diagnostics: Some(vec![d.clone()]),
+        edit: Some(lsp::WorkspaceEdit {
+            changes: Some(changes),
+            ..Default::default()
+        }),
+        is_preferred: Some(true),
+        ..Default::default()
+    })
+}
+
+/// Quick fixes from the diagnostics' help: "did you mean `x`?" replaces the word; "imported
+/// first: `import std.apps.x`" adds the import.
 pub fn code_actions(
     s: &mut Server<'_>,
     p: &lsp::CodeActionParams,
@@ -957,6 +1020,14 @@ pub fn code_actions(
         let Some(serde_json::Value::String(help)) = &d.data else {
             continue;
         };
+        if let Some(module) = help
+            .split("imported first: `import ")
+            .nth(1)
+            .and_then(|r| r.split('`').next())
+        {
+            out.push(import_action(s, &p.text_document.uri, module, d));
+            continue;
+        }
         let Some(rest) = help.split("did you mean `").nth(1) else {
             continue;
         };
@@ -984,6 +1055,425 @@ pub fn code_actions(
             ..Default::default()
         }));
     }
-    let _ = s;
     Some(out)
+}
+
+// ---- semantic tokens and inlay hints -----------------------------------------------
+
+/// The token types the server reports, in the legend's order.
+pub const TOKEN_TYPES: &[lsp::SemanticTokenType] = &[
+    lsp::SemanticTokenType::KEYWORD,
+    lsp::SemanticTokenType::COMMENT,
+    lsp::SemanticTokenType::STRING,
+    lsp::SemanticTokenType::NUMBER,
+    lsp::SemanticTokenType::PROPERTY,
+    lsp::SemanticTokenType::NAMESPACE,
+    lsp::SemanticTokenType::CLASS,
+    lsp::SemanticTokenType::VARIABLE,
+    lsp::SemanticTokenType::FUNCTION,
+    lsp::SemanticTokenType::ENUM_MEMBER,
+    lsp::SemanticTokenType::TYPE,
+];
+/// The modifiers, in the legend's order.
+pub const TOKEN_MODIFIERS: &[lsp::SemanticTokenModifier] = &[
+    lsp::SemanticTokenModifier::DECLARATION,
+    lsp::SemanticTokenModifier::READONLY,
+    lsp::SemanticTokenModifier::DEFAULT_LIBRARY,
+];
+
+#[derive(Clone, Copy)]
+enum Tok {
+    Keyword = 0,
+    Comment,
+    Str,
+    Number,
+    Property,
+    Namespace,
+    Class,
+    Variable,
+    Function,
+    EnumMember,
+    Type,
+}
+
+const DECLARATION: u32 = 1;
+const READONLY: u32 = 2;
+const DEFAULT_LIBRARY: u32 = 4;
+
+fn token_of_kind(kind: SymKind) -> (Tok, u32) {
+    match kind {
+        SymKind::Const | SymKind::Decl(DeclKind::Secret) => (Tok::Variable, READONLY),
+        SymKind::Template => (Tok::Function, 0),
+        SymKind::Decl(DeclKind::Host | DeclKind::Domain) => (Tok::Namespace, 0),
+        SymKind::Decl(DeclKind::Service) => (Tok::Class, 0),
+        SymKind::Decl(_) => (Tok::Variable, 0),
+    }
+}
+
+/// Every token of a document worth colouring: keywords, comments, literals, field keys, and
+/// each name by what it names (from the last check, where the file is part of it).
+pub fn semantic_tokens(s: &mut Server<'_>, uri: &Uri) -> Option<lsp::SemanticTokensResult> {
+    let path = super::convert::uri_to_path(uri)?;
+    let encoding = s.encoding;
+    let text = s
+        .docs
+        .get(&path)
+        .map(|d| d.text.clone())
+        .or_else(|| std::fs::read_to_string(&path).ok())?;
+    let mut toks: Vec<(usize, usize, Tok, u32)> = Vec::new();
+    // Names by what they refer to, from the check (when the buffer is what was checked).
+    let mut named: HashMap<(usize, usize), (Tok, u32)> = HashMap::new();
+    if let Some((_, ps)) = s.analysed(uri)
+        && let Some(c) = &ps.analysis
+        && let Some(rel) = ps.relative(&path)
+        && let Some(file) = c.sources.find(&rel)
+        && c.sources.get(file).text == text
+    {
+        for r in c.references.iter().filter(|r| r.file == file) {
+            let sym = &c.symbols.list[r.symbol];
+            let (t, mut m) = token_of_kind(sym.kind);
+            if c.sources.get(sym.file).is_stdlib {
+                m |= DEFAULT_LIBRARY;
+            }
+            named.insert((r.span.start as usize, r.span.end as usize), (t, m));
+        }
+    }
+    let (file, _) = sparkc_core::syntax::parse(FileId(0), &text);
+    for t in &file.trivia {
+        if t.kind != ast::TriviaKind::BlankLine {
+            toks.push((t.span.start as usize, t.span.end as usize, Tok::Comment, 0));
+        }
+    }
+    let mut v = TokenWalk {
+        text: &text,
+        toks: &mut toks,
+        named: &named,
+    };
+    for item in &file.items {
+        v.item(item);
+    }
+    toks.sort_by_key(|t| (t.0, t.1));
+    toks.dedup_by(|b, a| b.0 < a.1); // overlapping: the first (outermost) stays
+    let lines = Lines::new(&text, encoding);
+    let mut data = Vec::new();
+    let (mut last_line, mut last_col) = (0u32, 0u32);
+    for (start, end, tok, mods) in toks {
+        // One token per line (clients need not support multi-line tokens).
+        let mut from = start;
+        while from < end {
+            let line_end = text[from..end].find('\n').map_or(end, |n| from + n);
+            let (a, b) = (lines.position(from), lines.position(line_end));
+            if b.character > a.character {
+                let delta_line = a.line - last_line;
+                let delta_start = if delta_line == 0 {
+                    a.character - last_col
+                } else {
+                    a.character
+                };
+                data.push(lsp::SemanticToken {
+                    delta_line,
+                    delta_start,
+                    length: b.character - a.character,
+                    token_type: tok as u32,
+                    token_modifiers_bitset: mods,
+                });
+                (last_line, last_col) = (a.line, a.character);
+            }
+            from = line_end + 1;
+        }
+    }
+    Some(lsp::SemanticTokensResult::Tokens(lsp::SemanticTokens {
+        result_id: None,
+        data,
+    }))
+}
+
+struct TokenWalk<'a> {
+    text: &'a str,
+    toks: &'a mut Vec<(usize, usize, Tok, u32)>,
+    named: &'a HashMap<(usize, usize), (Tok, u32)>,
+}
+
+impl TokenWalk<'_> {
+    fn push(&mut self, span: Span, tok: Tok, mods: u32) {
+        self.toks
+            .push((span.start as usize, span.end as usize, tok, mods));
+    }
+    /// The keyword at the start of an item.
+    fn keyword_at(&mut self, start: u32) {
+        let rest = &self.text[start as usize..];
+        let n = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+        self.push(
+            Span::new(start as usize, start as usize + n),
+            Tok::Keyword,
+            0,
+        );
+    }
+    fn name(&mut self, n: &ast::Name, fallback: (Tok, u32)) {
+        let key = (n.span.start as usize, n.span.end as usize);
+        let (t, m) = self.named.get(&key).copied().unwrap_or(fallback);
+        self.push(n.span, t, m);
+    }
+    fn item(&mut self, item: &Item) {
+        match item {
+            Item::Import(i) => {
+                self.keyword_at(i.span.start);
+                if let ast::ImportTarget::Std { module, names } = &i.target {
+                    self.push(module.span, Tok::Namespace, DEFAULT_LIBRARY);
+                    for n in names {
+                        self.push(n.span, Tok::Function, DEFAULT_LIBRARY);
+                    }
+                } else if let ast::ImportTarget::File { span, .. } = &i.target {
+                    self.push(*span, Tok::Str, 0);
+                }
+            }
+            Item::Const(c) => {
+                self.keyword_at(c.span.start);
+                self.push(c.name.span, Tok::Variable, DECLARATION | READONLY);
+                self.expr(&c.value);
+            }
+            Item::Template(t) => {
+                self.keyword_at(t.span.start);
+                self.push(t.name.span, Tok::Function, DECLARATION);
+                for p in &t.params {
+                    self.push(p.name.span, Tok::Variable, DECLARATION);
+                    self.push(p.ty.span(), Tok::Type, 0);
+                    if let Some(d) = &p.default {
+                        self.expr(d);
+                    }
+                }
+                self.push(t.kind.span, Tok::Keyword, 0);
+                if let Some(b) = &t.base {
+                    self.name(&b.template, (Tok::Function, 0));
+                    self.args(&b.args);
+                }
+                self.fields(&t.body);
+            }
+            Item::Decl(d) => {
+                self.keyword_at(d.span.start);
+                let (t, m) = token_of_kind(SymKind::Decl(d.kind));
+                self.push(d.name.span, t, m | DECLARATION);
+                if let Some(h) = &d.placement {
+                    self.name(h, (Tok::Namespace, 0));
+                }
+                if let Some(i) = &d.instance {
+                    self.name(&i.template, (Tok::Function, 0));
+                    self.args(&i.args);
+                }
+                if let Some(r) = &d.route {
+                    self.expr(r);
+                }
+                if let Some((kind, _, span)) = &d.source {
+                    self.push(kind.span, Tok::EnumMember, 0);
+                    let quote = self.text[kind.span.end as usize..span.end as usize]
+                        .find('"')
+                        .map_or(span.end as usize, |n| kind.span.end as usize + n);
+                    self.push(Span::new(quote, span.end as usize), Tok::Str, 0);
+                }
+                self.fields(&d.body);
+            }
+            Item::Error(_) => {}
+        }
+    }
+    fn args(&mut self, args: &[ast::Arg]) {
+        for a in args {
+            if let Some(n) = &a.name {
+                self.push(n.span, Tok::Property, 0);
+            }
+            self.expr(&a.value);
+        }
+    }
+    fn fields(&mut self, fields: &[ast::Field]) {
+        for f in fields {
+            self.push(f.key.span, Tok::Property, 0);
+            self.expr(&f.value);
+        }
+    }
+    fn expr(&mut self, e: &ast::Expr) {
+        use ast::ExprKind as K;
+        match &e.kind {
+            K::Str(parts) => {
+                // The string's pieces around its interpolations.
+                let mut at = e.span.start as usize;
+                for p in parts {
+                    if let ast::StrPart::Interp(x) = p {
+                        let open = self.text[at..x.span.start as usize]
+                            .rfind("${")
+                            .map_or(x.span.start as usize, |n| at + n);
+                        self.push(Span::new(at, open), Tok::Str, 0);
+                        self.expr(x);
+                        at = self.text[x.span.end as usize..e.span.end as usize]
+                            .find('}')
+                            .map_or(x.span.end as usize, |n| x.span.end as usize + n + 1);
+                    }
+                }
+                self.push(Span::new(at, e.span.end as usize), Tok::Str, 0);
+            }
+            K::Int(_)
+            | K::Float(_)
+            | K::Size(_)
+            | K::Duration(_)
+            | K::Port(..)
+            | K::PortRange(..)
+            | K::Ip(_)
+            | K::Cidr(..) => self.push(e.span, Tok::Number, 0),
+            K::Bool(_) => self.push(e.span, Tok::Keyword, 0),
+            K::List(items) => items.iter().for_each(|x| self.expr(x)),
+            K::Record(fields) => self.fields(fields),
+            K::Call(name, args) => {
+                self.name(name, (Tok::Function, DEFAULT_LIBRARY));
+                self.args(args);
+            }
+            K::Path(names) => {
+                let mut first = true;
+                for n in names {
+                    if first {
+                        self.name(n, (Tok::EnumMember, 0));
+                        first = false;
+                    } else {
+                        self.push(n.span, Tok::Property, 0);
+                    }
+                }
+            }
+            K::Pair(a, b) => {
+                self.expr(a);
+                self.expr(b);
+            }
+            K::Error => {}
+        }
+    }
+}
+
+/// Inlay hints in `range`: after a template call, the parameters it leaves at their
+/// defaults (`version = "8.4"`); after `svc.port.name`, the port's number.
+pub fn inlay_hints(
+    s: &mut Server<'_>,
+    uri: &Uri,
+    range: lsp::Range,
+) -> Option<Vec<lsp::InlayHint>> {
+    let encoding = s.encoding;
+    let path = super::convert::uri_to_path(uri)?;
+    let (_, ps) = s.analysed(uri)?;
+    let c = ps.analysis.as_ref()?;
+    let rel = ps.relative(&path)?;
+    let file = c.sources.find(&rel)?;
+    let text = &c.sources.get(file).text;
+    let lines = Lines::new(text, encoding);
+    let (from, to) = (lines.offset(range.start), lines.offset(range.end));
+    let (parsed, _) = sparkc_core::syntax::parse(file, text);
+    let mut hints = Vec::new();
+    for item in &parsed.items {
+        let (instance, body): (Option<&ast::Instance>, &[ast::Field]) = match item {
+            Item::Decl(d) => (d.instance.as_ref(), &d.body),
+            Item::Template(t) => (t.base.as_ref(), &t.body),
+            _ => continue,
+        };
+        let span = match item {
+            Item::Decl(d) => d.span,
+            Item::Template(t) => t.span,
+            _ => continue,
+        };
+        if (span.end as usize) < from || (span.start as usize) > to {
+            continue;
+        }
+        if let Some(i) = instance
+            && let Some(t) = c.symbols.lookup_template(&i.template.text)
+            && let Some((Item::Template(tpl), tpl_text)) = item_of(c, t)
+        {
+            let given: Vec<&str> = i
+                .args
+                .iter()
+                .filter_map(|a| a.name.as_ref().map(|n| n.text.as_str()))
+                .collect();
+            let positional = i.args.iter().filter(|a| a.name.is_none()).count();
+            let defaults: Vec<String> = tpl
+                .params
+                .iter()
+                .skip(positional)
+                .filter(|p| !given.contains(&p.name.text.as_str()))
+                .filter_map(|p| {
+                    let d = p.default.as_ref()?;
+                    Some(format!("{} = {}", p.name.text, &tpl_text[d.span.range()]))
+                })
+                .collect();
+            if !defaults.is_empty() {
+                let close = i.span.end as usize - 1;
+                hints.push(lsp::InlayHint {
+                    position: lines.position(close),
+                    label: lsp::InlayHintLabel::String(if i.args.is_empty() {
+                        defaults.join(", ")
+                    } else {
+                        format!(", {}", defaults.join(", "))
+                    }),
+                    kind: Some(lsp::InlayHintKind::PARAMETER),
+                    text_edits: None,
+                    tooltip: Some(lsp::InlayHintTooltip::String(format!(
+                        "the defaults of `{}` this call keeps",
+                        tpl.name.text
+                    ))),
+                    padding_left: None,
+                    padding_right: None,
+                    data: None,
+                });
+            }
+        }
+        let mut ports = Vec::new();
+        for f in body {
+            port_paths(&f.value, &mut ports);
+        }
+        if let Item::Decl(d) = item
+            && let Some(r) = &d.route
+        {
+            port_paths(r, &mut ports);
+        }
+        for (svc, port, at) in ports {
+            if let Some(p) = c
+                .model
+                .services
+                .iter()
+                .find(|x| x.name == svc)
+                .and_then(|x| x.port(&port))
+            {
+                hints.push(lsp::InlayHint {
+                    position: lines.position(at),
+                    label: lsp::InlayHintLabel::String(format!(": {}", p.port)),
+                    kind: Some(lsp::InlayHintKind::TYPE),
+                    text_edits: None,
+                    tooltip: None,
+                    padding_left: None,
+                    padding_right: None,
+                    data: None,
+                });
+            }
+        }
+    }
+    hints.sort_by_key(|h| (h.position.line, h.position.character));
+    Some(hints)
+}
+
+/// Every `svc.port.name` in `e`: the service, the port, where the path ends.
+fn port_paths(e: &ast::Expr, out: &mut Vec<(String, String, usize)>) {
+    use ast::ExprKind as K;
+    match &e.kind {
+        K::Path(names) if names.len() == 3 && names[1].text == "port" => out.push((
+            names[0].text.to_string(),
+            names[2].text.to_string(),
+            e.span.end as usize,
+        )),
+        K::List(items) => items.iter().for_each(|x| port_paths(x, out)),
+        K::Record(fields) => fields.iter().for_each(|f| port_paths(&f.value, out)),
+        K::Call(_, args) => args.iter().for_each(|a| port_paths(&a.value, out)),
+        K::Pair(a, b) => {
+            port_paths(a, out);
+            port_paths(b, out);
+        }
+        K::Str(parts) => {
+            for p in parts {
+                if let ast::StrPart::Interp(x) = p {
+                    port_paths(x, out);
+                }
+            }
+        }
+        _ => {}
+    }
 }

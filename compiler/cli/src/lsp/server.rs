@@ -120,6 +120,20 @@ fn capabilities(encoding: Encoding) -> ServerCapabilities {
         document_symbol_provider: Some(lsp::OneOf::Left(true)),
         workspace_symbol_provider: Some(lsp::OneOf::Left(true)),
         code_action_provider: Some(lsp::CodeActionProviderCapability::Simple(true)),
+        semantic_tokens_provider: Some(
+            lsp::SemanticTokensServerCapabilities::SemanticTokensOptions(
+                lsp::SemanticTokensOptions {
+                    legend: lsp::SemanticTokensLegend {
+                        token_types: features::TOKEN_TYPES.to_vec(),
+                        token_modifiers: features::TOKEN_MODIFIERS.to_vec(),
+                    },
+                    full: Some(lsp::SemanticTokensFullOptions::Bool(true)),
+                    range: None,
+                    work_done_progress_options: lsp::WorkDoneProgressOptions::default(),
+                },
+            ),
+        ),
+        inlay_hint_provider: Some(lsp::OneOf::Left(true)),
         ..Default::default()
     }
 }
@@ -266,6 +280,14 @@ impl Server<'_> {
             req::WorkspaceSymbolRequest::METHOD => {
                 let p: lsp::WorkspaceSymbolParams = params(&r)?;
                 json(features::workspace_symbols(self, &p.query))
+            }
+            req::SemanticTokensFullRequest::METHOD => {
+                let p: lsp::SemanticTokensParams = params(&r)?;
+                json(features::semantic_tokens(self, &p.text_document.uri))
+            }
+            req::InlayHintRequest::METHOD => {
+                let p: lsp::InlayHintParams = params(&r)?;
+                json(features::inlay_hints(self, &p.text_document.uri, p.range))
             }
             req::CodeActionRequest::METHOD => {
                 let p: lsp::CodeActionParams = params(&r)?;
@@ -489,6 +511,32 @@ impl Server<'_> {
                         &ps.project.root,
                         self.encoding,
                     ));
+                }
+            }
+            // An open file the entry does not import is checked on its own, so that it
+            // gets diagnostics too.
+            let in_project: Vec<(PathBuf, String)> = self
+                .docs
+                .keys()
+                .filter(|p| !by_file.contains_key(*p))
+                .filter(|p| p.extension().is_some_and(|e| e == "spark"))
+                .filter_map(|p| Some((p.clone(), ps.relative(p)?)))
+                .collect();
+            if !in_project.is_empty() {
+                let base = FsWorld::new(&ps.project.root);
+                let world = overlay(&base, &self.docs, &ps.project.root);
+                for (path, rel) in in_project {
+                    let mut config = ps.project.config().check_only();
+                    config.entry = rel.clone();
+                    let Ok(c) = ps.driver.compile(&world, &config) else {
+                        continue;
+                    };
+                    let list = by_file.entry(path).or_default();
+                    for d in &c.diagnostics {
+                        if c.sources.get(d.primary.file).name == rel {
+                            list.push(to_lsp_diagnostic(d, &c, &ps.project.root, self.encoding));
+                        }
+                    }
                 }
             }
             let gone: Vec<PathBuf> = ps
