@@ -527,7 +527,7 @@ impl Server<'_> {
                 let world = overlay(&base, &self.docs, &ps.project.root);
                 for (path, rel) in in_project {
                     let mut config = ps.project.config().check_only();
-                    config.entry = rel.clone();
+                    config.entry.clone_from(&rel);
                     let Ok(c) = ps.driver.compile(&world, &config) else {
                         continue;
                     };
