@@ -373,3 +373,68 @@ async def test_a_file_nothing_imports_gets_its_diagnostics(client: LanguageClien
     u = open_doc(client, project, "loose.spark", "service lonely on nowhere {\n  image = \"nginx:1\"\n}\n")
     diags = await diagnostics_for(client, u, lambda d: len(d) > 0)
     assert any(x.code == "E0101" and "nowhere" in x.message for x in diags), diags
+
+
+async def test_ports_and_template_parameters(client: LanguageClient, project):
+    extra = (
+        "\ntemplate site(img: string, p: int = 80) = service {\n  image = img\n  port { http = p }\n}\n"
+        "service mysite on m300 = site(img = \"nginx:1\", p = 8080)\n"
+        "service plain on m300 {\n  image = \"nginx:1\"\n  port { web = 80 }\n}\n"
+        "domain site.m300.example.org -> mysite.port.http\n"
+        "domain plain.m300.example.org -> plain.port.web\n"
+    )
+    text = (project / "main.spark").read_text() + extra
+    main = open_doc(client, project, "main.spark", text)
+    await diagnostics_for(client, main, lambda d: True)
+    doc = types.TextDocumentIdentifier(uri=main)
+
+    # A template parameter: its declaration, its use in the body, and `p = ` at the call.
+    edit = await client.text_document_rename_async(
+        types.RenameParams(
+            text_document=doc,
+            position=position_of(text, "p: int", delta=0),
+            new_name="listen",
+        )
+    )
+    assert len(edit.changes[main]) == 3, edit.changes[main]
+
+    # A port the service declares: its key and `plain.port.web`.
+    edit = await client.text_document_rename_async(
+        types.RenameParams(
+            text_document=doc,
+            position=position_of(text, "plain.port.web", delta=len("plain.port.")),
+            new_name="www",
+        )
+    )
+    assert len(edit.changes[main]) == 2, edit.changes[main]
+    refs = await client.text_document_references_async(
+        types.ReferenceParams(
+            text_document=doc,
+            position=position_of(text, "port { web", delta=len("port { ")),
+            context=types.ReferenceContext(include_declaration=True),
+        )
+    )
+    assert len(refs) == 2, refs
+
+    # A port a stdlib template declares: definition into it, rename refused.
+    found = await client.text_document_definition_async(
+        types.DefinitionParams(text_document=doc, position=position_of(text, "s3.port.s3", delta=len("s3.port.")))
+    )
+    assert found.uri.endswith("/std/apps/garage.spark"), found
+    with pytest.raises(Exception, match="standard library"):
+        await client.text_document_rename_async(
+            types.RenameParams(
+                text_document=doc,
+                position=position_of(text, "s3.port.s3", delta=len("s3.port.")),
+                new_name="api",
+            )
+        )
+    # A port the service's own template declares: renaming it there, not here.
+    with pytest.raises(Exception, match="rename it there"):
+        await client.text_document_rename_async(
+            types.RenameParams(
+                text_document=doc,
+                position=position_of(text, "mysite.port.http", delta=len("mysite.port.")),
+                new_name="web",
+            )
+        )

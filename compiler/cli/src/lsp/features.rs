@@ -1,6 +1,7 @@
 //! What the server answers, read off the last check of a project and the syntax tree.
 
 use super::convert::{Lines, path_to_uri};
+use super::local;
 use super::server::Server;
 use lsp_types::{self as lsp, Uri};
 use sparkc_core::check::SymKind;
@@ -387,9 +388,14 @@ pub fn definition(
 ) -> Option<lsp::GotoDefinitionResponse> {
     let (files, root, file, span) = {
         let h = here(s, tdp)?;
-        let (sym, _) = symbol_at(h.comp, h.file, h.offset)?;
-        let sym = &h.comp.symbols.list[sym];
-        (files_of(h.comp), h.root.clone(), sym.file, sym.name_span)
+        let (file, span) = if let Some((sym, _)) = symbol_at(h.comp, h.file, h.offset) {
+            let sym = &h.comp.symbols.list[sym];
+            (sym.file, sym.name_span)
+        } else {
+            let (l, _) = local::local_at(h.comp, h.file, h.offset)?;
+            local::occurrences(h.comp, &l).0?
+        };
+        (files_of(h.comp), h.root.clone(), file, span)
     };
     location(s, &files, &root, file, span).map(lsp::GotoDefinitionResponse::Scalar)
 }
@@ -401,7 +407,21 @@ pub fn references(
 ) -> Option<Vec<lsp::Location>> {
     let (files, root, places) = {
         let h = here(s, tdp)?;
-        let (sym, _) = symbol_at(h.comp, h.file, h.offset)?;
+        let Some((sym, _)) = symbol_at(h.comp, h.file, h.offset) else {
+            let (l, _) = local::local_at(h.comp, h.file, h.offset)?;
+            let (def, mut all) = local::occurrences(h.comp, &l);
+            if !include_declaration {
+                all.retain(|p| Some(*p) != def);
+            }
+            return {
+                let (files, root) = (files_of(h.comp), h.root.clone());
+                Some(
+                    all.into_iter()
+                        .filter_map(|(f, sp)| location(s, &files, &root, f, sp))
+                        .collect(),
+                )
+            };
+        };
         let mut places: Vec<(FileId, Span)> = Vec::new();
         if include_declaration {
             let d = &h.comp.symbols.list[sym];
@@ -444,10 +464,19 @@ pub fn prepare_rename(
 ) -> Option<lsp::PrepareRenameResponse> {
     let encoding = s.encoding;
     let h = here(s, tdp)?;
-    let (sym, span) = symbol_at(h.comp, h.file, h.offset)?;
-    if h.comp.sources.get(h.comp.symbols.list[sym].file).is_stdlib {
-        return None;
-    }
+    let span = if let Some((sym, span)) = symbol_at(h.comp, h.file, h.offset) {
+        if h.comp.sources.get(h.comp.symbols.list[sym].file).is_stdlib {
+            return None;
+        }
+        span
+    } else {
+        let (l, span) = local::local_at(h.comp, h.file, h.offset)?;
+        let (def, _) = local::occurrences(h.comp, &l);
+        if def.is_some_and(|(f, _)| h.comp.sources.get(f).is_stdlib) {
+            return None;
+        }
+        span
+    };
     let text = &h.comp.sources.get(h.file).text;
     let span = name_part(text, span);
     let lines = Lines::new(text, encoding);
@@ -467,7 +496,35 @@ pub fn rename(
         return Ok(None);
     };
     let Some((sym, _)) = symbol_at(h.comp, h.file, h.offset) else {
-        return Ok(None);
+        let Some((l, _)) = local::local_at(h.comp, h.file, h.offset) else {
+            return Ok(None);
+        };
+        let (def, all) = local::occurrences(h.comp, &l);
+        let what = match &l {
+            local::Local::Port { service, port } => format!("the port `{port}` of `{service}`"),
+            local::Local::Param { name, .. } => format!("the parameter `{name}`"),
+        };
+        if def.is_some_and(|(f, _)| h.comp.sources.get(f).is_stdlib) {
+            return Err(format!(
+                "{what} is declared in the standard library; it cannot be renamed"
+            ));
+        }
+        if let local::Local::Port { service, port } = &l
+            && !local::declared_by_the_service(h.comp, service, port)
+        {
+            return Err(format!(
+                "{what} is declared by the template `{service}` is made from; rename it there"
+            ));
+        }
+        if !valid_name(new_name) {
+            return Err(format!("`{new_name}` is not a valid name"));
+        }
+        if local::taken(h.comp, &l, new_name) {
+            return Err(format!(
+                "`{new_name}` is already the name of another one, next to {what}"
+            ));
+        }
+        return Ok(Some(edits(h.comp, &h.root, all, new_name, encoding)));
     };
     let target = &h.comp.symbols.list[sym];
     if h.comp.sources.get(target.file).is_stdlib {
@@ -509,15 +566,26 @@ pub fn rename(
             .filter(|r| r.symbol == sym)
             .map(|r| (r.file, r.span)),
     );
+    Ok(Some(edits(h.comp, &h.root, places, new_name, encoding)))
+}
+
+/// One edit per place (in the user's files), each writing `new_name`.
+fn edits(
+    comp: &Compilation,
+    root: &Path,
+    places: Vec<(FileId, Span)>,
+    new_name: &str,
+    encoding: super::convert::Encoding,
+) -> lsp::WorkspaceEdit {
     #[allow(clippy::mutable_key_type)] // the protocol's own map type; a `Uri` is not mutated
     let mut changes: HashMap<Uri, Vec<lsp::TextEdit>> = HashMap::new();
     for (file, span) in places {
-        let f = h.comp.sources.get(file);
+        let f = comp.sources.get(file);
         if f.is_stdlib {
             continue;
         }
         let span = name_part(&f.text, span);
-        let Some(uri) = path_to_uri(&h.root.join(&f.name)) else {
+        let Some(uri) = path_to_uri(&root.join(&f.name)) else {
             continue;
         };
         let lines = Lines::new(&f.text, encoding);
@@ -530,10 +598,10 @@ pub fn rename(
             edits.push(edit);
         }
     }
-    Ok(Some(lsp::WorkspaceEdit {
+    lsp::WorkspaceEdit {
         changes: Some(changes),
         ..Default::default()
-    }))
+    }
 }
 
 fn valid_name(n: &str) -> bool {

@@ -12,6 +12,7 @@
 
 pub mod convert;
 mod features;
+mod local;
 mod server;
 
 pub use server::serve;
