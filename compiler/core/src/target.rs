@@ -144,6 +144,9 @@ pub struct EmitContext<'a> {
     /// For a target that [`Target::reads_generated`]: every artifact the other targets of
     /// this build produced; empty otherwise.
     pub generated: &'a [Artifact],
+    /// Only these hosts' files are wanted (a language server's preview of one service); a
+    /// target may skip the others. `None`: every host's.
+    pub only_hosts: Option<&'a [crate::model::HostId]>,
 }
 
 /// The first line of a generated file says so, for the people who read it. It gives sparkc

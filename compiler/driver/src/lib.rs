@@ -224,7 +224,7 @@ impl Driver {
         let mut sources = checked.sources;
         let mut manifest_diags = manifest_diags;
         if !diagnostics.iter().any(Diagnostic::is_error) {
-            let (a, d, t) = emit(&checked.model, config, targets, config.contents);
+            let (a, d, t) = emit(&checked.model, config, targets, config.contents, None);
             artifacts = a;
             diagnostics.extend(d);
             timings.extend(t);
@@ -288,6 +288,7 @@ fn emit(
     config: &Config,
     mut targets: Vec<Box<dyn sparkc_core::target::Target>>,
     contents: bool,
+    only_hosts: Option<&[sparkc_core::model::HostId]>,
 ) -> Emitted {
     let (mut artifacts, mut diagnostics, mut timings) = (Vec::new(), Vec::new(), Vec::new());
     // Targets that read the others' files run last, in the order given.
@@ -307,6 +308,7 @@ fn emit(
                 } else {
                     &[]
                 },
+                only_hosts,
             },
         );
         timings.push((format!("emit {}", target.name()), start.elapsed()));
@@ -317,20 +319,24 @@ fn emit(
 }
 
 impl Compilation {
-    /// The artifacts, with their contents, of those of `config`'s targets that `wanted`
-    /// accepts, made from this compilation's model without checking again (a language
-    /// server's preview after a check that skipped the contents). Empty when it has errors.
-    pub fn artifacts_of(&self, config: &Config, wanted: impl Fn(&str) -> bool) -> Vec<Artifact> {
+    /// The artifacts, with their contents, of `config`'s built-in targets, made from this
+    /// compilation's model without checking again (a language server's preview after a
+    /// check that skipped the contents); with `only_hosts`, a target may leave out the
+    /// other hosts' files. Empty when it has errors.
+    pub fn artifacts_of(
+        &self,
+        config: &Config,
+        only_hosts: Option<&[sparkc_core::model::HostId]>,
+    ) -> Vec<Artifact> {
         if self.errors() > 0 {
             return Vec::new();
         }
         let targets = config
             .targets
             .iter()
-            .filter(|t| wanted(t))
             .filter_map(|t| sparkc_targets::by_name(t))
             .collect();
-        let (mut artifacts, _, _) = emit(&self.model, config, targets, true);
+        let (mut artifacts, _, _) = emit(&self.model, config, targets, true, only_hosts);
         artifacts.sort_by(|a, b| a.path.cmp(&b.path));
         artifacts
     }

@@ -82,6 +82,9 @@ impl Target for Compose {
         // core, and the results are joined in this order.
         let mut units: Vec<(HostId, Option<&str>, &[ServiceId])> = Vec::new();
         for (hid, h) in m.hosts.iter_enumerated() {
+            if ctx.only_hosts.is_some_and(|only| !only.contains(&hid)) {
+                continue;
+            }
             if matches!(h.runtime, Runtime::Compose | Runtime::Swarm) {
                 for (stack, services) in &by_host[hid] {
                     units.push((hid, *stack, services));

@@ -111,8 +111,21 @@ pub fn hover(s: &mut Server<'_>, tdp: &lsp::TextDocumentPositionParams) -> Optio
         }
     };
     let mut value = markdown;
+    // The host whose files show it: the service's, or the routed service's for a domain.
+    let host = preview_of.as_ref().and_then(|(kind, name)| {
+        let (_, ps) = s.analysed(&tdp.text_document.uri)?;
+        let m = &ps.analysis.as_ref()?.model;
+        let service = match kind {
+            DeclKind::Domain => {
+                let d = m.domains.iter().find(|d| d.name == *name)?;
+                &m.services[d.service]
+            }
+            _ => m.services.iter().find(|x| x.name == *name)?,
+        };
+        service.host.map(sparkc_core::model::Id::index)
+    });
     if let Some((kind, name)) = preview_of
-        && let Some((c, artifacts)) = s.previews(&tdp.text_document.uri)
+        && let Some((c, artifacts)) = s.previews(&tdp.text_document.uri, host)
         && let Some(p) = preview(c, artifacts, kind, &name)
     {
         value.push_str("\n\n---\n");

@@ -24,9 +24,9 @@ pub struct ProjectState {
     driver: Driver,
     /// The last check of the project as the buffers are now (`None` until checked).
     pub analysis: Option<Compilation>,
-    /// The artifacts previews show (compose and Caddy, with contents), made from the last
+    /// The artifacts previews show (the built-in targets', with contents), by host, made from the last
     /// check's model on first use; dropped on every change.
-    previews: Option<Vec<sparkc_core::target::Artifact>>,
+    previews: BTreeMap<Option<usize>, Vec<sparkc_core::target::Artifact>>,
     dirty: bool,
     /// Files diagnostics were last published for.
     published: BTreeSet<PathBuf>,
@@ -397,7 +397,7 @@ impl Server<'_> {
     fn touch(&mut self, path: &Path) {
         if let Some(ps) = self.project_of_mut(path) {
             ps.dirty = true;
-            ps.previews = None;
+            ps.previews.clear();
         }
     }
 
@@ -421,7 +421,7 @@ impl Server<'_> {
                 project,
                 driver: Driver::new(),
                 analysis: None,
-                previews: None,
+                previews: BTreeMap::new(),
                 dirty: true,
                 published: BTreeSet::new(),
             },
@@ -442,21 +442,26 @@ impl Server<'_> {
         Some((path, self.projects.get(&root)?))
     }
 
-    /// The project of `uri` checked, and the artifacts previews show.
+    /// The project of `uri` checked, and the artifacts previews show: every host's, or with
+    /// `host`, that host's (made on first use after each change).
     pub fn previews(
         &mut self,
         uri: &Uri,
+        host: Option<usize>,
     ) -> Option<(&Compilation, &[sparkc_core::target::Artifact])> {
+        use sparkc_core::model::{HostId, Id};
         let path = uri_to_path(uri)?;
         let root = self.project_root(&path)?;
         self.check(&root);
         let ps = self.projects.get_mut(&root)?;
         let c = ps.analysis.as_ref()?;
-        if ps.previews.is_none() {
-            ps.previews =
-                Some(c.artifacts_of(&ps.project.config(), |t| matches!(t, "compose" | "caddy")));
-        }
-        Some((c, ps.previews.as_deref()?))
+        let only = host.map(|h| [HostId::new(h)]);
+        let config = ps.project.config();
+        let artifacts = ps
+            .previews
+            .entry(host)
+            .or_insert_with(|| c.artifacts_of(&config, only.as_ref().map(|o| &o[..])));
+        Some((c, artifacts.as_slice()))
     }
 
     fn check(&mut self, root: &Path) {
@@ -473,7 +478,7 @@ impl Server<'_> {
             .compile(&overlay, &ps.project.config().check_only())
             .ok();
         ps.dirty = false;
-        ps.previews = None;
+        ps.previews.clear();
         let _ = root;
     }
 
