@@ -438,3 +438,29 @@ async def test_ports_and_template_parameters(client: LanguageClient, project):
                 new_name="web",
             )
         )
+
+
+async def test_a_quick_fix_puts_a_service_on_the_missing_network(client: LanguageClient, project):
+    text = (project / "main.spark").read_text() + (
+        "\nnetwork back on m300\n"
+        "service isolated on m300 {\n  image = \"nginx:1\"\n  port { http = 80 }\n  networks = [back]\n}\n"
+        "domain isolated.m300.example.org -> isolated.port.http\n"
+    )
+    main = open_doc(client, project, "main.spark", text)
+    diags = await diagnostics_for(client, main, lambda d: any(x.code == "E0311" for x in d))
+    err = next(x for x in diags if x.code == "E0311")
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=main),
+            range=err.range,
+            context=types.CodeActionContext(diagnostics=[err]),
+        )
+    )
+    assert actions, err
+    assert actions[0].title == "Put `proxy` on `back, default`", actions[0].title
+    edit = actions[0].edit.changes[main][0]
+    # The proxy (`service proxy on m300 = caddy()`, no body) gets one with the networks.
+    assert edit.new_text == " {\n  networks = [back, default]\n}", edit
+    line = text.split("\n")[edit.range.start.line]
+    assert line.startswith("service proxy on m300 = caddy()"), line
+    assert edit.range.start.character == len(line)

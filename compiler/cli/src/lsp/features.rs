@@ -1028,6 +1028,69 @@ pub fn workspace_symbols(s: &mut Server<'_>, query: &str) -> Option<lsp::Workspa
     Some(lsp::WorkspaceSymbolResponse::Flat(out))
 }
 
+/// "give `svc` `networks = [a, b]`" (E0311's help): that field set in the service's
+/// declaration, wherever it is — replaced if it has one, added if not.
+fn network_action(
+    s: &mut Server<'_>,
+    uri: &Uri,
+    help: &str,
+    d: &lsp::Diagnostic,
+) -> Option<lsp::CodeActionOrCommand> {
+    let rest = help.split("give `").nth(1)?;
+    let (service, rest) = rest.split_once("` `networks = [")?;
+    let list = rest.split(']').next()?;
+    let encoding = s.encoding;
+    let (_, ps) = s.analysed(uri)?;
+    let c = ps.analysis.as_ref()?;
+    let sym = &c.symbols.list[c.symbols.lookup(service)?];
+    let file = c.sources.get(sym.file);
+    if file.is_stdlib {
+        return None;
+    }
+    let target = path_to_uri(&ps.project.root.join(&file.name))?;
+    let (parsed, _) = sparkc_core::syntax::parse(sym.file, &file.text);
+    let Some(Item::Decl(decl)) = parsed.items.get(sym.item) else {
+        return None;
+    };
+    let lines = Lines::new(&file.text, encoding);
+    let value = format!("[{list}]");
+    let edit = if let Some(f) = decl.body.iter().find(|f| f.key.text == "networks") {
+        lsp::TextEdit {
+            range: lines.range(f.value.span.start as usize, f.value.span.end as usize),
+            new_text: value,
+        }
+    } else if file.text[decl.span.range()].trim_end().ends_with('}') {
+        // Into the body, after its `{`.
+        let open = file.text[decl.span.range()]
+            .find('{')
+            .map_or(decl.span.end as usize, |n| decl.span.start as usize + n + 1);
+        lsp::TextEdit {
+            range: lines.range(open, open),
+            new_text: format!("\n  networks = {value}"),
+        }
+    } else {
+        let end = decl.span.start as usize + file.text[decl.span.range()].trim_end().len();
+        lsp::TextEdit {
+            range: lines.range(end, end),
+            new_text: format!(" {{\n  networks = {value}\n}}"),
+        }
+    };
+    #[allow(clippy::mutable_key_type)] // the protocol's own map type; a `Uri` is not mutated
+    let mut changes = HashMap::new();
+    changes.insert(target, vec![edit]);
+    Some(lsp::CodeActionOrCommand::CodeAction(lsp::CodeAction {
+        title: format!("Put `{service}` on `{list}`"),
+        kind: Some(lsp::CodeActionKind::QUICKFIX),
+        diagnostics: Some(vec![d.clone()]),
+        edit: Some(lsp::WorkspaceEdit {
+            changes: Some(changes),
+            ..Default::default()
+        }),
+        is_preferred: Some(true),
+        ..Default::default()
+    }))
+}
+
 /// "Add `import std.apps.{x}`": into the file's `import std.apps.{...}` if it has one, else
 /// a new line above the first declaration.
 fn import_action(
@@ -1101,6 +1164,10 @@ pub fn code_actions(
         let Some(serde_json::Value::String(help)) = &d.data else {
             continue;
         };
+        if let Some(action) = network_action(s, &p.text_document.uri, help, d) {
+            out.push(action);
+            continue;
+        }
         if let Some(module) = help
             .split("imported first: `import ")
             .nth(1)
