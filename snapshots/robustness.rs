@@ -356,3 +356,107 @@ fn a_large_file_parsed_in_parts_is_parsed_as_a_whole() {
         assert_eq!(pd, wd, "text {i}: the diagnostics differ");
     }
 }
+
+/// A changed file is parsed again only around the change (`syntax::reparse`, what the parse
+/// cache does for an editor's keystroke); the result must be the whole parse's — the same
+/// items, spans, doc comments and trivia — on random edits of every example, fixture and
+/// stdlib module (a large generated file among them). Where it declines, the caller parses
+/// the whole text.
+#[test]
+fn a_file_parsed_again_around_an_edit_is_parsed_as_a_whole() {
+    use sparkc_core::source::FileId;
+    use sparkc_core::syntax::{parse, reparse::reparse};
+    let mut texts: Vec<String> = Vec::new();
+    for p in sparkc_snapshots::build_fixtures() {
+        texts.extend(std::fs::read_to_string(&p));
+    }
+    for ex in examples() {
+        texts.extend(project_files(&ex).into_values());
+    }
+    for m in sparkc_stdlib::modules() {
+        texts.push(sparkc_stdlib::module(m).unwrap_or("").to_string());
+    }
+    // A file of hundreds of items, with doc comments, as an editor would hold.
+    texts.push(
+        (0..400)
+            .map(|i| format!("/// service {i}\n/// more\nservice s{i} on h = t(n = {i}) {{ image = \"x:{i}\" }}\n\n"))
+            .collect(),
+    );
+    const SNIPPETS: &[&str] = &[
+        " ",
+        "\n",
+        "\n\n",
+        "x",
+        "1",
+        "-",
+        "// note\n",
+        "/// doc\n",
+        "\"s\"",
+        "{",
+        "}",
+        "[",
+        "]",
+        "host extra {}\n",
+        "service y on h\n",
+        ", ",
+        " = ",
+        "\"\"\"",
+        "${",
+        "ä",
+        "/*",
+        "*/",
+    ];
+    let mut rng = Rng(0x0e1d_ab1e_5eed_0042);
+    let (mut reparsed, mut declined) = (0, 0);
+    for old in &texts {
+        let (old_file, diags) = parse(FileId(0), old);
+        if !diags.is_empty() || old_file.items.len() < 3 {
+            continue;
+        }
+        for _ in 0..std::env::var("REPARSE_ROUNDS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(40)
+        {
+            let mut new = old.clone();
+            let at = rng.below(new.len());
+            let at = (0..=at)
+                .rev()
+                .find(|i| new.is_char_boundary(*i))
+                .unwrap_or(0);
+            match rng.below(3) {
+                0 => new.insert_str(at, SNIPPETS[rng.below(SNIPPETS.len())]),
+                1 => {
+                    let end = (at + 1 + rng.below(12)).min(new.len());
+                    if new.is_char_boundary(end) {
+                        new.replace_range(at..end, "");
+                    }
+                }
+                _ => {
+                    let end = (at + 1 + rng.below(6)).min(new.len());
+                    if new.is_char_boundary(end) {
+                        new.replace_range(at..end, SNIPPETS[rng.below(SNIPPETS.len())]);
+                    }
+                }
+            }
+            let Some((again, again_diags)) = reparse(FileId(0), old, &old_file, &new) else {
+                declined += 1;
+                continue;
+            };
+            let (whole, whole_diags) = parse(FileId(0), &new);
+            assert_eq!(
+                format!("{:?}", again.items),
+                format!("{:?}", whole.items),
+                "the items differ after an edit at {at}:\n{new}"
+            );
+            assert_eq!(again.trivia, whole.trivia, "the trivia differ:\n{new}");
+            assert_eq!(again_diags, whole_diags);
+            reparsed += 1;
+        }
+    }
+    println!("{reparsed} edits parsed again around the change, {declined} parsed whole");
+    assert!(
+        reparsed > 80,
+        "only {reparsed} reparsed ({declined} declined)"
+    );
+}

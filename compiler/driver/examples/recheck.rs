@@ -57,11 +57,12 @@ fn main() {
     let mut times = Vec::new();
     for i in 0..runs {
         let mut overlay = Overlay::new(&world);
-        // A different image tag each time: the file's text (and hash) is new every run.
-        overlay.set(
-            changed,
-            original.replacen(":1.2.3", &format!(":1.2.{}", 4 + i), 1),
-        );
+        // A different image tag each time, in a service in the middle of the file: the
+        // file's text (and hash) is new every run.
+        let at = original.len() / 2 + original[original.len() / 2..].find(":1.2.3").unwrap_or(0);
+        let mut text = original.clone();
+        text.replace_range(at..at + 6, &format!(":1.2.{}", 4 + i));
+        overlay.set(changed, text);
         let start = Instant::now();
         let c = driver
             .compile(&overlay, &config)

@@ -27,6 +27,9 @@ pub struct ParseCache {
     used: std::sync::Mutex<rustc_hash::FxHashSet<u64>>,
     /// Texts parsed (not found in the cache), ever.
     parses: std::sync::atomic::AtomicUsize,
+    /// The last text parsed under each file name: a changed file is parsed from it again
+    /// ([`syntax::reparse`]), only around the change.
+    last_of: std::sync::Mutex<rustc_hash::FxHashMap<String, u64>>,
 }
 
 struct Cached {
@@ -37,8 +40,15 @@ struct Cached {
 }
 
 impl ParseCache {
-    fn parse(&self, text: String) -> Parsed {
+    fn parse(&self, name: &str, text: String) -> Parsed {
         let key = crate::hash::content_hash(text.as_bytes());
+        let previous = self
+            .last_of
+            .lock()
+            .ok()
+            .and_then(|mut l| l.insert(name.to_string(), key))
+            .filter(|k| *k != key)
+            .and_then(|k| self.entries.lock().ok()?.get(&k).cloned());
         let hit = self
             .entries
             .lock()
@@ -56,7 +66,20 @@ impl ParseCache {
                 opaque: c.opaque,
             };
         }
-        let p = parse_detached(text);
+        // From the previous parse of this file, when it had no errors.
+        let again = previous
+            .filter(|prev| prev.diags.is_empty() && !prev.opaque)
+            .filter(|_| syntax::looks_like_source(&text))
+            .and_then(|prev| syntax::reparse::reparse(UNASSIGNED, &prev.text, &prev.file, &text));
+        let p = match again {
+            Some((file, diags)) => Parsed {
+                text,
+                file: Arc::new(file),
+                diags,
+                opaque: false,
+            },
+            None => parse_detached(text),
+        };
         self.parses
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Ok(mut e) = self.entries.lock() {
@@ -276,9 +299,9 @@ fn not_source(text: String) -> Parsed {
 }
 
 impl Loader<'_> {
-    fn parse(&self, text: String) -> Parsed {
+    fn parse(&self, name: &str, text: String) -> Parsed {
         match self.cache {
-            Some(c) => c.parse(text),
+            Some(c) => c.parse(name, text),
             None => parse_detached(text),
         }
     }
@@ -287,7 +310,7 @@ impl Loader<'_> {
         let parsed = if text.len() > MAX_SOURCE_BYTES {
             Err(text.len())
         } else {
-            Ok(self.parse(text))
+            Ok(self.parse(&name, text))
         };
         self.add_parsed_and_walk(name, parsed, is_stdlib)
     }
@@ -322,7 +345,7 @@ impl Loader<'_> {
             .into_par_iter()
             .map(|(name, text)| {
                 let parsed = match cache {
-                    Some(c) => c.parse(text),
+                    Some(c) => c.parse(&name, text),
                     None => parse_detached(text),
                 };
                 (name, parsed)

@@ -4,6 +4,7 @@ pub mod ast;
 pub mod literal;
 pub mod oracle;
 pub mod parser;
+pub mod reparse;
 pub use parser::{agrees_with_grammar, parse};
 
 /// The words a top-level item starts with.

@@ -56,7 +56,12 @@ const PARALLEL_MIN_BYTES: usize = 128 * 1024;
 
 /// The items of `text[start..end]`, a run of whole items, with spans in the whole file (and
 /// doc comments read from the text before `start`).
-fn parse_range(file: FileId, text: &str, start: usize, end: usize) -> (File, Vec<Diagnostic>) {
+pub(crate) fn parse_range(
+    file: FileId,
+    text: &str,
+    start: usize,
+    end: usize,
+) -> (File, Vec<Diagnostic>) {
     let text = &text[..end];
     let mut p = Parser {
         text,
@@ -1614,7 +1619,7 @@ pub fn unclosed_string(text: &str) -> Option<usize> {
 /// Where nesting first exceeds [`MAX_NESTING`], if it does: brackets, strings and `${...}`
 /// interpolations, counted as the parser will see them (closing brackets inside strings and
 /// comments do not count). The parser recurses once per level and has no other stack bound.
-fn too_deep(text: &str) -> Option<usize> {
+pub(crate) fn too_deep(text: &str) -> Option<usize> {
     #[derive(PartialEq)]
     enum Open {
         Bracket,

@@ -221,7 +221,13 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                 s.kind == SymKind::Decl(kind) && !s.broken
             })
             .collect();
-        v.sort_by(|a, b| natural_cmp(&self.ev.syms.list[*a].name, &self.ev.syms.list[*b].name));
+        let order = |a: &usize, b: &usize| {
+            natural_cmp(&self.ev.syms.list[*a].name, &self.ev.syms.list[*b].name)
+        };
+        // Declarations are often written in order already: then one pass, not a sort.
+        if !v.is_sorted_by(|a, b| order(a, b).is_le()) {
+            v.sort_by(order);
+        }
         v
     }
 
