@@ -464,3 +464,25 @@ async def test_a_quick_fix_puts_a_service_on_the_missing_network(client: Languag
     line = text.split("\n")[edit.range.start.line]
     assert line.startswith("service proxy on m300 = caddy()"), line
     assert edit.range.start.character == len(line)
+
+
+async def test_template_arguments_hover_and_completion(client: LanguageClient, project):
+    text = (project / "main.spark").read_text() + "\nservice cache2 on m300 = redis(\n"
+    main = open_doc(client, project, "main.spark", text)
+    await diagnostics_for(client, main, lambda d: True)
+    hover = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=main),
+            position=position_of(text, "maxmemory = 256MiB", delta=2),
+        )
+    )
+    assert hover is not None and "parameter of `redis`" in hover.contents.value, hover
+    got = await client.text_document_completion_async(
+        types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=main),
+            position=position_of(text, "service cache2 on m300 = redis(", delta=len("service cache2 on m300 = redis(")),
+        )
+    )
+    items = got.items if hasattr(got, "items") else got
+    labels = {i.label for i in items}
+    assert "maxmemory" in labels, labels

@@ -100,6 +100,12 @@ pub fn hover(s: &mut Server<'_>, tdp: &lsp::TextDocumentPositionParams) -> Optio
                 lines.range(span.start as usize, span.end as usize),
                 preview,
             )
+        } else if let Some((md, span)) = describe_argument(h.comp, text, h.offset) {
+            (
+                md,
+                lines.range(span.start as usize, span.end as usize),
+                None,
+            )
         } else if let Some((md, span)) = describe_field(text, h.offset) {
             (
                 md,
@@ -257,6 +263,56 @@ fn header_line(text: &str, name: Span) -> String {
         out.push_str(" ...");
     }
     out
+}
+
+/// The parameter a named argument of a template call gives (`mysql(database = ...)`): its
+/// type, default and documentation.
+fn describe_argument(comp: &Compilation, text: &str, offset: usize) -> Option<(String, Span)> {
+    let (file, _) = sparkc_core::syntax::parse(FileId(0), text);
+    let within = |sp: Span| sp.start as usize <= offset && offset <= sp.end as usize;
+    let (instance, arg) = file.items.iter().find_map(|item| {
+        let call = match item {
+            Item::Decl(d) => d.instance.as_ref(),
+            Item::Template(t) => t.base.as_ref(),
+            _ => None,
+        }?;
+        let arg = call
+            .args
+            .iter()
+            .find_map(|a| a.name.as_ref().filter(|n| within(n.span)))?;
+        Some((call, arg))
+    })?;
+    let t = comp.symbols.lookup_template(&instance.template.text)?;
+    let (Item::Template(tpl), tpl_text) = item_of(comp, t)? else {
+        return None;
+    };
+    let p = tpl.params.iter().find(|p| p.name.text == arg.text)?;
+    let mut md = format!(
+        "```spark
+{}: {}",
+        p.name.text,
+        type_name(&p.ty)
+    );
+    if let Some(d) = &p.default {
+        let _ = write!(md, " = {}", &tpl_text[d.span.range()]);
+    }
+    let _ = write!(
+        md,
+        "
+```
+parameter of `{}`",
+        tpl.name.text
+    );
+    if !p.doc.is_empty() {
+        let _ = write!(
+            md,
+            "
+
+{}",
+            p.doc
+        );
+    }
+    Some((md, arg.span))
 }
 
 /// The field key under `offset`, when it is a field of a declaration: its form and meaning
@@ -664,6 +720,39 @@ pub fn completion(
             .collect()
     };
     let mut items: Vec<lsp::CompletionItem> = Vec::new();
+    // Inside `= template(` ... at an argument's name: the template's parameters.
+    if let Some(open) = prefix.rfind('(')
+        && starts_declaration(prefix)
+        && !prefix[open..].contains(')')
+        && (before.ends_with('(') || before.ends_with(','))
+    {
+        let name_end = prefix[..open].trim_end();
+        let n = name_end
+            .bytes()
+            .rev()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')
+            .count();
+        let template = &name_end[name_end.len() - n..];
+        if let Some(t) = h.comp.symbols.lookup_template(template)
+            && let Some((Item::Template(tpl), tpl_text)) = item_of(h.comp, t)
+        {
+            for p in &tpl.params {
+                let detail = match &p.default {
+                    Some(d) => format!("{} = {}", type_name(&p.ty), &tpl_text[d.span.range()]),
+                    None => format!("{} (required)", type_name(&p.ty)),
+                };
+                let mut it = item(
+                    &p.name.text,
+                    lsp::CompletionItemKind::FIELD,
+                    &detail,
+                    &p.doc,
+                );
+                it.insert_text = Some(format!("{} = ", p.name.text));
+                items.push(it);
+            }
+            return Some(lsp::CompletionResponse::Array(items));
+        }
+    }
     if let Some(service) = before.strip_suffix(".port.").map(|b| {
         let n = b
             .bytes()

@@ -330,6 +330,13 @@ impl Server<'_> {
                         self.touch(&path);
                     }
                 }
+                // Files changed on disk (a checkout, another editor): every project checks again.
+                notif::DidChangeWatchedFiles::METHOD => {
+                    for ps in self.projects.values_mut() {
+                        ps.dirty = true;
+                        ps.previews.clear();
+                    }
+                }
                 notif::DidSaveTextDocument::METHOD => {
                     if let Ok(p) =
                         serde_json::from_value::<lsp::DidSaveTextDocumentParams>(n.params)
