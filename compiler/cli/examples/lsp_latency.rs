@@ -53,7 +53,7 @@ fn main() {
         json!({"capabilities": {"general": {"positionEncodings": ["utf-8"]}},
                "rootUri": format!("file://{}", root.display())}),
     );
-    c.answer(&id);
+    let _ = c.answer(&id);
     c.notify("initialized", json!({}));
     for (p, t) in &files {
         c.notify(
@@ -117,8 +117,14 @@ fn main() {
             "textDocument/hover",
             json!({"textDocument": {"uri": big_uri}, "position": {"line": l, "character": ch}}),
         );
-        c.answer(&id);
+        let r = c.answer(&id);
         hover_preview.push(t0.elapsed());
+        // What is measured must be the preview.
+        let shown = r.response_result.map(|v| v.to_string()).unwrap_or_default();
+        assert!(
+            shown.contains("docker-compose.yml"),
+            "the hover on the service shows no preview: {shown}"
+        );
 
         // A completion of a field inside a monitor's body.
         let body_at = text[at..].find("{ target").map_or(at, |n| at + n + 2);
@@ -188,10 +194,10 @@ impl Client {
                 params,
             )));
     }
-    fn answer(&self, id: &RequestId) {
+    fn answer(&self, id: &RequestId) -> lsp_server::Response {
         loop {
             match self.conn.receiver.recv_timeout(Duration::from_mins(1)) {
-                Ok(Message::Response(r)) if r.id == *id => return,
+                Ok(Message::Response(r)) if r.id == *id => return r,
                 Ok(_) => {}
                 Err(e) => panic!("no answer: {e}"),
             }

@@ -150,9 +150,29 @@ pub fn hover(s: &mut Server<'_>, tdp: &lsp::TextDocumentPositionParams) -> Optio
 fn item_of(comp: &Compilation, sym: usize) -> Option<(Item, String)> {
     let s = &comp.symbols.list[sym];
     let text = comp.sources.get(s.file).text.clone();
+    // The declaration alone, from the start of its line (a 300 KB file is not parsed for a
+    // hover); the whole file when it does not parse alone.
+    let line = text[..s.name_span.start as usize]
+        .rfind('\n')
+        .map_or(0, |n| n + 1);
+    let start = line + text[line..].len() - text[line..].trim_start().len();
+    if let Some(item) = sparkc_core::syntax::parser::parse_item_at(s.file, &text, start)
+        && item_name_span(&item) == Some(s.name_span)
+    {
+        return Some((item, text));
+    }
     let (file, _) = sparkc_core::syntax::parse(s.file, &text);
     let item = file.items.into_iter().nth(s.item)?;
     Some((item, text))
+}
+
+fn item_name_span(item: &Item) -> Option<Span> {
+    match item {
+        Item::Decl(d) => Some(d.name.span),
+        Item::Const(c) => Some(c.name.span),
+        Item::Template(t) => Some(t.name.span),
+        _ => None,
+    }
 }
 
 /// Markdown for a symbol: its declaration's first line, its kind and its documentation; and

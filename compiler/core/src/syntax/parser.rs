@@ -204,6 +204,17 @@ fn item_boundaries(text: &str, parts: usize) -> Vec<usize> {
 
 /// The one-piece parse, for the test that holds the parse in parts to it.
 #[doc(hidden)]
+/// The one item that starts at `start`, parsed alone (a language server's hover on one
+/// declaration of a large file); `None` when it does not parse alone.
+pub fn parse_item_at(file: FileId, text: &str, start: usize) -> Option<Item> {
+    let end = next_item_line(text, start + 1);
+    let (f, diags) = parse_range(file, text, start, end);
+    if !diags.is_empty() || f.items.len() != 1 {
+        return None;
+    }
+    f.items.into_iter().next()
+}
+
 pub fn parse_whole(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
     parse_range(file, text, 0, text.len())
 }
