@@ -1194,15 +1194,18 @@ impl Parser<'_> {
     /// "_" | ("-" ~ &(ASCII_ALPHANUMERIC | "_")))* }`
     fn ident(&mut self) -> Option<Name> {
         let s = self.pos;
-        let is_keyword = KEYWORDS.iter().any(|k| {
-            self.at(k)
-                && self
-                    .b
-                    .get(s + k.len())
-                    .is_none_or(|c| !ident_char(*c) && *c != b'-')
-        });
         let first = self.peek();
-        if is_keyword || !first.is_some_and(|c| c.is_ascii_alphabetic() || c == b'_') {
+        if !first.is_some_and(|c| c.is_ascii_alphabetic() || c == b'_') {
+            self.expect("a name");
+            return None;
+        }
+        // `!(keyword ~ !(ident_char | "-"))`: the run of name characters is a keyword and
+        // no `-` follows it (checked on the run, not by trying every keyword at `s`).
+        let run = self.b[s..].iter().take_while(|c| ident_char(**c)).count();
+        if (2..=8).contains(&run)
+            && self.b.get(s + run) != Some(&b'-')
+            && KEYWORDS.iter().any(|k| k.as_bytes() == &self.b[s..s + run])
+        {
             self.expect("a name");
             return None;
         }
