@@ -199,7 +199,7 @@ fn describe_symbol(comp: &Compilation, sym: usize) -> (String, Option<(DeclKind,
             Item::Const(c) => c.doc.clone(),
             Item::Decl(d) => {
                 if matches!(d.kind, DeclKind::Service | DeclKind::Domain) {
-                    preview = Some((d.kind, d.name.text.to_string()));
+                    preview = Some((d.kind, d.name.text.as_str().to_owned()));
                 }
                 d.doc.clone()
             }
@@ -238,7 +238,7 @@ fn describe_symbol(comp: &Compilation, sym: usize) -> (String, Option<(DeclKind,
 
 fn type_name(t: &ast::TypeExpr) -> String {
     match t {
-        ast::TypeExpr::Named(n) => n.text.to_string(),
+        ast::TypeExpr::Named(n) => n.text.as_str().to_owned(),
         ast::TypeExpr::List(inner, _) => format!("[{}]", type_name(inner)),
     }
 }
@@ -1019,7 +1019,7 @@ pub fn document_symbols(s: &mut Server<'_>, uri: &Uri) -> Option<lsp::DocumentSy
                     .body
                     .iter()
                     .map(|f| lsp::DocumentSymbol {
-                        name: f.key.text.to_string(),
+                        name: f.key.text.as_str().to_owned(),
                         detail: None,
                         kind: lsp::SymbolKind::FIELD,
                         tags: None,
@@ -1031,7 +1031,7 @@ pub fn document_symbols(s: &mut Server<'_>, uri: &Uri) -> Option<lsp::DocumentSy
                     })
                     .collect();
                 (
-                    d.name.text.to_string(),
+                    d.name.text.as_str().to_owned(),
                     symbol_kind(d.kind),
                     d.kind.keyword(),
                     d.span,
@@ -1040,7 +1040,7 @@ pub fn document_symbols(s: &mut Server<'_>, uri: &Uri) -> Option<lsp::DocumentSy
                 )
             }
             Item::Const(c) => (
-                c.name.text.to_string(),
+                c.name.text.as_str().to_owned(),
                 lsp::SymbolKind::CONSTANT,
                 "const",
                 c.span,
@@ -1048,7 +1048,7 @@ pub fn document_symbols(s: &mut Server<'_>, uri: &Uri) -> Option<lsp::DocumentSy
                 None,
             ),
             Item::Template(t) => (
-                t.name.text.to_string(),
+                t.name.text.as_str().to_owned(),
                 lsp::SymbolKind::FUNCTION,
                 "template",
                 t.span,
@@ -1713,8 +1713,8 @@ fn port_paths(e: &ast::Expr, out: &mut Vec<(String, String, usize)>) {
     use ast::ExprKind as K;
     match &e.kind {
         K::Path(names) if names.len() == 3 && names[1].text == "port" => out.push((
-            names[0].text.to_string(),
-            names[2].text.to_string(),
+            names[0].text.as_str().to_owned(),
+            names[2].text.as_str().to_owned(),
             e.span.end as usize,
         )),
         K::List(items) => items.iter().for_each(|x| port_paths(x, out)),

@@ -102,8 +102,8 @@ pub fn local_at(comp: &Compilation, file: FileId, offset: usize) -> Option<(Loca
         {
             return Some((
                 Local::Port {
-                    service: d.name.text.to_string(),
-                    port: k.text.to_string(),
+                    service: d.name.text.as_str().to_owned(),
+                    port: k.text.as_str().to_owned(),
                 },
                 k.span,
             ));
@@ -116,8 +116,8 @@ pub fn local_at(comp: &Compilation, file: FileId, offset: usize) -> Option<(Loca
             {
                 return Some((
                     Local::Port {
-                        service: svc.text.to_string(),
-                        port: port.text.to_string(),
+                        service: svc.text.as_str().to_owned(),
+                        port: port.text.as_str().to_owned(),
                     },
                     port.span,
                 ));

@@ -471,7 +471,7 @@ impl Loader<'_> {
                     let last = module.text.rsplit('.').next().unwrap_or("").to_string();
                     let start = module.span.end as usize - last.len();
                     vec![(
-                        module.text.to_string(),
+                        module.text.as_str().to_owned(),
                         ast::Name {
                             text: last.into(),
                             span: Span::new(start, module.span.end as usize),

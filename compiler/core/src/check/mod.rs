@@ -206,7 +206,7 @@ pub fn check_cached(
             };
             syms.add(
                 Sym {
-                    name: name.text.to_string(),
+                    name: name.text.as_str().to_owned(),
                     kind,
                     file: fid,
                     item: ii,
@@ -226,10 +226,10 @@ pub fn check_cached(
             _ => None,
         });
         if let Some((ii, span)) = found {
-            references.push((*from, name.span, name.text.to_string()));
+            references.push((*from, name.span, name.text.as_str().to_owned()));
             syms.add(
                 Sym {
-                    name: name.text.to_string(),
+                    name: name.text.as_str().to_owned(),
                     kind: SymKind::Template,
                     file: *std_file,
                     item: ii,

@@ -718,7 +718,7 @@ fn is_plain(k: &ExprKind) -> bool {
 
 fn type_text(t: &TypeExpr) -> String {
     match t {
-        TypeExpr::Named(n) => n.text.to_string(),
+        TypeExpr::Named(n) => n.text.as_str().to_owned(),
         TypeExpr::List(inner, _) => format!("[{}]", type_text(inner)),
     }
 }

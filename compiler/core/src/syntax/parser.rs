@@ -1959,8 +1959,8 @@ mod tests {
             .items
             .iter()
             .map(|i| match i {
-                Item::Decl(d) => d.name.text.to_string(),
-                Item::Const(c) => c.name.text.to_string(),
+                Item::Decl(d) => d.name.text.as_str().to_owned(),
+                Item::Const(c) => c.name.text.as_str().to_owned(),
                 Item::Error(e) => format!(
                     "broken {}",
                     e.declares.as_ref().map_or("?", |d| d.name.text.as_str())

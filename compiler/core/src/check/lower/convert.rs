@@ -312,7 +312,7 @@ impl Lowerer<'_, '_> {
         if let Some(rec) = self.record(v) {
             for (k, fv, _) in rec {
                 if let Some(t) = self.text(fv) {
-                    out.insert(k.text.to_string(), t);
+                    out.insert(k.text.as_str().to_owned(), t);
                 }
             }
         }

@@ -69,7 +69,7 @@ impl Lowerer<'_, '_> {
         let rv = self.ev.eval(route, loc.file, None);
         let (service, port) = self.port_ref(&rv)?;
         Some(Domain {
-            name: d.name.text.to_string(),
+            name: d.name.text.as_str().to_owned(),
             loc,
             service,
             port,

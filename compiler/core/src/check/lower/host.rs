@@ -77,7 +77,7 @@ impl Lowerer<'_, '_> {
         let decl = self.decl(sym);
         let f = self.fields(sym, &FIELDS);
         let mut h = Host {
-            name: decl.name.text.to_string(),
+            name: decl.name.text.as_str().to_owned(),
             loc: self.loc_of(sym),
             doc: decl.doc.clone(),
             address: None,

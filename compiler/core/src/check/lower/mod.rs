@@ -210,7 +210,10 @@ impl<'e, 'a> Lowerer<'e, 'a> {
         self.ev.subject = Some(crate::diag::Subject {
             file: loc.file,
             span: decl.instance.as_ref().map_or(loc.span, |i| i.span),
-            template: decl.instance.as_ref().map(|i| i.template.text.to_string()),
+            template: decl
+                .instance
+                .as_ref()
+                .map(|i| i.template.text.as_str().to_owned()),
         });
     }
 

@@ -63,7 +63,7 @@ impl Lowerer<'_, '_> {
         let decl = self.decl(sym);
         let f = self.fields(sym, &FIELDS);
         let loc = self.loc_of(sym);
-        let name = decl.name.text.to_string();
+        let name = decl.name.text.as_str().to_owned();
         let mut written = MonitorFields::default();
         self.lower_fields(&f, &FIELDS, &mut written, |_| true);
         if f.get("target").is_none() {

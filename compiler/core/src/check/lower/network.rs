@@ -52,7 +52,7 @@ impl Lowerer<'_, '_> {
         let decl = self.decl(sym);
         let f = self.fields(sym, &NETWORK_FIELDS);
         let mut n = Network {
-            name: decl.name.text.to_string(),
+            name: decl.name.text.as_str().to_owned(),
             loc: self.loc_of(sym),
             host: None,
             stack: None,
@@ -72,7 +72,7 @@ impl Lowerer<'_, '_> {
         let f = self.fields(sym, &VOLUME_FIELDS);
         let host = self.placement_host(sym, true)?;
         let mut v = Volume {
-            name: decl.name.text.to_string(),
+            name: decl.name.text.as_str().to_owned(),
             loc: self.loc_of(sym),
             host,
             driver: None,

@@ -77,7 +77,7 @@ impl Lowerer<'_, '_> {
             SecretSource::Env(decl.name.text.to_ascii_uppercase())
         });
         Secret {
-            name: decl.name.text.to_string(),
+            name: decl.name.text.as_str().to_owned(),
             loc: self.loc_of(sym),
             doc: decl.doc.clone(),
             source,

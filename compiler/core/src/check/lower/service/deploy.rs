@@ -33,7 +33,7 @@ impl Lowerer<'_, '_> {
                                         "the soft limit must not exceed the hard limit",
                                     );
                                 }
-                                out.insert(k.text.to_string(), Ulimit::SoftHard(a, b));
+                                out.insert(k.text.as_str().to_owned(), Ulimit::SoftHard(a, b));
                             }
                         }
                         _ => {
@@ -46,7 +46,7 @@ impl Lowerer<'_, '_> {
                 }
                 _ => {
                     if let Some(n) = self.int(uv, -1, i64::MAX) {
-                        out.insert(k.text.to_string(), Ulimit::Single(n));
+                        out.insert(k.text.as_str().to_owned(), Ulimit::Single(n));
                     }
                 }
             }
@@ -165,7 +165,7 @@ impl Lowerer<'_, '_> {
                         file: *ikf,
                         span: ik.span,
                     };
-                    out.insert(ik.text.to_string(), Passthrough { value, loc });
+                    out.insert(ik.text.as_str().to_owned(), Passthrough { value, loc });
                 }
             }
         }
@@ -186,7 +186,7 @@ impl Lowerer<'_, '_> {
             Val::List(items) => Raw::List(items.iter().filter_map(|i| self.raw(i)).collect()),
             Val::Record(rec) => Raw::Map(
                 rec.iter()
-                    .filter_map(|(k, v, _)| Some((k.text.to_string(), self.raw(v)?)))
+                    .filter_map(|(k, v, _)| Some((k.text.as_str().to_owned(), self.raw(v)?)))
                     .collect(),
             ),
             _ => {

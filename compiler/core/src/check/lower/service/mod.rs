@@ -339,11 +339,14 @@ impl Lowerer<'_, '_> {
         let f = self.fields(sym, &FIELDS);
         self.path_secrets.clear();
         let mut s = Service {
-            name: decl.name.text.to_string(),
+            name: decl.name.text.as_str().to_owned(),
             loc: self.loc_of(sym),
             doc: decl.doc.clone(),
             host: self.placement_host(sym, true),
-            template: decl.instance.as_ref().map(|i| i.template.text.to_string()),
+            template: decl
+                .instance
+                .as_ref()
+                .map(|i| i.template.text.as_str().to_owned()),
             metrics_path: "/metrics".to_string(),
             field_locs: self.record_locs(&f, &FIELDS),
             ..Service::default()
@@ -406,7 +409,7 @@ impl Lowerer<'_, '_> {
             for (k, pv, kf) in rec {
                 if let Some((port, proto)) = self.port(pv) {
                     out.push(PortDef {
-                        name: k.text.to_string(),
+                        name: k.text.as_str().to_owned(),
                         port,
                         proto,
                         loc: Loc {
@@ -496,7 +499,7 @@ impl Lowerer<'_, '_> {
         if let Some(rec) = self.record(v) {
             for (k, iv, _) in rec {
                 if let Some(ip) = self.ip(iv) {
-                    out.insert(k.text.to_string(), ip);
+                    out.insert(k.text.as_str().to_owned(), ip);
                 }
             }
         }
@@ -584,7 +587,7 @@ impl Lowerer<'_, '_> {
         for (k, ev, _) in rec {
             if self.is_secret(ev) {
                 if let Some(id) = self.secret_ref(ev) {
-                    out.insert(k.text.to_string(), EnvValue::Secret(id));
+                    out.insert(k.text.as_str().to_owned(), EnvValue::Secret(id));
                 }
             } else if let Some(t) = self.text(ev) {
                 if let Val::Ref(sym, path) = &ev.val
@@ -596,7 +599,7 @@ impl Lowerer<'_, '_> {
                         loc: ev.loc,
                     });
                 }
-                out.insert(k.text.to_string(), EnvValue::Plain(t));
+                out.insert(k.text.as_str().to_owned(), EnvValue::Plain(t));
             }
         }
         (out, named)
