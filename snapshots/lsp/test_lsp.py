@@ -486,3 +486,21 @@ async def test_template_arguments_hover_and_completion(client: LanguageClient, p
     items = got.items if hasattr(got, "items") else got
     labels = {i.label for i in items}
     assert "maxmemory" in labels, labels
+
+
+async def test_template_completion_carries_the_templates_docs(client: LanguageClient, project):
+    text = (project / "main.spark").read_text() + "\nservice extra on m300 = \n"
+    main = open_doc(client, project, "main.spark", text)
+    got = await client.text_document_completion_async(
+        types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=main),
+            position=position_of(text, "service extra on m300 = ", delta=len("service extra on m300 = ")),
+        )
+    )
+    items = {i.label: i for i in (got.items if hasattr(got, "items") else got)}
+    # Imported (mysql) and not imported (postgres) stdlib templates, each with its doc.
+    for name in ("mysql", "postgres"):
+        assert name in items, sorted(items)
+        doc = items[name].documentation
+        assert doc is not None and len(doc.value) > 20, (name, doc)
+

@@ -797,11 +797,15 @@ pub fn completion(
     } else if before.ends_with('=') && starts_declaration(prefix) {
         // `service x on h = ` — templates: the project's and the stdlib's.
         for x in syms.iter().filter(|x| x.kind == SymKind::Template) {
+            let file = &h.comp.sources.get(x.file).text;
+            let line = file[..x.name_span.start as usize]
+                .rfind('\n')
+                .map_or(0, |n| n + 1);
             items.push(item(
                 &x.name,
                 lsp::CompletionItemKind::FUNCTION,
                 "template",
-                "",
+                &sparkc_core::syntax::literal::doc_before(file, line),
             ));
         }
         for m in sparkc_stdlib::modules() {
@@ -811,7 +815,7 @@ pub fn completion(
                     name,
                     lsp::CompletionItemKind::FUNCTION,
                     &format!("template from {m} (needs `import std.apps.{{{name}}}`)"),
-                    "",
+                    &stdlib_template_doc(m, name),
                 );
                 it.insert_text = Some(format!("{name}()"));
                 items.push(it);
@@ -860,6 +864,16 @@ pub fn completion(
         items = value_names(h.comp);
     }
     Some(lsp::CompletionResponse::Array(items))
+}
+
+/// The doc comment of the template `name` in the stdlib module `module`, read off its text.
+fn stdlib_template_doc(module: &str, name: &str) -> String {
+    let Some(text) = sparkc_stdlib::module(module) else {
+        return String::new();
+    };
+    text.find(&format!("template {name}("))
+        .map(|at| sparkc_core::syntax::literal::doc_before(text, at))
+        .unwrap_or_default()
 }
 
 fn item(
