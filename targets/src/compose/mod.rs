@@ -189,6 +189,7 @@ fn project_files(
         traefik: &facts.traefik,
         traefik_service: facts.traefik_services[hid],
         generated: ctx.generated,
+        text: ctx.text,
     };
     let file = e.file(project, services);
     let env_vars = std::mem::take(&mut e.env_vars);
@@ -237,6 +238,9 @@ struct Emitter<'a> {
     traefik_service: Option<ServiceId>,
     /// What the other targets generated, for the config-hash label.
     generated: &'a [Artifact],
+    /// Whether the file's text is wanted: a check needs the diagnostics only, and skips
+    /// what only the text would show (the routing labels).
+    text: bool,
 }
 
 fn dur(ms: u64) -> String {

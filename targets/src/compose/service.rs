@@ -61,64 +61,18 @@ impl Emitter<'_> {
         y.depends_on = self.depends_on(s);
         y.environment = self.environment(s);
         y.env_file.clone_from(&s.env_file);
-        y.ports = s.publish.iter().map(published).collect();
-        // Declared ports that are not published are exposed to the project's networks only.
-        y.expose = s
-            .ports
-            .iter()
-            .filter(|p| {
-                !s.publish.iter().any(|x| {
-                    x.container.0 <= p.port && p.port <= x.container.1 && x.proto == p.proto
-                })
-            })
-            .map(|p| {
-                if p.proto == Proto::Udp {
-                    format!("{}/udp", p.port)
-                } else {
-                    p.port.to_string()
-                }
-            })
-            .collect();
         for v in &s.volumes {
             self.node_local_mount(s, v);
-            y.volumes.push(mount(v));
         }
-        y.networks = s
-            .networks
-            .iter()
-            .map(|n| self.m.networks[*n].name.clone())
-            .collect();
-        if !y.networks.is_empty() && s.default_network {
-            // The project's own network; compose defines it without a top-level entry.
-            y.networks.push("default".to_string());
-        }
-        y.network_mode = s.network_mode.map(|nm| match nm {
-            NetworkMode::Host => "host".to_string(),
-            NetworkMode::None => "none".to_string(),
-            NetworkMode::Bridge => "bridge".to_string(),
-            NetworkMode::Service(id) => format!("service:{}", self.m.services[id].name),
-        });
-        y.secrets = s
-            .secrets
-            .iter()
-            .map(|id| self.m.secrets[*id].name.clone())
-            .collect();
         y.healthcheck = s.healthcheck.as_ref().map(|h| self.healthcheck(s, h));
-        // Traefik's docker provider reads container labels; its swarm provider reads the
-        // service's, under `deploy.labels`.
-        let routing = self.traefik_labels(s, sid);
-        let (mut labels, deploy_labels) = if self.swarm() {
-            (Labels::default(), routing)
+        // From here to the labels, only text: a check (no text wanted) skips it.
+        let deploy_labels = if self.text {
+            self.service_text(s, sid, &mut y)
         } else {
-            (routing, Labels::default())
+            // The routing labels' diagnostics.
+            let _ = self.traefik_labels(s, sid);
+            Labels::default()
         };
-        for (k, v) in &s.labels {
-            labels.set(k.as_str(), v.as_str());
-        }
-        if let Some(hash) = self.config_hash(s) {
-            labels.set(CONFIG_HASH_LABEL, hash);
-        }
-        y.labels = labels;
         y.security_opt.clone_from(&s.security_opt);
         y.cap_add.clone_from(&s.cap_add);
         y.cap_drop.clone_from(&s.cap_drop);
@@ -175,6 +129,69 @@ impl Emitter<'_> {
             y.passthrough.push((k.clone(), raw(&p.value)));
         }
         y
+    }
+
+    /// The parts of a compose service that are only text (ports, mounts, networks, secrets,
+    /// labels): what a check skips.
+    /// Returns the labels that go under `deploy.labels` (swarm's routing labels).
+    fn service_text(&mut self, s: &Service, sid: ServiceId, y: &mut ComposeService) -> Labels {
+        y.ports = s.publish.iter().map(published).collect();
+        // Declared ports that are not published are exposed to the project's networks only.
+        y.expose = s
+            .ports
+            .iter()
+            .filter(|p| {
+                !s.publish.iter().any(|x| {
+                    x.container.0 <= p.port && p.port <= x.container.1 && x.proto == p.proto
+                })
+            })
+            .map(|p| {
+                if p.proto == Proto::Udp {
+                    format!("{}/udp", p.port)
+                } else {
+                    p.port.to_string()
+                }
+            })
+            .collect();
+        for v in &s.volumes {
+            y.volumes.push(mount(v));
+        }
+        y.networks = s
+            .networks
+            .iter()
+            .map(|n| self.m.networks[*n].name.clone())
+            .collect();
+        if !y.networks.is_empty() && s.default_network {
+            // The project's own network; compose defines it without a top-level entry.
+            y.networks.push("default".to_string());
+        }
+        y.network_mode = s.network_mode.map(|nm| match nm {
+            NetworkMode::Host => "host".to_string(),
+            NetworkMode::None => "none".to_string(),
+            NetworkMode::Bridge => "bridge".to_string(),
+            NetworkMode::Service(id) => format!("service:{}", self.m.services[id].name),
+        });
+        y.secrets = s
+            .secrets
+            .iter()
+            .map(|id| self.m.secrets[*id].name.clone())
+            .collect();
+        // Traefik's docker provider reads container labels; its swarm provider reads the
+        // service's, under `deploy.labels`.
+        let routing = self.traefik_labels(s, sid);
+        let (mut labels, deploy_labels) = if self.swarm() {
+            (Labels::default(), routing)
+        } else {
+            (routing, Labels::default())
+        };
+        for (k, v) in &s.labels {
+            labels.set(k.as_str(), v.as_str());
+        }
+        if let Some(hash) = self.config_hash(s) {
+            labels.set(CONFIG_HASH_LABEL, hash);
+        }
+        y.labels = labels;
+        deploy_labels
     }
 
     fn depends_on(&mut self, s: &Service) -> Option<DependsOn> {

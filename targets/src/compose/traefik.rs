@@ -76,7 +76,8 @@ impl Emitter<'_> {
                 .or_default()
                 .push(d);
         }
-        if routers.is_empty() {
+        // Every diagnostic is above; what follows is only text.
+        if routers.is_empty() || !self.text {
             return labels;
         }
         labels.set("traefik.enable", "true");
