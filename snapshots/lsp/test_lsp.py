@@ -503,4 +503,9 @@ async def test_template_completion_carries_the_templates_docs(client: LanguageCl
         assert name in items, sorted(items)
         doc = items[name].documentation
         assert doc is not None and len(doc.value) > 20, (name, doc)
+    # Choosing one that is not imported adds it to the file's `import std.apps.{...}`.
+    extra = items["postgres"].additional_text_edits
+    assert extra and extra[0].new_text == ", postgres", extra
+    assert text.split("\n")[extra[0].range.start.line].startswith("import std.apps.{")
+    assert not items["mysql"].additional_text_edits
 

@@ -721,6 +721,7 @@ pub fn completion(
     s: &mut Server<'_>,
     tdp: &lsp::TextDocumentPositionParams,
 ) -> Option<lsp::CompletionResponse> {
+    let encoding = s.encoding;
     let h = here(s, tdp)?;
     let text = &h.comp.sources.get(h.file).text;
     let offset = h.offset.min(text.len());
@@ -814,10 +815,12 @@ pub fn completion(
                 let mut it = item(
                     name,
                     lsp::CompletionItemKind::FUNCTION,
-                    &format!("template from {m} (needs `import std.apps.{{{name}}}`)"),
+                    &format!("template from {m} (its import is added)"),
                     &stdlib_template_doc(m, name),
                 );
                 it.insert_text = Some(format!("{name}()"));
+                let parent = m.rsplit_once('.').map_or("std.apps", |(p, _)| p);
+                it.additional_text_edits = Some(vec![import_edit(text, encoding, parent, name)]);
                 items.push(it);
             }
         }
@@ -1214,20 +1217,16 @@ fn network_action(
     }))
 }
 
-/// "Add `import std.apps.{x}`": into the file's `import std.apps.{...}` if it has one, else
-/// a new line above the first declaration.
-fn import_action(
-    s: &Server<'_>,
-    uri: &Uri,
-    module: &str,
-    d: &lsp::Diagnostic,
-) -> lsp::CodeActionOrCommand {
-    let text = super::convert::uri_to_path(uri)
-        .and_then(|p| s.docs.get(&p).map(|d| d.text.clone()))
-        .unwrap_or_default();
-    let (parent, name) = module.rsplit_once('.').unwrap_or(("std.apps", module));
-    let lines = Lines::new(&text, s.encoding);
-    let (file, _) = sparkc_core::syntax::parse(FileId(0), &text);
+/// The edit that imports `name` from the stdlib module `parent` into `text`: into its
+/// `import parent.{...}` if it has one, else on a new line above the first declaration.
+fn import_edit(
+    text: &str,
+    encoding: super::convert::Encoding,
+    parent: &str,
+    name: &str,
+) -> lsp::TextEdit {
+    let lines = Lines::new(text, encoding);
+    let (file, _) = sparkc_core::syntax::parse(FileId(0), text);
     let existing = file.items.iter().find_map(|i| match i {
         Item::Import(ast::Import {
             target: ast::ImportTarget::Std { module: m, names },
@@ -1235,7 +1234,7 @@ fn import_action(
         }) if m.text == parent && !names.is_empty() => names.last().map(|n| n.span.end),
         _ => None,
     });
-    let edit = if let Some(after) = existing {
+    if let Some(after) = existing {
         lsp::TextEdit {
             range: lines.range(after as usize, after as usize),
             new_text: format!(", {name}"),
@@ -1259,7 +1258,22 @@ fn import_action(
                 new_text: format!("import {parent}.{{{name}}}\n"),
             }
         }
-    };
+    }
+}
+
+/// "Add `import std.apps.{x}`": into the file's `import std.apps.{...}` if it has one, else
+/// a new line above the first declaration.
+fn import_action(
+    s: &Server<'_>,
+    uri: &Uri,
+    module: &str,
+    d: &lsp::Diagnostic,
+) -> lsp::CodeActionOrCommand {
+    let text = super::convert::uri_to_path(uri)
+        .and_then(|p| s.docs.get(&p).map(|d| d.text.clone()))
+        .unwrap_or_default();
+    let (parent, name) = module.rsplit_once('.').unwrap_or(("std.apps", module));
+    let edit = import_edit(&text, s.encoding, parent, name);
     #[allow(clippy::mutable_key_type)] // the protocol's own map type; a `Uri` is not mutated
     let mut changes = HashMap::new();
     changes.insert(uri.clone(), vec![edit]);
