@@ -122,20 +122,21 @@ fn pre_commit_rejects_broken_stale_and_unformatted_commits() {
         ),
     )
     .unwrap_or_else(|e| panic!("{e}"));
+    let sparkc = |command: &str| {
+        let out = run(
+            &project,
+            Path::new(env!("CARGO_BIN_EXE_sparkc")),
+            &[command],
+            &env,
+        );
+        ok(&out, &format!("sparkc {command}"));
+    };
     ok(&git(&project, &["init", "-q"], &env), "git init");
     ok(
         &run(&project, &pre_commit, &["install"], &env),
         "pre-commit install",
     );
-    ok(
-        &run(
-            &project,
-            Path::new(env!("CARGO_BIN_EXE_sparkc")),
-            &["build"],
-            &env,
-        ),
-        "sparkc build",
-    );
+    sparkc("build");
     ok(&git(&project, &["add", "-A"], &env), "git add");
     let good = git(&project, &["commit", "-q", "-m", "good"], &env);
     ok(&good, "a good commit");
@@ -173,15 +174,7 @@ fn pre_commit_rejects_broken_stale_and_unformatted_commits() {
             .replace("  runtime = compose", "runtime=compose"),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    ok(
-        &run(
-            &project,
-            Path::new(env!("CARGO_BIN_EXE_sparkc")),
-            &["build"],
-            &env,
-        ),
-        "sparkc build",
-    );
+    sparkc("build");
     ok(&git(&project, &["add", "-A"], &env), "git add");
     let unformatted = git(&project, &["commit", "-q", "-m", "unformatted"], &env);
     assert!(
@@ -195,15 +188,7 @@ fn pre_commit_rejects_broken_stale_and_unformatted_commits() {
     );
 
     // Formatted: it passes.
-    ok(
-        &run(
-            &project,
-            Path::new(env!("CARGO_BIN_EXE_sparkc")),
-            &["fmt"],
-            &env,
-        ),
-        "sparkc fmt",
-    );
+    sparkc("fmt");
     ok(&git(&project, &["add", "-A"], &env), "git add");
     ok(
         &git(&project, &["commit", "-q", "-m", "fixed"], &env),

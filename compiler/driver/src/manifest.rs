@@ -143,43 +143,18 @@ impl Manifest {
             }
         }
         for (table, options) in &self.targets {
-            let Some(target) = builtin.iter().find(|t| t.name() == table.get_ref()) else {
-                let is_template = options.keys().any(|k| k.get_ref() == "templates");
-                let is_shipped = shipped.iter().any(|t| t.name == table.get_ref());
-                if !is_template && !is_shipped {
-                    diags.push(unknown_target(
-                        table.get_ref(),
-                        at(table.span()),
-                        "a `[targets...]` table",
-                    ));
-                    continue;
-                }
-                diags.extend(template_table_diagnostics(table, options, file));
-                if !self
-                    .project
-                    .build
-                    .iter()
-                    .any(|b| b.get_ref() == table.get_ref())
-                {
-                    diags.push(
-                        Diagnostic::warning(
-                            Code::ManifestUnused,
-                            format!(
-                                "the template target `{}` is defined but not built",
-                                table.get_ref()
-                            ),
-                            file,
-                            at(table.span()),
-                        )
-                        .label("not in `build`")
-                        .help(format!(
-                            "add \"{}\" to `build = [...]` in [project], or remove the table",
-                            table.get_ref()
-                        )),
-                    );
-                }
+            let builtin_target = builtin.iter().find(|t| t.name() == table.get_ref());
+            let is_template = builtin_target.is_none()
+                && (options.keys().any(|k| k.get_ref() == "templates")
+                    || shipped.iter().any(|t| t.name == table.get_ref()));
+            if builtin_target.is_none() && !is_template {
+                diags.push(unknown_target(
+                    table.get_ref(),
+                    at(table.span()),
+                    "a `[targets...]` table",
+                ));
                 continue;
-            };
+            }
             if !self
                 .project
                 .build
@@ -203,6 +178,10 @@ impl Manifest {
                     )),
                 );
             }
+            let Some(target) = builtin_target else {
+                diags.extend(template_table_diagnostics(table, options, file));
+                continue;
+            };
             let known = target.options();
             for (key, value) in options {
                 let Some(opt) = known.iter().find(|o| o.name == key.get_ref()) else {

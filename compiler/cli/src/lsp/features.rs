@@ -13,6 +13,14 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+/// The text of a document: its open buffer, else the file on disk.
+fn buffer(s: &Server<'_>, path: &Path) -> Option<String> {
+    s.docs
+        .get(path)
+        .map(|d| d.text.clone())
+        .or_else(|| std::fs::read_to_string(path).ok())
+}
+
 /// The place a request is about: the project's check, the file in it and the byte offset.
 struct Here<'s> {
     comp: &'s Compilation,
@@ -100,13 +108,12 @@ pub fn hover(s: &mut Server<'_>, tdp: &lsp::TextDocumentPositionParams) -> Optio
                 lines.range(span.start as usize, span.end as usize),
                 preview,
             )
-        } else if let Some((md, span)) = describe_argument(h.comp, text, h.offset) {
-            (
-                md,
-                lines.range(span.start as usize, span.end as usize),
-                None,
-            )
-        } else if let Some((md, span)) = describe_field(text, h.offset) {
+        } else if let Some((md, span)) = {
+            // What names no symbol: an argument's parameter or a field (one parse for both).
+            let (parsed, _) = sparkc_core::syntax::parse(FileId(0), text);
+            describe_argument(h.comp, &parsed, h.offset)
+                .or_else(|| describe_field(&parsed, h.offset))
+        } {
             (
                 md,
                 lines.range(span.start as usize, span.end as usize),
@@ -287,8 +294,11 @@ fn header_line(text: &str, name: Span) -> String {
 
 /// The parameter a named argument of a template call gives (`mysql(database = ...)`): its
 /// type, default and documentation.
-fn describe_argument(comp: &Compilation, text: &str, offset: usize) -> Option<(String, Span)> {
-    let (file, _) = sparkc_core::syntax::parse(FileId(0), text);
+fn describe_argument(
+    comp: &Compilation,
+    file: &ast::File,
+    offset: usize,
+) -> Option<(String, Span)> {
     let within = |sp: Span| sp.start as usize <= offset && offset <= sp.end as usize;
     let (instance, arg) = file.items.iter().find_map(|item| {
         let call = match item {
@@ -337,8 +347,7 @@ parameter of `{}`",
 
 /// The field key under `offset`, when it is a field of a declaration: its form and meaning
 /// from the field table.
-fn describe_field(text: &str, offset: usize) -> Option<(String, Span)> {
-    let (file, _) = sparkc_core::syntax::parse(FileId(0), text);
+fn describe_field(file: &ast::File, offset: usize) -> Option<(String, Span)> {
     for item in &file.items {
         let Item::Decl(d) = item else {
             continue;
@@ -1002,11 +1011,7 @@ fn enclosing_kind(text: &str, offset: usize) -> Option<DeclKind> {
 
 pub fn formatting(s: &mut Server<'_>, uri: &Uri) -> Option<Vec<lsp::TextEdit>> {
     let path = super::convert::uri_to_path(uri)?;
-    let text = s
-        .docs
-        .get(&path)
-        .map(|d| d.text.clone())
-        .or_else(|| std::fs::read_to_string(&path).ok())?;
+    let text = buffer(s, &path)?;
     let (out, _) = sparkc_core::format::format(&text).ok()?;
     if out == text {
         return Some(Vec::new());
@@ -1021,11 +1026,7 @@ pub fn formatting(s: &mut Server<'_>, uri: &Uri) -> Option<Vec<lsp::TextEdit>> {
 #[allow(deprecated)] // `DocumentSymbol::deprecated`, a required field of the type
 pub fn document_symbols(s: &mut Server<'_>, uri: &Uri) -> Option<lsp::DocumentSymbolResponse> {
     let path = super::convert::uri_to_path(uri)?;
-    let text = s
-        .docs
-        .get(&path)
-        .map(|d| d.text.clone())
-        .or_else(|| std::fs::read_to_string(&path).ok())?;
+    let text = buffer(s, &path)?;
     let (file, _) = sparkc_core::syntax::parse(FileId(0), &text);
     let lines = Lines::new(&text, s.encoding);
     let mut out = Vec::new();
@@ -1201,11 +1202,25 @@ fn network_action(
             new_text: format!(" {{\n  networks = {value}\n}}"),
         }
     };
+    Some(quick_fix(
+        format!("Put `{service}` on `{list}`"),
+        target,
+        edit,
+        d,
+    ))
+}
+
+/// A preferred quick fix for `d`: one edit in one file.
+fn quick_fix(
+    title: String,
+    uri: Uri,
+    edit: lsp::TextEdit,
+    d: &lsp::Diagnostic,
+) -> lsp::CodeActionOrCommand {
     #[allow(clippy::mutable_key_type)] // the protocol's own map type; a `Uri` is not mutated
-    let mut changes = HashMap::new();
-    changes.insert(target, vec![edit]);
-    Some(lsp::CodeActionOrCommand::CodeAction(lsp::CodeAction {
-        title: format!("Put `{service}` on `{list}`"),
+    let changes = HashMap::from([(uri, vec![edit])]);
+    lsp::CodeActionOrCommand::CodeAction(lsp::CodeAction {
+        title,
         kind: Some(lsp::CodeActionKind::QUICKFIX),
         diagnostics: Some(vec![d.clone()]),
         edit: Some(lsp::WorkspaceEdit {
@@ -1214,7 +1229,7 @@ fn network_action(
         }),
         is_preferred: Some(true),
         ..Default::default()
-    }))
+    })
 }
 
 /// The edit that imports `name` from the stdlib module `parent` into `text`: into its
@@ -1240,23 +1255,15 @@ fn import_edit(
             new_text: format!(", {name}"),
         }
     } else {
-        {
-            let at = file
-                .items
-                .iter()
-                .find(|i| !matches!(i, Item::Import(_)))
-                .map_or(0, |i| match i {
-                    Item::Decl(d) => d.span.start,
-                    Item::Const(c) => c.span.start,
-                    Item::Template(t) => t.span.start,
-                    Item::Error(e) => e.span.start,
-                    Item::Import(i) => i.span.start,
-                }) as usize;
-            let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
-            lsp::TextEdit {
-                range: lines.range(line_start, line_start),
-                new_text: format!("import {parent}.{{{name}}}\n"),
-            }
+        let at = file
+            .items
+            .iter()
+            .find(|i| !matches!(i, Item::Import(_)))
+            .map_or(0, |i| i.span().start) as usize;
+        let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
+        lsp::TextEdit {
+            range: lines.range(line_start, line_start),
+            new_text: format!("import {parent}.{{{name}}}\n"),
         }
     }
 }
@@ -1274,20 +1281,12 @@ fn import_action(
         .unwrap_or_default();
     let (parent, name) = module.rsplit_once('.').unwrap_or(("std.apps", module));
     let edit = import_edit(&text, s.encoding, parent, name);
-    #[allow(clippy::mutable_key_type)] // the protocol's own map type; a `Uri` is not mutated
-    let mut changes = HashMap::new();
-    changes.insert(uri.clone(), vec![edit]);
-    lsp::CodeActionOrCommand::CodeAction(lsp::CodeAction {
-        title: format!("Import `{name}` from `{parent}`"),
-        kind: Some(lsp::CodeActionKind::QUICKFIX),
-        diagnostics: Some(vec![d.clone()]),
-        edit: Some(lsp::WorkspaceEdit {
-            changes: Some(changes),
-            ..Default::default()
-        }),
-        is_preferred: Some(true),
-        ..Default::default()
-    })
+    quick_fix(
+        format!("Import `{name}` from `{parent}`"),
+        uri.clone(),
+        edit,
+        d,
+    )
 }
 
 /// Quick fixes from the diagnostics' help: "did you mean `x`?" replaces the word; "imported
@@ -1319,26 +1318,15 @@ pub fn code_actions(
         let Some(fix) = rest.split('`').next() else {
             continue;
         };
-        #[allow(clippy::mutable_key_type)] // the protocol's own map type; a `Uri` is not mutated
-        let mut changes = HashMap::new();
-        changes.insert(
+        out.push(quick_fix(
+            format!("Change to `{fix}`"),
             p.text_document.uri.clone(),
-            vec![lsp::TextEdit {
+            lsp::TextEdit {
                 range: d.range,
                 new_text: fix.to_string(),
-            }],
-        );
-        out.push(lsp::CodeActionOrCommand::CodeAction(lsp::CodeAction {
-            title: format!("Change to `{fix}`"),
-            kind: Some(lsp::CodeActionKind::QUICKFIX),
-            diagnostics: Some(vec![d.clone()]),
-            edit: Some(lsp::WorkspaceEdit {
-                changes: Some(changes),
-                ..Default::default()
-            }),
-            is_preferred: Some(true),
-            ..Default::default()
-        }));
+            },
+            d,
+        ));
     }
     Some(out)
 }
@@ -1400,11 +1388,7 @@ fn token_of_kind(kind: SymKind) -> (Tok, u32) {
 pub fn semantic_tokens(s: &mut Server<'_>, uri: &Uri) -> Option<lsp::SemanticTokensResult> {
     let path = super::convert::uri_to_path(uri)?;
     let encoding = s.encoding;
-    let text = s
-        .docs
-        .get(&path)
-        .map(|d| d.text.clone())
-        .or_else(|| std::fs::read_to_string(&path).ok())?;
+    let text = buffer(s, &path)?;
     let mut toks: Vec<(usize, usize, Tok, u32)> = Vec::new();
     // Names by what they refer to, from the check (when the buffer is what was checked).
     let mut named: HashMap<(usize, usize), (Tok, u32)> = HashMap::new();
@@ -1648,16 +1632,12 @@ pub fn inlay_hints(
     let (parsed, _) = sparkc_core::syntax::parse(file, text);
     let mut hints = Vec::new();
     for item in &parsed.items {
-        let (instance, body): (Option<&ast::Instance>, &[ast::Field]) = match item {
-            Item::Decl(d) => (d.instance.as_ref(), &d.body),
-            Item::Template(t) => (t.base.as_ref(), &t.body),
+        let instance = match item {
+            Item::Decl(d) => d.instance.as_ref(),
+            Item::Template(t) => t.base.as_ref(),
             _ => continue,
         };
-        let span = match item {
-            Item::Decl(d) => d.span,
-            Item::Template(t) => t.span,
-            _ => continue,
-        };
+        let span = item.span();
         if (span.end as usize) < from || (span.start as usize) > to {
             continue;
         }
@@ -1702,25 +1682,21 @@ pub fn inlay_hints(
                 });
             }
         }
-        let mut ports = Vec::new();
-        for f in body {
-            port_paths(&f.value, &mut ports);
-        }
-        if let Item::Decl(d) = item
-            && let Some(r) = &d.route
-        {
-            port_paths(r, &mut ports);
-        }
-        for (svc, port, at) in ports {
+        let mut exprs = Vec::new();
+        local::exprs(item, &mut exprs);
+        for e in exprs {
+            let Some((svc, port)) = local::port_ref(e) else {
+                continue;
+            };
             if let Some(p) = c
                 .model
                 .services
                 .iter()
-                .find(|x| x.name == svc)
-                .and_then(|x| x.port(&port))
+                .find(|x| x.name == svc.text)
+                .and_then(|x| x.port(&port.text))
             {
                 hints.push(lsp::InlayHint {
-                    position: lines.position(at),
+                    position: lines.position(e.span.end as usize),
                     label: lsp::InlayHintLabel::String(format!(": {}", p.port)),
                     kind: Some(lsp::InlayHintKind::TYPE),
                     text_edits: None,
@@ -1734,31 +1710,4 @@ pub fn inlay_hints(
     }
     hints.sort_by_key(|h| (h.position.line, h.position.character));
     Some(hints)
-}
-
-/// Every `svc.port.name` in `e`: the service, the port, where the path ends.
-fn port_paths(e: &ast::Expr, out: &mut Vec<(String, String, usize)>) {
-    use ast::ExprKind as K;
-    match &e.kind {
-        K::Path(names) if names.len() == 3 && names[1].text == "port" => out.push((
-            names[0].text.as_str().to_owned(),
-            names[2].text.as_str().to_owned(),
-            e.span.end as usize,
-        )),
-        K::List(items) => items.iter().for_each(|x| port_paths(x, out)),
-        K::Record(fields) => fields.iter().for_each(|f| port_paths(&f.value, out)),
-        K::Call(_, args) => args.iter().for_each(|a| port_paths(&a.value, out)),
-        K::Pair(a, b) => {
-            port_paths(a, out);
-            port_paths(b, out);
-        }
-        K::Str(parts) => {
-            for p in parts {
-                if let ast::StrPart::Interp(x) = p {
-                    port_paths(x, out);
-                }
-            }
-        }
-        _ => {}
-    }
 }

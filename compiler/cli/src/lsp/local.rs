@@ -27,7 +27,7 @@ fn parse(comp: &Compilation, file: FileId) -> ast::File {
 }
 
 /// Every expression of an item, nested ones included.
-fn exprs<'a>(item: &'a Item, out: &mut Vec<&'a Expr>) {
+pub fn exprs<'a>(item: &'a Item, out: &mut Vec<&'a Expr>) {
     fn walk<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
         out.push(e);
         match &e.kind {
@@ -73,7 +73,7 @@ fn exprs<'a>(item: &'a Item, out: &mut Vec<&'a Expr>) {
 }
 
 /// `svc.port.NAME`: the service, the port's name.
-fn port_ref(e: &Expr) -> Option<(&ast::Name, &ast::Name)> {
+pub fn port_ref(e: &Expr) -> Option<(&ast::Name, &ast::Name)> {
     match &e.kind {
         ExprKind::Path(n) if n.len() == 3 && n[1].text == "port" => Some((&n[0], &n[2])),
         _ => None,

@@ -35,9 +35,7 @@ pub struct ProjectState {
 impl ProjectState {
     /// The project's path of an absolute file path (`/`-separated, relative to the root).
     pub fn relative(&self, path: &Path) -> Option<String> {
-        let rel = path.strip_prefix(&self.project.root).ok()?;
-        let parts: Option<Vec<&str>> = rel.components().map(|c| c.as_os_str().to_str()).collect();
-        Some(parts?.join("/"))
+        relative(&self.project.root, path)
     }
 }
 
@@ -490,7 +488,6 @@ impl Server<'_> {
         }
         ps.dirty = false;
         ps.previews.clear();
-        let _ = root;
     }
 
     /// Check every project that changed and publish its diagnostics: per file, and an empty
@@ -615,16 +612,18 @@ impl Drop for Server<'_> {
 fn overlay<'w>(base: &'w FsWorld, docs: &BTreeMap<PathBuf, Doc>, root: &Path) -> Overlay<'w> {
     let mut o = Overlay::new(base);
     for (path, doc) in docs {
-        if let Ok(rel) = path.strip_prefix(root)
-            && let Some(parts) = rel
-                .components()
-                .map(|c| c.as_os_str().to_str())
-                .collect::<Option<Vec<&str>>>()
-        {
-            o.set(parts.join("/"), doc.text.clone());
+        if let Some(rel) = relative(root, path) {
+            o.set(rel, doc.text.clone());
         }
     }
     o
+}
+
+/// `path` as the project's world names it: relative to `root`, `/`-separated.
+fn relative(root: &Path, path: &Path) -> Option<String> {
+    let rel = path.strip_prefix(root).ok()?;
+    let parts: Option<Vec<&str>> = rel.components().map(|c| c.as_os_str().to_str()).collect();
+    Some(parts?.join("/"))
 }
 
 /// A compiler diagnostic as the protocol's: the same code, message and help, the secondary

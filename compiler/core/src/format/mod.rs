@@ -39,24 +39,17 @@ pub enum Refused {
 /// The formatted text of `text`, and the syntax errors of the original (their declarations
 /// are printed as written). `Err` when formatting could not be done safely.
 pub fn format(text: &str) -> Result<(String, Vec<Diagnostic>), Refused> {
+    if crate::syntax::parser::too_deep(text).is_some() {
+        return Err(Refused::Unparsable);
+    }
     let (file, diags) = parse(FileId(0), text);
     let syntax: Vec<Diagnostic> = diags
         .into_iter()
         .filter(|d| d.code == Code::Syntax)
         .collect();
-    if file.items.is_empty() && !syntax.is_empty() && crate::syntax::first_token(text).is_some() {
-        // Nothing parsed: only the too-deep refusal returns no items with an error.
-        if text_is_too_deep(&syntax) {
-            return Err(Refused::Unparsable);
-        }
-    }
     let out = print_file(text, &file);
     verify(text, &file, &syntax, &out)?;
     Ok((out, syntax))
-}
-
-fn text_is_too_deep(syntax: &[Diagnostic]) -> bool {
-    syntax.iter().any(|d| d.message == "nesting is too deep")
 }
 
 /// The formatted text of a parsed file (not verified: see [`format()`]).
@@ -370,11 +363,8 @@ impl<'t> Fmt<'t> {
         let dangling = self.leading(close);
         let had_elements = !elems.is_empty();
         for (n, (c, _)) in dangling.comments.into_iter().enumerate() {
-            if n > 0 || had_elements {
-                parts.push(Doc::HardLine);
-            } else if layout == Layout::Items {
-                // a file of nothing but comments
-            } else {
+            // A file of nothing but comments starts with its first one.
+            if n > 0 || had_elements || layout != Layout::Items {
                 parts.push(Doc::HardLine);
             }
             parts.push(Doc::Text(c));

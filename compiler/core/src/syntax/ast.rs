@@ -26,6 +26,19 @@ pub enum Item {
     Error(ErrorItem),
 }
 
+impl Item {
+    /// The item's span.
+    pub fn span(&self) -> Span {
+        match self {
+            Item::Import(i) => i.span,
+            Item::Const(c) => c.span,
+            Item::Template(t) => t.span,
+            Item::Decl(d) => d.span,
+            Item::Error(e) => e.span,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ErrorItem {
     /// From where the item starts to where the parser picked up again.

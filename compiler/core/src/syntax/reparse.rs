@@ -255,16 +255,3 @@ fn shift_item(item: &mut Item, d: i64) {
         }
     }
 }
-
-impl Item {
-    /// The item's span.
-    pub fn span(&self) -> Span {
-        match self {
-            Item::Import(i) => i.span,
-            Item::Const(c) => c.span,
-            Item::Template(t) => t.span,
-            Item::Decl(d) => d.span,
-            Item::Error(e) => e.span,
-        }
-    }
-}
