@@ -846,6 +846,10 @@ fn a_literal_dollar_reaches_the_container_in_every_field() {
         ("health_client", "a keyword"),
         ("metrics", "a port reference"),
         ("metrics_path", "read by the prometheus target only"),
+        (
+            "proxy",
+            "written into Traefik's own traefik.yml, which nothing interpolates",
+        ),
         ("restart", "a keyword"),
         ("privileged", "a boolean"),
         ("admin_surface", "a boolean"),
@@ -1007,8 +1011,8 @@ impl Drop for Running {
 /// started as its template configures it (listen ports remapped to free loopback ports, paths
 /// to a temporary directory). The checks come from the compiled model: an exec check is run
 /// with the container's environment, an HTTP check is the GET `wget --spider` makes. A health
-/// check that can never pass — Traefik's `healthcheck --ping`, which ignores the `TRAEFIK_*`
-/// settings — fails here (the negative control).
+/// check that can never pass — Traefik's `healthcheck` without its generated traefik.yml,
+/// which probes a ping entry point nothing serves — fails here (the negative control).
 #[test]
 fn stdlib_health_checks_pass_against_the_real_programs() {
     let src = r#"
@@ -1045,7 +1049,7 @@ service proxy on mon = caddy()
     };
     let tmp = std::env::temp_dir().join(format!("sparkc-health-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap_or_else(|e| panic!("{e}"));
-    use sparkc_core::model::{EnvValue, HealthTest};
+    use sparkc_core::model::HealthTest;
     let words = |c: &Option<sparkc_core::model::Command>| match c {
         Some(sparkc_core::model::Command::Exec(v)) => v.clone(),
         other => panic!("expected an exec command, got {other:?}"),
@@ -1067,50 +1071,68 @@ service proxy on mon = caddy()
         );
     };
 
-    // Traefik: configured by its environment; the check runs `traefik healthcheck` in it.
+    // Traefik: configured by its generated traefik.yml, which it finds (as in its container)
+    // by looking in its working directory among its default places; the check runs
+    // `traefik healthcheck` there. Listen addresses move to free loopback ports.
     let t = svc("traefik");
-    let mut env: Vec<(String, String)> = Vec::new();
-    for (k, v) in &t.env {
-        let EnvValue::Plain(v) = v else { continue };
-        let v = if k.ends_with("_ADDRESS") {
-            format!("127.0.0.1:{}", free_port())
-        } else if k.ends_with("_ACME_STORAGE") {
-            tmp.join("acme.json").to_string_lossy().into_owned()
+    let traefik_dir = tmp.join("traefik");
+    std::fs::create_dir_all(&traefik_dir).unwrap_or_else(|e| panic!("{e}"));
+    let mut ping = None;
+    let mut entry = String::new();
+    let mut static_file = String::new();
+    for line in artifact("compose/edge/traefik.yml").lines() {
+        let trimmed = line.trim_start();
+        if !line.starts_with(' ') {
+            entry.clear();
+        } else if line.starts_with("  ") && !line.starts_with("   ") {
+            entry = trimmed.trim_end_matches(':').to_string();
+        }
+        let line = if trimmed.starts_with("address: ") {
+            let port = free_port();
+            if entry == "ping" {
+                ping = Some(port);
+            }
+            format!("    address: \"127.0.0.1:{port}\"")
+        } else if trimmed.starts_with("storage: ") {
+            format!("      storage: {}", tmp.join("acme.json").display())
         } else {
-            v.clone()
+            line.to_string()
         };
-        env.push((k.clone(), v));
+        static_file.push_str(&line);
+        static_file.push('\n');
     }
-    let ping = env
-        .iter()
-        .find(|(k, _)| k == "TRAEFIK_ENTRYPOINTS_PING_ADDRESS")
-        .and_then(|(_, v)| v.rsplit(':').next()?.parse::<u16>().ok())
-        .unwrap_or_else(|| panic!("the template has no ping entry point"));
+    std::fs::write(traefik_dir.join("traefik.yml"), &static_file).unwrap_or_else(|e| panic!("{e}"));
+    let ping =
+        ping.unwrap_or_else(|| panic!("the template has no ping entry point:\n{static_file}"));
     let _traefik = Running(serve(
-        Command::new(traefik_bin()).env_clear().envs(env.clone()),
+        Command::new(traefik_bin())
+            .env_clear()
+            .env("HOME", &traefik_dir)
+            .current_dir(&traefik_dir),
         ping,
-        "traefik",
+        &static_file,
     ));
     let Some(HealthTest::Exec(argv)) = t.healthcheck.as_ref().map(|h| h.test.clone()) else {
         panic!("traefik: expected an exec health check");
     };
     assert_eq!(argv[0], "traefik");
-    let check = |extra: &[&str]| {
+    let check_in = |dir: &std::path::Path| {
         Command::new(traefik_bin())
             .args(&argv[1..])
-            .args(extra)
             .env_clear()
-            .envs(env.clone())
+            .env("HOME", dir)
+            .current_dir(dir)
             .output()
             .unwrap_or_else(|e| panic!("{e}"))
     };
+    let check = || check_in(&traefik_dir);
     // Docker retries a failing check; so does this, for ten seconds at most (Traefik answers
     // its ping with 404 until its routers are in place, a moment after it listens).
     let start = std::time::Instant::now();
-    let mut o = check(&[]);
+    let mut o = check();
     while !o.status.success() && start.elapsed().as_secs() < 10 {
         std::thread::sleep(std::time::Duration::from_millis(200));
-        o = check(&[]);
+        o = check();
     }
     assert!(
         o.status.success(),
@@ -1118,9 +1140,12 @@ service proxy on mon = caddy()
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     );
+    // Without the mounted file it probes Traefik's default ping address, where nothing answers.
+    let elsewhere = tmp.join("no-traefik-yml");
+    std::fs::create_dir_all(&elsewhere).unwrap_or_else(|e| panic!("{e}"));
     assert!(
-        !check(&["--ping"]).status.success(),
-        "negative control: `traefik healthcheck --ping` should fail"
+        !check_in(&elsewhere).status.success(),
+        "negative control: `traefik healthcheck` without its traefik.yml should fail"
     );
 
     // Prometheus: the template's flags, with the generated prometheus.yml.

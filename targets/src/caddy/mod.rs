@@ -32,7 +32,25 @@ impl Target for Caddy {
             if let Some(host) = m.services[d.service].host
                 && m.hosts[host].proxy == Proxy::Caddy
             {
-                by_host[host].push(d);
+                if d.protocol == RouteProtocol::Http {
+                    by_host[host].push(d);
+                } else {
+                    let what = if d.protocol == RouteProtocol::Tcp {
+                        "TCP"
+                    } else {
+                        "UDP"
+                    };
+                    diags.push(
+                        Diagnostic::error(
+                            Code::Unsupported,
+                            format!("Caddy cannot route `{}` as {what}: it proxies HTTP only", d.name),
+                            d.loc.file,
+                            d.loc.span,
+                        )
+                        .label(format!("a {what} route"))
+                        .help(format!("layer-4 routing needs the caddy-l4 plugin, which sparkc does not configure; route it through Traefik (`proxy = traefik` on host `{}`), or publish the port on the service itself", m.hosts[host].name)),
+                    );
+                }
             }
         }
         let proxies = m.app_per_host("caddy");
@@ -108,7 +126,8 @@ fn caddyfile(
         let port = d.port.number;
         let site = match d.tls {
             Tls::Off => format!("http://{}", d.name),
-            Tls::Auto | Tls::Internal => d.name.clone(),
+            // Only TCP routes pass TLS through; those are refused above.
+            Tls::Auto | Tls::Internal | Tls::Passthrough => d.name.clone(),
         };
         let _ = writeln!(f, "\n{site} {{");
         if d.tls == Tls::Internal {

@@ -8,6 +8,7 @@ mod deploy;
 pub mod file;
 mod service;
 mod traefik;
+mod traefik_static;
 
 use crate::placement::{project_dir, relative_inside};
 use crate::yaml::Yaml;
@@ -73,10 +74,26 @@ impl Target for Compose {
         for (did, d) in m.domains.iter_enumerated() {
             routes[d.service].push(did);
         }
+        let proxies = m.configured_proxies();
+        // Traefik's static files first: the config-hash label of the Traefik that reads one
+        // covers it like any other generated file.
+        let statics = traefik_static::static_files(m, ctx, &proxies, &mut diags);
+        let generated: std::borrow::Cow<'_, [Artifact]> = if statics.is_empty() {
+            std::borrow::Cow::Borrowed(ctx.generated)
+        } else {
+            std::borrow::Cow::Owned(ctx.generated.iter().chain(&statics).cloned().collect())
+        };
+        let mut traefik_services = m.app_per_host("traefik");
+        for (hid, p) in proxies.iter_enumerated() {
+            if p.is_some() && m.hosts[hid].proxy == Proxy::Traefik {
+                traefik_services[hid] = *p;
+            }
+        }
         let hosts = HostFacts {
             routes,
             traefik: traefik::TraefikNames::from_options(ctx.options),
-            traefik_services: m.app_per_host("traefik"),
+            traefik_services,
+            generated: &generated,
         };
         // One compose project per (host, stack); each is emitted independently, on every
         // core, and the results are joined in this order.
@@ -100,6 +117,7 @@ impl Target for Compose {
             out.extend(a);
             diags.extend(d);
         }
+        out.extend(statics);
         (out, diags)
     }
 }
@@ -155,12 +173,15 @@ pub const MODELLED_KEYS: &[&str] = &[
 pub const CONFIG_HASH_LABEL: &str = "sparkc.config-hash";
 
 /// What every compose project needs to know beyond its own services, computed once.
-struct HostFacts {
+struct HostFacts<'a> {
     /// The domains routed to each service.
     routes: List<ServiceId, Vec<DomainId>>,
     traefik: traefik::TraefikNames,
-    /// Each host's Traefik service, if it declares exactly one.
+    /// Each host's Traefik service: the one configured by sparkc, else the one service
+    /// that runs Traefik.
     traefik_services: List<HostId, Option<ServiceId>>,
+    /// What the other targets and this one's static files generated.
+    generated: &'a [Artifact],
 }
 
 /// The files of one compose project: `docker-compose.yml`, and `.env.example` when the
@@ -171,7 +192,7 @@ fn project_files(
     hid: HostId,
     stack: Option<&str>,
     services: &[ServiceId],
-    facts: &HostFacts,
+    facts: &HostFacts<'_>,
 ) -> (Vec<Artifact>, Vec<Diagnostic>) {
     let h = &m.hosts[hid];
     let mut out = Vec::new();
@@ -188,7 +209,7 @@ fn project_files(
         routes: &facts.routes,
         traefik: &facts.traefik,
         traefik_service: facts.traefik_services[hid],
-        generated: ctx.generated,
+        generated: facts.generated,
         text: ctx.text,
     };
     let file = e.file(project, services);

@@ -32,13 +32,14 @@ impl TraefikNames {
 
 impl Emitter<'_> {
     /// Routing labels for the domains that point at `s` when its host's proxy is Traefik.
-    /// One router per (port, path, TLS mode); several domains on one router share its rule.
+    /// One router per (protocol, port, path, TLS mode, entry points); several domains on one
+    /// router share its rule.
     pub(super) fn traefik_labels(&mut self, s: &Service, sid: ServiceId) -> Labels {
         let mut labels = Labels::default();
         if self.host.proxy != Proxy::Traefik || self.routes[sid].is_empty() {
             return labels;
         }
-        type RouteKey<'d> = (&'d str, Option<&'d str>, Tls);
+        type RouteKey<'d> = (RouteProtocol, &'d str, Option<&'d str>, Tls, &'d [String]);
         let mut routers: IndexMap<RouteKey, Vec<&Domain>> = IndexMap::new();
         for &did in &self.routes[sid] {
             let d = &self.m.domains[did];
@@ -58,7 +59,9 @@ impl Emitter<'_> {
                 );
                 continue;
             }
-            if d.tls == Tls::Off && self.traefik.redirects_http {
+            // With a Traefik configured by hand, its entry points are the options' names;
+            // a sparkc-configured one has checked its routes in lowering.
+            if d.entrypoints.is_empty() && d.tls == Tls::Off && self.traefik.redirects_http {
                 self.diags.push(
                     Diagnostic::error(
                         Code::Unsupported,
@@ -72,7 +75,13 @@ impl Emitter<'_> {
                 continue;
             }
             routers
-                .entry((d.port.name.as_str(), d.path_prefix.as_deref(), d.tls))
+                .entry((
+                    d.protocol,
+                    d.port.name.as_str(),
+                    d.path_prefix.as_deref(),
+                    d.tls,
+                    d.entrypoints.as_slice(),
+                ))
                 .or_default()
                 .push(d);
         }
@@ -90,8 +99,12 @@ impl Emitter<'_> {
             };
             labels.set(key, net);
         }
-        let single = routers.len() == 1;
-        for ((port, path, tls), domains) in &routers {
+        let configured = self
+            .traefik_service
+            .is_some_and(|t| self.m.services[t].proxy.is_some());
+        for ((protocol, port, path, tls, entrypoints), domains) in &routers {
+            // A router named after the service when it is its only one of its protocol.
+            let single = routers.keys().filter(|k| k.0 == *protocol).count() == 1;
             let router = if single {
                 s.name.clone()
             } else {
@@ -103,50 +116,99 @@ impl Emitter<'_> {
                     Tls::Auto => {}
                     Tls::Internal => r.push_str("-internal"),
                     Tls::Off => r.push_str("-plain"),
+                    Tls::Passthrough => r.push_str("-passthrough"),
+                }
+                if routers
+                    .keys()
+                    .filter(|k| (k.0, k.1, k.2, k.3) == (*protocol, *port, *path, *tls))
+                    .count()
+                    > 1
+                {
+                    for e in *entrypoints {
+                        r.push('-');
+                        r.push_str(e);
+                    }
                 }
                 r
             };
-            let hosts: Vec<String> = domains
-                .iter()
-                .map(|d| format!("Host(`{}`)", d.name))
-                .collect();
-            let mut rule = hosts.join(" || ");
-            if let Some(p) = path {
-                if hosts.len() > 1 {
-                    rule = format!("({rule})");
-                }
-                rule = format!("{rule} && PathPrefix(`{p}`)");
-            }
-            let base = format!("traefik.http.routers.{router}");
-            labels.set(format!("{base}.rule"), rule);
-            let entry = if *tls == Tls::Off {
-                &self.traefik.http
-            } else {
-                &self.traefik.https
+            let layer = match protocol {
+                RouteProtocol::Http => "http",
+                RouteProtocol::Tcp => "tcp",
+                RouteProtocol::Udp => "udp",
             };
-            labels.set(format!("{base}.entrypoints"), entry.as_str());
-            match tls {
-                Tls::Auto => {
-                    labels.set(
-                        format!("{base}.tls.certresolver"),
-                        self.traefik.resolver.as_str(),
-                    );
+            let base = format!("traefik.{layer}.routers.{router}");
+            let rule = match protocol {
+                RouteProtocol::Http => {
+                    let hosts: Vec<String> = domains
+                        .iter()
+                        .map(|d| format!("Host(`{}`)", d.name))
+                        .collect();
+                    let mut rule = hosts.join(" || ");
+                    if let Some(p) = path {
+                        if hosts.len() > 1 {
+                            rule = format!("({rule})");
+                        }
+                        rule = format!("{rule} && PathPrefix(`{p}`)");
+                    }
+                    Some(rule)
                 }
-                Tls::Internal => {
-                    labels.set(format!("{base}.tls"), "true");
-                }
-                Tls::Off => {}
+                // Without TLS there is no server name to route by: the entry point's only route.
+                RouteProtocol::Tcp if *tls == Tls::Off => Some("HostSNI(`*`)".to_string()),
+                RouteProtocol::Tcp => Some(
+                    domains
+                        .iter()
+                        .map(|d| format!("HostSNI(`{}`)", d.name))
+                        .collect::<Vec<_>>()
+                        .join(" || "),
+                ),
+                RouteProtocol::Udp => None,
+            };
+            if let Some(rule) = rule {
+                labels.set(format!("{base}.rule"), rule);
             }
-            if !single {
+            let entry = if !entrypoints.is_empty() {
+                entrypoints.join(",")
+            } else if *tls == Tls::Off {
+                self.traefik.http.clone()
+            } else {
+                self.traefik.https.clone()
+            };
+            labels.set(format!("{base}.entrypoints"), entry);
+            let resolver = if configured {
+                super::traefik_static::RESOLVER
+            } else {
+                self.traefik.resolver.as_str()
+            };
+            match (protocol, tls) {
+                (RouteProtocol::Udp, _) | (_, Tls::Off) => {}
+                (_, Tls::Auto) => labels.set(format!("{base}.tls.certresolver"), resolver),
+                (_, Tls::Internal) => labels.set(format!("{base}.tls"), "true"),
+                (_, Tls::Passthrough) => {
+                    labels.set(format!("{base}.tls.passthrough"), "true");
+                    // A sparkc-configured Traefik still obtains the name's certificate, for
+                    // the service to read from its store (a certs dumper).
+                    if configured && self.has_acme() {
+                        labels.set(format!("{base}.tls.certresolver"), resolver);
+                    }
+                }
+            }
+            if !single || *protocol != RouteProtocol::Http {
                 labels.set(format!("{base}.service"), router.as_str());
             }
             let number = domains[0].port.number;
             labels.set(
-                format!("traefik.http.services.{router}.loadbalancer.server.port"),
+                format!("traefik.{layer}.services.{router}.loadbalancer.server.port"),
                 number.to_string(),
             );
         }
         labels
+    }
+
+    /// Whether this host's sparkc-configured Traefik has an ACME account.
+    fn has_acme(&self) -> bool {
+        self.traefik_service
+            .and_then(|t| self.m.services[t].proxy.as_deref())
+            .is_some_and(|p| p.acme.is_some())
     }
 
     /// The network Traefik should use to reach a service on several networks: the first

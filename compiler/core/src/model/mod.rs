@@ -80,6 +80,21 @@ impl Model {
         one
     }
 
+    /// Each host's reverse proxy configured by sparkc: its first service with `proxy { ... }`
+    /// settings (lowering reports a second one).
+    pub fn configured_proxies(&self) -> List<HostId, Option<ServiceId>> {
+        let mut found = List::filled(self.hosts.len(), None);
+        for (sid, s) in self.services.iter_enumerated() {
+            if s.proxy.is_some()
+                && let Some(slot) = s.host.and_then(|h| found.get_mut(h))
+                && slot.is_none()
+            {
+                *slot = Some(sid);
+            }
+        }
+        found
+    }
+
     /// The one service anywhere that runs `app`; `None` when there is none, or several.
     pub fn app_anywhere(&self, app: &str) -> Option<ServiceId> {
         let mut found = self
@@ -743,6 +758,9 @@ pub struct Service {
     pub placement: Vec<String>,
     /// Keys passed through verbatim into its compose service (`passthrough { compose = {...} }`).
     pub passthrough_compose: Map<String, Passthrough>,
+    /// As its host's reverse proxy: the static configuration sparkc generates for it
+    /// (`proxy { ... }`); `None` for every other service, and for a proxy configured by hand.
+    pub proxy: Option<Box<ProxySettings>>,
     /// Where each field was written, by field name.
     pub field_locs: FieldLocs,
 }
@@ -890,6 +908,60 @@ pub enum Tls {
     Internal,
     /// Plain HTTP.
     Off,
+    /// TLS passes through the proxy to the service, which terminates it (a TCP route by SNI).
+    Passthrough,
+}
+
+/// What a route carries: the proxy routes HTTP by host name and path, TCP by the TLS server
+/// name (SNI), UDP by entry point alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteProtocol {
+    /// HTTP (and HTTPS), routed by host name and path.
+    Http,
+    /// A TCP stream, routed by SNI (`*` without TLS).
+    Tcp,
+    /// UDP datagrams, routed by entry point.
+    Udp,
+}
+
+/// The static configuration of a host's reverse proxy (`proxy { ... }` on its service): what
+/// sparkc writes into the proxy's own configuration file. Its entry points are the service's
+/// ports; the published ones are the ones routes may listen on.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ProxySettings {
+    /// Where `proxy { ... }` is written.
+    pub loc: Loc,
+    /// Entry points that redirect every plain-HTTP request to HTTPS on another entry point:
+    /// (from, to), both names of the service's ports.
+    pub redirects: Vec<(String, String)>,
+    /// The ACME account its public certificates come from; `None`: no `tls = auto` route.
+    pub acme: Option<Acme>,
+    /// The port its health endpoint (Traefik's ping) answers on, by name.
+    pub ping: Option<String>,
+}
+
+/// An ACME (Let's Encrypt) account and how it proves it controls a name.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Acme {
+    /// Contact address for expiry warnings.
+    pub email: String,
+    /// Where the proxy keeps its certificates inside its container.
+    pub storage: String,
+    /// How it proves control of a name.
+    pub challenge: AcmeChallenge,
+    /// The CA's directory URL; `None`: Let's Encrypt's production CA.
+    pub ca_server: Option<String>,
+}
+
+/// An ACME challenge.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AcmeChallenge {
+    /// TLS-ALPN-01, answered on the HTTPS entry point.
+    TlsAlpn,
+    /// HTTP-01, answered on this (plain-HTTP) entry point, by port name.
+    Http(String),
 }
 
 /// A domain routed by its service's host proxy to one of the service's ports.
@@ -909,6 +981,12 @@ pub struct Domain {
     pub basic_auth: Option<SecretId>,
     /// The path the route is limited to (`/api`); `None` for the whole site (`path = "/"` too).
     pub path_prefix: Option<String>,
+    /// What the route carries.
+    pub protocol: RouteProtocol,
+    /// The entry points it listens on: names of ports its host's proxy publishes, resolved in
+    /// lowering. Empty when the host's proxy is configured by hand (`proxy { ... }` absent):
+    /// the targets then use the entry point names their options give.
+    pub entrypoints: Vec<String>,
 }
 
 /// How a monitor probes.

@@ -1,4 +1,5 @@
-//! Domains: a public name routed by its service's host proxy to one of the service's ports.
+//! Domains: a public name routed by its service's host proxy to one of the service's ports,
+//! over entry points of that proxy.
 
 use super::{Field, FieldTable, Lowerer, check_domain};
 use crate::check::SymKind;
@@ -8,26 +9,37 @@ use crate::model::*;
 use crate::source::Loc;
 use crate::syntax::ast::DeclKind;
 
+/// An entry point as written: a port of a service (the proxy, if right), and where.
+type WrittenEntryPoint = (ServiceId, PortRef, Loc);
+
 /// A domain's fields as written, before its route is resolved.
 #[derive(Default)]
 pub(super) struct DomainFields {
-    tls: Option<Tls>,
-    basic_auth: Option<SecretId>,
-    path_prefix: Option<String>,
+    tls: Option<(Tls, Loc)>,
+    basic_auth: Option<(SecretId, Loc)>,
+    path_prefix: Option<(String, Loc)>,
+    protocol: Option<(RouteProtocol, Loc)>,
+    /// The entry points as written: each a (proxy service, its port) reference.
+    /// (Empty when what was written did not resolve; `None` written nothing.)
+    entrypoints: Option<(Vec<WrittenEntryPoint>, Loc)>,
+    /// Whether `entrypoints = []` was written.
+    no_entrypoints: bool,
 }
 
 /// Every field a domain declaration may have (its route is `-> SERVICE.port.NAME`).
 pub(super) static FIELDS: FieldTable<DomainFields> = FieldTable::new(&[
     Field {
         name: "tls",
-        form: "tls = auto | internal | off",
-        doc: "Its certificate: a public one by ACME (default), one from the proxy's internal CA, or plain HTTP.",
+        form: "tls = auto | internal | off | passthrough",
+        doc: "Its certificate: a public one by ACME (default), one from the proxy's internal CA, plain HTTP, or TLS passed through to the service (a TCP route by SNI).",
         lower: |l, v, d| {
-            d.tls = match l.variant(v, "TLS mode", &["auto", "internal", "off"]) {
-                Some("internal") => Some(Tls::Internal),
-                Some("off") => Some(Tls::Off),
-                _ => Some(Tls::Auto),
-            }
+            let tls = match l.variant(v, "TLS mode", &["auto", "internal", "off", "passthrough"]) {
+                Some("internal") => Tls::Internal,
+                Some("off") => Tls::Off,
+                Some("passthrough") => Tls::Passthrough,
+                _ => Tls::Auto,
+            };
+            d.tls = Some((tls, v.loc));
         },
     },
     Field {
@@ -37,7 +49,7 @@ pub(super) static FIELDS: FieldTable<DomainFields> = FieldTable::new(&[
         lower: |l, v, d| match &v.val {
             Val::Call(n, args) if n.text == "basic_auth" && args.len() == 1 => {
                 let a = args[0].1.clone();
-                d.basic_auth = l.secret_ref(&a);
+                d.basic_auth = l.secret_ref(&a).map(|id| (id, v.loc));
             }
             _ => {
                 l.mismatch::<()>(v, "`basic_auth(SECRET)`");
@@ -48,7 +60,40 @@ pub(super) static FIELDS: FieldTable<DomainFields> = FieldTable::new(&[
         name: "path",
         form: "path = \"/api\"",
         doc: "Routes only this path and everything below it (`/`: the whole site).",
-        lower: |l, v, d| d.path_prefix = l.url_path(v),
+        lower: |l, v, d| d.path_prefix = l.url_path(v).map(|p| (p, v.loc)),
+    },
+    Field {
+        name: "protocol",
+        form: "protocol = http | tcp | udp",
+        doc: "What it carries: HTTP by host name and path (default), a TCP stream by TLS server name (default with `tls = passthrough`), UDP datagrams (default to a UDP port).",
+        lower: |l, v, d| {
+            d.protocol = l
+                .variant(v, "route protocol", &["http", "tcp", "udp"])
+                .map(|p| {
+                    let p = match p {
+                        "tcp" => RouteProtocol::Tcp,
+                        "udp" => RouteProtocol::Udp,
+                        _ => RouteProtocol::Http,
+                    };
+                    (p, v.loc)
+                });
+        },
+    },
+    Field {
+        name: "entrypoints",
+        form: "entrypoints = [proxy.port.websecure]",
+        doc: "The entry points it listens on: ports its host's proxy publishes (default: the HTTPS one on 443, or the one on 80 with `tls = off`).",
+        lower: |l, v, d| {
+            let mut out = Vec::new();
+            let items = l.list(v).unwrap_or_default();
+            d.no_entrypoints = matches!(v.val, Val::List(ref x) if x.is_empty());
+            for item in items {
+                if let Some((sid, port)) = l.port_ref(item) {
+                    out.push((sid, port, item.loc));
+                }
+            }
+            d.entrypoints = Some((out, v.loc));
+        },
     },
 ]);
 
@@ -68,15 +113,300 @@ impl Lowerer<'_, '_> {
         let route = d.route.as_ref()?;
         let rv = self.ev.eval(route, loc.file, None);
         let (service, port) = self.port_ref(&rv)?;
+        let protocol = self.route_protocol(&written, &port, rv.loc)?;
+        let tls = match (written.tls, protocol) {
+            (Some((t, _)), _) => t,
+            (None, RouteProtocol::Udp) => Tls::Off,
+            (None, _) => Tls::Auto,
+        };
+        let entrypoints = self.route_entrypoints(&written, service, protocol, tls, loc)?;
+        self.route_fits_proxy(
+            &entrypoints,
+            service,
+            protocol,
+            tls,
+            written.tls.map_or(loc, |(_, l)| l),
+        )?;
         Some(Domain {
             name: d.name.text.as_str().to_owned(),
             loc,
             service,
             port,
-            tls: written.tls.unwrap_or(Tls::Auto),
-            basic_auth: written.basic_auth,
-            path_prefix: written.path_prefix,
+            tls,
+            basic_auth: written.basic_auth.map(|(id, _)| id),
+            path_prefix: written.path_prefix.map(|(p, _)| p),
+            protocol,
+            entrypoints,
         })
+    }
+
+    /// What a route carries, and whether what is written fits it: written, else UDP to a UDP
+    /// port, TCP with TLS passthrough, else HTTP.
+    fn route_protocol(
+        &mut self,
+        w: &DomainFields,
+        port: &PortRef,
+        at: Loc,
+    ) -> Option<RouteProtocol> {
+        let udp_port = port.proto == crate::syntax::ast::Proto::Udp;
+        let protocol = match w.protocol {
+            Some((p, _)) => p,
+            None if udp_port => RouteProtocol::Udp,
+            None if matches!(w.tls, Some((Tls::Passthrough, _))) => RouteProtocol::Tcp,
+            None => RouteProtocol::Http,
+        };
+        let name = |p: RouteProtocol| match p {
+            RouteProtocol::Http => "an HTTP",
+            RouteProtocol::Tcp => "a TCP",
+            RouteProtocol::Udp => "a UDP",
+        };
+        let bad = |l: &mut Self, loc: Loc, msg: String, help: &str| {
+            l.ev.err(
+                Diagnostic::error(Code::BadRoute, msg, loc.file, loc.span)
+                    .label(format!("on {} route", name(protocol)))
+                    .help(help.to_string()),
+            );
+        };
+        let mut ok = true;
+        if udp_port != (protocol == RouteProtocol::Udp) {
+            let at = w.protocol.map_or(at, |(_, l)| l);
+            bad(
+                self,
+                at,
+                format!(
+                    "port `{}` is {}, but this is {} route",
+                    port.name,
+                    if udp_port { "UDP" } else { "TCP" },
+                    name(protocol)
+                ),
+                "a UDP route goes to a UDP port (`port { turn = 3478/udp }`), an HTTP or TCP route to a TCP one",
+            );
+            ok = false;
+        }
+        if protocol != RouteProtocol::Http {
+            if let Some((_, l)) = w.path_prefix {
+                bad(
+                    self,
+                    l,
+                    "only an HTTP route has a path".into(),
+                    "a TCP route is chosen by its TLS server name, a UDP route by its entry point: remove `path`",
+                );
+                ok = false;
+            }
+            if let Some((_, l)) = w.basic_auth {
+                bad(
+                    self,
+                    l,
+                    "only an HTTP route can ask for a login".into(),
+                    "the service behind a TCP or UDP route checks its own credentials: remove `auth`",
+                );
+                ok = false;
+            }
+        }
+        match (protocol, w.tls) {
+            (RouteProtocol::Http, Some((Tls::Passthrough, l))) => {
+                bad(
+                    self,
+                    l,
+                    "TLS passthrough is for a TCP route".into(),
+                    "write `protocol = tcp` to pass the TLS stream through to the service (it terminates TLS itself), or drop `tls = passthrough` to have the proxy terminate HTTPS",
+                );
+                ok = false;
+            }
+            (RouteProtocol::Udp, Some((t, l))) if t != Tls::Off => {
+                bad(
+                    self,
+                    l,
+                    "a UDP route has no TLS".into(),
+                    "remove `tls`: datagrams are forwarded as they come (DTLS, if any, is the service's)",
+                );
+                ok = false;
+            }
+            _ => {}
+        }
+        ok.then_some(protocol)
+    }
+
+    /// The entry points a route listens on: as written, each a port its host's proxy
+    /// publishes; else the default for its protocol and TLS mode. Empty when the host's
+    /// proxy is not configured by sparkc.
+    fn route_entrypoints(
+        &mut self,
+        w: &DomainFields,
+        service: ServiceId,
+        protocol: RouteProtocol,
+        tls: Tls,
+        loc: Loc,
+    ) -> Option<Vec<String>> {
+        let host = self.model.services[service].host?;
+        let Some(proxy) = self.proxies.get(host).copied().flatten() else {
+            if let Some((_, at)) = &w.entrypoints {
+                let h = &self.model.hosts[host];
+                self.ev.err(
+                    Diagnostic::error(
+                        Code::UnknownEntryPoint,
+                        format!("host `{}` has no proxy configured by sparkc, whose entry points a route could name", h.name),
+                        at.file,
+                        at.span,
+                    )
+                    .label("entry points of what?")
+                    .help("run the host's proxy from the stdlib (`service traefik on HOST = traefik(...)`), or give your proxy service `proxy { ... }`; with a proxy configured by hand, the entry point names come from the target options"),
+                );
+                return None;
+            }
+            return Some(Vec::new());
+        };
+        let p = &self.model.services[proxy];
+        let published = |port: &PortRef| {
+            p.publish.iter().any(|x| {
+                x.container.0 <= port.number
+                    && port.number <= x.container.1
+                    && x.proto == port.proto
+            })
+        };
+        let mut out = Vec::new();
+        let want_udp = protocol == RouteProtocol::Udp;
+        if let Some((list, at)) = &w.entrypoints {
+            let mut ok = true;
+            for (sid, port, l) in list {
+                let msg = if *sid != proxy {
+                    Some((
+                        format!(
+                            "`{}` is not the proxy of host `{}`",
+                            self.model.services[*sid].name, self.model.hosts[host].name
+                        ),
+                        format!(
+                            "name a port of `{}`, the host's proxy: `{}.port.NAME`",
+                            p.name, p.name
+                        ),
+                    ))
+                } else if !published(port) {
+                    Some((
+                        format!(
+                            "`{}` does not publish port `{}`: no request reaches it from outside",
+                            p.name, port.name
+                        ),
+                        format!(
+                            "publish it on `{}` (`publish = [..., {}]`), or name an entry point it publishes",
+                            p.name, port.name
+                        ),
+                    ))
+                } else if (port.proto == crate::syntax::ast::Proto::Udp) != want_udp {
+                    Some((
+                        format!("entry point `{}` is {}, the route is not", port.name, if want_udp { "TCP" } else { "UDP" }),
+                        "a UDP route listens on UDP entry points (`3478/udp`), HTTP and TCP routes on TCP ones".to_string(),
+                    ))
+                } else {
+                    None
+                };
+                match msg {
+                    Some((m, help)) => {
+                        self.ev.err(
+                            Diagnostic::error(Code::UnknownEntryPoint, m, l.file, l.span)
+                                .label("not an entry point of this route's proxy")
+                                .help(help),
+                        );
+                        ok = false;
+                    }
+                    None if !out.contains(&port.name) => out.push(port.name.clone()),
+                    None => {}
+                }
+            }
+            if w.no_entrypoints {
+                self.ev.err(
+                    Diagnostic::error(Code::UnknownEntryPoint, "a route needs an entry point to listen on", at.file, at.span)
+                        .help(format!("name one of `{}`'s published ports, e.g. `[{}.port.{}]`, or remove `entrypoints` for the default", p.name, p.name, p.ports.first().map_or("web", |x| x.name.as_str()))),
+                );
+                ok = false;
+            }
+            return (ok && !list.is_empty()).then_some(out);
+        }
+        // The default: HTTPS on 443, plain HTTP on 80; TCP and UDP routes name theirs.
+        let number = match (protocol, tls) {
+            (RouteProtocol::Http, Tls::Off) => 80,
+            (RouteProtocol::Http, _) => 443,
+            _ => {
+                self.ev.err(
+                    Diagnostic::error(Code::UnknownEntryPoint, format!("a {} route needs its entry points named", if want_udp { "UDP" } else { "TCP" }), loc.file, loc.span)
+                        .label("listening where?")
+                        .help(format!("declare and publish a port on `{}` for it and name it: `entrypoints = [{}.port.NAME]`", p.name, p.name)),
+                );
+                return None;
+            }
+        };
+        let found = p.ports.iter().find(|x| {
+            x.port == number
+                && x.proto == crate::syntax::ast::Proto::Tcp
+                && published(&PortRef {
+                    name: x.name.clone(),
+                    number: x.port,
+                    proto: x.proto,
+                })
+        });
+        if let Some(x) = found {
+            return Some(vec![x.name.clone()]);
+        }
+        let what = if tls == Tls::Off {
+            "plain-HTTP"
+        } else {
+            "HTTPS"
+        };
+        self.ev.err(
+            Diagnostic::error(
+                Code::UnknownEntryPoint,
+                format!(
+                    "`{}` publishes no port {number}, where {what} routes listen by default",
+                    p.name
+                ),
+                loc.file,
+                loc.span,
+            )
+            .label("no default entry point")
+            .help(format!(
+                "name the entry point: `entrypoints = [{}.port.NAME]`",
+                p.name
+            )),
+        );
+        None
+    }
+
+    /// What a sparkc-configured proxy must have for a route: an ACME account for a public
+    /// certificate, and no redirect to HTTPS where a plain-HTTP route listens.
+    fn route_fits_proxy(
+        &mut self,
+        entrypoints: &[String],
+        service: ServiceId,
+        protocol: RouteProtocol,
+        tls: Tls,
+        at: Loc,
+    ) -> Option<()> {
+        let host = self.model.services[service].host?;
+        let Some(proxy) = self.proxies.get(host).copied().flatten() else {
+            return Some(());
+        };
+        let p = &self.model.services[proxy];
+        let settings = p.proxy.as_deref()?;
+        if tls == Tls::Auto && protocol != RouteProtocol::Udp && settings.acme.is_none() {
+            self.ev.err(
+                Diagnostic::error(Code::MissingField, format!("a public certificate needs an ACME account on `{}`", p.name), at.file, at.span)
+                    .label("`tls = auto` (the default)")
+                    .help(format!("add `acme {{ email = \"ops@example.org\", storage = \"/letsencrypt/acme.json\" }}` to `proxy {{ ... }}` on `{}`, or write `tls = internal`", p.name)),
+            );
+            return None;
+        }
+        if tls == Tls::Off && protocol == RouteProtocol::Http {
+            for e in entrypoints {
+                if let Some((_, to)) = settings.redirects.iter().find(|(from, _)| from == e) {
+                    self.ev.err(
+                        Diagnostic::error(Code::BadRoute, format!("a plain-HTTP route on `{e}`, which redirects every request to `{to}`"), at.file, at.span)
+                            .label("this route would never be reached")
+                            .help(format!("drop `tls = off` to serve it over HTTPS, or remove `{e} -> {to}` from `redirect` on `{}` (then every route on `{e}` is plain HTTP)", p.name)),
+                    );
+                    return None;
+                }
+            }
+        }
+        Some(())
     }
 
     /// A route's path: absolute, with only characters a URL path holds as they are (proxies

@@ -120,6 +120,8 @@ pub struct Lowerer<'e, 'a> {
     implicit_deps: Vec<(ServiceId, usize)>,
     /// The service being lowered.
     current_service: ServiceId,
+    /// Each host's proxy configured by sparkc, once services are lowered (for domains).
+    proxies: List<HostId, Option<ServiceId>>,
 }
 
 /// From this many services on, they are lowered on every core.
@@ -195,6 +197,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
             path_secrets: Vec::new(),
             implicit_deps: Vec::new(),
             current_service: ServiceId::new(0),
+            proxies: List::default(),
         }
     }
 
@@ -351,6 +354,8 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                 self.model.services[svc].depends_on[i].condition = DependCondition::Healthy;
             }
         }
+        self.proxies = self.model.configured_proxies();
+        self.one_proxy_per_host();
         // Domains and monitors reference services and ports.
         for s in self.syms_of(DeclKind::Domain) {
             self.enter(s);
@@ -419,6 +424,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                     path_secrets: Vec::new(),
                     implicit_deps: Vec::new(),
                     current_service: ServiceId::new(0),
+                    proxies: List::default(),
                 };
                 let mut lowered = Vec::with_capacity(chunk.len());
                 for (i, &s) in chunk.iter().enumerate() {
@@ -468,6 +474,46 @@ impl<'e, 'a> Lowerer<'e, 'a> {
 
     /// A host's Caddy service reads the users file of every route it protects with basic
     /// auth, as a secret (`SECRETS_DIR/<users>`): it gets those secrets.
+    /// A host has one proxy configured by sparkc, on a host whose `proxy` it can be.
+    fn one_proxy_per_host(&mut self) {
+        for (sid, s) in self.model.services.iter_enumerated() {
+            let (Some(p), Some(h)) = (&s.proxy, s.host) else {
+                continue;
+            };
+            let host = &self.model.hosts[h];
+            if self.proxies[h] != Some(sid) {
+                let first = self.proxies[h].map_or("", |f| self.model.services[f].name.as_str());
+                self.ev.err(
+                    Diagnostic::error(
+                        Code::BadPlacement,
+                        format!("host `{}` has a second proxy: `{}`", host.name, s.name),
+                        p.loc.file,
+                        p.loc.span,
+                    )
+                    .label("`proxy { ... }` again")
+                    .help(format!("`{first}` is already its proxy: a host's domains go through one; remove `proxy` from one of them"))
+                    .about(s.subject()),
+                );
+            } else if host.proxy != Proxy::Traefik {
+                let kind = match host.proxy {
+                    Proxy::Caddy => "caddy",
+                    _ => "none",
+                };
+                self.ev.err(
+                    Diagnostic::error(
+                        Code::BadPlacement,
+                        format!("`{}` has proxy settings, but host `{}` routes through `proxy = {kind}`", s.name, host.name),
+                        p.loc.file,
+                        p.loc.span,
+                    )
+                    .label("read only by Traefik's static configuration")
+                    .help(format!("set `proxy = traefik` on host `{}`, or remove `proxy {{ ... }}` from `{}` (Caddy's site blocks come from the domains)", host.name, s.name))
+                    .about(s.subject()),
+                );
+            }
+        }
+    }
+
     fn proxy_secrets(&mut self) {
         let caddies = self.model.app_per_host("caddy");
         let m = &mut self.model;

@@ -5,6 +5,7 @@ mod deploy;
 mod health;
 mod mounts;
 mod ports;
+mod proxy;
 
 use super::{Field, FieldTable, Lowerer, is_safe_name};
 use crate::check::eval::{V, Val};
@@ -330,6 +331,15 @@ pub(crate) static FIELDS: FieldTable<Service> = FieldTable::new(&[
         form: "passthrough { compose = { stop_signal = \"SIGQUIT\" } }",
         doc: "Compose keys sparkc does not model yet, passed through unchecked.",
         lower: |l, v, s| s.passthrough_compose = l.passthrough(v),
+    },
+    Field {
+        name: "proxy",
+        form: "proxy { redirect = [web -> websecure], acme { email, storage, challenge }, ping = ping }",
+        doc: "It is its host's reverse proxy, configured by sparkc: its ports are its entry points, the published ones the ones routes listen on.",
+        lower: |l, v, s| {
+            let p = l.proxy_settings(v, s).map(Box::new);
+            s.proxy = p;
+        },
     },
 ]);
 

@@ -1,0 +1,172 @@
+//! Traefik's static configuration, generated: `traefik.yml` for each host whose Traefik
+//! service has `proxy { ... }` settings, written where that service bind-mounts
+//! `/etc/traefik/traefik.yml` from. Its entry points are the service's ports (with their
+//! protocol), redirections and the ACME resolver come from `proxy { ... }`, the provider is
+//! the host's runtime's (docker, or swarm on a swarm host), never exposing a container by
+//! default. No API or dashboard is turned on.
+//!
+//! Traefik takes its static configuration from one source: with this file, it ignores its
+//! `TRAEFIK_*` environment and command-line flags (and `traefik healthcheck` reads the file
+//! too, for the ping entry point).
+
+use crate::placement::{ConfigFile, config_path};
+use crate::yaml::Yaml;
+use sparkc_core::diag::{Code, Diagnostic};
+use sparkc_core::model::*;
+use sparkc_core::target::{Artifact, EmitContext};
+
+/// Where Traefik looks for its static configuration first.
+pub const STATIC_FILE_IN_CONTAINER: &str = "/etc/traefik/traefik.yml";
+
+/// The certificate resolver the static file defines for `tls = auto` routes.
+pub const RESOLVER: &str = "le";
+
+/// The static configuration file of every host's sparkc-configured Traefik.
+pub(super) fn static_files(
+    m: &Model,
+    ctx: &EmitContext<'_>,
+    proxies: &List<HostId, Option<ServiceId>>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Artifact> {
+    let mut out = Vec::new();
+    for (hid, sid) in proxies.iter_enumerated() {
+        let Some(sid) = *sid else { continue };
+        let h = &m.hosts[hid];
+        if h.proxy != Proxy::Traefik
+            || !matches!(h.runtime, Runtime::Compose | Runtime::Swarm)
+            || ctx.only_hosts.is_some_and(|only| !only.contains(&hid))
+        {
+            continue;
+        }
+        let s = &m.services[sid];
+        let Some(settings) = s.proxy.as_deref() else {
+            continue;
+        };
+        let path = config_path(
+            m,
+            sid,
+            &ConfigFile {
+                what: "traefik.yml",
+                in_container: STATIC_FILE_IN_CONTAINER,
+                mount_from: "./traefik.yml",
+            },
+            format!("traefik/{}/traefik.yml", h.name),
+            diags,
+        );
+        ignored_settings(s, diags);
+        let doc = static_config(s, settings, h.runtime == Runtime::Swarm);
+        let contents = crate::yaml::render(&doc, &crate::header(ctx.source, "compose"), ctx)
+            .unwrap_or_default();
+        out.push(Artifact { path, contents });
+    }
+    out
+}
+
+/// Settings Traefik would ignore: with a configuration file it reads neither its `TRAEFIK_*`
+/// environment nor its flags, and a setting written there would silently do nothing.
+fn ignored_settings(s: &Service, diags: &mut Vec<Diagnostic>) {
+    let flags = sparkc_core::model::command_words(&s.command)
+        .into_iter()
+        .chain(sparkc_core::model::command_words(&s.entrypoint))
+        .any(|w| w.starts_with('-'));
+    let env: Vec<&str> = s
+        .env
+        .keys()
+        .filter(|k| k.starts_with("TRAEFIK_"))
+        .map(String::as_str)
+        .collect();
+    for (field, what) in [
+        (
+            "env",
+            (!env.is_empty()).then(|| format!("`{}`", env.join("`, `"))),
+        ),
+        (
+            "command",
+            flags.then(|| "its command-line flags".to_string()),
+        ),
+    ] {
+        let Some(what) = what else { continue };
+        let loc = s.loc_of(field);
+        diags.push(
+            Diagnostic::error(
+                Code::Unsupported,
+                format!("Traefik `{}` reads the traefik.yml sparkc generates, and ignores {what}", s.name),
+                loc.file,
+                loc.span,
+            )
+            .label("never read")
+            .help("Traefik takes its static configuration from one source, the file: set entry points as ports, redirects, ACME and ping in `proxy { ... }`; or drop `proxy { ... }` and configure this Traefik yourself")
+            .about(s.subject()),
+        );
+    }
+}
+
+fn static_config(s: &Service, p: &ProxySettings, swarm: bool) -> Yaml {
+    let mut doc = Yaml::map();
+    let mut eps = Yaml::map();
+    for port in &s.ports {
+        let mut ep = Yaml::map();
+        let address = match port.proto {
+            sparkc_core::syntax::ast::Proto::Tcp => format!(":{}", port.port),
+            sparkc_core::syntax::ast::Proto::Udp => format!(":{}/udp", port.port),
+        };
+        ep.set("address", Yaml::str(address));
+        if let Some((_, to)) = p.redirects.iter().find(|(from, _)| *from == port.name) {
+            let mut entry = Yaml::map();
+            entry.set("to", Yaml::str(to.as_str()));
+            entry.set("scheme", Yaml::str("https"));
+            let mut redirections = Yaml::map();
+            redirections.set("entryPoint", entry);
+            let mut http = Yaml::map();
+            http.set("redirections", redirections);
+            ep.set("http", http);
+        }
+        eps.set(port.name.as_str(), ep);
+    }
+    doc.set("entryPoints", eps);
+    if let Some(ping) = &p.ping {
+        let mut y = Yaml::map();
+        y.set("entryPoint", Yaml::str(ping.as_str()));
+        doc.set("ping", y);
+    }
+    if let Some(metrics) = s
+        .metrics_port
+        .and_then(|n| s.ports.iter().find(|x| x.port == n))
+    {
+        let mut prom = Yaml::map();
+        prom.set("entryPoint", Yaml::str(metrics.name.as_str()));
+        let mut y = Yaml::map();
+        y.set("prometheus", prom);
+        doc.set("metrics", y);
+    }
+    if let Some(acme) = &p.acme {
+        let mut a = Yaml::map();
+        a.set("email", Yaml::str(acme.email.as_str()));
+        a.set("storage", Yaml::str(acme.storage.as_str()));
+        if let Some(ca) = &acme.ca_server {
+            a.set("caServer", Yaml::str(ca.as_str()));
+        }
+        match &acme.challenge {
+            AcmeChallenge::TlsAlpn => a.set("tlsChallenge", Yaml::map()),
+            AcmeChallenge::Http(ep) => {
+                let mut c = Yaml::map();
+                c.set("entryPoint", Yaml::str(ep.as_str()));
+                a.set("httpChallenge", c);
+            }
+        }
+        let mut resolver = Yaml::map();
+        resolver.set("acme", a);
+        let mut resolvers = Yaml::map();
+        resolvers.set(RESOLVER, resolver);
+        doc.set("certificatesResolvers", resolvers);
+    }
+    let mut provider = Yaml::map();
+    if swarm {
+        provider.set("endpoint", Yaml::str("unix:///var/run/docker.sock"));
+    }
+    provider.set("exposedByDefault", Yaml::Bool(false));
+    let mut providers = Yaml::map();
+    providers.set(if swarm { "swarm" } else { "docker" }, provider);
+    doc.set("providers", providers);
+    doc
+}
