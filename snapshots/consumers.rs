@@ -9,30 +9,10 @@
 //! `.tools/bin/`.
 
 use sparkc_snapshots::Rendered;
+use sparkc_snapshots::real::{Running, free_port, serve, tool, write_artifacts};
 use sparkc_snapshots::{valid_programs, workspace};
 use std::path::PathBuf;
 use std::process::Command;
-
-/// A consumer binary: from `env`, else `.tools/bin/<name>`.
-fn tool(env: &str, name: &str) -> PathBuf {
-    let p = std::env::var_os(env)
-        .map_or_else(|| workspace().join(".tools/bin").join(name), PathBuf::from);
-    assert!(
-        p.is_file(),
-        "{name} not found at {}: run `scripts/install-test-tools` (the README's test command does)",
-        p.display()
-    );
-    p
-}
-
-/// Put a program's artifacts under `dir`, as `sparkc build` would.
-fn write_artifacts(dir: &std::path::Path, artifacts: &[sparkc_core::target::Artifact]) {
-    for a in artifacts {
-        let p = dir.join(&a.path);
-        std::fs::create_dir_all(p.parent().unwrap_or(dir)).unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(&p, &a.contents).unwrap_or_else(|e| panic!("{e}"));
-    }
-}
 
 /// Every generated file whose path ends with `suffix`, over every valid program, written with
 /// its program's other artifacts under a temporary directory as `sparkc build` would: `check`
@@ -72,49 +52,13 @@ fn promtool_bin() -> PathBuf {
 fn docker_compose_accepts_every_example_file() {
     let bin = compose_bin();
     let checked = each_generated("docker-compose.yml", |_, file, a| {
-        let project_dir = file.parent().unwrap_or(file).to_path_buf();
-        // Fill every variable .env.example names with a dummy value.
-        let example = std::fs::read_to_string(project_dir.join(".env.example")).unwrap_or_default();
-        let env: String = example
-            .lines()
-            .filter(|l| l.ends_with('=') && !l.starts_with('#'))
-            .map(|l| format!("{l}dummy\n"))
-            .collect();
-        // The files `env_file:` names are the deployer's; give them empty stand-ins.
-        let mut in_env_files = false;
-        for line in a.contents.lines() {
-            if line == "    env_file:" {
-                in_env_files = true;
-            } else if in_env_files && line.starts_with("    - ") {
-                let rel = line.trim_start_matches("    - ").trim_matches('"');
-                let f = project_dir.join(rel);
-                std::fs::create_dir_all(f.parent().unwrap_or(&project_dir))
-                    .unwrap_or_else(|e| panic!("{e}"));
-                std::fs::write(f, "").unwrap_or_else(|e| panic!("{e}"));
-            } else {
-                in_env_files = false;
-            }
-        }
-        let env_file = project_dir.join("test.env");
-        std::fs::write(&env_file, env).unwrap_or_else(|e| panic!("{e}"));
-        let status = Command::new(&bin)
-            .arg("-f")
-            .arg(file)
-            .arg("--env-file")
-            .arg(&env_file)
-            .args(["--profile", "*", "config", "--format", "json"])
-            .env_remove("DOCKER_HOST")
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
-        assert!(
-            status.status.success(),
-            "docker compose rejected {}:\n{}\n--- file ---\n{}",
-            a.path,
-            String::from_utf8_lossy(&status.stderr),
-            a.contents
-        );
-        let config: serde_json::Value =
-            serde_json::from_slice(&status.stdout).unwrap_or_else(|e| panic!("{e}"));
+        let config = sparkc_snapshots::real::compose_config(&bin, file, &a.contents)
+            .unwrap_or_else(|e| {
+                panic!(
+                    "docker compose rejected {}:\n{e}\n--- file ---\n{}",
+                    a.path, a.contents
+                )
+            });
         secret_paths_are_mounted(&a.path, &config);
     });
     assert!(checked >= 10, "only {checked} compose files were checked");
@@ -539,31 +483,6 @@ fn dechunk(mut rest: &str) -> String {
         rest = after[n..].strip_prefix("\r\n").unwrap_or(&after[n..]);
     }
     out
-}
-
-/// Start a server and wait (20 s at most) until it listens on `port`; `config` is shown if
-/// it never does.
-fn serve(cmd: &mut Command, port: u16, config: &str) -> std::process::Child {
-    let child = cmd
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let start = std::time::Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed().as_secs() < 20,
-            "{cmd:?} did not listen on {port}:\n{config}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    child
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_or_else(|e| panic!("{e}"), |a| a.port())
 }
 
 /// Caddy, started on loopback with the Caddyfile generated for the `caddy_routes` fixture,
@@ -995,16 +914,6 @@ fn traefik_bin() -> PathBuf {
 
 fn prometheus_bin() -> PathBuf {
     tool("SPARKC_PROMETHEUS", "prometheus")
-}
-
-/// Stops a server when the test ends, also when it fails.
-struct Running(std::process::Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// Item 14 of the trust issue: every stdlib health check passes against the real program,

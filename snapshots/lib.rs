@@ -1,6 +1,8 @@
 //! Shared helpers for the snapshot, consumer and robustness tests; the pipeline itself is
 //! `sparkc_driver::compile`, the same function the binary runs.
 
+pub mod real;
+
 use sparkc::Compiled;
 use sparkc::project::Project;
 pub use sparkc_driver::{Config, MemWorld, World};

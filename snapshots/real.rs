@@ -1,0 +1,112 @@
+//! What the real-consumer tests share: finding a consumer binary, writing a program's
+//! artifacts as `sparkc build` would, starting a server and stopping it when the test ends,
+//! and Docker Compose's own reading of a generated compose file.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::workspace;
+
+/// A consumer binary: from `env`, else `.tools/bin/<name>`.
+pub fn tool(env: &str, name: &str) -> PathBuf {
+    let p = std::env::var_os(env)
+        .map_or_else(|| workspace().join(".tools/bin").join(name), PathBuf::from);
+    assert!(
+        p.is_file(),
+        "{name} not found at {}: run `scripts/install-test-tools` (the README's test command does)",
+        p.display()
+    );
+    p
+}
+
+/// Put a program's artifacts under `dir`, as `sparkc build` would.
+pub fn write_artifacts(dir: &std::path::Path, artifacts: &[sparkc_core::target::Artifact]) {
+    for a in artifacts {
+        let p = dir.join(&a.path);
+        std::fs::create_dir_all(p.parent().unwrap_or(dir)).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&p, &a.contents).unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+/// Start a server and wait (20 s at most) until it listens on `port`; `config` is shown if
+/// it never does.
+pub fn serve(cmd: &mut Command, port: u16, config: &str) -> std::process::Child {
+    let child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let start = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed().as_secs() < 20,
+            "{cmd:?} did not listen on {port}:\n{config}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_or_else(|e| panic!("{e}"), |a| a.port())
+}
+
+/// Stops a server when the test ends, also when it fails.
+pub struct Running(pub std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `docker compose config --format json` of a generated compose file `file` (whose text is
+/// `contents`), as Compose reads it: every variable `.env.example` names set to a dummy
+/// value, every `env_file:` given an empty stand-in, every profile on. `Err`: Compose's
+/// complaint.
+pub fn compose_config(
+    bin: &Path,
+    file: &Path,
+    contents: &str,
+) -> Result<serde_json::Value, String> {
+    let project_dir = file.parent().unwrap_or(file).to_path_buf();
+    let example = std::fs::read_to_string(project_dir.join(".env.example")).unwrap_or_default();
+    let env: String = example
+        .lines()
+        .filter(|l| l.ends_with('=') && !l.starts_with('#'))
+        .map(|l| format!("{l}dummy\n"))
+        .collect();
+    // The files `env_file:` names are the deployer's; give them empty stand-ins.
+    let mut in_env_files = false;
+    for line in contents.lines() {
+        if line == "    env_file:" {
+            in_env_files = true;
+        } else if in_env_files && line.starts_with("    - ") {
+            let rel = line.trim_start_matches("    - ").trim_matches('"');
+            let f = project_dir.join(rel);
+            std::fs::create_dir_all(f.parent().unwrap_or(&project_dir))
+                .map_err(|e| e.to_string())?;
+            std::fs::write(f, "").map_err(|e| e.to_string())?;
+        } else {
+            in_env_files = false;
+        }
+    }
+    let env_file = project_dir.join("test.env");
+    std::fs::write(&env_file, env).map_err(|e| e.to_string())?;
+    let out = Command::new(bin)
+        .arg("-f")
+        .arg(file)
+        .arg("--env-file")
+        .arg(&env_file)
+        .args(["--profile", "*", "config", "--format", "json"])
+        .env_remove("DOCKER_HOST")
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())
+}

@@ -1,0 +1,769 @@
+//! Traefik, the real one, reads what sparkc generates for it: its static configuration (the
+//! generated `traefik.yml`) and the routing labels, through its own docker provider. No
+//! Docker engine runs here; a small read-only Docker Engine API on loopback (`/_ping`,
+//! `/version`, `/containers/json`, `/containers/{id}/json`, `/events`) serves the containers
+//! `docker compose config --format json` describes — one per replica, each on a loopback
+//! address of its own — so that label decoding, default rules, replica merging and conflict
+//! detection are Traefik's own code.
+//!
+//! For every example and build fixture with a sparkc-configured Traefik on a compose host:
+//! Traefik loads it with no error in its log, and every router and service the labels
+//! define is in its `/api/rawdata`, enabled, with none besides. Then each route is driven
+//! end to end: stand-in upstreams on the containers' addresses answer with their name, and
+//! requests with the route's host name (HTTPS with its SNI, plain HTTP where declared), TLS
+//! streams by SNI and UDP datagrams reach the right one; plain HTTP on a redirecting entry
+//! point is redirected to HTTPS.
+//!
+//! What the test changes in the static file: listen addresses become free loopback ports,
+//! the docker provider's endpoint is the stand-in API, ACME's CA is a closed loopback port
+//! (Traefik then serves its default certificate, which the test's client accepts), and the
+//! API is turned on, on an entry point of its own, for `/api/rawdata`. Swarm hosts are not
+//! covered yet (their provider reads `/services` and `/tasks`).
+
+use serde_json::{Value, json};
+use sparkc_core::model::{Model, RouteProtocol, Tls};
+use sparkc_core::syntax::ast::Proto;
+use sparkc_snapshots::real::{Running, compose_config, free_port, tool, write_artifacts};
+use sparkc_snapshots::{Rendered, valid_programs};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream, UdpSocket};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// One container as the stand-in Docker API reports it.
+#[derive(Clone)]
+struct Container {
+    id: String,
+    name: String,
+    /// The compose service it is a replica of.
+    service: String,
+    labels: BTreeMap<String, String>,
+    /// Its address on every network it is on (one per container, unique in the program).
+    ip: Ipv4Addr,
+    networks: Vec<String>,
+}
+
+impl Container {
+    fn summary(&self) -> Value {
+        json!({
+            "Id": self.id,
+            "Names": [format!("/{}", self.name)],
+            "Image": "stand-in",
+            "Labels": self.labels,
+            "State": "running",
+            "Status": "Up 1 minute",
+            "HostConfig": { "NetworkMode": self.networks[0] },
+            "NetworkSettings": { "Networks": self.network_json() },
+        })
+    }
+
+    fn inspect(&self) -> Value {
+        json!({
+            "Id": self.id,
+            "Name": format!("/{}", self.name),
+            "State": { "Status": "running", "Running": true },
+            "Config": { "Labels": self.labels, "Hostname": self.name },
+            "HostConfig": { "NetworkMode": self.networks[0] },
+            "NetworkSettings": { "Networks": self.network_json() },
+        })
+    }
+
+    fn network_json(&self) -> Value {
+        self.networks
+            .iter()
+            .map(|n| {
+                (
+                    n.clone(),
+                    json!({ "IPAddress": self.ip.to_string(), "NetworkID": format!("net-{n}") }),
+                )
+            })
+            .collect::<serde_json::Map<String, Value>>()
+            .into()
+    }
+}
+
+/// The stand-in Docker Engine API: answers on a loopback port until dropped.
+struct FakeDocker {
+    port: u16,
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for FakeDocker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+fn fake_docker(containers: Vec<Container>) -> FakeDocker {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let port = listener.local_addr().map_or(0, |a| a.port());
+    let stop = Arc::new(AtomicBool::new(false));
+    let containers = Arc::new(containers);
+    let flag = stop.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            if flag.load(Ordering::SeqCst) {
+                break;
+            }
+            let containers = containers.clone();
+            let flag = flag.clone();
+            std::thread::spawn(move || docker_request(conn, &containers, &flag));
+        }
+    });
+    FakeDocker { port, stop }
+}
+
+/// One request to the stand-in API (the client is told to close after each, except for
+/// `/events`, which stays open and quiet until the test ends).
+fn docker_request(mut conn: TcpStream, containers: &[Container], stop: &AtomicBool) {
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+    let head = read_head(&mut conn);
+    let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let path = path.split('?').next().unwrap_or("/");
+    // Paths carry an API version prefix (`/v1.24/...`), or none.
+    let route = match path.strip_prefix("/v") {
+        Some(rest) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => path,
+    };
+    let body = if route == "/_ping" {
+        Some("OK".to_string())
+    } else if route == "/version" {
+        Some(json!({"Version": "27.0.0", "ApiVersion": "1.45", "MinAPIVersion": "1.24", "Os": "linux", "Arch": "amd64"}).to_string())
+    } else if route == "/containers/json" {
+        Some(
+            Value::from(
+                containers
+                    .iter()
+                    .map(Container::summary)
+                    .collect::<Vec<_>>(),
+            )
+            .to_string(),
+        )
+    } else if let Some(id) = route
+        .strip_prefix("/containers/")
+        .and_then(|r| r.strip_suffix("/json"))
+    {
+        containers
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| c.inspect().to_string())
+    } else if route == "/events" {
+        let _ = write!(
+            conn,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nApi-Version: 1.45\r\nTransfer-Encoding: chunked\r\n\r\n"
+        );
+        let _ = conn.flush();
+        while !stop.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        return;
+    } else {
+        None
+    };
+    let (status, body) = match body {
+        Some(b) => ("200 OK", b),
+        None => (
+            "404 Not Found",
+            json!({"message": "no such object"}).to_string(),
+        ),
+    };
+    let _ = write!(
+        conn,
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nApi-Version: 1.45\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+}
+
+/// A request's head, up to the blank line (or what came before the peer stopped).
+fn read_head(conn: &mut impl Read) -> String {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 2048];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match conn.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
+
+/// A stand-in upstream on `addr`: answers an HTTP request with `<name> <path>`, anything
+/// else (a TLS stream passed through, a plain TCP stream) with `<name>` once it has read
+/// some bytes.
+fn tcp_upstream(addr: (Ipv4Addr, u16), name: String) {
+    let listener =
+        TcpListener::bind(addr).unwrap_or_else(|e| panic!("cannot listen on {addr:?}: {e}"));
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let name = name.clone();
+            std::thread::spawn(move || {
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut first = [0u8; 4096];
+                let n = conn.read(&mut first).unwrap_or(0);
+                let start = &first[..n];
+                if start.first().is_some_and(u8::is_ascii_uppercase) {
+                    let mut head = String::from_utf8_lossy(start).into_owned();
+                    if !head.contains("\r\n\r\n") {
+                        head.push_str(&read_head(&mut conn));
+                    }
+                    let path = head.split_whitespace().nth(1).unwrap_or("?").to_string();
+                    let body = format!("{name} {path}");
+                    let _ = write!(
+                        conn,
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                } else {
+                    let _ = conn.write_all(name.as_bytes());
+                }
+            });
+        }
+    });
+}
+
+/// A stand-in UDP upstream on `addr`: answers every datagram with `<name>`.
+fn udp_upstream(addr: (Ipv4Addr, u16), name: String) {
+    let socket = UdpSocket::bind(addr).unwrap_or_else(|e| panic!("cannot bind {addr:?}: {e}"));
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        while let Ok((_, from)) = socket.recv_from(&mut buf) {
+            let _ = socket.send_to(name.as_bytes(), from);
+        }
+    });
+}
+
+/// A free UDP port on loopback.
+fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map_or_else(|e| panic!("{e}"), |a| a.port())
+}
+
+/// Accepts any certificate: Traefik serves its default one while ACME cannot reach a CA.
+#[derive(Debug)]
+struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _: &rustls::pki_types::CertificateDer<'_>,
+        _: &[rustls::pki_types::CertificateDer<'_>],
+        _: &rustls::pki_types::ServerName<'_>,
+        _: &[u8],
+        _: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn tls_client() -> Arc<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+        .with_no_client_auth();
+    Arc::new(config)
+}
+
+/// What one request got back: the status (0: none) and the body, or the raw reply.
+type Reply = (u16, String);
+
+fn parse_http(resp: &str) -> Reply {
+    let status = resp
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = resp.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (status, body.to_string())
+}
+
+fn http_request(host: &str, path: &str) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
+}
+
+fn connect(port: u16) -> TcpStream {
+    let s = TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|e| panic!("{e}"));
+    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+    s
+}
+
+/// A TLS session to `host` (its SNI) over which `payload` is sent: an HTTP request for
+/// HTTPS, or raw bytes for a TCP route Traefik terminates. The reply as text.
+fn over_tls(port: u16, host: &str, payload: &[u8]) -> String {
+    let name =
+        rustls::pki_types::ServerName::try_from(host.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let mut conn =
+        rustls::ClientConnection::new(tls_client(), name).unwrap_or_else(|e| panic!("{e}"));
+    let mut sock = connect(port);
+    let mut tls = rustls::Stream::new(&mut conn, &mut sock);
+    if let Err(e) = tls.write_all(payload) {
+        return format!("TLS failed: {e}");
+    }
+    let mut out = Vec::new();
+    let _ = tls.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A TLS `ClientHello` naming `host`, sent raw: what a passed-through stream starts with. The
+/// reply is the upstream's own bytes (the stand-in does not speak TLS).
+fn client_hello(port: u16, host: &str) -> String {
+    let name =
+        rustls::pki_types::ServerName::try_from(host.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let mut conn =
+        rustls::ClientConnection::new(tls_client(), name).unwrap_or_else(|e| panic!("{e}"));
+    let mut hello = Vec::new();
+    let _ = conn.write_tls(&mut hello);
+    let mut sock = connect(port);
+    let _ = sock.write_all(&hello);
+    let mut buf = [0u8; 256];
+    let n = sock.read(&mut buf).unwrap_or(0);
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+fn datagram(port: u16) -> String {
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut buf = [0u8; 256];
+    // UDP may be dropped while Traefik sets up the session: a few tries.
+    for _ in 0..5 {
+        let _ = s.send_to(b"ping", ("127.0.0.1", port));
+        if let Ok(n) = s.recv(&mut buf) {
+            return String::from_utf8_lossy(&buf[..n]).into_owned();
+        }
+    }
+    String::new()
+}
+
+/// The containers of a host's compose projects, as Compose reads them: one per replica,
+/// each with its own loopback address (127.0.<k>.<n>, `k` the program's number).
+fn containers_of(
+    compose: &std::path::Path,
+    files: &[(std::path::PathBuf, String)],
+    block: u8,
+) -> Vec<Container> {
+    let mut out = Vec::new();
+    let mut next = 2u8;
+    for (file, contents) in files {
+        let config = compose_config(compose, file, contents)
+            .unwrap_or_else(|e| panic!("docker compose rejected {}: {e}", file.display()));
+        let project = config["name"].as_str().unwrap_or("project").to_string();
+        let Some(services) = config["services"].as_object() else {
+            continue;
+        };
+        for (name, svc) in services {
+            let replicas = svc["deploy"]["replicas"].as_u64().unwrap_or(1);
+            let mut labels: BTreeMap<String, String> = svc["labels"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            labels.insert("com.docker.compose.project".into(), project.clone());
+            labels.insert("com.docker.compose.service".into(), name.clone());
+            let networks: Vec<String> = match svc["networks"].as_object() {
+                Some(m) if !m.is_empty() => m
+                    .keys()
+                    .map(|k| {
+                        config["networks"][k]["name"]
+                            .as_str()
+                            .unwrap_or(k)
+                            .to_string()
+                    })
+                    .collect(),
+                _ => vec![format!("{project}_default")],
+            };
+            for n in 1..=replicas {
+                let container_name = svc["container_name"]
+                    .as_str()
+                    .map_or_else(|| format!("{project}-{name}-{n}"), str::to_string);
+                out.push(Container {
+                    id: format!("{block:02x}{next:02x}{n:04x}{:0>56}", 0),
+                    name: container_name,
+                    service: name.clone(),
+                    labels: labels.clone(),
+                    ip: Ipv4Addr::new(127, 0, block, next),
+                    networks: networks.clone(),
+                });
+                next += 1;
+            }
+        }
+    }
+    out
+}
+
+/// The routers and services the containers' labels define, as `(section, name@docker)`:
+/// what Traefik must have from its docker provider.
+fn defined_by_labels(containers: &[Container]) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for c in containers {
+        if c.labels.get("traefik.enable").map(String::as_str) != Some("true") {
+            continue;
+        }
+        for key in c.labels.keys() {
+            let parts: Vec<&str> = key.split('.').collect();
+            if parts.len() < 4 || parts[0] != "traefik" {
+                continue;
+            }
+            let section = match (parts[1], parts[2]) {
+                ("http", "routers") => "routers",
+                ("http", "services") => "services",
+                ("tcp", "routers") => "tcpRouters",
+                ("tcp", "services") => "tcpServices",
+                ("udp", "routers") => "udpRouters",
+                ("udp", "services") => "udpServices",
+                _ => continue,
+            };
+            out.insert((section.to_string(), format!("{}@docker", parts[3])));
+        }
+    }
+    out
+}
+
+/// The static file Traefik gets in this test: the generated one with loopback addresses
+/// (returned by entry point), the stand-in API, a closed ACME CA and the API turned on.
+fn test_static_config(
+    generated: &str,
+    docker_port: u16,
+    api_port: u16,
+    dir: &std::path::Path,
+) -> (Value, BTreeMap<String, u16>) {
+    let mut v: Value = serde_saphyr::from_str(generated)
+        .unwrap_or_else(|e| panic!("the generated traefik.yml is not YAML: {e}\n{generated}"));
+    let mut ports = BTreeMap::new();
+    if let Some(eps) = v["entryPoints"].as_object_mut() {
+        for (name, ep) in eps.iter_mut() {
+            let address = ep["address"].as_str().unwrap_or("").to_string();
+            let (port, suffix) = if address.ends_with("/udp") {
+                (free_udp_port(), "/udp")
+            } else {
+                (free_port(), "")
+            };
+            ep["address"] = json!(format!("127.0.0.1:{port}{suffix}"));
+            ports.insert(name.clone(), port);
+        }
+        eps.insert(
+            "traefik".into(),
+            json!({ "address": format!("127.0.0.1:{api_port}") }),
+        );
+    }
+    if let Some(resolvers) = v["certificatesResolvers"].as_object_mut() {
+        for (name, r) in resolvers.iter_mut() {
+            r["acme"]["storage"] = json!(dir.join(format!("{name}.json")).display().to_string());
+            r["acme"]["caServer"] = json!("https://127.0.0.1:1/directory");
+        }
+    }
+    assert!(
+        v["providers"]["docker"].is_object(),
+        "no docker provider in:\n{generated}"
+    );
+    v["providers"]["docker"]["endpoint"] = json!(format!("tcp://127.0.0.1:{docker_port}"));
+    v["api"] = json!({ "insecure": true });
+    v["log"] = json!({
+        "level": "ERROR",
+        "filePath": dir.join("traefik.log").display().to_string(),
+    });
+    (v, ports)
+}
+
+/// `/api/rawdata`, once every router and service in `want` is there (20 s at most).
+fn rawdata_with(api_port: u16, want: &BTreeSet<(String, String)>, config: &str) -> Value {
+    let start = Instant::now();
+    loop {
+        let mut s = connect(api_port);
+        let _ = s.write_all(http_request("localhost", "/api/rawdata").as_bytes());
+        let mut resp = String::new();
+        let _ = s.read_to_string(&mut resp);
+        let (status, body) = parse_http(&resp);
+        let data: Value = if status == 200 {
+            serde_json::from_str(&dechunk_if_needed(&resp, &body)).unwrap_or(Value::Null)
+        } else {
+            Value::Null
+        };
+        let has_all = want
+            .iter()
+            .all(|(section, name)| data[section.as_str()].get(name.as_str()).is_some());
+        if has_all {
+            return data;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "Traefik never loaded every router and service the labels define; want {want:?}\n--- rawdata ---\n{data:#}\n--- static ---\n{config}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A chunked body made whole (Go sends long bodies chunked).
+fn dechunk_if_needed(resp: &str, body: &str) -> String {
+    let head = resp.split("\r\n\r\n").next().unwrap_or("");
+    if !head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        return body.to_string();
+    }
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || after.len() < n {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = after[n..].strip_prefix("\r\n").unwrap_or(&after[n..]);
+    }
+    out
+}
+
+/// Every route of `model` on `host`, driven through the running Traefik: (what was sent,
+/// what came back, what should have).
+fn drive_routes(
+    model: &Model,
+    host: &str,
+    ports: &BTreeMap<String, u16>,
+    containers: &[Container],
+) -> Vec<(String, String, String)> {
+    let mut results = Vec::new();
+    for d in &model.domains {
+        let s = &model.services[d.service];
+        let on_host = s.host.is_some_and(|h| model.hosts[h].name == host);
+        if !on_host {
+            continue;
+        }
+        let backends: BTreeSet<String> = containers
+            .iter()
+            .filter(|c| c.service == s.name)
+            .map(|c| format!("{}:{}", c.name, d.port.number))
+            .collect();
+        for ep in &d.entrypoints {
+            let port = ports[ep];
+            let (sent, got) = match (d.protocol, d.tls) {
+                (RouteProtocol::Http, Tls::Off) => {
+                    let path = format!("{}/x", d.path_prefix.as_deref().unwrap_or(""));
+                    let mut sock = connect(port);
+                    let _ = sock.write_all(http_request(&d.name, &path).as_bytes());
+                    let mut resp = String::new();
+                    let _ = sock.read_to_string(&mut resp);
+                    (format!("http://{}{path}", d.name), parse_http(&resp).1)
+                }
+                (RouteProtocol::Http, _) => {
+                    let path = format!("{}/x", d.path_prefix.as_deref().unwrap_or(""));
+                    let resp = over_tls(port, &d.name, http_request(&d.name, &path).as_bytes());
+                    (
+                        format!("https://{}{path} on {ep}", d.name),
+                        parse_http(&resp).1,
+                    )
+                }
+                (RouteProtocol::Tcp, Tls::Passthrough) => (
+                    format!("a TLS stream for {} on {ep}, passed through", d.name),
+                    client_hello(port, &d.name),
+                ),
+                (RouteProtocol::Tcp, Tls::Off) => {
+                    let mut sock = connect(port);
+                    let _ = sock.write_all(b"hello\n");
+                    let mut buf = [0u8; 256];
+                    let n = sock.read(&mut buf).unwrap_or(0);
+                    (
+                        format!("a TCP stream on {ep}"),
+                        String::from_utf8_lossy(&buf[..n]).into_owned(),
+                    )
+                }
+                (RouteProtocol::Tcp, _) => (
+                    format!("a TLS stream for {} on {ep}, terminated", d.name),
+                    over_tls(port, &d.name, b"hello\n"),
+                ),
+                (RouteProtocol::Udp, _) => (format!("a datagram on {ep}"), datagram(port)),
+            };
+            // The stand-in names itself `<container>:<port>`; an HTTP one adds the path.
+            let answered_by = got.split(' ').next().unwrap_or("").to_string();
+            let ok = backends.contains(&answered_by);
+            let want = format!("one of {backends:?}");
+            results.push((sent, if ok { want.clone() } else { got }, want));
+        }
+    }
+    results
+}
+
+#[test]
+fn traefik_loads_and_routes_what_sparkc_generates() {
+    let traefik = tool("SPARKC_TRAEFIK", "traefik");
+    let compose = tool("SPARKC_DOCKER_COMPOSE", "docker-compose");
+    let tmp = std::env::temp_dir().join(format!("sparkc-traefik-{}", std::process::id()));
+    let mut checked = 0;
+    let mut routes_driven = 0;
+    for (i, (name, out)) in valid_programs().into_iter().enumerate() {
+        assert_eq!(out.errors(), 0, "{name}:\n{}", out.rendered());
+        for static_file in out
+            .artifacts
+            .iter()
+            .filter(|a| a.path.ends_with("/traefik.yml"))
+        {
+            let host = static_file.path.split('/').nth(1).unwrap_or("").to_string();
+            let is_swarm = out
+                .model
+                .hosts
+                .iter()
+                .any(|h| h.name == host && h.runtime == sparkc_core::model::Runtime::Swarm);
+            if is_swarm {
+                continue;
+            }
+            let dir = tmp.join(i.to_string());
+            write_artifacts(&dir, &out.artifacts);
+            let prefix = format!("compose/{host}/");
+            let files: Vec<(std::path::PathBuf, String)> = out
+                .artifacts
+                .iter()
+                .filter(|a| a.path.starts_with(&prefix) && a.path.ends_with("docker-compose.yml"))
+                .map(|a| (dir.join(&a.path), a.contents.clone()))
+                .collect();
+            let block = u8::try_from(i + 1).unwrap_or(255);
+            let containers = containers_of(&compose, &files, block);
+            // Stand-in upstreams on every container's address, for each of its ports.
+            for c in &containers {
+                let Some(svc) = out.model.services.iter().find(|s| s.name == c.service) else {
+                    continue;
+                };
+                for p in &svc.ports {
+                    let me = format!("{}:{}", c.name, p.port);
+                    match p.proto {
+                        Proto::Tcp => tcp_upstream((c.ip, p.port), me),
+                        Proto::Udp => udp_upstream((c.ip, p.port), me),
+                    }
+                }
+            }
+            let want = defined_by_labels(&containers);
+            let run_dir = dir.join("traefik-run");
+            std::fs::create_dir_all(&run_dir).unwrap_or_else(|e| panic!("{e}"));
+            let fake = fake_docker(containers.clone());
+            let api_port = free_port();
+            let (config, ports) =
+                test_static_config(&static_file.contents, fake.port, api_port, &run_dir);
+            let config_text = serde_json::to_string_pretty(&config).unwrap_or_default();
+            let config_file = run_dir.join("traefik.yml");
+            std::fs::write(&config_file, &config_text).unwrap_or_else(|e| panic!("{e}"));
+            let _traefik = Running(sparkc_snapshots::real::serve(
+                Command::new(&traefik)
+                    .arg(format!("--configfile={}", config_file.display()))
+                    .env_clear(),
+                api_port,
+                &config_text,
+            ));
+            let data = rawdata_with(api_port, &want, &config_text);
+            // Every router and service of the docker provider: enabled, and only those.
+            let mut have = BTreeSet::new();
+            for section in [
+                "routers",
+                "services",
+                "tcpRouters",
+                "tcpServices",
+                "udpRouters",
+                "udpServices",
+            ] {
+                for (n, v) in data[section].as_object().into_iter().flatten() {
+                    if n.ends_with("@docker") {
+                        have.insert((section.to_string(), n.clone()));
+                        assert_eq!(
+                            v["status"].as_str(),
+                            Some("enabled"),
+                            "{name}: Traefik did not enable {section} {n}: {v:#}"
+                        );
+                    }
+                }
+            }
+            assert_eq!(
+                have, want,
+                "{name}: Traefik's routers and services are not the ones the labels define"
+            );
+            // Drive every route; then the redirect on each entry point that has one.
+            let results = drive_routes(&out.model, &host, &ports, &containers);
+            for (sent, got, want) in &results {
+                assert_eq!(got, want, "{name}: {sent}\n--- static ---\n{config_text}");
+            }
+            routes_driven += results.len();
+            eprintln!(
+                "{name}: {} routers and services, {} routes driven",
+                have.len(),
+                results.len()
+            );
+            for (sent, _, _) in &results {
+                eprintln!("  {sent}");
+            }
+            for (ep, v) in config["entryPoints"].as_object().into_iter().flatten() {
+                if v["http"]["redirections"]["entryPoint"]["scheme"] == "https" {
+                    let mut sock = connect(ports[ep]);
+                    let _ = sock.write_all(http_request("any.example.org", "/a?b=c").as_bytes());
+                    let mut resp = String::new();
+                    let _ = sock.read_to_string(&mut resp);
+                    let location = resp
+                        .lines()
+                        .find_map(|l| l.strip_prefix("Location: "))
+                        .unwrap_or("");
+                    assert!(
+                        matches!(parse_http(&resp).0, 301 | 308)
+                            && location.starts_with("https://any.example.org"),
+                        "{name}: plain HTTP on `{ep}` is not redirected to HTTPS:\n{resp}"
+                    );
+                }
+            }
+            // Traefik's own log: nothing went wrong but the CA it was never meant to reach.
+            let log = std::fs::read_to_string(run_dir.join("traefik.log")).unwrap_or_default();
+            let errors: Vec<&str> = log
+                .lines()
+                .filter(|l| l.contains("ERR") && !l.to_ascii_lowercase().contains("acme"))
+                .collect();
+            assert!(
+                errors.is_empty(),
+                "{name}: Traefik logged errors:\n{}",
+                errors.join("\n")
+            );
+            checked += 1;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    assert!(
+        checked >= 3,
+        "only {checked} Traefik configurations were checked"
+    );
+    assert!(
+        routes_driven >= 10,
+        "only {routes_driven} routes were driven"
+    );
+}
