@@ -9,8 +9,11 @@
 //! `.tools/bin/`.
 
 use sparkc_snapshots::Rendered;
+use sparkc_snapshots::http::{check_http_route, exchange};
 use sparkc_snapshots::real::{Running, free_port, serve, tool, write_artifacts};
 use sparkc_snapshots::{valid_programs, workspace};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -76,18 +79,50 @@ fn secret_paths_are_mounted(path: &str, config: &serde_json::Value) {
             _ => {}
         }
     }
-    let services = config["services"].as_object().cloned().unwrap_or_default();
-    for (name, svc) in &services {
-        let mounted: Vec<&str> = svc["secrets"]
+    fn mounted(svc: &serde_json::Value) -> Vec<&str> {
+        svc["secrets"]
             .as_array()
             .map(|l| l.iter().filter_map(|s| s["source"].as_str()).collect())
-            .unwrap_or_default();
+            .unwrap_or_default()
+    }
+    let services = config["services"].as_object().cloned().unwrap_or_default();
+    // Traefik reads the routing labels of every container, so a path in a `traefik.` label
+    // must be mounted into the Traefik of this file.
+    let traefik: Vec<&str> = services
+        .values()
+        .filter(|s| {
+            s["image"]
+                .as_str()
+                .is_some_and(|i| i.starts_with("traefik"))
+        })
+        .flat_map(mounted)
+        .collect();
+    for (name, svc) in &services {
+        let own = mounted(svc);
         let mut texts = Vec::new();
-        strings(svc, &mut texts);
+        let labels = svc["labels"].as_object();
+        for (k, v) in svc.as_object().into_iter().flatten() {
+            if k != "labels" {
+                strings(v, &mut texts);
+            }
+        }
+        for (k, v) in labels.into_iter().flatten() {
+            let reader = if k.starts_with("traefik.") {
+                &traefik
+            } else {
+                &own
+            };
+            for read in sparkc_core::model::secret_paths_in(v.as_str().unwrap_or("")) {
+                assert!(
+                    reader.contains(&read),
+                    "{path}: label `{k}` of `{name}` names /run/secrets/{read}, which its reader does not mount"
+                );
+            }
+        }
         for t in texts {
             for read in sparkc_core::model::secret_paths_in(t) {
                 assert!(
-                    mounted.contains(&read),
+                    own.contains(&read),
                     "{path}: service `{name}` reads /run/secrets/{read} without mounting it"
                 );
             }
@@ -410,35 +445,6 @@ fn caddy_rejects_a_broken_caddyfile() {
     assert!(!r.status.success(), "caddy accepted an unknown directive");
 }
 
-/// A stand-in for one upstream container: answers every request with `<name> <path>`.
-fn backend(name: String) -> u16 {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-    let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
-    std::thread::spawn(move || {
-        for mut conn in listener.incoming().flatten() {
-            let _ = conn.set_read_timeout(Some(std::time::Duration::from_secs(5)));
-            let mut head = Vec::new();
-            let mut buf = [0u8; 1024];
-            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                match conn.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => head.extend_from_slice(&buf[..n]),
-                }
-            }
-            let text = String::from_utf8_lossy(&head);
-            let path = text.split_whitespace().nth(1).unwrap_or("?");
-            let body = format!("{name} {path}");
-            let _ = write!(
-                conn,
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    port
-}
-
 /// One plain-HTTP request to `port` for `host` and `path`: (status, body).
 fn get(port: u16, host: &str, path: &str, auth: Option<&str>) -> (u16, String) {
     use std::io::{Read, Write};
@@ -485,12 +491,92 @@ fn dechunk(mut rest: &str) -> String {
     out
 }
 
-/// Caddy, started on loopback with the Caddyfile generated for the `caddy_routes` fixture,
-/// routes real requests: each domain to its service's port, a path route only for its prefix,
-/// basic auth with the users file; metrics on the metrics port. What the test changes: upstream container names become
-/// loopback stand-ins (no Docker here); every site is served over plain HTTP on a free port
-/// (`http://` site addresses, `tls internal` dropped: certificates are what `caddy validate`
-/// checks above, not routing); the users secret is read from a temporary file.
+/// A generated Caddyfile made to run here, and where it listens.
+struct LoopbackCaddy {
+    config: String,
+    /// Every site, over plain HTTP.
+    http: u16,
+    /// The metrics site.
+    metrics: u16,
+}
+
+/// What a Caddy test changes in a generated Caddyfile: each upstream container `name:port`
+/// becomes a loopback stand-in answering with that name (no Docker here); every site is
+/// served over plain HTTP on one free port (`http://` site addresses, `tls internal`
+/// dropped: certificates are what `caddy validate` checks, not routing); the metrics site
+/// moves to a free port; the users secret is read from `users`; the admin API is off and
+/// storage is under `tmp`.
+fn loopback_caddy(
+    generated: &str,
+    users: &std::path::Path,
+    tmp: &std::path::Path,
+) -> LoopbackCaddy {
+    let mut caddyfile = String::new();
+    let mut stand_ins: BTreeMap<String, u16> = BTreeMap::new();
+    for l in with_users_file(generated, users).lines() {
+        let line = match l.trim_start().strip_prefix("reverse_proxy ") {
+            Some(rest) => {
+                let up = rest.split_whitespace().next().unwrap_or("");
+                let port = *stand_ins.entry(up.to_string()).or_insert_with(|| {
+                    sparkc_snapshots::http::upstream((Ipv4Addr::LOCALHOST, 0), up.to_string())
+                });
+                l.replacen(up, &format!("127.0.0.1:{port}"), 1)
+            }
+            None => l.to_string(),
+        };
+        caddyfile.push_str(&line);
+        caddyfile.push('\n');
+    }
+    let metrics = free_port();
+    let caddyfile = caddyfile
+        .lines()
+        .filter(|l| l.trim() != "tls internal")
+        .map(|l| match l.strip_suffix(" {") {
+            Some(p)
+                if p.strip_prefix(':')
+                    .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit())) =>
+            {
+                format!(":{metrics} {{")
+            }
+            Some(site) if !l.starts_with(['\t', ' ', '#', ':']) && !site.starts_with("http://") => {
+                format!("http://{site} {{")
+            }
+            _ => l.to_string(),
+        })
+        .collect::<Vec<_>>();
+    // The test's global options join the generated ones (there is one global block at most).
+    let mut global: Vec<String> = Vec::new();
+    let mut rest: Vec<&str> = Vec::new();
+    let mut in_global = false;
+    for l in &caddyfile {
+        match l.as_str() {
+            "{" => in_global = true,
+            "}" if in_global => in_global = false,
+            _ if in_global => global.push(l.clone()),
+            _ => rest.push(l),
+        }
+    }
+    let (http, https) = (free_port(), free_port());
+    global.extend([
+        "\tadmin off".to_string(),
+        "\tauto_https off".to_string(),
+        format!("\thttp_port {http}"),
+        format!("\thttps_port {https}"),
+        "\tskip_install_trust".to_string(),
+        format!("\tstorage file_system {}", tmp.join("storage").display()),
+    ]);
+    let config = format!("{{\n{}\n}}\n{}\n", global.join("\n"), rest.join("\n"));
+    LoopbackCaddy {
+        config,
+        http,
+        metrics,
+    }
+}
+
+/// Caddy, started on loopback with the Caddyfile generated for the `caddy_routes` fixture
+/// (made to run here by [`loopback_caddy`]), routes real requests: each domain to its
+/// service's port, a path route only for its prefix and nothing else of its site, basic auth
+/// with the users file, an unknown host name nowhere; metrics on the metrics port.
 #[test]
 fn caddy_serves_the_generated_routes() {
     let bin = caddy_bin();
@@ -506,65 +592,11 @@ fn caddy_serves_the_generated_routes() {
         .find(|a| a.path.ends_with("Caddyfile"))
         .map(|a| a.contents.clone())
         .unwrap_or_default();
-    // Every upstream `name:port` gets a stand-in answering with that name and port.
-    let mut caddyfile = with_users_file(&generated, &users);
-    let upstreams: std::collections::BTreeSet<String> = generated
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("reverse_proxy "))
-        .map(str::to_string)
-        .collect();
-    for up in &upstreams {
-        let port = backend(up.clone());
-        caddyfile = caddyfile.replace(
-            &format!("reverse_proxy {up}\n"),
-            &format!("reverse_proxy 127.0.0.1:{port}\n"),
-        );
-    }
-    caddyfile = caddyfile
-        .lines()
-        .filter(|l| l.trim() != "tls internal")
-        .map(|l| match l.strip_suffix(" {") {
-            Some(site) if !l.starts_with(['\t', ' ', '#', ':']) && !site.starts_with("http://") => {
-                format!("http://{site} {{")
-            }
-            _ => l.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    // The metrics site moves to a free port too.
-    let metrics_port = free_port();
-    caddyfile = caddyfile
-        .lines()
-        .map(
-            |l| match l.strip_prefix(':').and_then(|r| r.strip_suffix(" {")) {
-                Some(p) if p.chars().all(|c| c.is_ascii_digit()) => format!(":{metrics_port} {{"),
-                _ => l.to_string(),
-            },
-        )
-        .collect::<Vec<_>>()
-        .join("\n");
-    // The test's global options join the generated ones (there is one global block at most).
-    let mut global: Vec<String> = Vec::new();
-    let mut rest: Vec<&str> = Vec::new();
-    let mut in_global = false;
-    for l in caddyfile.lines() {
-        match l {
-            "{" => in_global = true,
-            "}" if in_global => in_global = false,
-            _ if in_global => global.push(l.to_string()),
-            _ => rest.push(l),
-        }
-    }
-    let (http, https) = (free_port(), free_port());
-    global.extend([
-        "\tadmin off".to_string(),
-        "\tauto_https off".to_string(),
-        format!("\thttp_port {http}"),
-        format!("\thttps_port {https}"),
-        "\tskip_install_trust".to_string(),
-        format!("\tstorage file_system {}", tmp.join("storage").display()),
-    ]);
-    let config = format!("{{\n{}\n}}\n{}\n", global.join("\n"), rest.join("\n"));
+    let LoopbackCaddy {
+        config,
+        http,
+        metrics: metrics_port,
+    } = loopback_caddy(&generated, &users, &tmp);
     let file = tmp.join("Caddyfile");
     std::fs::write(&file, &config).unwrap_or_else(|e| panic!("{e}"));
     let mut caddy = serve(
@@ -638,6 +670,73 @@ fn caddy_serves_the_generated_routes() {
     }
 }
 
+/// Every route of every example and fixture that Caddy serves does what it declares, asked
+/// through a real Caddy running the generated Caddyfile (made to run here by
+/// [`loopback_caddy`]): the same checks as behind Traefik (`http::check_http_route`) — the
+/// upstream reached with the path it expects, the login, the allow-list, the body limit,
+/// headers on the request and the response.
+#[test]
+fn caddy_applies_what_each_route_declares() {
+    let bin = caddy_bin();
+    let tmp = std::env::temp_dir().join(format!("sparkc-caddy-routes-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap_or_else(|e| panic!("{e}"));
+    let users = caddy_users_file(&bin, &tmp);
+    let mut driven = 0;
+    let mut middlewares = 0;
+    for (name, out) in valid_programs() {
+        for a in out
+            .artifacts
+            .iter()
+            .filter(|a| a.path.ends_with("Caddyfile"))
+        {
+            let Some(host) = out
+                .model
+                .hosts
+                .iter()
+                .position(|h| a.path.split('/').any(|c| c == h.name))
+            else {
+                continue;
+            };
+            let LoopbackCaddy { config, http, .. } = loopback_caddy(&a.contents, &users, &tmp);
+            let file = tmp.join("Caddyfile");
+            std::fs::write(&file, &config).unwrap_or_else(|e| panic!("{e}"));
+            let _caddy = Running(serve(
+                Command::new(&bin)
+                    .args(["run", "--adapter", "caddyfile", "--config"])
+                    .arg(&file),
+                http,
+                &config,
+            ));
+            for d in &out.model.domains {
+                let s = &out.model.services[d.service];
+                if s.host.map(sparkc_core::model::Id::index) != Some(host) {
+                    continue;
+                }
+                let backends = BTreeSet::from([format!("{}:{}", s.name, d.port.number)]);
+                let answered = |got: &str| backends.contains(got.split(' ').next().unwrap_or(""));
+                let send = |req: &[u8]| {
+                    let s = std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, http));
+                    let mut s = s.unwrap_or_else(|e| panic!("{e}"));
+                    let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+                    exchange(&mut s, req)
+                };
+                let results = check_http_route(d, "", &send, &answered, &backends);
+                for (sent, got, want) in &results {
+                    assert_eq!(got, want, "{name}: {sent}\n--- Caddyfile ---\n{config}");
+                }
+                driven += 1;
+                middlewares += d.middlewares.len() + usize::from(d.basic_auth.is_some());
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    println!("{driven} routes through Caddy, {middlewares} middlewares");
+    assert!(
+        driven >= 10 && middlewares >= 8,
+        "only {driven} routes and {middlewares} middlewares were driven through Caddy"
+    );
+}
+
 fn blackbox_bin() -> PathBuf {
     tool("SPARKC_BLACKBOX", "blackbox_exporter")
 }
@@ -703,7 +802,7 @@ fn blackbox_exporter_runs_the_generated_probes() {
         .unwrap_or_default();
     let file = tmp.join("blackbox.yml");
     std::fs::write(&file, &config).unwrap_or_else(|e| panic!("{e}"));
-    let live = backend("live".to_string());
+    let live = sparkc_snapshots::http::upstream((Ipv4Addr::LOCALHOST, 0), "live".to_string());
     let dead = free_port();
     let port = free_port();
     let mut exporter = serve(

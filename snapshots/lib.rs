@@ -1,6 +1,7 @@
 //! Shared helpers for the snapshot, consumer and robustness tests; the pipeline itself is
 //! `sparkc_driver::compile`, the same function the binary runs.
 
+pub mod http;
 pub mod real;
 
 use sparkc::Compiled;

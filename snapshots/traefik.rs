@@ -23,6 +23,9 @@
 use serde_json::{Value, json};
 use sparkc_core::model::{Model, RouteProtocol, Tls};
 use sparkc_core::syntax::ast::Proto;
+use sparkc_snapshots::http::{
+    check_http_route, dechunk_if_needed, exchange, http_request, parse_http, read_head, upstream,
+};
 use sparkc_snapshots::real::{Running, compose_config, free_port, tool, write_artifacts};
 use sparkc_snapshots::{Rendered, valid_programs};
 use std::collections::{BTreeMap, BTreeSet};
@@ -178,53 +181,6 @@ fn docker_request(mut conn: TcpStream, containers: &[Container], stop: &AtomicBo
     );
 }
 
-/// A request's head, up to the blank line (or what came before the peer stopped).
-fn read_head(conn: &mut impl Read) -> String {
-    let mut head = Vec::new();
-    let mut buf = [0u8; 2048];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        match conn.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-        }
-    }
-    String::from_utf8_lossy(&head).into_owned()
-}
-
-/// A stand-in upstream on `addr`: answers an HTTP request with `<name> <path>`, anything
-/// else (a TLS stream passed through, a plain TCP stream) with `<name>` once it has read
-/// some bytes.
-fn tcp_upstream(addr: (Ipv4Addr, u16), name: String) {
-    let listener =
-        TcpListener::bind(addr).unwrap_or_else(|e| panic!("cannot listen on {addr:?}: {e}"));
-    std::thread::spawn(move || {
-        for mut conn in listener.incoming().flatten() {
-            let name = name.clone();
-            std::thread::spawn(move || {
-                let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-                let mut first = [0u8; 4096];
-                let n = conn.read(&mut first).unwrap_or(0);
-                let start = &first[..n];
-                if start.first().is_some_and(u8::is_ascii_uppercase) {
-                    let mut head = String::from_utf8_lossy(start).into_owned();
-                    if !head.contains("\r\n\r\n") {
-                        head.push_str(&read_head(&mut conn));
-                    }
-                    let path = head.split_whitespace().nth(1).unwrap_or("?").to_string();
-                    let body = format!("{name} {path}");
-                    let _ = write!(
-                        conn,
-                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                } else {
-                    let _ = conn.write_all(name.as_bytes());
-                }
-            });
-        }
-    });
-}
-
 /// A stand-in UDP upstream on `addr`: answers every datagram with `<name>`.
 fn udp_upstream(addr: (Ipv4Addr, u16), name: String) {
     let socket = UdpSocket::bind(addr).unwrap_or_else(|e| panic!("cannot bind {addr:?}: {e}"));
@@ -300,23 +256,6 @@ fn tls_client() -> Arc<rustls::ClientConfig> {
     Arc::new(config)
 }
 
-/// What one request got back: the status (0: none) and the body, or the raw reply.
-type Reply = (u16, String);
-
-fn parse_http(resp: &str) -> Reply {
-    let status = resp
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = resp.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    (status, body.to_string())
-}
-
-fn http_request(host: &str, path: &str) -> String {
-    format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
-}
-
 fn connect(port: u16) -> TcpStream {
     let s = TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|e| panic!("{e}"));
     let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
@@ -332,12 +271,7 @@ fn over_tls(port: u16, host: &str, payload: &[u8]) -> String {
         rustls::ClientConnection::new(tls_client(), name).unwrap_or_else(|e| panic!("{e}"));
     let mut sock = connect(port);
     let mut tls = rustls::Stream::new(&mut conn, &mut sock);
-    if let Err(e) = tls.write_all(payload) {
-        return format!("TLS failed: {e}");
-    }
-    let mut out = Vec::new();
-    let _ = tls.read_to_end(&mut out);
-    String::from_utf8_lossy(&out).into_owned()
+    exchange(&mut tls, payload)
 }
 
 /// A TLS `ClientHello` naming `host`, sent raw: what a passed-through stream starts with. The
@@ -388,11 +322,13 @@ fn containers_of(
         };
         for (name, svc) in services {
             let replicas = svc["deploy"]["replicas"].as_u64().unwrap_or(1);
+            // `docker compose config` prints a resolved file that is still a compose file, so
+            // a literal `$` stays escaped as `$$`; the container itself gets one `$`.
             let mut labels: BTreeMap<String, String> = svc["labels"]
                 .as_object()
                 .map(|m| {
                     m.iter()
-                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").replace("$$", "$")))
                         .collect()
                 })
                 .unwrap_or_default();
@@ -531,30 +467,11 @@ fn rawdata_with(api_port: u16, want: &BTreeSet<(String, String)>, config: &str) 
     }
 }
 
-/// A chunked body made whole (Go sends long bodies chunked).
-fn dechunk_if_needed(resp: &str, body: &str) -> String {
-    let head = resp.split("\r\n\r\n").next().unwrap_or("");
-    if !head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        return body.to_string();
-    }
-    let mut out = String::new();
-    let mut rest = body;
-    while let Some((size, after)) = rest.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 || after.len() < n {
-            break;
-        }
-        out.push_str(&after[..n]);
-        rest = after[n..].strip_prefix("\r\n").unwrap_or(&after[n..]);
-    }
-    out
-}
-
 /// Every route of `model` on `host`, driven through the running Traefik: (what was sent,
-/// what came back, what should have).
+/// what came back, what should have). An HTTP route is asked for a path below its own: the
+/// upstream must see it as declared (stripped, rewritten), behind each of its middlewares
+/// (a login refused without credentials, an allow-list that admits loopback or not, a rate
+/// limit that answers 429, a body limit 413, headers set on the request and the response).
 fn drive_routes(
     model: &Model,
     host: &str,
@@ -573,25 +490,22 @@ fn drive_routes(
             .filter(|c| c.service == s.name)
             .map(|c| format!("{}:{}", c.name, d.port.number))
             .collect();
+        let answered = |got: &str| backends.contains(got.split(' ').next().unwrap_or(""));
         for ep in &d.entrypoints {
             let port = ports[ep];
+            if d.protocol == RouteProtocol::Http {
+                let via = format!(" on {ep}");
+                let send = |req: &[u8]| -> String {
+                    if d.tls == Tls::Off {
+                        exchange(&mut connect(port), req)
+                    } else {
+                        over_tls(port, &d.name, req)
+                    }
+                };
+                results.extend(check_http_route(d, &via, &send, &answered, &backends));
+                continue;
+            }
             let (sent, got) = match (d.protocol, d.tls) {
-                (RouteProtocol::Http, Tls::Off) => {
-                    let path = format!("{}/x", d.path_prefix.as_deref().unwrap_or(""));
-                    let mut sock = connect(port);
-                    let _ = sock.write_all(http_request(&d.name, &path).as_bytes());
-                    let mut resp = String::new();
-                    let _ = sock.read_to_string(&mut resp);
-                    (format!("http://{}{path}", d.name), parse_http(&resp).1)
-                }
-                (RouteProtocol::Http, _) => {
-                    let path = format!("{}/x", d.path_prefix.as_deref().unwrap_or(""));
-                    let resp = over_tls(port, &d.name, http_request(&d.name, &path).as_bytes());
-                    (
-                        format!("https://{}{path} on {ep}", d.name),
-                        parse_http(&resp).1,
-                    )
-                }
                 (RouteProtocol::Tcp, Tls::Passthrough) => (
                     format!("a TLS stream for {} on {ep}, passed through", d.name),
                     client_hello(port, &d.name),
@@ -610,16 +524,63 @@ fn drive_routes(
                     format!("a TLS stream for {} on {ep}, terminated", d.name),
                     over_tls(port, &d.name, b"hello\n"),
                 ),
-                (RouteProtocol::Udp, _) => (format!("a datagram on {ep}"), datagram(port)),
+                _ => (format!("a datagram on {ep}"), datagram(port)),
             };
-            // The stand-in names itself `<container>:<port>`; an HTTP one adds the path.
-            let answered_by = got.split(' ').next().unwrap_or("").to_string();
-            let ok = backends.contains(&answered_by);
-            let want = format!("one of {backends:?}");
-            results.push((sent, if ok { want.clone() } else { got }, want));
+            // The stand-in names itself `<container>:<port>`; a stream from a source the
+            // route's allow-list refuses is closed before it reaches any.
+            let refused = d.middlewares.iter().any(|m| {
+                matches!(m, sparkc_core::model::Middleware::AllowFrom(nets)
+                    if !nets.iter().any(|n| n.starts_with("127.")))
+            });
+            let (want, ok) = if refused {
+                (
+                    "refused: no upstream answers".to_string(),
+                    !backends.iter().any(|b| got.contains(b.as_str())),
+                )
+            } else {
+                (format!("one of {backends:?}"), answered(&got))
+            };
+            let sent = if refused {
+                format!("{sent}, from a source its allow-list refuses")
+            } else {
+                sent
+            };
+            results.push((
+                sent,
+                if ok { want.clone() } else { format!("{got:?}") },
+                want,
+            ));
         }
     }
     results
+}
+
+/// The users file of every basic-auth route, in Traefik's htpasswd format, holding
+/// `admin:secret` (hashed by `caddy hash-password`, bcrypt as Traefik reads it); label values
+/// that name `/run/secrets/<name>` (where the compose target mounts the secret into
+/// Traefik) are pointed at it, as the mount would.
+fn stand_in_secrets(containers: &mut [Container], dir: &std::path::Path) {
+    let secrets = dir.join("secrets");
+    std::fs::create_dir_all(&secrets).unwrap_or_else(|e| panic!("{e}"));
+    let mut hash = None;
+    for c in containers {
+        for v in c.labels.values_mut() {
+            let Some(name) = v.strip_prefix("/run/secrets/") else {
+                continue;
+            };
+            let file = secrets.join(name);
+            let h = hash.get_or_insert_with(|| {
+                let out = Command::new(tool("SPARKC_CADDY", "caddy"))
+                    .args(["hash-password", "--plaintext", "secret"])
+                    .output()
+                    .unwrap_or_else(|e| panic!("{e}"));
+                assert!(out.status.success(), "caddy hash-password failed");
+                String::from_utf8_lossy(&out.stdout).trim().to_string()
+            });
+            std::fs::write(&file, format!("admin:{h}\n")).unwrap_or_else(|e| panic!("{e}"));
+            *v = file.display().to_string();
+        }
+    }
 }
 
 #[test]
@@ -664,11 +625,15 @@ fn traefik_loads_and_routes_what_sparkc_generates() {
                 for p in &svc.ports {
                     let me = format!("{}:{}", c.name, p.port);
                     match p.proto {
-                        Proto::Tcp => tcp_upstream((c.ip, p.port), me),
+                        Proto::Tcp => {
+                            upstream((c.ip, p.port), me);
+                        }
                         Proto::Udp => udp_upstream((c.ip, p.port), me),
                     }
                 }
             }
+            let mut containers = containers;
+            stand_in_secrets(&mut containers, &dir);
             let want = defined_by_labels(&containers);
             let run_dir = dir.join("traefik-run");
             std::fs::create_dir_all(&run_dir).unwrap_or_else(|e| panic!("{e}"));
@@ -743,11 +708,18 @@ fn traefik_loads_and_routes_what_sparkc_generates() {
                     );
                 }
             }
-            // Traefik's own log: nothing went wrong but the CA it was never meant to reach.
+            // Traefik's own log: nothing went wrong but the CA it was never meant to reach
+            // and what this test sent to be refused on purpose (bodies over their limit,
+            // streams from a source an allow-list refuses).
             let log = std::fs::read_to_string(run_dir.join("traefik.log")).unwrap_or_default();
             let errors: Vec<&str> = log
                 .lines()
-                .filter(|l| l.contains("ERR") && !l.to_ascii_lowercase().contains("acme"))
+                .filter(|l| {
+                    l.contains("ERR")
+                        && !l.to_ascii_lowercase().contains("acme")
+                        && !l.contains("request body over limit")
+                        && !l.contains("matched none of the trusted IPs")
+                })
                 .collect();
             assert!(
                 errors.is_empty(),

@@ -33,3 +33,16 @@ pub fn header(source: &str, target: &str) -> Vec<String> {
         "Edit the .spark sources and run `sparkc build` instead.".to_string(),
     ]
 }
+
+/// A path as a regular expression matching it literally, in the RE2 syntax Traefik and
+/// Caddy (both Go) read.
+pub(crate) fn regex_literal(p: &str) -> String {
+    let mut out = String::with_capacity(p.len());
+    for c in p.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -32,6 +32,23 @@ impl Target for Caddy {
             if let Some(host) = m.services[d.service].host
                 && m.hosts[host].proxy == Proxy::Caddy
             {
+                if let Some(loc) = d
+                    .middlewares
+                    .iter()
+                    .any(|mw| matches!(mw, Middleware::RateLimit { .. }))
+                    .then_some(d.loc)
+                {
+                    diags.push(
+                        Diagnostic::error(
+                            Code::Unsupported,
+                            format!("Caddy cannot rate-limit `{}`: it has no rate limit of its own", d.name),
+                            loc.file,
+                            loc.span,
+                        )
+                        .label("its `rate_limit` has nothing to run in stock Caddy")
+                        .help(format!("rate limits need the caddy-ratelimit plugin, which sparkc does not configure; route it through Traefik (`proxy = traefik` on host `{}`), or drop `rate_limit`", m.hosts[host].name)),
+                    );
+                }
                 if d.protocol == RouteProtocol::Http {
                     by_host[host].push(d);
                 } else {
@@ -105,6 +122,100 @@ impl Target for Caddy {
     }
 }
 
+/// What one route does, as directives at `indent`: in a `route` block, in the order Traefik
+/// applies the same middlewares (allow-list, login, body limit, path, headers, compression),
+/// then the proxy.
+fn route(m: &Model, f: &mut String, d: &Domain, indent: &str) {
+    let plain = d.basic_auth.is_none() && d.upstream_path.is_none() && d.middlewares.is_empty();
+    let upstream = format!("{}:{}", m.dns_name(d.service), d.port.number);
+    if plain {
+        let _ = writeln!(f, "{indent}reverse_proxy {upstream}");
+        return;
+    }
+    let _ = writeln!(f, "{indent}route {{");
+    let i = format!("{indent}\t");
+    for mw in &d.middlewares {
+        if let Middleware::AllowFrom(nets) = mw {
+            let _ = writeln!(f, "{i}@denied not remote_ip {}", nets.join(" "));
+            let _ = writeln!(f, "{i}respond @denied 403");
+        }
+    }
+    if let Some(users) = d.basic_auth {
+        let _ = writeln!(
+            f,
+            "{i}basic_auth {{\n{i}\timport {SECRETS_DIR}{}\n{i}}}",
+            m.secrets[users].name
+        );
+    }
+    for mw in &d.middlewares {
+        if let Middleware::MaxBody(b) = mw {
+            let _ = writeln!(f, "{i}request_body {{\n{i}\tmax_size {b}\n{i}}}");
+        }
+    }
+    match (d.path_prefix.as_deref(), d.upstream_path.as_deref()) {
+        (Some(p), Some("/")) => {
+            let _ = writeln!(f, "{i}uri strip_prefix {p}");
+        }
+        (Some(p), Some(to)) => {
+            let _ = writeln!(
+                f,
+                "{i}uri path_regexp ^{}(.*) {to}$1",
+                crate::regex_literal(p)
+            );
+        }
+        (None, Some(to)) if to != "/" => {
+            let _ = writeln!(f, "{i}rewrite * {to}{{uri}}");
+        }
+        _ => {}
+    }
+    let mut response: Vec<(String, String)> = Vec::new();
+    let mut request: Vec<(String, String)> = Vec::new();
+    for mw in &d.middlewares {
+        match mw {
+            Middleware::SecurityHeaders => response.extend([
+                (
+                    "Strict-Transport-Security".to_string(),
+                    "max-age=31536000; includeSubDomains".to_string(),
+                ),
+                ("X-Frame-Options".to_string(), "SAMEORIGIN".to_string()),
+                ("X-Content-Type-Options".to_string(), "nosniff".to_string()),
+                (
+                    "Referrer-Policy".to_string(),
+                    "strict-origin-when-cross-origin".to_string(),
+                ),
+            ]),
+            Middleware::ResponseHeaders(h) => {
+                response.extend(h.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+            Middleware::RequestHeaders(h) => {
+                request.extend(h.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+            _ => {}
+        }
+    }
+    if !response.is_empty() {
+        // Deferred: set as the response leaves, over what the service sent.
+        let _ = writeln!(f, "{i}header {{");
+        for (k, v) in &response {
+            let _ = writeln!(f, "{i}\t{k} \"{v}\"");
+        }
+        let _ = writeln!(f, "{i}\tdefer\n{i}}}");
+    }
+    if d.middlewares.contains(&Middleware::Compress) {
+        let _ = writeln!(f, "{i}encode zstd gzip");
+    }
+    if request.is_empty() {
+        let _ = writeln!(f, "{i}reverse_proxy {upstream}");
+    } else {
+        let _ = writeln!(f, "{i}reverse_proxy {upstream} {{");
+        for (k, v) in &request {
+            let _ = writeln!(f, "{i}\theader_up {k} \"{v}\"");
+        }
+        let _ = writeln!(f, "{i}}}");
+    }
+    let _ = writeln!(f, "{indent}}}");
+}
+
 /// The Caddyfile of one host; `metrics`: the port and path the Caddy service is scraped at.
 fn caddyfile(
     m: &Model,
@@ -122,35 +233,43 @@ fn caddyfile(
         // The global options block comes first: right after the header, as `caddy fmt` has it.
         let _ = write!(f, "{{\n\tmetrics\n}}\n\n:{port} {{\n\tmetrics {path}\n}}\n");
     }
+    // One site block per address: routes to one host name by path are its `handle` blocks,
+    // which Caddy tries most specific path first.
+    let mut sites: Vec<(String, Tls, Vec<&Domain>)> = Vec::new();
     for d in domains {
-        let port = d.port.number;
         let site = match d.tls {
             Tls::Off => format!("http://{}", d.name),
             // Only TCP routes pass TLS through; those are refused above.
             Tls::Auto | Tls::Internal | Tls::Passthrough => d.name.clone(),
         };
+        match sites.iter_mut().find(|(s, _, _)| *s == site) {
+            Some((_, _, ds)) => ds.push(d),
+            None => sites.push((site, d.tls, vec![d])),
+        }
+    }
+    for (site, tls, routes) in &sites {
         let _ = writeln!(f, "\n{site} {{");
-        if d.tls == Tls::Internal {
+        if *tls == Tls::Internal {
             f.push_str("\ttls internal\n");
         }
-        let route = |f: &mut String, indent: &str| {
-            if let Some(users) = d.basic_auth {
-                let _ = writeln!(
-                    f,
-                    "{indent}basic_auth {{\n{indent}\timport {SECRETS_DIR}{}\n{indent}}}",
-                    m.secrets[users].name
-                );
-            }
-            let _ = writeln!(f, "{indent}reverse_proxy {}:{port}", m.dns_name(d.service));
-        };
-        match d.path_prefix.as_deref() {
-            None => route(&mut f, "\t"),
-            Some(p) => {
-                // Only the prefix is routed; any other path is not found, as behind Traefik.
+        let whole_site = routes.iter().find(|d| d.path_prefix.is_none());
+        if routes.len() == 1 && whole_site.is_some() {
+            route(m, &mut f, routes[0], "\t");
+        } else {
+            for d in routes.iter().filter(|d| d.path_prefix.is_some()) {
+                let p = d.path_prefix.as_deref().unwrap_or("/");
                 let _ = writeln!(f, "\thandle {p}* {{");
-                route(&mut f, "\t\t");
-                f.push_str("\t}\n\thandle {\n\t\trespond 404\n\t}\n");
+                route(m, &mut f, d, "\t\t");
+                f.push_str("\t}\n");
             }
+            // Any other path: the whole-site route if there is one, else not found, as
+            // behind Traefik.
+            f.push_str("\thandle {\n");
+            match whole_site {
+                Some(d) => route(m, &mut f, d, "\t\t"),
+                None => f.push_str("\t\trespond 404\n"),
+            }
+            f.push_str("\t}\n");
         }
         f.push_str("}\n");
     }

@@ -3,9 +3,36 @@
 
 use super::Emitter;
 use super::file::Labels;
-use indexmap::IndexMap;
 use sparkc_core::diag::{Code, Diagnostic};
 use sparkc_core::model::*;
+
+/// What makes routes to one service share a router: everything but the host name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RouteKey<'d> {
+    protocol: RouteProtocol,
+    port: &'d str,
+    path: Option<&'d str>,
+    tls: Tls,
+    entrypoints: &'d [String],
+    basic_auth: Option<SecretId>,
+    upstream_path: Option<&'d str>,
+    middlewares: &'d [Middleware],
+}
+
+impl<'d> RouteKey<'d> {
+    fn of(d: &'d Domain) -> Self {
+        RouteKey {
+            protocol: d.protocol,
+            port: d.port.name.as_str(),
+            path: d.path_prefix.as_deref(),
+            tls: d.tls,
+            entrypoints: &d.entrypoints,
+            basic_auth: d.basic_auth,
+            upstream_path: d.upstream_path.as_deref(),
+            middlewares: &d.middlewares,
+        }
+    }
+}
 
 /// The Traefik entry point and certificate resolver names routing labels refer to; the
 /// stdlib `traefik` template defines these names. `[targets.compose]` options override them.
@@ -39,26 +66,9 @@ impl Emitter<'_> {
         if self.host.proxy != Proxy::Traefik || self.routes[sid].is_empty() {
             return labels;
         }
-        type RouteKey<'d> = (RouteProtocol, &'d str, Option<&'d str>, Tls, &'d [String]);
-        let mut routers: IndexMap<RouteKey, Vec<&Domain>> = IndexMap::new();
+        let mut routers: Vec<(RouteKey<'_>, Vec<&Domain>)> = Vec::new();
         for &did in &self.routes[sid] {
             let d = &self.m.domains[did];
-            if let Some(users) = d.basic_auth {
-                self.diags.push(
-                    Diagnostic::error(
-                        Code::Unsupported,
-                        format!(
-                            "the compose target cannot yet put basic auth (`{}`) in front of `{}` behind Traefik",
-                            self.m.secrets[users].name, d.name
-                        ),
-                        d.loc.file,
-                        d.loc.span,
-                    )
-                    .label("Traefik would need the users file mounted into its own container")
-                    .help("route this domain through a Caddy host, or protect the service itself until Traefik middlewares are supported"),
-                );
-                continue;
-            }
             // With a Traefik configured by hand, its entry points are the options' names;
             // a sparkc-configured one has checked its routes in lowering.
             if d.entrypoints.is_empty() && d.tls == Tls::Off && self.traefik.redirects_http {
@@ -74,16 +84,11 @@ impl Emitter<'_> {
                 );
                 continue;
             }
-            routers
-                .entry((
-                    d.protocol,
-                    d.port.name.as_str(),
-                    d.path_prefix.as_deref(),
-                    d.tls,
-                    d.entrypoints.as_slice(),
-                ))
-                .or_default()
-                .push(d);
+            let key = RouteKey::of(d);
+            match routers.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, ds)) => ds.push(d),
+                None => routers.push((key, vec![d])),
+            }
         }
         // Every diagnostic is above; what follows is only text.
         if routers.is_empty() || !self.text {
@@ -102,9 +107,22 @@ impl Emitter<'_> {
         let configured = self
             .traefik_service
             .is_some_and(|t| self.m.services[t].proxy.is_some());
-        for ((protocol, port, path, tls, entrypoints), domains) in &routers {
+        for (key, domains) in &routers {
+            let RouteKey {
+                protocol,
+                port,
+                path,
+                tls,
+                entrypoints,
+                ..
+            } = *key;
+            let (protocol, port, path, tls) = (&protocol, port, &path, &tls);
             // A router named after the service when it is its only one of its protocol.
-            let single = routers.keys().filter(|k| k.0 == *protocol).count() == 1;
+            let single = routers
+                .iter()
+                .filter(|(k, _)| k.protocol == *protocol)
+                .count()
+                == 1;
             let router = if single {
                 s.name.clone()
             } else {
@@ -118,15 +136,29 @@ impl Emitter<'_> {
                     Tls::Off => r.push_str("-plain"),
                     Tls::Passthrough => r.push_str("-passthrough"),
                 }
+                let same_but_entrypoints = |k: &RouteKey<'_>| {
+                    (k.protocol, k.port, k.path, k.tls) == (*protocol, port, *path, *tls)
+                };
                 if routers
-                    .keys()
-                    .filter(|k| (k.0, k.1, k.2, k.3) == (*protocol, *port, *path, *tls))
-                    .count()
-                    > 1
+                    .iter()
+                    .any(|(k, _)| same_but_entrypoints(k) && k.entrypoints != entrypoints)
                 {
-                    for e in *entrypoints {
+                    for e in entrypoints {
                         r.push('-');
                         r.push_str(e);
+                    }
+                }
+                // Routes that differ only in their middlewares: numbered, in declaration order.
+                let twins: Vec<&RouteKey<'_>> = routers
+                    .iter()
+                    .map(|(k, _)| k)
+                    .filter(|k| same_but_entrypoints(k) && k.entrypoints == entrypoints)
+                    .collect();
+                if twins.len() > 1 {
+                    let n = twins.iter().position(|k| *k == key).unwrap_or(0);
+                    if n > 0 {
+                        r.push('-');
+                        r.push_str(&(n + 1).to_string());
                     }
                 }
                 r
@@ -192,6 +224,24 @@ impl Emitter<'_> {
                     }
                 }
             }
+            if *protocol == RouteProtocol::Http {
+                let names = self.middleware_labels(&mut labels, &router, key);
+                if !names.is_empty() {
+                    labels.set(format!("{base}.middlewares"), names.join(","));
+                }
+            } else if *protocol == RouteProtocol::Tcp {
+                // A TCP route's one middleware (lowering refuses the others).
+                for m in key.middlewares {
+                    if let Middleware::AllowFrom(nets) = m {
+                        let name = format!("{router}-allow");
+                        labels.set(
+                            format!("traefik.tcp.middlewares.{name}.ipallowlist.sourcerange"),
+                            nets.join(","),
+                        );
+                        labels.set(format!("{base}.middlewares"), name);
+                    }
+                }
+            }
             if !single || *protocol != RouteProtocol::Http {
                 labels.set(format!("{base}.service"), router.as_str());
             }
@@ -202,6 +252,130 @@ impl Emitter<'_> {
             );
         }
         labels
+    }
+
+    /// The middlewares of one HTTP router, defined as labels; their names in the order they
+    /// apply. A router's own are `<router>-<what>`; one that means the same wherever it is
+    /// used (a users file, security headers, compression) has one name, starting with `_`
+    /// (which no service name, and so no router name, does), defined identically on every
+    /// container that uses it: Traefik merges them into one, defined while any of them runs.
+    fn middleware_labels(
+        &self,
+        labels: &mut Labels,
+        router: &str,
+        key: &RouteKey<'_>,
+    ) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut define = |labels: &mut Labels, name: String, settings: Vec<(String, String)>| {
+            for (k, v) in settings {
+                labels.set(format!("traefik.http.middlewares.{name}.{k}"), v);
+            }
+            names.push(name);
+        };
+        let kv = |k: &str, v: String| (k.to_string(), v);
+        for m in key.middlewares {
+            if let Middleware::AllowFrom(nets) = m {
+                define(
+                    labels,
+                    format!("{router}-allow"),
+                    vec![kv("ipallowlist.sourcerange", nets.join(","))],
+                );
+            }
+        }
+        for m in key.middlewares {
+            if let Middleware::RateLimit { average, burst } = m {
+                define(
+                    labels,
+                    format!("{router}-ratelimit"),
+                    vec![
+                        kv("ratelimit.average", average.to_string()),
+                        kv("ratelimit.burst", burst.to_string()),
+                    ],
+                );
+            }
+        }
+        if let Some(users) = key.basic_auth {
+            let secret = &self.m.secrets[users].name;
+            define(
+                labels,
+                format!("_auth-{secret}"),
+                vec![kv("basicauth.usersfile", format!("{SECRETS_DIR}{secret}"))],
+            );
+        }
+        for m in key.middlewares {
+            if let Middleware::MaxBody(b) = m {
+                define(
+                    labels,
+                    format!("{router}-maxbody"),
+                    vec![kv("buffering.maxrequestbodybytes", b.to_string())],
+                );
+            }
+        }
+        match (key.path, key.upstream_path) {
+            (Some(p), Some("/")) => define(
+                labels,
+                format!("{router}-strip"),
+                vec![kv("stripprefix.prefixes", p.to_string())],
+            ),
+            (Some(p), Some(to)) => define(
+                labels,
+                format!("{router}-rewrite"),
+                vec![
+                    kv(
+                        "replacepathregex.regex",
+                        format!("^{}(.*)", crate::regex_literal(p)),
+                    ),
+                    kv("replacepathregex.replacement", format!("{to}$1")),
+                ],
+            ),
+            (None, Some(to)) if to != "/" => define(
+                labels,
+                format!("{router}-prefix"),
+                vec![kv("addprefix.prefix", to.to_string())],
+            ),
+            _ => {}
+        }
+        for m in key.middlewares {
+            match m {
+                Middleware::SecurityHeaders => define(
+                    labels,
+                    "_security-headers".to_string(),
+                    vec![
+                        kv("headers.stsseconds", "31536000".into()),
+                        kv("headers.stsincludesubdomains", "true".into()),
+                        kv("headers.customframeoptionsvalue", "SAMEORIGIN".into()),
+                        kv("headers.contenttypenosniff", "true".into()),
+                        kv(
+                            "headers.referrerpolicy",
+                            "strict-origin-when-cross-origin".into(),
+                        ),
+                    ],
+                ),
+                Middleware::RequestHeaders(h) => define(
+                    labels,
+                    format!("{router}-request-headers"),
+                    h.iter()
+                        .map(|(k, v)| kv(&format!("headers.customrequestheaders.{k}"), v.clone()))
+                        .collect(),
+                ),
+                Middleware::ResponseHeaders(h) => define(
+                    labels,
+                    format!("{router}-response-headers"),
+                    h.iter()
+                        .map(|(k, v)| kv(&format!("headers.customresponseheaders.{k}"), v.clone()))
+                        .collect(),
+                ),
+                _ => {}
+            }
+        }
+        if key.middlewares.contains(&Middleware::Compress) {
+            define(
+                labels,
+                "_compress".to_string(),
+                vec![kv("compress", "true".into())],
+            );
+        }
+        names
     }
 
     /// Whether this host's sparkc-configured Traefik has an ACME account.

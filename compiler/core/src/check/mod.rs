@@ -97,11 +97,10 @@ impl Symbols {
                 return;
             }
             if is_domain {
-                diags.push(
-                    Diagnostic::error(Code::Duplicate, format!("domain `{}` is declared twice", sym.name), sym.file, sym.name_span)
-                        .with_secondary(p.file, p.name_span, "first declared here")
-                        .help("one domain routes to one place; add paths with `path = \"/x\"` on distinct domains"),
-                );
+                // Several routes for one name (by path, protocol or entry point): each is
+                // lowered; lowering reports two that claim the same requests. The first is
+                // the one the name refers to.
+                self.list.push(sym);
                 return;
             }
             diags.push(

@@ -912,6 +912,33 @@ pub enum Tls {
     Passthrough,
 }
 
+/// A feature of an HTTP route that its proxy applies to every request (Traefik's
+/// middlewares, Caddy's directives), declared as a typed field of the domain.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Middleware {
+    /// Only clients from these networks (`10.0.0.0/8`); others get 403.
+    AllowFrom(Vec<String>),
+    /// At most `average` requests per second from one client, bursts of `burst`; more get 429.
+    RateLimit {
+        /// Requests per second, sustained.
+        average: u32,
+        /// Requests allowed at once above the average.
+        burst: u32,
+    },
+    /// Requests whose body is larger than this many bytes get 413.
+    MaxBody(u64),
+    /// HSTS for a year with subdomains, `X-Frame-Options: SAMEORIGIN`,
+    /// `X-Content-Type-Options: nosniff`, `Referrer-Policy: strict-origin-when-cross-origin`.
+    SecurityHeaders,
+    /// Headers set on the request before it reaches the service.
+    RequestHeaders(Map<String, String>),
+    /// Headers set on the response before it reaches the client.
+    ResponseHeaders(Map<String, String>),
+    /// Responses compressed (gzip, zstd, brotli as the client accepts).
+    Compress,
+}
+
 /// What a route carries: the proxy routes HTTP by host name and path, TCP by the TLS server
 /// name (SNI), UDP by entry point alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -981,6 +1008,11 @@ pub struct Domain {
     pub basic_auth: Option<SecretId>,
     /// The path the route is limited to (`/api`); `None` for the whole site (`path = "/"` too).
     pub path_prefix: Option<String>,
+    /// The path prefix the service sees in place of `path_prefix` (`/`: stripped; `/metrics`:
+    /// rewritten); `None`: requests arrive with the path as sent.
+    pub upstream_path: Option<String>,
+    /// What the proxy does to requests and responses on this route, in the order it does it.
+    pub middlewares: Vec<Middleware>,
     /// What the route carries.
     pub protocol: RouteProtocol,
     /// The entry points it listens on: names of ports its host's proxy publishes, resolved in

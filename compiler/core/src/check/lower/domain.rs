@@ -24,6 +24,9 @@ pub(super) struct DomainFields {
     entrypoints: Option<(Vec<WrittenEntryPoint>, Loc)>,
     /// Whether `entrypoints = []` was written.
     no_entrypoints: bool,
+    upstream_path: Option<(String, Loc)>,
+    /// The route's middlewares, each with where it is written (order: the table's).
+    middlewares: Vec<(Middleware, Loc)>,
 }
 
 /// Every field a domain declaration may have (its route is `-> SERVICE.port.NAME`).
@@ -61,6 +64,120 @@ pub(super) static FIELDS: FieldTable<DomainFields> = FieldTable::new(&[
         form: "path = \"/api\"",
         doc: "Routes only this path and everything below it (`/`: the whole site).",
         lower: |l, v, d| d.path_prefix = l.url_path(v).map(|p| (p, v.loc)),
+    },
+    Field {
+        name: "upstream_path",
+        form: "upstream_path = \"/\"",
+        doc: "The path the service sees in place of `path`: `/` strips it, `/metrics` rewrites it (`/exporter/db/x` arrives as `/metrics/x`).",
+        lower: |l, v, d| d.upstream_path = l.url_path_or_root(v).map(|p| (p, v.loc)),
+    },
+    Field {
+        name: "allow",
+        form: "allow = [10.0.0.0/8, 192.168.1.10]",
+        doc: "Only clients from these networks or addresses reach it; others get 403.",
+        lower: |l, v, d| {
+            let mut nets = Vec::new();
+            let items = l.list(v).unwrap_or_default();
+            let written = !items.is_empty();
+            for item in items {
+                match &item.val {
+                    Val::Cidr(ip, p) => nets.push(format!("{ip}/{p}")),
+                    Val::Ip(ip) => nets.push(match ip {
+                        std::net::IpAddr::V4(_) => format!("{ip}/32"),
+                        std::net::IpAddr::V6(_) => format!("{ip}/128"),
+                    }),
+                    _ => {
+                        l.mismatch::<()>(item, "an address or network (`10.0.0.0/8`)");
+                    }
+                }
+            }
+            if !written {
+                l.ev.err(
+                    Diagnostic::error(Code::MissingField, "an allow-list with no network admits nobody", v.loc.file, v.loc.span)
+                        .help("list the networks that may reach it, e.g. `allow = [192.168.1.0/24]`, or remove `allow`"),
+                );
+            } else if !nets.is_empty() {
+                d.middlewares.push((Middleware::AllowFrom(nets), v.loc));
+            }
+        },
+    },
+    Field {
+        name: "rate_limit",
+        form: "rate_limit { average = 100, burst = 50 }",
+        doc: "At most `average` requests a second from one client, `burst` more at once; beyond that, 429.",
+        lower: |l, v, d| {
+            let Some(rec) = l.record(v) else { return };
+            let (mut average, mut burst) = (None, None);
+            for (k, fv, kf) in rec {
+                match k.text.as_str() {
+                    "average" => average = l.int(fv, 1, 1_000_000),
+                    "burst" => burst = l.int(fv, 1, 1_000_000),
+                    _ => l.unknown_sub(&k.text, k.span, *kf, "rate_limit", &["average", "burst"]),
+                }
+            }
+            let Some(average) = average.and_then(|a| u32::try_from(a).ok()) else {
+                l.ev.err(
+                    Diagnostic::error(Code::MissingField, "a rate limit needs its `average`", v.loc.file, v.loc.span)
+                        .help("write `rate_limit { average = 100, burst = 50 }`: requests a second, and how many more at once"),
+                );
+                return;
+            };
+            let burst = burst.and_then(|b| u32::try_from(b).ok()).unwrap_or(average);
+            d.middlewares
+                .push((Middleware::RateLimit { average, burst }, v.loc));
+        },
+    },
+    Field {
+        name: "max_body",
+        form: "max_body = 10MB",
+        doc: "Requests with a larger body get 413.",
+        lower: |l, v, d| {
+            if let Some(b) = l.size(v) {
+                d.middlewares.push((Middleware::MaxBody(b), v.loc));
+            }
+        },
+    },
+    Field {
+        name: "security_headers",
+        form: "security_headers = true",
+        doc: "HSTS (a year, with subdomains), `X-Frame-Options: SAMEORIGIN`, `X-Content-Type-Options: nosniff` and a strict referrer policy on every response.",
+        lower: |l, v, d| {
+            if l.bool(v) == Some(true) {
+                d.middlewares.push((Middleware::SecurityHeaders, v.loc));
+            }
+        },
+    },
+    Field {
+        name: "request_headers",
+        form: "request_headers { X-Forwarded-Prefix = \"/app\" }",
+        doc: "Headers set on each request before it reaches the service.",
+        lower: |l, v, d| {
+            let h = l.header_map(v);
+            if !h.is_empty() {
+                d.middlewares.push((Middleware::RequestHeaders(h), v.loc));
+            }
+        },
+    },
+    Field {
+        name: "response_headers",
+        form: "response_headers { Cache-Control = \"no-store\" }",
+        doc: "Headers set on each response before it reaches the client.",
+        lower: |l, v, d| {
+            let h = l.header_map(v);
+            if !h.is_empty() {
+                d.middlewares.push((Middleware::ResponseHeaders(h), v.loc));
+            }
+        },
+    },
+    Field {
+        name: "compress",
+        form: "compress = true",
+        doc: "Responses are compressed as the client accepts (gzip, zstd, brotli).",
+        lower: |l, v, d| {
+            if l.bool(v) == Some(true) {
+                d.middlewares.push((Middleware::Compress, v.loc));
+            }
+        },
     },
     Field {
         name: "protocol",
@@ -114,6 +231,20 @@ impl Lowerer<'_, '_> {
         let rv = self.ev.eval(route, loc.file, None);
         let (service, port) = self.port_ref(&rv)?;
         let protocol = self.route_protocol(&written, &port, rv.loc)?;
+        if let (None, Some(("/", at))) = (
+            &written.path_prefix,
+            written
+                .upstream_path
+                .as_ref()
+                .map(|(p, l)| (p.as_str(), *l)),
+        ) {
+            self.ev.err(
+                Diagnostic::error(Code::BadRoute, "nothing to strip: the route has no `path`", at.file, at.span)
+                    .label("`/` strips the route's path")
+                    .help("give the route a `path = \"/app\"` to strip, or remove `upstream_path` (a whole site arrives as it is)"),
+            );
+            return None;
+        }
         let tls = match (written.tls, protocol) {
             (Some((t, _)), _) => t,
             (None, RouteProtocol::Udp) => Tls::Off,
@@ -135,6 +266,8 @@ impl Lowerer<'_, '_> {
             tls,
             basic_auth: written.basic_auth.map(|(id, _)| id),
             path_prefix: written.path_prefix.map(|(p, _)| p),
+            upstream_path: written.upstream_path.map(|(p, _)| p),
+            middlewares: written.middlewares.into_iter().map(|(m, _)| m).collect(),
             protocol,
             entrypoints,
         })
@@ -199,6 +332,35 @@ impl Lowerer<'_, '_> {
                     l,
                     "only an HTTP route can ask for a login".into(),
                     "the service behind a TCP or UDP route checks its own credentials: remove `auth`",
+                );
+                ok = false;
+            }
+            let http_only = w
+                .upstream_path
+                .iter()
+                .map(|(_, l)| ("upstream_path", *l))
+                .chain(w.middlewares.iter().filter_map(|(m, l)| {
+                    let field = match m {
+                        // An allow-list filters TCP streams as well (not datagrams: no proxy
+                        // sparkc configures filters UDP by source).
+                        Middleware::AllowFrom(_) if protocol == RouteProtocol::Tcp => return None,
+                        Middleware::AllowFrom(_) => "allow",
+                        Middleware::RateLimit { .. } => "rate_limit",
+                        Middleware::MaxBody(_) => "max_body",
+                        Middleware::SecurityHeaders => "security_headers",
+                        Middleware::RequestHeaders(_) => "request_headers",
+                        Middleware::ResponseHeaders(_) => "response_headers",
+                        Middleware::Compress => "compress",
+                    };
+                    Some((field, *l))
+                }))
+                .collect::<Vec<_>>();
+            for (field, l) in http_only {
+                bad(
+                    self,
+                    l,
+                    format!("`{field}` does not apply to {} route", name(protocol)),
+                    "a TCP or UDP route forwards bytes as they come, with no paths, headers or bodies to act on (a TCP route can have `allow`): remove it, or route HTTP (`protocol = http`)",
                 );
                 ok = false;
             }
@@ -407,6 +569,54 @@ impl Lowerer<'_, '_> {
             }
         }
         Some(())
+    }
+
+    /// A path the service sees: absolute, as a route's; `/` kept (it means "stripped").
+    fn url_path_or_root(&mut self, v: &V) -> Option<String> {
+        if matches!(&v.val, Val::Str(s) if s.as_str() == "/") {
+            return Some("/".to_string());
+        }
+        self.url_path(v)
+    }
+
+    /// Headers to set: names of letters, digits and `-`; values of printable characters that
+    /// no proxy's configuration syntax reads specially (quotes, braces, backticks, `\\`).
+    fn header_map(&mut self, v: &V) -> Map<String, String> {
+        let mut out = Map::default();
+        let Some(rec) = self.record(v) else {
+            return out;
+        };
+        for (k, fv, kf) in rec {
+            let name = k.text.as_str();
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                self.ev.err(
+                    Diagnostic::error(
+                        Code::MalformedLiteral,
+                        format!("`{name}` is not an HTTP header name"),
+                        *kf,
+                        k.span,
+                    )
+                    .help("a header name is letters, digits and `-` (`X-Frame-Options`)"),
+                );
+                continue;
+            }
+            let Some(value) = self.str(fv) else { continue };
+            if !value
+                .chars()
+                .all(|c| (' '..='~').contains(&c) && !"\"\\{}`".contains(c))
+            {
+                self.malformed::<()>(
+                    fv,
+                    format!(
+                        "header `{name}` has a value a proxy's configuration cannot hold as it is"
+                    ),
+                    "use printable ASCII without quotes, braces, backticks or backslashes",
+                );
+                continue;
+            }
+            out.insert(name.to_string(), value);
+        }
+        out
     }
 
     /// A route's path: absolute, with only characters a URL path holds as they are (proxies

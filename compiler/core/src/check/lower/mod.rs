@@ -360,9 +360,19 @@ impl<'e, 'a> Lowerer<'e, 'a> {
         for s in self.syms_of(DeclKind::Domain) {
             self.enter(s);
             if let Some(x) = self.domain(s) {
+                if let Some(first) = self.same_route(&x) {
+                    let f = &self.model.domains[first];
+                    self.ev.err(
+                        Diagnostic::error(Code::Duplicate, format!("`{}` is routed twice", x.name), x.loc.file, x.loc.span)
+                            .label("the same requests again")
+                            .with_secondary(f.loc.file, f.loc.span, "first routed here")
+                            .help("routes to one name differ in their `path` (or protocol, or entry points): give one a `path = \"/x\"`, or remove one"),
+                    );
+                    continue;
+                }
                 let name = x.name.clone();
                 let id = self.model.domains.push(x);
-                self.domain_ids.insert(name, id);
+                self.domain_ids.entry(name).or_insert(id);
             }
         }
         for s in self.syms_of(DeclKind::Monitor) {
@@ -474,6 +484,30 @@ impl<'e, 'a> Lowerer<'e, 'a> {
 
     /// A host's Caddy service reads the users file of every route it protects with basic
     /// auth, as a secret (`SECRETS_DIR/<users>`): it gets those secrets.
+    /// A lowered route that takes the same requests as `d`: same name, path and protocol, on
+    /// an entry point they share (or both on the proxy's defaults).
+    fn same_route(&self, d: &Domain) -> Option<DomainId> {
+        let first = *self.domain_ids.get(&d.name)?;
+        // Domains are lowered in name order: the routes to one name are adjacent.
+        let same_name = self
+            .model
+            .domains
+            .iter_enumerated()
+            .skip(first.index())
+            .take_while(|(_, o)| o.name == d.name);
+        same_name.into_iter().find_map(|(id, o)| {
+            let shared = o.entrypoints.is_empty() && d.entrypoints.is_empty()
+                || o.entrypoints.iter().any(|e| d.entrypoints.contains(e));
+            let same_site = (o.tls == Tls::Off) == (d.tls == Tls::Off);
+            (o.name == d.name
+                && o.path_prefix == d.path_prefix
+                && o.protocol == d.protocol
+                && same_site
+                && shared)
+                .then_some(id)
+        })
+    }
+
     /// A host has one proxy configured by sparkc, on a host whose `proxy` it can be.
     fn one_proxy_per_host(&mut self) {
         for (sid, s) in self.model.services.iter_enumerated() {
@@ -514,8 +548,11 @@ impl<'e, 'a> Lowerer<'e, 'a> {
         }
     }
 
+    /// The users file of every route with basic auth is mounted into the proxy that checks
+    /// it: the host's sparkc-configured proxy, else its one Caddy or Traefik service.
     fn proxy_secrets(&mut self) {
         let caddies = self.model.app_per_host("caddy");
+        let traefiks = self.model.app_per_host("traefik");
         let m = &mut self.model;
         for d in &m.domains {
             let (Some(users), Some(host)) =
@@ -523,11 +560,47 @@ impl<'e, 'a> Lowerer<'e, 'a> {
             else {
                 continue;
             };
-            if m.hosts.get(host).is_some_and(|h| h.proxy == Proxy::Caddy)
-                && let Some(Some(c)) = caddies.get(host)
-                && !m.services[*c].secrets.contains(&users)
-            {
-                m.services[*c].secrets.push(users);
+            let kind = m.hosts.get(host).map(|h| h.proxy);
+            let proxy = match kind {
+                Some(Proxy::Caddy) => caddies.get(host).copied().flatten(),
+                Some(Proxy::Traefik) => self
+                    .proxies
+                    .get(host)
+                    .copied()
+                    .flatten()
+                    .or_else(|| traefiks.get(host).copied().flatten()),
+                _ => None,
+            };
+            match proxy {
+                Some(p) if !m.services[p].secrets.contains(&users) => {
+                    m.services[p].secrets.push(users);
+                }
+                // A proxy this description does not run cannot be given the users file: its
+                // login would fail for everyone, or read whatever file is at that path.
+                None if matches!(kind, Some(Proxy::Caddy | Proxy::Traefik)) => {
+                    let app = if kind == Some(Proxy::Caddy) {
+                        "caddy"
+                    } else {
+                        "traefik"
+                    };
+                    self.ev.err(
+                        Diagnostic::error(
+                            Code::BadPlacement,
+                            format!(
+                                "`{}` asks for a login, but host `{}` runs no {app} service that could read its users file",
+                                d.name, m.hosts[host].name
+                            ),
+                            d.loc.file,
+                            d.loc.span,
+                        )
+                        .label("`auth = basic_auth(...)` needs the users file mounted into the proxy")
+                        .help(format!(
+                            "declare the proxy on `{}` (`service {app} on {} = {app}(...)` from `std.apps`), so sparkc mounts the secret `{}` into it",
+                            m.hosts[host].name, m.hosts[host].name, m.secrets[users].name
+                        )),
+                    );
+                }
+                Some(_) | None => {}
             }
         }
     }

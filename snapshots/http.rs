@@ -1,0 +1,342 @@
+//! What the tests that drive a real proxy share: stand-in upstreams that say who they are
+//! and what they were asked, a small HTTP/1.1 client, and what each route of the model must
+//! do when asked through a proxy — one description of a route's behaviour for Traefik and
+//! Caddy alike.
+
+use sparkc_core::model::{Domain, Middleware, Tls};
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, TcpListener};
+use std::time::Duration;
+
+/// A request's head, up to the blank line (or what came before the peer stopped).
+pub fn read_head(conn: &mut impl Read) -> String {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 2048];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match conn.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
+
+/// A stand-in upstream on `addr` (port 0: any free one; the port is returned): answers an
+/// HTTP request with `<name> <path>` and then the request's own `x-` headers, one per line;
+/// anything else (a TLS stream passed through, a plain TCP stream) with `<name>` once it
+/// has read some bytes.
+pub fn upstream(addr: (Ipv4Addr, u16), name: String) -> u16 {
+    let listener =
+        TcpListener::bind(addr).unwrap_or_else(|e| panic!("cannot listen on {addr:?}: {e}"));
+    let port = listener.local_addr().map_or(0, |a| a.port());
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let name = name.clone();
+            std::thread::spawn(move || {
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut first = [0u8; 4096];
+                let n = conn.read(&mut first).unwrap_or(0);
+                let start = &first[..n];
+                if start.first().is_some_and(u8::is_ascii_uppercase) {
+                    let mut head = String::from_utf8_lossy(start).into_owned();
+                    if !head.contains("\r\n\r\n") {
+                        head.push_str(&read_head(&mut conn));
+                    }
+                    let path = head.split_whitespace().nth(1).unwrap_or("?").to_string();
+                    // The request's own `x-` headers follow, one per line, lower-cased.
+                    let mut body = format!("{name} {path}");
+                    for line in head.lines().skip(1) {
+                        let lower = line.to_ascii_lowercase();
+                        if lower.starts_with("x-")
+                            && !lower.starts_with("x-forwarded-")
+                            && !lower.starts_with("x-real-ip")
+                        {
+                            body.push('\n');
+                            body.push_str(&lower);
+                        }
+                    }
+                    // Drain a request body, so that the proxy sees the reply to all of it.
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    let already = head.split_once("\r\n\r\n").map_or(0, |(_, b)| b.len());
+                    let mut left = length.saturating_sub(already);
+                    let mut sink = [0u8; 8192];
+                    while left > 0 {
+                        match conn.read(&mut sink) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => left = left.saturating_sub(n),
+                        }
+                    }
+                    let _ = write!(
+                        conn,
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                } else {
+                    let _ = conn.write_all(name.as_bytes());
+                }
+            });
+        }
+    });
+    port
+}
+
+/// What one request got back: the status (0: none) and the body, or the raw reply.
+pub type Reply = (u16, String);
+
+pub fn parse_http(resp: &str) -> Reply {
+    let status = resp
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = resp.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (status, body.to_string())
+}
+
+pub fn http_request(host: &str, path: &str) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
+}
+
+/// A request with extra header lines (each ending in CRLF) and a body.
+pub fn http_request_with(
+    method: &str,
+    host: &str,
+    path: &str,
+    headers: &str,
+    body: &[u8],
+) -> Vec<u8> {
+    let mut r = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    r.extend_from_slice(body);
+    r
+}
+
+/// A response header's value (names compared without case).
+pub fn header<'r>(resp: &'r str, name: &str) -> Option<&'r str> {
+    let head = resp.split("\r\n\r\n").next().unwrap_or("");
+    head.lines().skip(1).find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// Send `payload` and read the reply to its end. A request that says
+/// `Expect: 100-continue` sends its head first and its body only after `100 Continue`: a
+/// proxy that refuses the body (413) answers without reading it, and closing the connection
+/// on an unsent body would otherwise reset it before its answer is read.
+pub fn exchange(stream: &mut (impl Read + Write), payload: &[u8]) -> String {
+    let split = payload
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| i + 4);
+    let expects = split.is_some_and(|n| {
+        String::from_utf8_lossy(&payload[..n])
+            .to_ascii_lowercase()
+            .contains("\r\nexpect: 100-continue\r\n")
+    });
+    let mut out = Vec::new();
+    if let (true, Some(n)) = (expects, split) {
+        if let Err(e) = stream.write_all(&payload[..n]) {
+            return format!("failed to send: {e}");
+        }
+        let mut byte = [0u8; 1];
+        while !out.ends_with(b"\r\n\r\n") {
+            match stream.read(&mut byte) {
+                Ok(1) => out.push(byte[0]),
+                _ => break,
+            }
+        }
+        if !out.starts_with(b"HTTP/1.1 100") {
+            let _ = stream.read_to_end(&mut out);
+            return String::from_utf8_lossy(&out).into_owned();
+        }
+        out.clear();
+        if let Err(e) = stream.write_all(&payload[n..]) {
+            return format!("failed to send: {e}");
+        }
+    } else if let Err(e) = stream.write_all(payload) {
+        return format!("failed to send: {e}");
+    }
+    let _ = stream.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A chunked body made whole (Go sends long bodies chunked).
+pub fn dechunk_if_needed(resp: &str, body: &str) -> String {
+    let head = resp.split("\r\n\r\n").next().unwrap_or("");
+    if !head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        return body.to_string();
+    }
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || after.len() < n {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = after[n..].strip_prefix("\r\n").unwrap_or(&after[n..]);
+    }
+    out
+}
+
+/// "admin:secret", the login every users file in this test holds.
+pub const LOGIN: &str = "Authorization: Basic YWRtaW46c2VjcmV0\r\n";
+
+/// What one route must do when asked through a running proxy: (what was sent, what came
+/// back, what should have). It is asked for a path below its own; the upstream must see the
+/// path as declared (stripped, rewritten) behind each of its middlewares: a login refused
+/// without credentials, an allow-list that admits loopback or not, a rate limit that answers
+/// 429, a body limit 413, headers set on the request and the response. `send` sends one
+/// request to the proxy (over TLS with the route's SNI where it has TLS); `answered` says
+/// whether a body's first word names one of the route's `backends`; `via` ends each label.
+pub fn check_http_route(
+    d: &Domain,
+    via: &str,
+    send: &dyn Fn(&[u8]) -> String,
+    answered: &dyn Fn(&str) -> bool,
+    backends: &BTreeSet<String>,
+) -> Vec<(String, String, String)> {
+    let mut results = Vec::new();
+    // A rate-limited route is asked at its average rate (and a little slower),
+    // so only the burst check below meets the limit.
+    let pace = d.middlewares.iter().find_map(|m| match m {
+        Middleware::RateLimit { average, .. } => Some(Duration::from_millis(
+            u64::from(1000 / (*average).max(1)) + 50,
+        )),
+        _ => None,
+    });
+    let call = |req: &[u8]| -> String {
+        if let Some(wait) = pace {
+            std::thread::sleep(wait);
+        }
+        send(req)
+    };
+    let scheme = if d.tls == Tls::Off { "http" } else { "https" };
+    let prefix = d.path_prefix.as_deref().unwrap_or("");
+    let path = format!("{prefix}/x");
+    let seen = match d.upstream_path.as_deref() {
+        None => path.clone(),
+        Some("/") => "/x".to_string(),
+        Some(to) => format!("{to}/x"),
+    };
+    let what = format!("{scheme}://{}{path}{via}", d.name);
+    let login = if d.basic_auth.is_some() { LOGIN } else { "" };
+    let mut check = |label: &str, resp: &str, ok: bool, want: &str| {
+        let got = if ok {
+            want.to_string()
+        } else {
+            resp.to_string()
+        };
+        results.push((format!("{what}: {label}"), got, want.to_string()));
+    };
+    let allowed = d.middlewares.iter().all(|m| match m {
+        Middleware::AllowFrom(nets) => nets.iter().any(|n| n.starts_with("127.")),
+        _ => true,
+    });
+    if !allowed {
+        let resp = call(&http_request_with("GET", &d.name, &path, login, b""));
+        check(
+            "from a source the allow-list refuses",
+            &resp,
+            parse_http(&resp).0 == 403,
+            "403",
+        );
+        return results;
+    }
+    if d.basic_auth.is_some() {
+        let resp = call(&http_request_with("GET", &d.name, &path, "", b""));
+        check("without a login", &resp, parse_http(&resp).0 == 401, "401");
+    }
+    let resp = call(&http_request_with("GET", &d.name, &path, login, b""));
+    let (status, body) = parse_http(&resp);
+    let first_line = body.lines().next().unwrap_or("");
+    check(
+        "reaches its upstream, with the path it expects",
+        &resp,
+        status == 200 && answered(first_line) && first_line.ends_with(&format!(" {seen}")),
+        &format!("200 from one of {backends:?} for {seen}"),
+    );
+    for m in &d.middlewares {
+        match m {
+            Middleware::SecurityHeaders => check(
+                "security headers",
+                &resp,
+                header(&resp, "Strict-Transport-Security")
+                    .is_some_and(|v| v.contains("max-age=31536000"))
+                    && header(&resp, "X-Frame-Options") == Some("SAMEORIGIN")
+                    && header(&resp, "X-Content-Type-Options") == Some("nosniff"),
+                "HSTS, SAMEORIGIN, nosniff",
+            ),
+            Middleware::ResponseHeaders(h) => {
+                for (k, v) in h {
+                    check(
+                        &format!("response header {k}"),
+                        &resp,
+                        header(&resp, k) == Some(v.as_str()),
+                        v,
+                    );
+                }
+            }
+            Middleware::RequestHeaders(h) => {
+                for (k, v) in h {
+                    let line = format!("{}: {v}", k.to_ascii_lowercase());
+                    check(
+                        &format!("request header {k}"),
+                        &resp,
+                        body.lines().any(|l| l == line),
+                        &line,
+                    );
+                }
+            }
+            Middleware::MaxBody(max) => {
+                let big = vec![b'a'; usize::try_from(*max).unwrap_or(0) + 1];
+                let expect = format!("{login}Expect: 100-continue\r\n");
+                let resp = call(&http_request_with("POST", &d.name, &path, &expect, &big));
+                check(
+                    "a body over its limit",
+                    &resp,
+                    parse_http(&resp).0 == 413,
+                    "413",
+                );
+                let resp = call(&http_request_with("POST", &d.name, &path, login, b"small"));
+                check(
+                    "a body within its limit",
+                    &resp,
+                    parse_http(&resp).0 == 200,
+                    "200",
+                );
+            }
+            Middleware::RateLimit { burst, .. } => {
+                let statuses: Vec<u16> = (0..burst + 3)
+                    .map(|_| {
+                        parse_http(&send(&http_request_with("GET", &d.name, &path, login, b""))).0
+                    })
+                    .collect();
+                let limited = statuses.contains(&429);
+                check(
+                    "a burst over its rate limit",
+                    &format!("{statuses:?}"),
+                    limited,
+                    "some 429",
+                );
+            }
+            Middleware::AllowFrom(_) | Middleware::Compress => {}
+        }
+    }
+    results
+}
