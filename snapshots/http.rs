@@ -203,10 +203,13 @@ pub const LOGIN: &str = "Authorization: Basic YWRtaW46c2VjcmV0\r\n";
 /// without credentials, an allow-list that admits loopback or not, a rate limit that answers
 /// 429, a body limit 413, headers set on the request and the response. `send` sends one
 /// request to the proxy (over TLS with the route's SNI where it has TLS); `answered` says
-/// whether a body's first word names one of the route's `backends`; `via` ends each label.
+/// whether a body's first word names one of the route's `backends`; `via` ends each label;
+/// `shares_backend` says another route of the same name goes to the same service (so a path
+/// outside this route's may still reach it).
 pub fn check_http_route(
     d: &Domain,
     via: &str,
+    shares_backend: bool,
     send: &dyn Fn(&[u8]) -> String,
     answered: &dyn Fn(&str) -> bool,
     backends: &BTreeSet<String>,
@@ -271,6 +274,33 @@ pub fn check_http_route(
         status == 200 && answered(first_line) && first_line.ends_with(&format!(" {seen}")),
         &format!("200 from one of {backends:?} for {seen}"),
     );
+    if let Some(prefix) = d.path_prefix.as_deref().filter(|p| !p.ends_with('/')) {
+        // The path itself is the route's too, and arrives as the upstream's root of it.
+        let at_root = match d.upstream_path.as_deref() {
+            None => prefix.to_string(),
+            Some(to) => to.to_string(),
+        };
+        let resp = call(&http_request_with("GET", &d.name, prefix, login, b""));
+        let first = parse_http(&resp).1.lines().next().unwrap_or("").to_string();
+        check(
+            "the path itself",
+            &resp,
+            answered(&first) && first.ends_with(&format!(" {at_root}")),
+            &format!("one of {backends:?} for {at_root}"),
+        );
+        // A path that only starts with the same letters is another route's, or none.
+        if !shares_backend {
+            let other = format!("{prefix}x");
+            let resp = call(&http_request_with("GET", &d.name, &other, login, b""));
+            let first = parse_http(&resp).1.lines().next().unwrap_or("").to_string();
+            check(
+                &format!("not {other}"),
+                &resp,
+                !answered(&first),
+                "no answer from this route's upstream",
+            );
+        }
+    }
     for m in &d.middlewares {
         match m {
             Middleware::SecurityHeaders => check(

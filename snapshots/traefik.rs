@@ -502,7 +502,17 @@ fn drive_routes(
                         over_tls(port, &d.name, req)
                     }
                 };
-                results.extend(check_http_route(d, &via, &send, &answered, &backends));
+                let shares_backend = model.domains.iter().any(|o| {
+                    o.name == d.name && o.service == d.service && o.path_prefix != d.path_prefix
+                });
+                results.extend(check_http_route(
+                    d,
+                    &via,
+                    shares_backend,
+                    &send,
+                    &answered,
+                    &backends,
+                ));
                 continue;
             }
             let (sent, got) = match (d.protocol, d.tls) {

@@ -256,9 +256,25 @@ fn caddyfile(
         if routes.len() == 1 && whole_site.is_some() {
             route(m, &mut f, routes[0], "\t");
         } else {
-            for d in routes.iter().filter(|d| d.path_prefix.is_some()) {
-                let p = d.path_prefix.as_deref().unwrap_or("/");
-                let _ = writeln!(f, "\thandle {p}* {{");
+            // A path and what is below it (`/app` is not `/application`): two paths, so a
+            // named matcher; Caddy tries handles with named matchers in the order written,
+            // so the longest path first.
+            let mut by_path: Vec<(&str, &Domain)> = routes
+                .iter()
+                .filter_map(|d| Some((d.path_prefix.as_deref()?, *d)))
+                .collect();
+            by_path.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+            for (p, d) in by_path {
+                let name: String = p
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                    .collect();
+                if p.ends_with('/') {
+                    let _ = writeln!(f, "\t@path{name} path {p}*");
+                } else {
+                    let _ = writeln!(f, "\t@path{name} path {p} {p}/*");
+                }
+                let _ = writeln!(f, "\thandle @path{name} {{");
                 route(m, &mut f, d, "\t\t");
                 f.push_str("\t}\n");
             }

@@ -180,7 +180,13 @@ impl Emitter<'_> {
                         if hosts.len() > 1 {
                             rule = format!("({rule})");
                         }
-                        rule = format!("{rule} && PathPrefix(`{p}`)");
+                        // The path and what is below it, not every path that starts with
+                        // its letters (`/app` is not `/application`).
+                        if p.ends_with('/') {
+                            rule = format!("{rule} && PathPrefix(`{p}`)");
+                        } else {
+                            rule = format!("{rule} && (Path(`{p}`) || PathPrefix(`{p}/`))");
+                        }
                     }
                     Some(rule)
                 }
