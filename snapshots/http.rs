@@ -27,12 +27,19 @@ pub fn read_head(conn: &mut impl Read) -> String {
 /// anything else (a TLS stream passed through, a plain TCP stream) with `<name>` once it
 /// has read some bytes.
 pub fn upstream(addr: (Ipv4Addr, u16), name: String) -> u16 {
+    sick_upstream(addr, name, None)
+}
+
+/// [`upstream`], but answering `503` to a request for `sick` (a health check path): a
+/// replica that is up and not healthy.
+pub fn sick_upstream(addr: (Ipv4Addr, u16), name: String, sick: Option<String>) -> u16 {
     let listener =
         TcpListener::bind(addr).unwrap_or_else(|e| panic!("cannot listen on {addr:?}: {e}"));
     let port = listener.local_addr().map_or(0, |a| a.port());
     std::thread::spawn(move || {
         for mut conn in listener.incoming().flatten() {
             let name = name.clone();
+            let sick = sick.clone();
             std::thread::spawn(move || {
                 let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
                 let mut first = [0u8; 4096];
@@ -74,9 +81,14 @@ pub fn upstream(addr: (Ipv4Addr, u16), name: String) -> u16 {
                             Ok(n) => left = left.saturating_sub(n),
                         }
                     }
+                    let status = if sick.as_deref() == Some(path.as_str()) {
+                        "503 Service Unavailable"
+                    } else {
+                        "200 OK"
+                    };
                     let _ = write!(
                         conn,
-                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                         body.len()
                     );
                 } else {

@@ -24,7 +24,8 @@ use serde_json::{Value, json};
 use sparkc_core::model::{Model, RouteProtocol, Tls};
 use sparkc_core::syntax::ast::Proto;
 use sparkc_snapshots::http::{
-    check_http_route, dechunk_if_needed, exchange, http_request, parse_http, read_head, upstream,
+    check_http_route, dechunk_if_needed, exchange, http_request, parse_http, read_head,
+    sick_upstream,
 };
 use sparkc_snapshots::real::{Running, compose_config, free_port, tool, write_artifacts};
 use sparkc_snapshots::{Rendered, valid_programs};
@@ -513,6 +514,7 @@ fn drive_routes(
                     &answered,
                     &backends,
                 ));
+                results.extend(check_balance(d, &via, &send, &backends));
                 continue;
             }
             let (sent, got) = match (d.protocol, d.tls) {
@@ -561,6 +563,75 @@ fn drive_routes(
                 want,
             ));
         }
+    }
+    results
+}
+
+/// How a route with replicas spreads requests: the replica that fails its health check gets
+/// none (Traefik has checked each replica once the interval has passed), and a client that
+/// sends back its sticky cookie stays with one replica.
+fn check_balance(
+    d: &sparkc_core::model::Domain,
+    via: &str,
+    send: &dyn Fn(&[u8]) -> String,
+    backends: &BTreeSet<String>,
+) -> Vec<(String, String, String)> {
+    let mut results = Vec::new();
+    if backends.len() < 2 {
+        return results;
+    }
+    let what = format!("{}{via}", d.name);
+    let first_word = |resp: &str| {
+        let body = parse_http(resp).1;
+        body.split(' ').next().unwrap_or("").to_string()
+    };
+    let get = |cookie: &str| {
+        send(
+            format!(
+                "GET /x HTTP/1.1\r\nHost: {}\r\n{cookie}Connection: close\r\n\r\n",
+                d.name
+            )
+            .as_bytes(),
+        )
+    };
+    if let Some(h) = &d.balance.health_check {
+        std::thread::sleep(Duration::from_millis(h.interval + 1500));
+        let sick = backends.iter().next_back().cloned().unwrap_or_default();
+        let seen: BTreeSet<String> = (0..9).map(|_| first_word(&get(""))).collect();
+        let ok = !seen.contains(&sick) && seen.iter().all(|b| backends.contains(b));
+        results.push((
+            format!("{what}: nine requests while `{sick}` fails {}", h.path),
+            if ok {
+                "only healthy replicas".into()
+            } else {
+                format!("{seen:?}")
+            },
+            "only healthy replicas".into(),
+        ));
+    }
+    if let Some(name) = &d.balance.sticky_cookie {
+        let resp = get("");
+        let cookie = resp
+            .lines()
+            .find_map(|l| l.strip_prefix("Set-Cookie: "))
+            .and_then(|c| c.split(';').next())
+            .filter(|c| c.starts_with(&format!("{name}=")))
+            .unwrap_or("")
+            .to_string();
+        let first = first_word(&resp);
+        let seen: BTreeSet<String> = (0..6)
+            .map(|_| first_word(&get(&format!("Cookie: {cookie}\r\n"))))
+            .collect();
+        let ok = !cookie.is_empty() && seen.len() == 1 && seen.contains(&first);
+        results.push((
+            format!("{what}: six requests with the sticky cookie `{name}`"),
+            if ok {
+                "one replica".into()
+            } else {
+                format!("cookie {cookie:?}, first {first}, then {seen:?}")
+            },
+            "one replica".into(),
+        ));
     }
     results
 }
@@ -632,11 +703,21 @@ fn traefik_loads_and_routes_what_sparkc_generates() {
                 let Some(svc) = out.model.services.iter().find(|s| s.name == c.service) else {
                     continue;
                 };
+                // The last of several replicas fails the health check its routes declare.
+                let replicas = svc.replicas.unwrap_or(1);
+                let sick = out
+                    .model
+                    .domains
+                    .iter()
+                    .filter(|d| out.model.services[d.service].name == svc.name)
+                    .find_map(|d| d.balance.health_check.as_ref())
+                    .filter(|_| replicas > 1 && c.name.ends_with(&format!("-{replicas}")))
+                    .map(|h| h.path.clone());
                 for p in &svc.ports {
                     let me = format!("{}:{}", c.name, p.port);
                     match p.proto {
                         Proto::Tcp => {
-                            upstream((c.ip, p.port), me);
+                            sick_upstream((c.ip, p.port), me, sick.clone());
                         }
                         Proto::Udp => udp_upstream((c.ip, p.port), me),
                     }

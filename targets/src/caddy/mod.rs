@@ -49,6 +49,18 @@ impl Target for Caddy {
                         .help(format!("rate limits need the caddy-ratelimit plugin, which sparkc does not configure; route it through Traefik (`proxy = traefik` on host `{}`), or drop `rate_limit`", m.hosts[host].name)),
                     );
                 }
+                if d.balance.health_check.is_some() || d.balance.sticky_cookie.is_some() {
+                    diags.push(
+                        Diagnostic::error(
+                            Code::Unsupported,
+                            format!("Caddy cannot balance `{}` over the service's replicas", d.name),
+                            d.loc.file,
+                            d.loc.span,
+                        )
+                        .label("`health_check` / `sticky_cookie` need each replica as an upstream")
+                        .help(format!("Caddy reaches a compose service by its one DNS name, so it cannot check or stick to a replica; route it through Traefik (`proxy = traefik` on host `{}`), which sees every container", m.hosts[host].name)),
+                    );
+                }
                 if d.protocol == RouteProtocol::Http {
                     by_host[host].push(d);
                 } else {
@@ -128,8 +140,20 @@ impl Target for Caddy {
 fn route(m: &Model, f: &mut String, d: &Domain, indent: &str) {
     let plain = d.basic_auth.is_none() && d.upstream_path.is_none() && d.middlewares.is_empty();
     let upstream = format!("{}:{}", m.dns_name(d.service), d.port.number);
+    // The service's own address as `Host`, where the route says so.
+    let own_host = (!d.balance.pass_host_header).then_some("Host {upstream_hostport}");
     if plain {
-        let _ = writeln!(f, "{indent}reverse_proxy {upstream}");
+        match own_host {
+            None => {
+                let _ = writeln!(f, "{indent}reverse_proxy {upstream}");
+            }
+            Some(h) => {
+                let _ = writeln!(
+                    f,
+                    "{indent}reverse_proxy {upstream} {{\n{indent}\theader_up {h}\n{indent}}}"
+                );
+            }
+        }
         return;
     }
     let _ = writeln!(f, "{indent}route {{");
@@ -204,10 +228,13 @@ fn route(m: &Model, f: &mut String, d: &Domain, indent: &str) {
     if d.middlewares.contains(&Middleware::Compress) {
         let _ = writeln!(f, "{i}encode zstd gzip");
     }
-    if request.is_empty() {
+    if request.is_empty() && own_host.is_none() {
         let _ = writeln!(f, "{i}reverse_proxy {upstream}");
     } else {
         let _ = writeln!(f, "{i}reverse_proxy {upstream} {{");
+        if let Some(h) = own_host {
+            let _ = writeln!(f, "{i}\theader_up {h}");
+        }
         for (k, v) in &request {
             let _ = writeln!(f, "{i}\theader_up {k} \"{v}\"");
         }

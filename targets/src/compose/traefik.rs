@@ -17,6 +17,7 @@ struct RouteKey<'d> {
     basic_auth: Option<SecretId>,
     upstream_path: Option<&'d str>,
     middlewares: &'d [Middleware],
+    balance: &'d Balance,
 }
 
 impl<'d> RouteKey<'d> {
@@ -30,6 +31,7 @@ impl<'d> RouteKey<'d> {
             basic_auth: d.basic_auth,
             upstream_path: d.upstream_path.as_deref(),
             middlewares: &d.middlewares,
+            balance: &d.balance,
         }
     }
 }
@@ -252,10 +254,28 @@ impl Emitter<'_> {
                 labels.set(format!("{base}.service"), router.as_str());
             }
             let number = domains[0].port.number;
-            labels.set(
-                format!("traefik.{layer}.services.{router}.loadbalancer.server.port"),
-                number.to_string(),
-            );
+            let lb = format!("traefik.{layer}.services.{router}.loadbalancer");
+            labels.set(format!("{lb}.server.port"), number.to_string());
+            if *protocol == RouteProtocol::Http {
+                let b = key.balance;
+                if let Some(h) = &b.health_check {
+                    labels.set(format!("{lb}.healthcheck.path"), h.path.as_str());
+                    labels.set(
+                        format!("{lb}.healthcheck.interval"),
+                        sparkc_core::model::units::format_duration(h.interval),
+                    );
+                }
+                if let Some(c) = &b.sticky_cookie {
+                    labels.set(format!("{lb}.sticky.cookie.name"), c.as_str());
+                    labels.set(format!("{lb}.sticky.cookie.httponly"), "true");
+                    if *tls != Tls::Off {
+                        labels.set(format!("{lb}.sticky.cookie.secure"), "true");
+                    }
+                }
+                if !b.pass_host_header {
+                    labels.set(format!("{lb}.passhostheader"), "false");
+                }
+            }
         }
         labels
     }

@@ -912,6 +912,37 @@ pub enum Tls {
     Passthrough,
 }
 
+/// How a route's proxy spreads requests over the replicas of its service.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Balance {
+    /// Each replica is asked for this path every so often; one that does not answer 2xx/3xx
+    /// gets no requests until it does.
+    pub health_check: Option<HealthProbe>,
+    /// A client keeps going to the replica it first reached, by this cookie.
+    pub sticky_cookie: Option<String>,
+    /// Whether the service sees the client's `Host` (true, the default) or its own address.
+    pub pass_host_header: bool,
+}
+
+impl Default for Balance {
+    fn default() -> Self {
+        Balance {
+            health_check: None,
+            sticky_cookie: None,
+            pass_host_header: true,
+        }
+    }
+}
+
+/// A proxy's health check of each replica.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HealthProbe {
+    /// The path asked for.
+    pub path: String,
+    /// Milliseconds between checks.
+    pub interval: u64,
+}
+
 /// A feature of an HTTP route that its proxy applies to every request (Traefik's
 /// middlewares, Caddy's directives), declared as a typed field of the domain.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -1013,6 +1044,8 @@ pub struct Domain {
     pub upstream_path: Option<String>,
     /// What the proxy does to requests and responses on this route, in the order it does it.
     pub middlewares: Vec<Middleware>,
+    /// How the proxy spreads requests over the service's replicas.
+    pub balance: Balance,
     /// What the route carries.
     pub protocol: RouteProtocol,
     /// The entry points it listens on: names of ports its host's proxy publishes, resolved in

@@ -27,6 +27,9 @@ pub(super) struct DomainFields {
     upstream_path: Option<(String, Loc)>,
     /// The route's middlewares, each with where it is written (order: the table's).
     middlewares: Vec<(Middleware, Loc)>,
+    balance: Balance,
+    /// Where a load-balancing field is written (the first one), for routes without replicas.
+    balance_at: Option<Loc>,
 }
 
 /// Every field a domain declaration may have (its route is `-> SERVICE.port.NAME`).
@@ -180,6 +183,67 @@ pub(super) static FIELDS: FieldTable<DomainFields> = FieldTable::new(&[
         },
     },
     Field {
+        name: "health_check",
+        form: "health_check { path = \"/healthz\", interval = 10s }",
+        doc: "The proxy asks each replica for `path` every `interval` (default 10s); one that does not answer 2xx or 3xx gets no requests until it does.",
+        lower: |l, v, d| {
+            let Some(rec) = l.record(v) else { return };
+            let (mut path, mut interval) = (None, 10_000);
+            for (k, fv, kf) in rec {
+                match k.text.as_str() {
+                    "path" => path = l.url_path(fv),
+                    "interval" => {
+                        if let Some(ms) = l.duration(fv) {
+                            interval = ms.max(1000);
+                        }
+                    }
+                    _ => l.unknown_sub(&k.text, k.span, *kf, "health_check", &["path", "interval"]),
+                }
+            }
+            let Some(path) = path else {
+                l.ev.err(
+                    Diagnostic::error(Code::MissingField, "a health check needs its `path`", v.loc.file, v.loc.span)
+                        .help("write `health_check { path = \"/healthz\" }`: the path each replica answers with 2xx when it can take requests"),
+                );
+                return;
+            };
+            d.balance.health_check = Some(HealthProbe { path, interval });
+            d.balance_at.get_or_insert(v.loc);
+        },
+    },
+    Field {
+        name: "sticky_cookie",
+        form: "sticky_cookie = \"api_affinity\"",
+        doc: "A client keeps going to the replica it first reached, by a cookie of this name the proxy sets.",
+        lower: |l, v, d| {
+            let Some(name) = l.str(v) else { return };
+            if name.is_empty()
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            {
+                l.malformed::<()>(
+                    v,
+                    format!("`{name}` is not a cookie name"),
+                    "a cookie name is letters, digits, `_` and `-`",
+                );
+                return;
+            }
+            d.balance.sticky_cookie = Some(name);
+            d.balance_at.get_or_insert(v.loc);
+        },
+    },
+    Field {
+        name: "pass_host_header",
+        form: "pass_host_header = false",
+        doc: "Whether the service sees the client's `Host` header (default) or the address the proxy connects to.",
+        lower: |l, v, d| {
+            if let Some(b) = l.bool(v) {
+                d.balance.pass_host_header = b;
+            }
+        },
+    },
+    Field {
         name: "protocol",
         form: "protocol = http | tcp | udp",
         doc: "What it carries: HTTP by host name and path (default), a TCP stream by TLS server name (default with `tls = passthrough`), UDP datagrams (default to a UDP port).",
@@ -268,6 +332,7 @@ impl Lowerer<'_, '_> {
             path_prefix: written.path_prefix.map(|(p, _)| p),
             upstream_path: written.upstream_path.map(|(p, _)| p),
             middlewares: written.middlewares.into_iter().map(|(m, _)| m).collect(),
+            balance: written.balance,
             protocol,
             entrypoints,
         })
@@ -339,6 +404,7 @@ impl Lowerer<'_, '_> {
                 .upstream_path
                 .iter()
                 .map(|(_, l)| ("upstream_path", *l))
+                .chain(w.balance_at.map(|l| ("health_check` / `sticky_cookie", l)))
                 .chain(w.middlewares.iter().filter_map(|(m, l)| {
                     let field = match m {
                         // An allow-list filters TCP streams as well (not datagrams: no proxy
