@@ -501,6 +501,7 @@ struct LoopbackCaddy {
 }
 
 /// What a Caddy test changes in a generated Caddyfile: each upstream container `name:port`
+/// (of `reverse_proxy` and `forward_auth`)
 /// becomes a loopback stand-in answering with that name (no Docker here); every site is
 /// served over plain HTTP on one free port (`http://` site addresses, `tls internal`
 /// dropped: certificates are what `caddy validate` checks, not routing); the metrics site
@@ -514,7 +515,11 @@ fn loopback_caddy(
     let mut caddyfile = String::new();
     let mut stand_ins: BTreeMap<String, u16> = BTreeMap::new();
     for l in with_users_file(generated, users).lines() {
-        let line = match l.trim_start().strip_prefix("reverse_proxy ") {
+        let t = l.trim_start();
+        let line = match t
+            .strip_prefix("reverse_proxy ")
+            .or_else(|| t.strip_prefix("forward_auth "))
+        {
             Some(rest) => {
                 let up = rest.split_whitespace().next().unwrap_or("");
                 let port = *stand_ins.entry(up.to_string()).or_insert_with(|| {

@@ -23,7 +23,10 @@ pub fn read_head(conn: &mut impl Read) -> String {
 }
 
 /// A stand-in upstream on `addr` (port 0: any free one; the port is returned): answers an
-/// HTTP request with `<name> <path>` and then the request's own `x-` headers, one per line;
+/// HTTP request with `<name> <path>` and then the request's own `x-` and `remote-` headers,
+/// one per line
+/// (and, standing in for a forward-auth service, 401 to `X-Deny: 1`, and the header named by
+/// `X-Respond-With`, valued `<name>`);
 /// anything else (a TLS stream passed through, a plain TCP stream) with `<name>` once it
 /// has read some bytes.
 pub fn upstream(addr: (Ipv4Addr, u16), name: String) -> u16 {
@@ -55,7 +58,7 @@ pub fn sick_upstream(addr: (Ipv4Addr, u16), name: String, sick: Option<String>) 
                     let mut body = format!("{name} {path}");
                     for line in head.lines().skip(1) {
                         let lower = line.to_ascii_lowercase();
-                        if lower.starts_with("x-")
+                        if (lower.starts_with("x-") || lower.starts_with("remote-"))
                             && !lower.starts_with("x-forwarded-")
                             && !lower.starts_with("x-real-ip")
                         {
@@ -81,14 +84,29 @@ pub fn sick_upstream(addr: (Ipv4Addr, u16), name: String, sick: Option<String>) 
                             Ok(n) => left = left.saturating_sub(n),
                         }
                     }
+                    // As a forward-auth service: `X-Deny: 1` is refused, and
+                    // `X-Respond-With: NAME` is answered with the header `NAME: <name>`.
+                    let asked = |h: &str| {
+                        head.lines().skip(1).find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.trim()
+                                .eq_ignore_ascii_case(h)
+                                .then(|| v.trim().to_string())
+                        })
+                    };
                     let status = if sick.as_deref() == Some(path.as_str()) {
                         "503 Service Unavailable"
+                    } else if asked("x-deny").as_deref() == Some("1") {
+                        "401 Unauthorized"
                     } else {
                         "200 OK"
                     };
+                    let extra = asked("x-respond-with")
+                        .map(|h| format!("{h}: {name}\r\n"))
+                        .unwrap_or_default();
                     let _ = write!(
                         conn,
-                        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        "HTTP/1.1 {status}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
                         body.len()
                     );
                 } else {
@@ -310,6 +328,33 @@ pub fn check_http_route(
                 &resp,
                 !answered(&first),
                 "no answer from this route's upstream",
+            );
+        }
+    }
+    if let Some(fa) = &d.forward_auth {
+        let deny = format!("{login}X-Deny: 1\r\n");
+        let resp = call(&http_request_with("GET", &d.name, &path, &deny, b""));
+        check(
+            "a request its forward auth refuses",
+            &resp,
+            parse_http(&resp).0 == 401,
+            "401",
+        );
+        for h in &fa.copy_headers {
+            let ask = format!("{login}X-Respond-With: {h}\r\n");
+            let resp = call(&http_request_with("GET", &d.name, &path, &ask, b""));
+            let (status, body) = parse_http(&resp);
+            let want = format!("{}: ", h.to_ascii_lowercase());
+            let suffix = format!(":{}", fa.port.number);
+            check(
+                &format!("{h} copied from the forward auth's answer"),
+                &resp,
+                status == 200
+                    && answered(body.lines().next().unwrap_or(""))
+                    && body
+                        .lines()
+                        .any(|l| l.strip_prefix(&want).is_some_and(|v| v.ends_with(&suffix))),
+                &format!("{want}<the auth service>{suffix}"),
             );
         }
     }

@@ -664,6 +664,30 @@ fn stand_in_secrets(containers: &mut [Container], dir: &std::path::Path) {
     }
 }
 
+/// A forward-auth address names its service as Docker's DNS would (`http://authelia:9091/..`);
+/// here it is that service's first container's address, as the DNS would answer.
+fn stand_in_dns(containers: &mut [Container]) {
+    let first: BTreeMap<String, Ipv4Addr> = containers
+        .iter()
+        .rev()
+        .map(|c| (c.service.clone(), c.ip))
+        .collect();
+    for c in containers {
+        for (k, v) in &mut c.labels {
+            if !k.ends_with(".forwardauth.address") {
+                continue;
+            }
+            let Some(rest) = v.strip_prefix("http://") else {
+                continue;
+            };
+            let (host, tail) = rest.split_once(':').unwrap_or((rest, ""));
+            if let Some(ip) = first.get(host) {
+                *v = format!("http://{ip}:{tail}");
+            }
+        }
+    }
+}
+
 #[test]
 fn traefik_loads_and_routes_what_sparkc_generates() {
     let traefik = tool("SPARKC_TRAEFIK", "traefik");
@@ -725,6 +749,7 @@ fn traefik_loads_and_routes_what_sparkc_generates() {
             }
             let mut containers = containers;
             stand_in_secrets(&mut containers, &dir);
+            stand_in_dns(&mut containers);
             let want = defined_by_labels(&containers);
             let run_dir = dir.join("traefik-run");
             std::fs::create_dir_all(&run_dir).unwrap_or_else(|e| panic!("{e}"));

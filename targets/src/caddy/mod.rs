@@ -138,7 +138,10 @@ impl Target for Caddy {
 /// applies the same middlewares (allow-list, login, body limit, path, headers, compression),
 /// then the proxy.
 fn route(m: &Model, f: &mut String, d: &Domain, indent: &str) {
-    let plain = d.basic_auth.is_none() && d.upstream_path.is_none() && d.middlewares.is_empty();
+    let plain = d.basic_auth.is_none()
+        && d.forward_auth.is_none()
+        && d.upstream_path.is_none()
+        && d.middlewares.is_empty();
     let upstream = format!("{}:{}", m.dns_name(d.service), d.port.number);
     // The service's own address as `Host`, where the route says so.
     let own_host = (!d.balance.pass_host_header).then_some("Host {upstream_hostport}");
@@ -170,6 +173,19 @@ fn route(m: &Model, f: &mut String, d: &Domain, indent: &str) {
             "{i}basic_auth {{\n{i}\timport {SECRETS_DIR}{}\n{i}}}",
             m.secrets[users].name
         );
+    }
+    if let Some(fa) = &d.forward_auth {
+        let _ = writeln!(
+            f,
+            "{i}forward_auth {}:{} {{\n{i}\turi {}",
+            m.dns_name(fa.service),
+            fa.port.number,
+            fa.path
+        );
+        if !fa.copy_headers.is_empty() {
+            let _ = writeln!(f, "{i}\tcopy_headers {}", fa.copy_headers.join(" "));
+        }
+        let _ = writeln!(f, "{i}}}");
     }
     for mw in &d.middlewares {
         if let Middleware::MaxBody(b) = mw {

@@ -18,6 +18,7 @@ struct RouteKey<'d> {
     upstream_path: Option<&'d str>,
     middlewares: &'d [Middleware],
     balance: &'d Balance,
+    forward_auth: Option<&'d ForwardAuth>,
 }
 
 impl<'d> RouteKey<'d> {
@@ -32,6 +33,7 @@ impl<'d> RouteKey<'d> {
             upstream_path: d.upstream_path.as_deref(),
             middlewares: &d.middlewares,
             balance: &d.balance,
+            forward_auth: d.forward_auth.as_ref(),
         }
     }
 }
@@ -327,6 +329,24 @@ impl Emitter<'_> {
                 format!("_auth-{secret}"),
                 vec![kv("basicauth.usersfile", format!("{SECRETS_DIR}{secret}"))],
             );
+        }
+        if let Some(fa) = key.forward_auth {
+            let mut settings = vec![kv(
+                "forwardauth.address",
+                format!(
+                    "http://{}:{}{}",
+                    self.m.dns_name(fa.service),
+                    fa.port.number,
+                    fa.path
+                ),
+            )];
+            if !fa.copy_headers.is_empty() {
+                settings.push(kv(
+                    "forwardauth.authresponseheaders",
+                    fa.copy_headers.join(","),
+                ));
+            }
+            define(labels, format!("{router}-forwardauth"), settings);
         }
         for m in key.middlewares {
             if let Middleware::MaxBody(b) = m {

@@ -934,6 +934,21 @@ impl Default for Balance {
     }
 }
 
+/// A route's forward authentication: the proxy sends each request's headers to `path` on the
+/// service's port; a 2xx lets the request through (with `copy_headers` of that answer added),
+/// anything else is the client's answer (a login redirect, 401).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ForwardAuth {
+    /// The service that decides.
+    pub service: ServiceId,
+    /// Its port the proxy asks.
+    pub port: PortRef,
+    /// The path it is asked at.
+    pub path: String,
+    /// Headers of its answer that the proxy copies onto the request (`Remote-User`).
+    pub copy_headers: Vec<String>,
+}
+
 /// A proxy's health check of each replica.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct HealthProbe {
@@ -1046,6 +1061,9 @@ pub struct Domain {
     pub middlewares: Vec<Middleware>,
     /// How the proxy spreads requests over the service's replicas.
     pub balance: Balance,
+    /// A service the proxy asks, for every request, whether it may pass (authentik,
+    /// Authelia); `None`: no such check.
+    pub forward_auth: Option<ForwardAuth>,
     /// What the route carries.
     pub protocol: RouteProtocol,
     /// The entry points it listens on: names of ports its host's proxy publishes, resolved in

@@ -28,6 +28,7 @@ pub(super) struct DomainFields {
     /// The route's middlewares, each with where it is written (order: the table's).
     middlewares: Vec<(Middleware, Loc)>,
     balance: Balance,
+    forward_auth: Option<(ForwardAuth, Loc)>,
     /// Where a load-balancing field is written (the first one), for routes without replicas.
     balance_at: Option<Loc>,
 }
@@ -50,15 +51,65 @@ pub(super) static FIELDS: FieldTable<DomainFields> = FieldTable::new(&[
     },
     Field {
         name: "auth",
-        form: "auth = basic_auth(users)",
-        doc: "A login in front of it: `users` is a secret holding the proxy's users file.",
+        form: "auth = basic_auth(users) | forward_auth(authelia.port.http, path = \"/api/verify\", copy = [\"Remote-User\"])",
+        doc: "A login in front of it: `users` is a secret holding the proxy's users file; or a service the proxy asks for every request (authentik, Authelia), copying headers of its answer onto the request.",
         lower: |l, v, d| match &v.val {
             Val::Call(n, args) if n.text == "basic_auth" && args.len() == 1 => {
                 let a = args[0].1.clone();
                 d.basic_auth = l.secret_ref(&a).map(|id| (id, v.loc));
             }
+            Val::Call(n, args) if n.text == "forward_auth" => {
+                let (mut target, mut path, mut copy) = (None, "/".to_string(), Vec::new());
+                for (name, a) in args {
+                    match name.as_ref().map(|n| n.text.as_str()) {
+                        None if target.is_none() => target = l.port_ref(a),
+                        Some("path") => path = l.url_path(a).unwrap_or(path),
+                        Some("copy") => {
+                            for h in l.strings(a) {
+                                if !h.is_empty()
+                                    && h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                                {
+                                    copy.push(h);
+                                } else {
+                                    l.malformed::<()>(
+                                        a,
+                                        format!("`{h}` is not an HTTP header name"),
+                                        "a header name is letters, digits and `-` (`Remote-User`)",
+                                    );
+                                }
+                            }
+                        }
+                        _ => {
+                            l.mismatch::<()>(a, "`forward_auth(SERVICE.port.P, path = \"/verify\", copy = [\"Remote-User\"])`");
+                        }
+                    }
+                }
+                match target {
+                    Some((service, port)) => {
+                        d.forward_auth = Some((
+                            ForwardAuth {
+                                service,
+                                port,
+                                path,
+                                copy_headers: copy,
+                            },
+                            v.loc,
+                        ));
+                    }
+                    None if args.iter().all(|(n, _)| n.is_some()) => {
+                        l.ev.err(
+                            Diagnostic::error(Code::MissingField, "forward auth needs the service that decides", v.loc.file, v.loc.span)
+                                .help("name its port first: `forward_auth(authelia.port.http, path = \"/api/verify\")`"),
+                        );
+                    }
+                    None => {}
+                }
+            }
             _ => {
-                l.mismatch::<()>(v, "`basic_auth(SECRET)`");
+                l.mismatch::<()>(
+                    v,
+                    "`basic_auth(SECRET)` or `forward_auth(SERVICE.port.P, ...)`",
+                );
             }
         },
     },
@@ -333,6 +384,7 @@ impl Lowerer<'_, '_> {
             upstream_path: written.upstream_path.map(|(p, _)| p),
             middlewares: written.middlewares.into_iter().map(|(m, _)| m).collect(),
             balance: written.balance,
+            forward_auth: written.forward_auth.map(|(f, _)| f),
             protocol,
             entrypoints,
         })
@@ -391,7 +443,11 @@ impl Lowerer<'_, '_> {
                 );
                 ok = false;
             }
-            if let Some((_, l)) = w.basic_auth {
+            if let Some(l) = w
+                .basic_auth
+                .map(|(_, l)| l)
+                .or(w.forward_auth.as_ref().map(|(_, l)| *l))
+            {
                 bad(
                     self,
                     l,
