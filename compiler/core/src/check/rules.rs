@@ -39,7 +39,7 @@ fn name_reach(m: &Model, diags: &mut Vec<Diagnostic>) {
 
 /// A domain is served by its host's proxy container, which forwards to the service by name:
 /// where that proxy is declared on the host, the two must share a container network
-/// (otherwise every request ends in a 502 or 504).
+/// (otherwise every request ends in a 502 or 504) — and so must it and a forward-auth service.
 fn proxy_reach(m: &Model, diags: &mut Vec<Diagnostic>) {
     let mut reported = rustc_hash::FxHashSet::default();
     let (traefik, caddy) = (m.app_per_host("traefik"), m.app_per_host("caddy"));
@@ -56,15 +56,26 @@ fn proxy_reach(m: &Model, diags: &mut Vec<Diagnostic>) {
         let Some(proxy) = proxies[hid] else {
             continue;
         };
-        if m.reach(proxy, d.service) != Reach::No || !reported.insert(d.service) {
-            continue;
+        // The service it forwards to, and the one its forward auth asks about every request.
+        let asked = d.forward_auth.as_ref().map(|fa| fa.service);
+        for (to, asks) in std::iter::once((d.service, false)).chain(asked.map(|a| (a, true))) {
+            if m.reach(proxy, to) != Reach::No || !reported.insert(to) {
+                continue;
+            }
+            let label = if asks {
+                format!(
+                    "`{}` asks `{}` about every request to this domain",
+                    m.services[proxy].name, m.services[to].name
+                )
+            } else {
+                format!(
+                    "`{}` forwards this domain to `{}`",
+                    m.services[proxy].name, s.name
+                )
+            };
+            let help = join_help(m, proxy, to, "proxy");
+            diags.push(unreachable(m, proxy, to, d.loc, label, help));
         }
-        let label = format!(
-            "`{}` forwards this domain to `{}`",
-            m.services[proxy].name, s.name
-        );
-        let help = join_help(m, proxy, d.service, "proxy");
-        diags.push(unreachable(m, proxy, d.service, d.loc, label, help));
     }
 }
 
