@@ -426,6 +426,49 @@ pub fn check_http_route(
                     "some 429",
                 );
             }
+            Middleware::Cors {
+                origins, methods, ..
+            } => {
+                let origin = &origins[0];
+                // A browser's preflight, without credentials.
+                let ask = format!(
+                    "Origin: {origin}\r\nAccess-Control-Request-Method: {}\r\n",
+                    methods[0]
+                );
+                let resp = call(&http_request_with("OPTIONS", &d.name, &path, &ask, b""));
+                check(
+                    "a CORS preflight from an allowed origin",
+                    &resp,
+                    matches!(parse_http(&resp).0, 200 | 204)
+                        && header(&resp, "Access-Control-Allow-Origin") == Some(origin.as_str())
+                        && header(&resp, "Access-Control-Allow-Methods")
+                            .is_some_and(|m| m.contains(methods[0].as_str())),
+                    &format!("2xx allowing {origin}"),
+                );
+                let from = |o: &str| format!("{login}Origin: {o}\r\n");
+                let resp = call(&http_request_with(
+                    "GET",
+                    &d.name,
+                    &path,
+                    &from(origin),
+                    b"",
+                ));
+                check(
+                    "a request from an allowed origin",
+                    &resp,
+                    parse_http(&resp).0 == 200
+                        && header(&resp, "Access-Control-Allow-Origin") == Some(origin.as_str()),
+                    &format!("200 allowing {origin}"),
+                );
+                let other = "https://elsewhere.example.net";
+                let resp = call(&http_request_with("GET", &d.name, &path, &from(other), b""));
+                check(
+                    "a request from another origin",
+                    &resp,
+                    header(&resp, "Access-Control-Allow-Origin").is_none(),
+                    "no Access-Control-Allow-Origin",
+                );
+            }
             Middleware::AllowFrom(_) | Middleware::Compress => {}
         }
     }

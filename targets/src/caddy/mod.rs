@@ -167,6 +167,45 @@ fn route(m: &Model, f: &mut String, d: &Domain, indent: &str) {
             let _ = writeln!(f, "{i}respond @denied 403");
         }
     }
+    // Before any login: a browser's preflight carries no credentials.
+    for mw in &d.middlewares {
+        if let Middleware::Cors {
+            origins,
+            methods,
+            headers,
+            max_age,
+        } = mw
+        {
+            // Per allowed origin: its headers on every answer, and a preflight answered here.
+            for (n, o) in origins.iter().enumerate() {
+                let _ = writeln!(f, "{i}@cors{n} header Origin {o}");
+                let _ = writeln!(f, "{i}header @cors{n} {{");
+                let _ = writeln!(f, "{i}\tAccess-Control-Allow-Origin \"{o}\"");
+                let _ = writeln!(f, "{i}\tVary Origin");
+                let _ = writeln!(f, "{i}}}");
+                let _ = writeln!(
+                    f,
+                    "{i}@preflight{n} {{\n{i}\tmethod OPTIONS\n{i}\theader Origin {o}\n{i}\theader Access-Control-Request-Method *\n{i}}}"
+                );
+                let _ = writeln!(f, "{i}header @preflight{n} {{");
+                let _ = writeln!(
+                    f,
+                    "{i}\tAccess-Control-Allow-Methods \"{}\"",
+                    methods.join(", ")
+                );
+                if !headers.is_empty() {
+                    let _ = writeln!(
+                        f,
+                        "{i}\tAccess-Control-Allow-Headers \"{}\"",
+                        headers.join(", ")
+                    );
+                }
+                let _ = writeln!(f, "{i}\tAccess-Control-Max-Age \"{max_age}\"");
+                let _ = writeln!(f, "{i}}}");
+                let _ = writeln!(f, "{i}respond @preflight{n} 204");
+            }
+        }
+    }
     if let Some(users) = d.basic_auth {
         let _ = writeln!(
             f,

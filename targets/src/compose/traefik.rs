@@ -310,6 +310,27 @@ impl Emitter<'_> {
                 );
             }
         }
+        // Before any login: a browser's preflight carries no credentials.
+        for m in key.middlewares {
+            if let Middleware::Cors {
+                origins,
+                methods,
+                headers,
+                max_age,
+            } = m
+            {
+                let mut settings = vec![
+                    kv("headers.accesscontrolalloworiginlist", origins.join(",")),
+                    kv("headers.accesscontrolallowmethods", methods.join(",")),
+                    kv("headers.accesscontrolmaxage", max_age.to_string()),
+                    kv("headers.addvaryheader", "true".into()),
+                ];
+                if !headers.is_empty() {
+                    settings.push(kv("headers.accesscontrolallowheaders", headers.join(",")));
+                }
+                define(labels, format!("{router}-cors"), settings);
+            }
+        }
         for m in key.middlewares {
             if let Middleware::RateLimit { average, burst } = m {
                 define(

@@ -983,6 +983,17 @@ pub enum Middleware {
     ResponseHeaders(Map<String, String>),
     /// Responses compressed (gzip, zstd, brotli as the client accepts).
     Compress,
+    /// Cross-origin requests from these origins are allowed (the proxy answers preflights).
+    Cors {
+        /// `https://app.example.org`, each allowed as it is sent in `Origin`.
+        origins: Vec<String>,
+        /// The methods a cross-origin request may use.
+        methods: Vec<String>,
+        /// The request headers it may send.
+        headers: Vec<String>,
+        /// How long a browser may keep a preflight's answer, in seconds.
+        max_age: u64,
+    },
 }
 
 /// What a route carries: the proxy routes HTTP by host name and path, TCP by the TLS server

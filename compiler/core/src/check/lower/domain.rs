@@ -234,6 +234,92 @@ pub(super) static FIELDS: FieldTable<DomainFields> = FieldTable::new(&[
         },
     },
     Field {
+        name: "cors",
+        form: "cors { origins = [\"https://app.example.org\"], methods = [\"GET\", \"POST\"], headers = [\"Content-Type\"], max_age = 10m }",
+        doc: "Browsers on these origins may call it: the proxy answers preflight requests and adds `Access-Control-Allow-*` for an allowed `Origin` (methods default to GET, POST, HEAD; max_age to 10m).",
+        lower: |l, v, d| {
+            let Some(rec) = l.record(v) else { return };
+            let mut origins = Vec::new();
+            let mut methods = vec!["GET".to_string(), "POST".to_string(), "HEAD".to_string()];
+            let mut headers = Vec::new();
+            let mut max_age = 600;
+            for (k, fv, kf) in rec {
+                match k.text.as_str() {
+                    "origins" => {
+                        for o in l.strings(fv) {
+                            let ok = (o.starts_with("https://") || o.starts_with("http://"))
+                                && o.split_once("://").is_some_and(|(_, h)| {
+                                    !h.is_empty()
+                                        && !h.contains(['/', ' ', '"', ',', '`', '{', '}', '\\'])
+                                });
+                            if ok {
+                                origins.push(o);
+                            } else {
+                                l.malformed::<()>(fv, format!("`{o}` is not an origin"), "an origin is a scheme and a host, with a port if any: `https://app.example.org`, no path");
+                            }
+                        }
+                    }
+                    "methods" => {
+                        methods = l.strings(fv);
+                        if let Some(bad) = methods
+                            .iter()
+                            .find(|m| m.is_empty() || !m.bytes().all(|b| b.is_ascii_uppercase()))
+                        {
+                            let bad = bad.clone();
+                            l.malformed::<()>(
+                                fv,
+                                format!("`{bad}` is not an HTTP method"),
+                                "methods are upper-case: `GET`, `POST`, `PUT`, `DELETE`",
+                            );
+                        }
+                    }
+                    "headers" => {
+                        headers = l.strings(fv);
+                        if let Some(bad) = headers.iter().find(|h| {
+                            h.is_empty()
+                                || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                        }) {
+                            let bad = bad.clone();
+                            l.malformed::<()>(
+                                fv,
+                                format!("`{bad}` is not an HTTP header name"),
+                                "a header name is letters, digits and `-` (`Content-Type`)",
+                            );
+                        }
+                    }
+                    "max_age" => {
+                        if let Some(ms) = l.duration(fv) {
+                            max_age = ms / 1000;
+                        }
+                    }
+                    _ => l.unknown_sub(
+                        &k.text,
+                        k.span,
+                        *kf,
+                        "cors",
+                        &["origins", "methods", "headers", "max_age"],
+                    ),
+                }
+            }
+            if origins.is_empty() {
+                l.ev.err(
+                    Diagnostic::error(Code::MissingField, "CORS needs the origins it allows", v.loc.file, v.loc.span)
+                        .help("write `cors { origins = [\"https://app.example.org\"] }`: the sites whose pages may call this one"),
+                );
+                return;
+            }
+            d.middlewares.push((
+                Middleware::Cors {
+                    origins,
+                    methods,
+                    headers,
+                    max_age,
+                },
+                v.loc,
+            ));
+        },
+    },
+    Field {
         name: "health_check",
         form: "health_check { path = \"/healthz\", interval = 10s }",
         doc: "The proxy asks each replica for `path` every `interval` (default 10s); one that does not answer 2xx or 3xx gets no requests until it does.",
@@ -473,6 +559,7 @@ impl Lowerer<'_, '_> {
                         Middleware::RequestHeaders(_) => "request_headers",
                         Middleware::ResponseHeaders(_) => "response_headers",
                         Middleware::Compress => "compress",
+                        Middleware::Cors { .. } => "cors",
                     };
                     Some((field, *l))
                 }))
