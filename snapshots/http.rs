@@ -23,8 +23,8 @@ pub fn read_head(conn: &mut impl Read) -> String {
 }
 
 /// A stand-in upstream on `addr` (port 0: any free one; the port is returned): answers an
-/// HTTP request with `<name> <path>` and then the request's own `x-` and `remote-` headers,
-/// one per line
+/// HTTP request with `<name> <path>` and then the request's own `Host`, `x-` and `remote-`
+/// headers, one per line
 /// (and, standing in for a forward-auth service, 401 to `X-Deny: 1`, and the header named by
 /// `X-Respond-With`, valued `<name>`);
 /// anything else (a TLS stream passed through, a plain TCP stream) with `<name>` once it
@@ -58,7 +58,9 @@ pub fn sick_upstream(addr: (Ipv4Addr, u16), name: String, sick: Option<String>) 
                     let mut body = format!("{name} {path}");
                     for line in head.lines().skip(1) {
                         let lower = line.to_ascii_lowercase();
-                        if (lower.starts_with("x-") || lower.starts_with("remote-"))
+                        if (lower.starts_with("x-")
+                            || lower.starts_with("remote-")
+                            || lower.starts_with("host:"))
                             && !lower.starts_with("x-forwarded-")
                             && !lower.starts_with("x-real-ip")
                         {
@@ -303,6 +305,23 @@ pub fn check_http_route(
         &resp,
         status == 200 && answered(first_line) && first_line.ends_with(&format!(" {seen}")),
         &format!("200 from one of {backends:?} for {seen}"),
+    );
+    // The `Host` the service sees: the client's, or the proxy's own choice of its address.
+    let client_host = format!("host: {}", d.name);
+    let passed = body.lines().any(|l| l == client_host);
+    check(
+        if d.balance.pass_host_header {
+            "the client's Host passed on"
+        } else {
+            "the service's own address as Host"
+        },
+        &resp,
+        passed == d.balance.pass_host_header,
+        if d.balance.pass_host_header {
+            client_host.as_str()
+        } else {
+            "another host"
+        },
     );
     if let Some(prefix) = d.path_prefix.as_deref().filter(|p| !p.ends_with('/')) {
         // The path itself is the route's too, and arrives as the upstream's root of it.
