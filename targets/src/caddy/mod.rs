@@ -143,20 +143,19 @@ fn route(m: &Model, f: &mut String, d: &Domain, indent: &str) {
         && d.upstream_path.is_none()
         && d.middlewares.is_empty();
     let upstream = format!("{}:{}", m.dns_name(d.service), d.port.number);
-    // The service's own address as `Host`, where the route says so.
-    let own_host = (!d.balance.pass_host_header).then_some("Host {upstream_hostport}");
-    if plain {
-        match own_host {
-            None => {
-                let _ = writeln!(f, "{indent}reverse_proxy {upstream}");
-            }
-            Some(h) => {
-                let _ = writeln!(
-                    f,
-                    "{indent}reverse_proxy {upstream} {{\n{indent}\theader_up {h}\n{indent}}}"
-                );
-            }
+    // The request headers the proxy sets: the service's own address as `Host`, where the
+    // route says so, and the route's own.
+    let mut header_up: Vec<String> = Vec::new();
+    if !d.balance.pass_host_header {
+        header_up.push("Host {upstream_hostport}".to_string());
+    }
+    for mw in &d.middlewares {
+        if let Middleware::RequestHeaders(h) = mw {
+            header_up.extend(h.iter().map(|(k, v)| format!("{k} \"{v}\"")));
         }
+    }
+    if plain {
+        reverse_proxy(f, indent, &upstream, &header_up);
         return;
     }
     let _ = writeln!(f, "{indent}route {{");
@@ -248,7 +247,6 @@ fn route(m: &Model, f: &mut String, d: &Domain, indent: &str) {
         _ => {}
     }
     let mut response: Vec<(String, String)> = Vec::new();
-    let mut request: Vec<(String, String)> = Vec::new();
     for mw in &d.middlewares {
         match mw {
             Middleware::SecurityHeaders => response.extend([
@@ -266,9 +264,6 @@ fn route(m: &Model, f: &mut String, d: &Domain, indent: &str) {
             Middleware::ResponseHeaders(h) => {
                 response.extend(h.iter().map(|(k, v)| (k.clone(), v.clone())));
             }
-            Middleware::RequestHeaders(h) => {
-                request.extend(h.iter().map(|(k, v)| (k.clone(), v.clone())));
-            }
             _ => {}
         }
     }
@@ -283,17 +278,19 @@ fn route(m: &Model, f: &mut String, d: &Domain, indent: &str) {
     if d.middlewares.contains(&Middleware::Compress) {
         let _ = writeln!(f, "{i}encode zstd gzip");
     }
-    if request.is_empty() && own_host.is_none() {
-        let _ = writeln!(f, "{i}reverse_proxy {upstream}");
-    } else {
-        let _ = writeln!(f, "{i}reverse_proxy {upstream} {{");
-        if let Some(h) = own_host {
-            let _ = writeln!(f, "{i}\theader_up {h}");
-        }
-        for (k, v) in &request {
-            let _ = writeln!(f, "{i}\theader_up {k} \"{v}\"");
-        }
-        let _ = writeln!(f, "{i}}}");
+    reverse_proxy(f, &i, &upstream, &header_up);
+    let _ = writeln!(f, "{indent}}}");
+}
+
+/// `reverse_proxy` to `upstream`, with the request headers it sets.
+fn reverse_proxy(f: &mut String, indent: &str, upstream: &str, header_up: &[String]) {
+    if header_up.is_empty() {
+        let _ = writeln!(f, "{indent}reverse_proxy {upstream}");
+        return;
+    }
+    let _ = writeln!(f, "{indent}reverse_proxy {upstream} {{");
+    for h in header_up {
+        let _ = writeln!(f, "{indent}\theader_up {h}");
     }
     let _ = writeln!(f, "{indent}}}");
 }

@@ -482,8 +482,6 @@ impl<'e, 'a> Lowerer<'e, 'a> {
             .collect()
     }
 
-    /// A host's Caddy service reads the users file of every route it protects with basic
-    /// auth, as a secret (`SECRETS_DIR/<users>`): it gets those secrets.
     /// A lowered route that takes the same requests as `d`: same name, path and protocol, on
     /// an entry point they share (or both on the proxy's defaults).
     fn same_route(&self, d: &Domain) -> Option<DomainId> {
@@ -499,11 +497,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
             let shared = o.entrypoints.is_empty() && d.entrypoints.is_empty()
                 || o.entrypoints.iter().any(|e| d.entrypoints.contains(e));
             let same_site = (o.tls == Tls::Off) == (d.tls == Tls::Off);
-            (o.name == d.name
-                && o.path_prefix == d.path_prefix
-                && o.protocol == d.protocol
-                && same_site
-                && shared)
+            (o.path_prefix == d.path_prefix && o.protocol == d.protocol && same_site && shared)
                 .then_some(id)
         })
     }
