@@ -8,8 +8,9 @@
 //! `SPARKC_DOCKER_COMPOSE` / `SPARKC_PROMTOOL` / `SPARKC_CADDY` / `SPARKC_BLACKBOX`, or under
 //! `.tools/bin/`.
 
+use sparkc_core::model::Upstream;
 use sparkc_snapshots::Rendered;
-use sparkc_snapshots::http::{check_http_route, exchange};
+use sparkc_snapshots::http::{check_http_route, check_redirect, exchange};
 use sparkc_snapshots::real::{Running, free_port, serve, tool, write_artifacts};
 use sparkc_snapshots::{valid_programs, workspace};
 use std::collections::{BTreeMap, BTreeSet};
@@ -522,10 +523,20 @@ fn loopback_caddy(
         {
             Some(rest) => {
                 let up = rest.split_whitespace().next().unwrap_or("");
+                let at = (Ipv4Addr::LOCALHOST, 0);
                 let port = *stand_ins.entry(up.to_string()).or_insert_with(|| {
-                    sparkc_snapshots::http::upstream((Ipv4Addr::LOCALHOST, 0), up.to_string())
+                    if up.starts_with("https://") {
+                        sparkc_snapshots::http::tls_upstream(at, up.to_string())
+                    } else {
+                        sparkc_snapshots::http::upstream(at, up.to_string())
+                    }
                 });
-                l.replacen(up, &format!("127.0.0.1:{port}"), 1)
+                let scheme = if up.starts_with("https://") {
+                    "https://"
+                } else {
+                    ""
+                };
+                l.replacen(up, &format!("{scheme}127.0.0.1:{port}"), 1)
             }
             None => l.to_string(),
         };
@@ -715,11 +726,19 @@ fn caddy_applies_what_each_route_declares() {
                 &config,
             ));
             for d in &out.model.domains {
-                let s = &out.model.services[d.service];
-                if s.host.map(sparkc_core::model::Id::index) != Some(host) {
+                if sparkc_core::model::Id::index(d.host) != host {
                     continue;
                 }
-                let backends = BTreeSet::from([format!("{}:{}", s.name, d.port.number)]);
+                // Who answers: the stand-in named after the upstream (`name:port`, an
+                // address's URL); a redirect is answered by Caddy itself.
+                let backends = match &d.upstream {
+                    Upstream::Service { service, port } => BTreeSet::from([format!(
+                        "{}:{}",
+                        out.model.services[*service].name, port.number
+                    )]),
+                    Upstream::Address(a) => BTreeSet::from([a.url()]),
+                    Upstream::Redirect(_) => BTreeSet::new(),
+                };
                 let answered = |got: &str| backends.contains(got.split(' ').next().unwrap_or(""));
                 let send = |req: &[u8]| {
                     let s = std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, http));
@@ -728,9 +747,12 @@ fn caddy_applies_what_each_route_declares() {
                     exchange(&mut s, req)
                 };
                 let shares_backend = out.model.domains.iter().any(|o| {
-                    o.name == d.name && o.service == d.service && o.path_prefix != d.path_prefix
+                    o.name == d.name && o.upstream == d.upstream && o.path_prefix != d.path_prefix
                 });
-                let results = check_http_route(d, "", shares_backend, &send, &answered, &backends);
+                let results = match &d.upstream {
+                    Upstream::Redirect(r) => check_redirect(d, r, "", &send),
+                    _ => check_http_route(d, "", shares_backend, &send, &answered, &backends),
+                };
                 for (sent, got, want) in &results {
                     assert_eq!(got, want, "{name}: {sent}\n--- Caddyfile ---\n{config}");
                 }

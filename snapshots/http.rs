@@ -3,7 +3,7 @@
 //! do when asked through a proxy — one description of a route's behaviour for Traefik and
 //! Caddy alike.
 
-use sparkc_core::model::{Domain, Middleware, Tls};
+use sparkc_core::model::{Domain, Middleware, Redirect, Tls};
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener};
@@ -45,79 +45,122 @@ pub fn sick_upstream(addr: (Ipv4Addr, u16), name: String, sick: Option<String>) 
             let sick = sick.clone();
             std::thread::spawn(move || {
                 let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-                let mut first = [0u8; 4096];
-                let n = conn.read(&mut first).unwrap_or(0);
-                let start = &first[..n];
-                if start.first().is_some_and(u8::is_ascii_uppercase) {
-                    let mut head = String::from_utf8_lossy(start).into_owned();
-                    if !head.contains("\r\n\r\n") {
-                        head.push_str(&read_head(&mut conn));
-                    }
-                    let path = head.split_whitespace().nth(1).unwrap_or("?").to_string();
-                    // The request's own `x-` headers follow, one per line, lower-cased.
-                    let mut body = format!("{name} {path}");
-                    for line in head.lines().skip(1) {
-                        let lower = line.to_ascii_lowercase();
-                        if (lower.starts_with("x-")
-                            || lower.starts_with("remote-")
-                            || lower.starts_with("host:"))
-                            && !lower.starts_with("x-forwarded-")
-                            && !lower.starts_with("x-real-ip")
-                        {
-                            body.push('\n');
-                            body.push_str(&lower);
-                        }
-                    }
-                    // Drain a request body, so that the proxy sees the reply to all of it.
-                    let length: usize = head
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|v| v.trim().parse().unwrap_or(0))
-                        })
-                        .unwrap_or(0);
-                    let already = head.split_once("\r\n\r\n").map_or(0, |(_, b)| b.len());
-                    let mut left = length.saturating_sub(already);
-                    let mut sink = [0u8; 8192];
-                    while left > 0 {
-                        match conn.read(&mut sink) {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => left = left.saturating_sub(n),
-                        }
-                    }
-                    // As a forward-auth service: `X-Deny: 1` is refused, and
-                    // `X-Respond-With: NAME` is answered with the header `NAME: <name>`.
-                    let asked = |h: &str| {
-                        head.lines().skip(1).find_map(|l| {
-                            let (k, v) = l.split_once(':')?;
-                            k.trim()
-                                .eq_ignore_ascii_case(h)
-                                .then(|| v.trim().to_string())
-                        })
-                    };
-                    let status = if sick.as_deref() == Some(path.as_str()) {
-                        "503 Service Unavailable"
-                    } else if asked("x-deny").as_deref() == Some("1") {
-                        "401 Unauthorized"
-                    } else {
-                        "200 OK"
-                    };
-                    let extra = asked("x-respond-with")
-                        .map(|h| format!("{h}: {name}\r\n"))
-                        .unwrap_or_default();
-                    let _ = write!(
-                        conn,
-                        "HTTP/1.1 {status}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                } else {
-                    let _ = conn.write_all(name.as_bytes());
-                }
+                answer(&mut conn, &name, sick.as_deref());
             });
         }
     });
     port
+}
+
+/// [`upstream`] over TLS, with a self-signed certificate for `name`'s host: what a
+/// hypervisor's web UI serves, which a proxy reaches only where told not to verify it.
+pub fn tls_upstream(addr: (Ipv4Addr, u16), name: String) -> u16 {
+    let listener =
+        TcpListener::bind(addr).unwrap_or_else(|e| panic!("cannot listen on {addr:?}: {e}"));
+    let port = listener.local_addr().map_or(0, |a| a.port());
+    let cert = rcgen::generate_simple_self_signed(vec![addr.0.to_string()])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .and_then(|b| {
+            b.with_no_client_auth()
+                .with_single_cert(vec![cert.cert.der().clone()], key)
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    let config = std::sync::Arc::new(config);
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let name = name.clone();
+            let config = config.clone();
+            std::thread::spawn(move || {
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+                let Ok(mut tls) = rustls::ServerConnection::new(config) else {
+                    return;
+                };
+                let mut stream = rustls::Stream::new(&mut tls, &mut conn);
+                answer(&mut stream, &name, None);
+                let _ = stream.flush();
+                stream.conn.send_close_notify();
+                let _ = stream.conn.write_tls(stream.sock);
+            });
+        }
+    });
+    port
+}
+
+/// One connection to a stand-in upstream, answered as [`upstream`] describes.
+fn answer(conn: &mut (impl Read + Write), name: &str, sick: Option<&str>) {
+    let mut first = [0u8; 4096];
+    let n = conn.read(&mut first).unwrap_or(0);
+    let start = &first[..n];
+    if start.first().is_some_and(u8::is_ascii_uppercase) {
+        let mut head = String::from_utf8_lossy(start).into_owned();
+        if !head.contains("\r\n\r\n") {
+            head.push_str(&read_head(conn));
+        }
+        let path = head.split_whitespace().nth(1).unwrap_or("?").to_string();
+        // The request's own `x-` headers follow, one per line, lower-cased.
+        let mut body = format!("{name} {path}");
+        for line in head.lines().skip(1) {
+            let lower = line.to_ascii_lowercase();
+            if (lower.starts_with("x-")
+                || lower.starts_with("remote-")
+                || lower.starts_with("host:"))
+                && !lower.starts_with("x-forwarded-")
+                && !lower.starts_with("x-real-ip")
+            {
+                body.push('\n');
+                body.push_str(&lower);
+            }
+        }
+        // Drain a request body, so that the proxy sees the reply to all of it.
+        let length: usize = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().parse().unwrap_or(0))
+            })
+            .unwrap_or(0);
+        let already = head.split_once("\r\n\r\n").map_or(0, |(_, b)| b.len());
+        let mut left = length.saturating_sub(already);
+        let mut sink = [0u8; 8192];
+        while left > 0 {
+            match conn.read(&mut sink) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+        // As a forward-auth service: `X-Deny: 1` is refused, and
+        // `X-Respond-With: NAME` is answered with the header `NAME: <name>`.
+        let asked = |h: &str| {
+            head.lines().skip(1).find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.trim()
+                    .eq_ignore_ascii_case(h)
+                    .then(|| v.trim().to_string())
+            })
+        };
+        let status = if sick == Some(path.as_str()) {
+            "503 Service Unavailable"
+        } else if asked("x-deny").as_deref() == Some("1") {
+            "401 Unauthorized"
+        } else {
+            "200 OK"
+        };
+        let extra = asked("x-respond-with")
+            .map(|h| format!("{h}: {name}\r\n"))
+            .unwrap_or_default();
+        let _ = write!(
+            conn,
+            "HTTP/1.1 {status}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+    } else {
+        let _ = conn.write_all(name.as_bytes());
+    }
 }
 
 /// What one request got back: the status (0: none) and the body, or the raw reply.
@@ -492,4 +535,38 @@ pub fn check_http_route(
         }
     }
     results
+}
+
+/// What a redirecting route must answer, asked through a running proxy for a path (below
+/// its own, with a query): the redirect's status — 301 or 308 permanent, 302 or 307
+/// temporary — and a `Location` of its target, with the request's path and query where it
+/// keeps them.
+pub fn check_redirect(
+    d: &Domain,
+    r: &Redirect,
+    via: &str,
+    send: &(dyn Fn(&[u8]) -> String + Sync),
+) -> Vec<(String, String, String)> {
+    let scheme = if d.tls == Tls::Off { "http" } else { "https" };
+    let path = format!("{}/x?y=z", d.path_prefix.as_deref().unwrap_or(""));
+    let resp = send(&http_request_with("GET", &d.name, &path, "", b""));
+    let status = parse_http(&resp).0;
+    let location = header(&resp, "Location").unwrap_or("");
+    let to = if r.keep_path {
+        format!("{}{path}", r.to)
+    } else {
+        r.to.clone()
+    };
+    let codes: &[u16] = if r.permanent {
+        &[301, 308]
+    } else {
+        &[302, 307]
+    };
+    let want = format!("{codes:?} to {to}");
+    let ok = codes.contains(&status) && location == to;
+    vec![(
+        format!("{scheme}://{}{path}{via}: redirected", d.name),
+        if ok { want.clone() } else { resp },
+        want,
+    )]
 }

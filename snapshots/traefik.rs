@@ -21,11 +21,11 @@
 //! covered yet (their provider reads `/services` and `/tasks`).
 
 use serde_json::{Value, json};
-use sparkc_core::model::{Model, RouteProtocol, Tls};
+use sparkc_core::model::{Model, RouteProtocol, Tls, Upstream};
 use sparkc_core::syntax::ast::Proto;
 use sparkc_snapshots::http::{
-    check_http_route, dechunk_if_needed, exchange, http_request, parse_http, read_head,
-    sick_upstream,
+    check_http_route, check_redirect, dechunk_if_needed, exchange, http_request, parse_http,
+    read_head, sick_upstream, tls_upstream, upstream,
 };
 use sparkc_snapshots::real::{Running, compose_config, free_port, tool, write_artifacts};
 use sparkc_snapshots::{Rendered, valid_programs};
@@ -394,6 +394,65 @@ fn defined_by_labels(containers: &[Container]) -> BTreeSet<(String, String)> {
     out
 }
 
+/// The generated routes file of the host's Traefik (its file provider), made to run here:
+/// each address it sends to becomes a stand-in named after it (over TLS, with a
+/// self-signed certificate, for `https://`), and the static file reads the copy. Returns
+/// the routers and services it defines, as `(section, name@file)`.
+fn routes_file(
+    config: &mut Value,
+    artifacts: &[sparkc_core::target::Artifact],
+    prefix: &str,
+    dir: &std::path::Path,
+) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    if config["providers"]["file"].is_null() {
+        return out;
+    }
+    let Some(a) = artifacts
+        .iter()
+        .find(|a| a.path.starts_with(prefix) && a.path.ends_with("/routes.yml"))
+    else {
+        panic!("the static file reads a routes file sparkc did not write");
+    };
+    let mut routes: Value = serde_saphyr::from_str(&a.contents)
+        .unwrap_or_else(|e| panic!("{} is not YAML: {e}\n{}", a.path, a.contents));
+    for (section, key) in [("routers", "routers"), ("services", "services")] {
+        for name in routes["http"][key]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(n, _)| n)
+        {
+            out.insert((section.to_string(), format!("{name}@file")));
+        }
+    }
+    // (`get_mut`, not indexing: that would add the keys it looks for.)
+    let services = routes
+        .get_mut("http")
+        .and_then(|h| h.get_mut("services"))
+        .and_then(Value::as_object_mut);
+    for (_, svc) in services.into_iter().flatten() {
+        let servers = svc
+            .get_mut("loadBalancer")
+            .and_then(|l| l.get_mut("servers"))
+            .and_then(Value::as_array_mut);
+        for server in servers.into_iter().flatten() {
+            let url = server["url"].as_str().unwrap_or("").to_string();
+            let at = (Ipv4Addr::LOCALHOST, 0);
+            let loopback = if url.starts_with("https://") {
+                format!("https://127.0.0.1:{}", tls_upstream(at, url.clone()))
+            } else {
+                format!("http://127.0.0.1:{}", upstream(at, url.clone()))
+            };
+            server["url"] = json!(loopback);
+        }
+    }
+    let file = dir.join("routes.yml");
+    std::fs::write(&file, routes.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    config["providers"]["file"]["filename"] = json!(file.display().to_string());
+    out
+}
+
 /// The static file Traefik gets in this test: the generated one with loopback addresses
 /// (returned by entry point), the stand-in API, a closed ACME CA and the API turned on.
 fn test_static_config(
@@ -481,16 +540,20 @@ fn drive_routes(
 ) -> Vec<(String, String, String)> {
     let mut results = Vec::new();
     for d in &model.domains {
-        let s = &model.services[d.service];
-        let on_host = s.host.is_some_and(|h| model.hosts[h].name == host);
-        if !on_host {
+        if model.hosts[d.host].name != host {
             continue;
         }
-        let backends: BTreeSet<String> = containers
-            .iter()
-            .filter(|c| c.service == s.name)
-            .map(|c| format!("{}:{}", c.name, d.port.number))
-            .collect();
+        // Who answers: the service's containers, or the stand-in for an address (named
+        // after it); a redirect is answered by Traefik itself.
+        let backends: BTreeSet<String> = match &d.upstream {
+            Upstream::Service { service, port } => containers
+                .iter()
+                .filter(|c| c.service == model.services[*service].name)
+                .map(|c| format!("{}:{}", c.name, port.number))
+                .collect(),
+            Upstream::Address(a) => BTreeSet::from([a.url()]),
+            Upstream::Redirect(_) => BTreeSet::new(),
+        };
         let answered = |got: &str| backends.contains(got.split(' ').next().unwrap_or(""));
         for ep in &d.entrypoints {
             let port = ports[ep];
@@ -503,8 +566,12 @@ fn drive_routes(
                         over_tls(port, &d.name, req)
                     }
                 };
+                if let Upstream::Redirect(r) = &d.upstream {
+                    results.extend(check_redirect(d, r, &via, &send));
+                    continue;
+                }
                 let shares_backend = model.domains.iter().any(|o| {
-                    o.name == d.name && o.service == d.service && o.path_prefix != d.path_prefix
+                    o.name == d.name && o.upstream == d.upstream && o.path_prefix != d.path_prefix
                 });
                 results.extend(check_http_route(
                     d,
@@ -733,7 +800,7 @@ fn traefik_loads_and_routes_what_sparkc_generates() {
                     .model
                     .domains
                     .iter()
-                    .filter(|d| out.model.services[d.service].name == svc.name)
+                    .filter(|d| d.service().map(|s| &out.model.services[s].name) == Some(&svc.name))
                     .find_map(|d| d.balance.health_check.as_ref())
                     .filter(|_| replicas > 1 && c.name.ends_with(&format!("-{replicas}")))
                     .map(|h| h.path.clone());
@@ -757,6 +824,11 @@ fn traefik_loads_and_routes_what_sparkc_generates() {
             let api_port = free_port();
             let (config, ports) =
                 test_static_config(&static_file.contents, fake.port, api_port, &run_dir);
+            let mut config = config;
+            let want = want
+                .into_iter()
+                .chain(routes_file(&mut config, &out.artifacts, &prefix, &run_dir))
+                .collect::<BTreeSet<_>>();
             let config_text = serde_json::to_string_pretty(&config).unwrap_or_default();
             let config_file = run_dir.join("traefik.yml");
             std::fs::write(&config_file, &config_text).unwrap_or_else(|e| panic!("{e}"));
@@ -768,7 +840,8 @@ fn traefik_loads_and_routes_what_sparkc_generates() {
                 &config_text,
             ));
             let data = rawdata_with(api_port, &want, &config_text);
-            // Every router and service of the docker provider: enabled, and only those.
+            // Every router and service of the docker and file providers: enabled, and only
+            // those.
             let mut have = BTreeSet::new();
             for section in [
                 "routers",
@@ -779,7 +852,7 @@ fn traefik_loads_and_routes_what_sparkc_generates() {
                 "udpServices",
             ] {
                 for (n, v) in data[section].as_object().into_iter().flatten() {
-                    if n.ends_with("@docker") {
+                    if n.ends_with("@docker") || n.ends_with("@file") {
                         have.insert((section.to_string(), n.clone()));
                         assert_eq!(
                             v["status"].as_str(),

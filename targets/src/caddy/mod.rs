@@ -29,9 +29,8 @@ impl Target for Caddy {
         let mut diags = Vec::new();
         let mut by_host: List<HostId, Vec<&Domain>> = List::filled(m.hosts.len(), Vec::new());
         for d in &m.domains {
-            if let Some(host) = m.services[d.service].host
-                && m.hosts[host].proxy == Proxy::Caddy
-            {
+            let host = d.host;
+            if m.hosts[host].proxy == Proxy::Caddy {
                 if let Some(loc) = d
                     .middlewares
                     .iter()
@@ -138,16 +137,41 @@ impl Target for Caddy {
 /// applies the same middlewares (allow-list, login, body limit, path, headers, compression),
 /// then the proxy.
 fn route(m: &Model, f: &mut String, d: &Domain, indent: &str) {
+    // Where requests go (`name:port` or an address's URL), and whether its certificate
+    // goes unverified.
+    let (upstream, insecure) = match &d.upstream {
+        Upstream::Service { service, port } => {
+            (format!("{}:{}", m.dns_name(*service), port.number), false)
+        }
+        Upstream::Address(a) => (a.url(), !a.verify_tls),
+        Upstream::Redirect(r) => {
+            // Answered here: nothing else applies (lowering refuses the rest).
+            let to = if r.keep_path {
+                format!("{}{{uri}}", r.to)
+            } else {
+                r.to.clone()
+            };
+            let code = if r.permanent {
+                "permanent"
+            } else {
+                "temporary"
+            };
+            let _ = writeln!(f, "{indent}redir {to} {code}");
+            return;
+        }
+    };
     let plain = d.basic_auth.is_none()
         && d.forward_auth.is_none()
         && d.upstream_path.is_none()
         && d.middlewares.is_empty();
-    let upstream = format!("{}:{}", m.dns_name(d.service), d.port.number);
     // The request headers the proxy sets: the service's own address as `Host`, where the
     // route says so, and the route's own.
     let mut header_up: Vec<String> = Vec::new();
     if !d.balance.pass_host_header {
         header_up.push("Host {upstream_hostport}".to_string());
+    } else if upstream.starts_with("https://") {
+        // To an HTTPS upstream Caddy sends the upstream's own address by default.
+        header_up.push("Host {host}".to_string());
     }
     for mw in &d.middlewares {
         if let Middleware::RequestHeaders(h) = mw {
@@ -155,7 +179,7 @@ fn route(m: &Model, f: &mut String, d: &Domain, indent: &str) {
         }
     }
     if plain {
-        reverse_proxy(f, indent, &upstream, &header_up);
+        reverse_proxy(f, indent, &upstream, &header_up, insecure);
         return;
     }
     let _ = writeln!(f, "{indent}route {{");
@@ -278,19 +302,32 @@ fn route(m: &Model, f: &mut String, d: &Domain, indent: &str) {
     if d.middlewares.contains(&Middleware::Compress) {
         let _ = writeln!(f, "{i}encode zstd gzip");
     }
-    reverse_proxy(f, &i, &upstream, &header_up);
+    reverse_proxy(f, &i, &upstream, &header_up, insecure);
     let _ = writeln!(f, "{indent}}}");
 }
 
-/// `reverse_proxy` to `upstream`, with the request headers it sets.
-fn reverse_proxy(f: &mut String, indent: &str, upstream: &str, header_up: &[String]) {
-    if header_up.is_empty() {
+/// `reverse_proxy` to `upstream`, with the request headers it sets; `insecure`: TLS to it
+/// without verifying its certificate (a self-signed one).
+fn reverse_proxy(
+    f: &mut String,
+    indent: &str,
+    upstream: &str,
+    header_up: &[String],
+    insecure: bool,
+) {
+    if header_up.is_empty() && !insecure {
         let _ = writeln!(f, "{indent}reverse_proxy {upstream}");
         return;
     }
     let _ = writeln!(f, "{indent}reverse_proxy {upstream} {{");
     for h in header_up {
         let _ = writeln!(f, "{indent}\theader_up {h}");
+    }
+    if insecure {
+        let _ = writeln!(
+            f,
+            "{indent}\ttransport http {{\n{indent}\t\ttls_insecure_skip_verify\n{indent}\t}}"
+        );
     }
     let _ = writeln!(f, "{indent}}}");
 }

@@ -8,6 +8,7 @@ mod deploy;
 pub mod file;
 mod service;
 mod traefik;
+mod traefik_file;
 mod traefik_static;
 
 use crate::placement::{project_dir, relative_inside};
@@ -72,7 +73,9 @@ impl Target for Compose {
         }
         let mut routes: List<ServiceId, Vec<DomainId>> = List::filled(m.services.len(), Vec::new());
         for (did, d) in m.domains.iter_enumerated() {
-            routes[d.service].push(did);
+            if let Some(sid) = d.service() {
+                routes[sid].push(did);
+            }
         }
         let proxies = m.configured_proxies();
         // Traefik's static files first: the config-hash label of the Traefik that reads one

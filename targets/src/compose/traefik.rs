@@ -8,9 +8,9 @@ use sparkc_core::model::*;
 
 /// What makes routes to one service share a router: everything but the host name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct RouteKey<'d> {
+pub(super) struct RouteKey<'d> {
     protocol: RouteProtocol,
-    port: &'d str,
+    pub(super) upstream: &'d Upstream,
     path: Option<&'d str>,
     tls: Tls,
     entrypoints: &'d [String],
@@ -22,10 +22,10 @@ struct RouteKey<'d> {
 }
 
 impl<'d> RouteKey<'d> {
-    fn of(d: &'d Domain) -> Self {
+    pub(super) fn of(d: &'d Domain) -> Self {
         RouteKey {
             protocol: d.protocol,
-            port: d.port.name.as_str(),
+            upstream: &d.upstream,
             path: d.path_prefix.as_deref(),
             tls: d.tls,
             entrypoints: &d.entrypoints,
@@ -108,178 +108,266 @@ impl Emitter<'_> {
             };
             labels.set(key, net);
         }
-        let configured = self
-            .traefik_service
-            .is_some_and(|t| self.m.services[t].proxy.is_some());
+        let writer = RouterWriter {
+            m: self.m,
+            names: self.traefik,
+            configured: self
+                .traefik_service
+                .is_some_and(|t| self.m.services[t].proxy.is_some()),
+            has_acme: self.has_acme(),
+        };
         for (key, domains) in &routers {
-            let RouteKey {
-                protocol,
-                port,
-                path,
-                tls,
-                entrypoints,
-                ..
-            } = *key;
-            let (protocol, port, path, tls) = (&protocol, port, &path, &tls);
+            let Upstream::Service { port, .. } = key.upstream else {
+                continue;
+            };
             // A router named after the service when it is its only one of its protocol.
             let single = routers
                 .iter()
-                .filter(|(k, _)| k.protocol == *protocol)
+                .filter(|(k, _)| k.protocol == key.protocol)
                 .count()
                 == 1;
             let router = if single {
                 s.name.clone()
             } else {
-                let mut r = format!("{}-{port}", s.name);
-                if let Some(p) = path {
-                    r.push_str(&p.replace(|c: char| !c.is_ascii_alphanumeric(), "-"));
-                }
-                match tls {
-                    Tls::Auto => {}
-                    Tls::Internal => r.push_str("-internal"),
-                    Tls::Off => r.push_str("-plain"),
-                    Tls::Passthrough => r.push_str("-passthrough"),
-                }
-                let same_but_entrypoints = |k: &RouteKey<'_>| {
-                    (k.protocol, k.port, k.path, k.tls) == (*protocol, port, *path, *tls)
-                };
-                if routers
-                    .iter()
-                    .any(|(k, _)| same_but_entrypoints(k) && k.entrypoints != entrypoints)
-                {
-                    for e in entrypoints {
-                        r.push('-');
-                        r.push_str(e);
-                    }
-                }
-                // Routes that differ only in their middlewares: numbered, in declaration order.
-                let twins: Vec<&RouteKey<'_>> = routers
-                    .iter()
-                    .map(|(k, _)| k)
-                    .filter(|k| same_but_entrypoints(k) && k.entrypoints == entrypoints)
-                    .collect();
-                if twins.len() > 1 {
-                    let n = twins.iter().position(|k| *k == key).unwrap_or(0);
-                    if n > 0 {
-                        r.push('-');
-                        r.push_str(&(n + 1).to_string());
-                    }
-                }
+                let mut r = format!("{}-{}", s.name, port.name);
+                name_suffixes(&mut r, key, &routers);
                 r
             };
-            let layer = match protocol {
-                RouteProtocol::Http => "http",
-                RouteProtocol::Tcp => "tcp",
-                RouteProtocol::Udp => "udp",
-            };
-            let base = format!("traefik.{layer}.routers.{router}");
-            let rule = match protocol {
-                RouteProtocol::Http => {
-                    let hosts: Vec<String> = domains
-                        .iter()
-                        .map(|d| format!("Host(`{}`)", d.name))
-                        .collect();
-                    let mut rule = hosts.join(" || ");
-                    if let Some(p) = path {
-                        if hosts.len() > 1 {
-                            rule = format!("({rule})");
-                        }
-                        // The path and what is below it, not every path that starts with
-                        // its letters (`/app` is not `/application`).
-                        if p.ends_with('/') {
-                            rule = format!("{rule} && PathPrefix(`{p}`)");
-                        } else {
-                            rule = format!("{rule} && (Path(`{p}`) || PathPrefix(`{p}/`))");
-                        }
+            // A lone HTTP router's service is the one Traefik derives from the container.
+            let service =
+                (!single || key.protocol != RouteProtocol::Http).then_some(router.as_str());
+            writer.router(
+                &mut labels,
+                &router,
+                key,
+                domains,
+                service,
+                Server::Port(port.number),
+            );
+        }
+        labels
+    }
+}
+
+/// The path, TLS mode, entry points and number that tell a router from its siblings with
+/// the same upstream: `<base>-api-internal-websecure-2`.
+pub(super) fn name_suffixes(
+    r: &mut String,
+    key: &RouteKey<'_>,
+    routers: &[(RouteKey<'_>, Vec<&Domain>)],
+) {
+    let same_but_entrypoints = |k: &RouteKey<'_>| {
+        (k.protocol, k.upstream, k.path, k.tls) == (key.protocol, key.upstream, key.path, key.tls)
+    };
+    if let Some(p) = key.path {
+        r.push_str(&p.replace(|c: char| !c.is_ascii_alphanumeric(), "-"));
+    }
+    match key.tls {
+        Tls::Auto => {}
+        Tls::Internal => r.push_str("-internal"),
+        Tls::Off => r.push_str("-plain"),
+        Tls::Passthrough => r.push_str("-passthrough"),
+    }
+    if routers
+        .iter()
+        .any(|(k, _)| same_but_entrypoints(k) && k.entrypoints != key.entrypoints)
+    {
+        for e in key.entrypoints {
+            r.push('-');
+            r.push_str(e);
+        }
+    }
+    // Routes that differ only in their middlewares: numbered, in declaration order.
+    let twins: Vec<&RouteKey<'_>> = routers
+        .iter()
+        .map(|(k, _)| k)
+        .filter(|k| same_but_entrypoints(k) && k.entrypoints == key.entrypoints)
+        .collect();
+    if twins.len() > 1 {
+        let n = twins.iter().position(|k| *k == key).unwrap_or(0);
+        if n > 0 {
+            r.push('-');
+            r.push_str(&(n + 1).to_string());
+        }
+    }
+}
+
+/// Where a router's service sends requests.
+pub(super) enum Server {
+    /// The container's port (the docker provider knows its address).
+    Port(u16),
+    /// An address; `true`: its certificate is not verified.
+    Url(String, bool),
+    /// Nowhere: the router answers itself (a redirect), through Traefik's `noop@internal`.
+    Noop,
+}
+
+/// Writes routers, their services and middlewares as labels, or as the same keys for the
+/// file provider (`routes.yml`).
+pub(super) struct RouterWriter<'a> {
+    pub(super) m: &'a Model,
+    pub(super) names: &'a TraefikNames,
+    /// Whether the host's Traefik is configured by sparkc (its resolver is the static file's).
+    pub(super) configured: bool,
+    /// Whether that Traefik has an ACME account.
+    pub(super) has_acme: bool,
+}
+
+impl RouterWriter<'_> {
+    /// One router for `domains` (which share `key`), named `router`; `service`: the name
+    /// of the service it defines and names (`None`: the one Traefik derives).
+    pub(super) fn router(
+        &self,
+        labels: &mut Labels,
+        router: &str,
+        key: &RouteKey<'_>,
+        domains: &[&Domain],
+        service: Option<&str>,
+        server: Server,
+    ) {
+        let RouteKey {
+            protocol,
+            path,
+            tls,
+            entrypoints,
+            ..
+        } = *key;
+        let (protocol, path, tls) = (&protocol, &path, &tls);
+
+        let layer = match protocol {
+            RouteProtocol::Http => "http",
+            RouteProtocol::Tcp => "tcp",
+            RouteProtocol::Udp => "udp",
+        };
+        let base = format!("traefik.{layer}.routers.{router}");
+        let rule = match protocol {
+            RouteProtocol::Http => {
+                let hosts: Vec<String> = domains
+                    .iter()
+                    .map(|d| format!("Host(`{}`)", d.name))
+                    .collect();
+                let mut rule = hosts.join(" || ");
+                if let Some(p) = path {
+                    if hosts.len() > 1 {
+                        rule = format!("({rule})");
                     }
-                    Some(rule)
-                }
-                // Without TLS there is no server name to route by: the entry point's only route.
-                RouteProtocol::Tcp if *tls == Tls::Off => Some("HostSNI(`*`)".to_string()),
-                RouteProtocol::Tcp => Some(
-                    domains
-                        .iter()
-                        .map(|d| format!("HostSNI(`{}`)", d.name))
-                        .collect::<Vec<_>>()
-                        .join(" || "),
-                ),
-                RouteProtocol::Udp => None,
-            };
-            if let Some(rule) = rule {
-                labels.set(format!("{base}.rule"), rule);
-            }
-            let entry = if !entrypoints.is_empty() {
-                entrypoints.join(",")
-            } else if *tls == Tls::Off {
-                self.traefik.http.clone()
-            } else {
-                self.traefik.https.clone()
-            };
-            labels.set(format!("{base}.entrypoints"), entry);
-            let resolver = if configured {
-                super::traefik_static::RESOLVER
-            } else {
-                self.traefik.resolver.as_str()
-            };
-            match (protocol, tls) {
-                (RouteProtocol::Udp, _) | (_, Tls::Off) => {}
-                (_, Tls::Auto) => labels.set(format!("{base}.tls.certresolver"), resolver),
-                (_, Tls::Internal) => labels.set(format!("{base}.tls"), "true"),
-                (_, Tls::Passthrough) => {
-                    labels.set(format!("{base}.tls.passthrough"), "true");
-                    // A sparkc-configured Traefik still obtains the name's certificate, for
-                    // the service to read from its store (a certs dumper).
-                    if configured && self.has_acme() {
-                        labels.set(format!("{base}.tls.certresolver"), resolver);
+                    // The path and what is below it, not every path that starts with
+                    // its letters (`/app` is not `/application`).
+                    if p.ends_with('/') {
+                        rule = format!("{rule} && PathPrefix(`{p}`)");
+                    } else {
+                        rule = format!("{rule} && (Path(`{p}`) || PathPrefix(`{p}/`))");
                     }
                 }
+                Some(rule)
             }
-            if *protocol == RouteProtocol::Http {
-                let names = self.middleware_labels(&mut labels, &router, key);
-                if !names.is_empty() {
-                    labels.set(format!("{base}.middlewares"), names.join(","));
-                }
-            } else if *protocol == RouteProtocol::Tcp {
-                // A TCP route's one middleware (lowering refuses the others).
-                for m in key.middlewares {
-                    if let Middleware::AllowFrom(nets) = m {
-                        let name = format!("{router}-allow");
-                        labels.set(
-                            format!("traefik.tcp.middlewares.{name}.ipallowlist.sourcerange"),
-                            nets.join(","),
-                        );
-                        labels.set(format!("{base}.middlewares"), name);
-                    }
-                }
-            }
-            if !single || *protocol != RouteProtocol::Http {
-                labels.set(format!("{base}.service"), router.as_str());
-            }
-            let number = domains[0].port.number;
-            let lb = format!("traefik.{layer}.services.{router}.loadbalancer");
-            labels.set(format!("{lb}.server.port"), number.to_string());
-            if *protocol == RouteProtocol::Http {
-                let b = key.balance;
-                if let Some(h) = &b.health_check {
-                    labels.set(format!("{lb}.healthcheck.path"), h.path.as_str());
-                    labels.set(
-                        format!("{lb}.healthcheck.interval"),
-                        sparkc_core::model::units::format_duration(h.interval),
-                    );
-                }
-                if let Some(c) = &b.sticky_cookie {
-                    labels.set(format!("{lb}.sticky.cookie.name"), c.as_str());
-                    labels.set(format!("{lb}.sticky.cookie.httponly"), "true");
-                    if *tls != Tls::Off {
-                        labels.set(format!("{lb}.sticky.cookie.secure"), "true");
-                    }
-                }
-                if !b.pass_host_header {
-                    labels.set(format!("{lb}.passhostheader"), "false");
+            // Without TLS there is no server name to route by: the entry point's only route.
+            RouteProtocol::Tcp if *tls == Tls::Off => Some("HostSNI(`*`)".to_string()),
+            RouteProtocol::Tcp => Some(
+                domains
+                    .iter()
+                    .map(|d| format!("HostSNI(`{}`)", d.name))
+                    .collect::<Vec<_>>()
+                    .join(" || "),
+            ),
+            RouteProtocol::Udp => None,
+        };
+        if let Some(rule) = rule {
+            labels.set(format!("{base}.rule"), rule);
+        }
+        let entry = if !entrypoints.is_empty() {
+            entrypoints.join(",")
+        } else if *tls == Tls::Off {
+            self.names.http.clone()
+        } else {
+            self.names.https.clone()
+        };
+        labels.set(format!("{base}.entrypoints"), entry);
+        let resolver = if self.configured {
+            super::traefik_static::RESOLVER
+        } else {
+            self.names.resolver.as_str()
+        };
+        match (protocol, tls) {
+            (RouteProtocol::Udp, _) | (_, Tls::Off) => {}
+            (_, Tls::Auto) => labels.set(format!("{base}.tls.certresolver"), resolver),
+            (_, Tls::Internal) => labels.set(format!("{base}.tls"), "true"),
+            (_, Tls::Passthrough) => {
+                labels.set(format!("{base}.tls.passthrough"), "true");
+                // A sparkc-configured Traefik still obtains the name's certificate, for
+                // the service to read from its store (a certs dumper).
+                if self.configured && self.has_acme {
+                    labels.set(format!("{base}.tls.certresolver"), resolver);
                 }
             }
         }
-        labels
+        if *protocol == RouteProtocol::Http {
+            let names = self.middleware_labels(labels, router, key);
+            if !names.is_empty() {
+                labels.set(format!("{base}.middlewares"), names.join(","));
+            }
+        } else if *protocol == RouteProtocol::Tcp {
+            // A TCP route's one middleware (lowering refuses the others).
+            for m in key.middlewares {
+                if let Middleware::AllowFrom(nets) = m {
+                    let name = format!("{router}-allow");
+                    labels.set(
+                        format!("traefik.tcp.middlewares.{name}.ipallowlist.sourcerange"),
+                        nets.join(","),
+                    );
+                    labels.set(format!("{base}.middlewares"), name);
+                }
+            }
+        }
+        let (name_it, lb_name) = match service {
+            Some(n) => (true, n),
+            None => (false, router),
+        };
+        if let Server::Noop = server {
+            labels.set(format!("{base}.service"), "noop@internal");
+            return;
+        }
+        if name_it {
+            labels.set(format!("{base}.service"), lb_name);
+        }
+        let lb = format!("traefik.{layer}.services.{lb_name}.loadbalancer");
+        match server {
+            Server::Noop => {}
+            Server::Port(number) => {
+                labels.set(format!("{lb}.server.port"), number.to_string());
+            }
+            Server::Url(url, insecure) => {
+                labels.set(format!("{lb}.server.url"), url);
+                if insecure {
+                    let transport = format!("{lb_name}-insecure");
+                    labels.set(
+                        format!("traefik.{layer}.serverstransports.{transport}.insecureskipverify"),
+                        "true",
+                    );
+                    labels.set(format!("{lb}.serverstransport"), transport);
+                }
+            }
+        }
+        if *protocol == RouteProtocol::Http {
+            let b = key.balance;
+            if let Some(h) = &b.health_check {
+                labels.set(format!("{lb}.healthcheck.path"), h.path.as_str());
+                labels.set(
+                    format!("{lb}.healthcheck.interval"),
+                    sparkc_core::model::units::format_duration(h.interval),
+                );
+            }
+            if let Some(c) = &b.sticky_cookie {
+                labels.set(format!("{lb}.sticky.cookie.name"), c.as_str());
+                labels.set(format!("{lb}.sticky.cookie.httponly"), "true");
+                if *tls != Tls::Off {
+                    labels.set(format!("{lb}.sticky.cookie.secure"), "true");
+                }
+            }
+            if !b.pass_host_header {
+                labels.set(format!("{lb}.passhostheader"), "false");
+            }
+        }
     }
 
     /// The middlewares of one HTTP router, defined as labels; their names in the order they
@@ -301,6 +389,26 @@ impl Emitter<'_> {
             names.push(name);
         };
         let kv = |k: &str, v: String| (k.to_string(), v);
+        if let Upstream::Redirect(r) = key.upstream {
+            // The request's URL is `scheme://host/path?query`; what follows the host is kept.
+            let (regex, replacement) = if r.keep_path {
+                (
+                    "^https?://[^/]+(.*)$".to_string(),
+                    format!("{}${{1}}", r.to),
+                )
+            } else {
+                ("^.*$".to_string(), r.to.clone())
+            };
+            define(
+                labels,
+                format!("{router}-redirect"),
+                vec![
+                    kv("redirectregex.regex", regex),
+                    kv("redirectregex.replacement", replacement),
+                    kv("redirectregex.permanent", r.permanent.to_string()),
+                ],
+            );
+        }
         for m in key.middlewares {
             if let Middleware::AllowFrom(nets) = m {
                 define(
@@ -444,7 +552,9 @@ impl Emitter<'_> {
         }
         names
     }
+}
 
+impl Emitter<'_> {
     /// Whether this host's sparkc-configured Traefik has an ACME account.
     fn has_acme(&self) -> bool {
         self.traefik_service

@@ -9,7 +9,8 @@
 //! `TRAEFIK_*` environment and command-line flags (and `traefik healthcheck` reads the file
 //! too, for the ping entry point).
 
-use crate::placement::{ConfigFile, config_path};
+use super::traefik_file::ROUTES_FILE_IN_CONTAINER;
+use crate::placement::{ConfigFile, config_path, mounted_file};
 use crate::yaml::Yaml;
 use sparkc_core::diag::{Code, Diagnostic};
 use sparkc_core::model::*;
@@ -29,8 +30,8 @@ pub(super) fn static_files(
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Artifact> {
     let mut out = Vec::new();
+    let names = super::traefik::TraefikNames::from_options(ctx.options);
     for (hid, sid) in proxies.iter_enumerated() {
-        let Some(sid) = *sid else { continue };
         let h = &m.hosts[hid];
         if h.proxy != Proxy::Traefik
             || !matches!(h.runtime, Runtime::Compose | Runtime::Swarm)
@@ -38,10 +39,13 @@ pub(super) fn static_files(
         {
             continue;
         }
-        let s = &m.services[sid];
-        let Some(settings) = s.proxy.as_deref() else {
+        let Some((sid, settings)) =
+            sid.and_then(|sid| Some((sid, m.services[sid].proxy.as_deref()?)))
+        else {
+            super::traefik_file::unconfigured(m, hid, diags);
             continue;
         };
+        let s = &m.services[sid];
         let path = config_path(
             m,
             sid,
@@ -54,10 +58,38 @@ pub(super) fn static_files(
             diags,
         );
         ignored_settings(s, diags);
-        let doc = static_config(s, settings, h.runtime == Runtime::Swarm);
-        let contents = crate::yaml::render(&doc, &crate::header(ctx.source, "compose"), ctx)
-            .unwrap_or_default();
+        let routes_at = mounted_file(m, sid, ROUTES_FILE_IN_CONTAINER);
+        let doc = static_config(
+            s,
+            settings,
+            h.runtime == Runtime::Swarm,
+            routes_at.is_some(),
+        );
+        let header = crate::header(ctx.source, "compose");
+        let contents = crate::yaml::render(&doc, &header, ctx).unwrap_or_default();
         out.push(Artifact { path, contents });
+        match routes_at {
+            Some(path) => {
+                let doc = super::traefik_file::routes_file(m, hid, sid, &names);
+                let contents = crate::yaml::render(&doc, &header, ctx).unwrap_or_default();
+                out.push(Artifact { path, contents });
+            }
+            None => {
+                if let Some(d) = super::traefik_file::file_routes(m, hid).first() {
+                    diags.push(
+                        Diagnostic::error(
+                            Code::Unsupported,
+                            format!("Traefik `{}` reads no routes file, and `{}` needs one", s.name, d.name),
+                            d.loc.file,
+                            d.loc.span,
+                        )
+                        .label("no container carries this route: Traefik's file provider does")
+                        .help(format!("mount the routes file sparkc writes into `{}`, as the stdlib template does: `volumes = [ro(\"./routes.yml\" -> \"{ROUTES_FILE_IN_CONTAINER}\")]`", s.name))
+                        .about(s.subject()),
+                    );
+                }
+            }
+        }
     }
     out
 }
@@ -101,7 +133,7 @@ fn ignored_settings(s: &Service, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-fn static_config(s: &Service, p: &ProxySettings, swarm: bool) -> Yaml {
+fn static_config(s: &Service, p: &ProxySettings, swarm: bool, routes_file: bool) -> Yaml {
     let mut doc = Yaml::map();
     let mut eps = Yaml::map();
     for port in &s.ports {
@@ -167,6 +199,11 @@ fn static_config(s: &Service, p: &ProxySettings, swarm: bool) -> Yaml {
     provider.set("exposedByDefault", Yaml::Bool(false));
     let mut providers = Yaml::map();
     providers.set(if swarm { "swarm" } else { "docker" }, provider);
+    if routes_file {
+        let mut file = Yaml::map();
+        file.set("filename", Yaml::str(ROUTES_FILE_IN_CONTAINER));
+        providers.set("file", file);
+    }
     doc.set("providers", providers);
     doc
 }

@@ -124,18 +124,15 @@ pub fn hover(s: &mut Server<'_>, tdp: &lsp::TextDocumentPositionParams) -> Optio
         }
     };
     let mut value = markdown;
-    // The host whose files show it: the service's, or the routed service's for a domain.
+    // The host whose files show it: the service's, or the one whose proxy serves a domain.
     let host = preview_of.as_ref().and_then(|(kind, name)| {
         let (_, ps) = s.analysed(&tdp.text_document.uri)?;
         let m = &ps.analysis.as_ref()?.model;
-        let service = match kind {
-            DeclKind::Domain => {
-                let d = m.domains.iter().find(|d| d.name == *name)?;
-                &m.services[d.service]
-            }
-            _ => m.services.iter().find(|x| x.name == *name)?,
+        let host = match kind {
+            DeclKind::Domain => m.domains.iter().find(|d| d.name == *name)?.host,
+            _ => m.services.iter().find(|x| x.name == *name)?.host?,
         };
-        service.host.map(sparkc_core::model::Id::index)
+        Some(sparkc_core::model::Id::index(host))
     });
     if let Some((kind, name)) = preview_of
         && let Some((c, artifacts)) = s.previews(&tdp.text_document.uri, host)
@@ -408,7 +405,8 @@ fn preview(
                     .domains
                     .iter()
                     .find(|d| d.name == name)
-                    .map(|d| c.model.services[d.service].name.clone());
+                    .and_then(sparkc_core::model::Domain::service)
+                    .map(|sid| c.model.services[sid].name.clone());
                 if let Some(service) = service {
                     return preview(c, artifacts, DeclKind::Service, &service);
                 }

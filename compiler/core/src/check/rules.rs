@@ -44,10 +44,7 @@ fn proxy_reach(m: &Model, diags: &mut Vec<Diagnostic>) {
     let mut reported = rustc_hash::FxHashSet::default();
     let (traefik, caddy) = (m.app_per_host("traefik"), m.app_per_host("caddy"));
     for d in &m.domains {
-        let s = &m.services[d.service];
-        let (Some(hid), Some(host)) = (s.host, m.host_of(d.service)) else {
-            continue;
-        };
+        let (hid, host) = (d.host, &m.hosts[d.host]);
         let proxies = match host.proxy {
             Proxy::Traefik => &traefik,
             Proxy::Caddy => &caddy,
@@ -58,7 +55,8 @@ fn proxy_reach(m: &Model, diags: &mut Vec<Diagnostic>) {
         };
         // The service it forwards to, and the one its forward auth asks about every request.
         let asked = d.forward_auth.as_ref().map(|fa| fa.service);
-        for (to, asks) in std::iter::once((d.service, false)).chain(asked.map(|a| (a, true))) {
+        let routed = d.service().map(|s| (s, false));
+        for (to, asks) in routed.into_iter().chain(asked.map(|a| (a, true))) {
             if m.reach(proxy, to) != Reach::No || !reported.insert(to) {
                 continue;
             }
@@ -70,7 +68,7 @@ fn proxy_reach(m: &Model, diags: &mut Vec<Diagnostic>) {
             } else {
                 format!(
                     "`{}` forwards this domain to `{}`",
-                    m.services[proxy].name, s.name
+                    m.services[proxy].name, m.services[to].name
                 )
             };
             let help = join_help(m, proxy, to, "proxy");

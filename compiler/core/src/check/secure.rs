@@ -170,7 +170,8 @@ fn is_private(ip: std::net::IpAddr) -> bool {
 
 pub fn check(m: &Model, diags: &mut Vec<Diagnostic>) {
     for d in &m.domains {
-        let s = &m.services[d.service];
+        let Some(sid) = d.service() else { continue };
+        let s = &m.services[sid];
         if d.basic_auth.is_none()
             && let Some(why) = admin_surface(s)
         {

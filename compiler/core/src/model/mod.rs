@@ -19,7 +19,7 @@ use std::net::IpAddr;
 /// The version of the model's serialised form (`sparkc model`). Raised on every change a
 /// reader could notice: a field removed, renamed or changed in meaning or unit. Adding a
 /// field does not raise it; readers ignore fields they do not know.
-pub const MODEL_VERSION: u32 = 1;
+pub const MODEL_VERSION: u32 = 2;
 
 /// The whole checked project. Every list is sorted by name (`natural_cmp`); ids are indices
 /// into these lists.
@@ -1048,17 +1048,18 @@ pub enum AcmeChallenge {
     Http(String),
 }
 
-/// A domain routed by its service's host proxy to one of the service's ports.
+/// A domain routed by a host's proxy: to one of a service's ports, to an address outside
+/// the project's containers, or answered with a redirect.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Domain {
-    /// The domain name (`cloud.example.org`).
+    /// The domain name (`cloud.example.org`, `*.example.org`).
     pub name: String,
     /// Where it is declared.
     pub loc: Loc,
-    /// The service it routes to.
-    pub service: ServiceId,
-    /// The port of that service it routes to.
-    pub port: PortRef,
+    /// The host whose proxy serves it.
+    pub host: HostId,
+    /// Where the proxy sends what the route accepts.
+    pub upstream: Upstream,
     /// How its certificate is obtained.
     pub tls: Tls,
     /// Basic-auth users file secret, if the route needs auth.
@@ -1081,6 +1082,79 @@ pub struct Domain {
     /// lowering. Empty when the host's proxy is configured by hand (`proxy { ... }` absent):
     /// the targets then use the entry point names their options give.
     pub entrypoints: Vec<String>,
+}
+
+impl Domain {
+    /// The service it routes to, when it routes to one of the project's services.
+    pub fn service(&self) -> Option<ServiceId> {
+        match &self.upstream {
+            Upstream::Service { service, .. } => Some(*service),
+            _ => None,
+        }
+    }
+
+    /// The service port it routes to, when it routes to one.
+    pub fn service_port(&self) -> Option<(ServiceId, &PortRef)> {
+        match &self.upstream {
+            Upstream::Service { service, port } => Some((*service, port)),
+            _ => None,
+        }
+    }
+}
+
+/// Where a route sends what it accepts.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Upstream {
+    /// A port of one of the project's services, on the proxy's host (its containers, by
+    /// their DNS name on a shared network).
+    Service {
+        /// The service.
+        service: ServiceId,
+        /// Its port.
+        port: PortRef,
+    },
+    /// An address outside the project's containers: a VM, another machine, a hypervisor's
+    /// web UI, or a service of another host at its published port.
+    Address(AddressUpstream),
+    /// Not proxied: every request is answered with a redirect.
+    Redirect(Redirect),
+}
+
+/// An upstream the proxy reaches by address.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AddressUpstream {
+    /// `http` or `https` (TLS to the upstream).
+    pub scheme: String,
+    /// An IP address or a DNS name.
+    pub host: String,
+    /// Its port.
+    pub port: u16,
+    /// Whether the upstream's certificate is checked (`false`: a self-signed one, as a
+    /// hypervisor's web UI has, is accepted). Always `true` for `http`.
+    pub verify_tls: bool,
+}
+
+impl AddressUpstream {
+    /// `scheme://host:port`, an IPv6 address in brackets.
+    pub fn url(&self) -> String {
+        if self.host.contains(':') {
+            format!("{}://[{}]:{}", self.scheme, self.host, self.port)
+        } else {
+            format!("{}://{}:{}", self.scheme, self.host, self.port)
+        }
+    }
+}
+
+/// A redirect a route answers with.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Redirect {
+    /// Where to: `https://example.org` or `https://example.org/blog` (no trailing `/`).
+    pub to: String,
+    /// Whether the request's path and query are appended to `to`.
+    pub keep_path: bool,
+    /// Permanent (301/308: browsers and search engines remember it) or temporary (302/307).
+    pub permanent: bool,
 }
 
 /// How a monitor probes.

@@ -9,6 +9,20 @@ use crate::model::*;
 use crate::source::Loc;
 use crate::syntax::ast::DeclKind;
 
+/// The field that declares a middleware.
+fn middleware_field(m: &Middleware) -> &'static str {
+    match m {
+        Middleware::AllowFrom(_) => "allow",
+        Middleware::RateLimit { .. } => "rate_limit",
+        Middleware::MaxBody(_) => "max_body",
+        Middleware::SecurityHeaders => "security_headers",
+        Middleware::RequestHeaders(_) => "request_headers",
+        Middleware::ResponseHeaders(_) => "response_headers",
+        Middleware::Compress => "compress",
+        Middleware::Cors { .. } => "cors",
+    }
+}
+
 /// An entry point as written: a port of a service (the proxy, if right), and where.
 type WrittenEntryPoint = (ServiceId, PortRef, Loc);
 
@@ -29,8 +43,11 @@ pub(super) struct DomainFields {
     middlewares: Vec<(Middleware, Loc)>,
     balance: Balance,
     forward_auth: Option<(ForwardAuth, Loc)>,
-    /// Where a load-balancing field is written (the first one), for routes without replicas.
+    /// Where a load-balancing field is written (the first one), for refusing it where it
+    /// cannot apply (TCP, UDP, a redirect).
     balance_at: Option<Loc>,
+    /// The host whose proxy serves the route, as written.
+    via: Option<(HostId, Loc)>,
 }
 
 /// Every field a domain declaration may have (its route is `-> SERVICE.port.NAME`).
@@ -413,6 +430,16 @@ pub(super) static FIELDS: FieldTable<DomainFields> = FieldTable::new(&[
             d.entrypoints = Some((out, v.loc));
         },
     },
+    Field {
+        name: "via",
+        form: "via = edge",
+        doc: "The host whose proxy serves it: default the service's host, or, for an address or a redirect, the one host with a proxy. A service of another host is reached at its published port.",
+        lower: |l, v, d| {
+            if let Some(sym) = l.decl_ref(v, DeclKind::Host) {
+                d.via = l.host_ids.get(&sym).map(|&h| (h, v.loc));
+            }
+        },
+    },
 ]);
 
 impl Lowerer<'_, '_> {
@@ -430,8 +457,14 @@ impl Lowerer<'_, '_> {
         self.lower_fields(&f, &FIELDS, &mut written, |_| true);
         let route = d.route.as_ref()?;
         let rv = self.ev.eval(route, loc.file, None);
-        let (service, port) = self.port_ref(&rv)?;
-        let protocol = self.route_protocol(&written, &port, rv.loc)?;
+        let upstream = self.route_upstream(&rv)?;
+        let port = match &upstream {
+            Upstream::Service { port, .. } => Some(port.clone()),
+            _ => None,
+        };
+        let host = self.route_host(&d.name.text, &upstream, written.via, rv.loc)?;
+        let upstream = self.across_hosts(upstream, host, written.via.map(|(_, l)| l))?;
+        let protocol = self.route_protocol(&written, port.as_ref(), &upstream, rv.loc)?;
         if let (None, Some(("/", at))) = (
             &written.path_prefix,
             written
@@ -451,10 +484,13 @@ impl Lowerer<'_, '_> {
             (None, RouteProtocol::Udp) => Tls::Off,
             (None, _) => Tls::Auto,
         };
-        let entrypoints = self.route_entrypoints(&written, service, protocol, tls, loc)?;
+        if let Upstream::Redirect(r) = &upstream {
+            self.redirect_fits(&written, r, &d.name.text, tls, rv.loc)?;
+        }
+        let entrypoints = self.route_entrypoints(&written, host, protocol, tls, loc)?;
         self.route_fits_proxy(
             &entrypoints,
-            service,
+            host,
             protocol,
             tls,
             written.tls.map_or(loc, |(_, l)| l),
@@ -462,8 +498,8 @@ impl Lowerer<'_, '_> {
         Some(Domain {
             name: d.name.text.as_str().to_owned(),
             loc,
-            service,
-            port,
+            host,
+            upstream,
             tls,
             basic_auth: written.basic_auth.map(|(id, _)| id),
             path_prefix: written.path_prefix.map(|(p, _)| p),
@@ -476,15 +512,354 @@ impl Lowerer<'_, '_> {
         })
     }
 
+    /// Where a route goes, as written after `->`: `svc.port.NAME`, `address("https://...")`
+    /// or `redirect("https://...")`.
+    fn route_upstream(&mut self, v: &V) -> Option<Upstream> {
+        match &v.val {
+            Val::Call(n, args) if n.text == "address" => {
+                let (mut url, mut verify_tls) = (None, None);
+                for (name, a) in args {
+                    match name.as_ref().map(|n| n.text.as_str()) {
+                        None if url.is_none() => url = Some(a),
+                        Some("verify_tls") => verify_tls = self.bool(a),
+                        _ => {
+                            self.mismatch::<()>(
+                                a,
+                                "`address(\"https://192.168.1.2:8006\", verify_tls = false)`",
+                            );
+                        }
+                    }
+                }
+                let Some(url) = url else {
+                    return self.mismatch(v, "`address(\"http://HOST:PORT\")`");
+                };
+                let (scheme, host, port, path) = self.url(url, &["http", "https"])?;
+                if path.is_some() {
+                    return self.malformed(
+                        url,
+                        "an upstream address has no path".to_string(),
+                        "write `scheme://host:port` only; to have the upstream see another path, add `upstream_path = \"/app\"`",
+                    );
+                }
+                if scheme == "http" && verify_tls == Some(false) {
+                    let at = args
+                        .iter()
+                        .find(|(n, _)| n.as_ref().is_some_and(|n| n.text == "verify_tls"))
+                        .map_or(v.loc, |(_, a)| a.loc);
+                    self.ev.err(
+                        Diagnostic::error(
+                            Code::BadRoute,
+                            "plain HTTP has no certificate to verify",
+                            at.file,
+                            at.span,
+                        )
+                        .label("`verify_tls` on an `http://` upstream")
+                        .help("remove `verify_tls`, or use `https://` if the upstream speaks TLS"),
+                    );
+                    return None;
+                }
+                Some(Upstream::Address(AddressUpstream {
+                    scheme,
+                    host,
+                    port,
+                    verify_tls: verify_tls.unwrap_or(true),
+                }))
+            }
+            Val::Call(n, args) if n.text == "redirect" => {
+                let (mut url, mut permanent, mut keep_path) = (None, true, true);
+                for (name, a) in args {
+                    match name.as_ref().map(|n| n.text.as_str()) {
+                        None if url.is_none() => url = Some(a),
+                        Some("permanent") => permanent = self.bool(a).unwrap_or(permanent),
+                        Some("keep_path") => keep_path = self.bool(a).unwrap_or(keep_path),
+                        _ => {
+                            self.mismatch::<()>(a, "`redirect(\"https://example.org\", permanent = true, keep_path = true)`");
+                        }
+                    }
+                }
+                let Some(url) = url else {
+                    return self.mismatch(v, "`redirect(\"https://example.org\")`");
+                };
+                let (scheme, host, port, path) = self.url(url, &["http", "https"])?;
+                let default_port = if scheme == "https" { 443 } else { 80 };
+                let mut to = if host.contains(':') {
+                    format!("{scheme}://[{host}]")
+                } else {
+                    format!("{scheme}://{host}")
+                };
+                if port != default_port {
+                    to.push(':');
+                    to.push_str(&port.to_string());
+                }
+                if let Some(p) = path {
+                    to.push_str(p.trim_end_matches('/'));
+                }
+                Some(Upstream::Redirect(Redirect {
+                    to,
+                    keep_path,
+                    permanent,
+                }))
+            }
+            _ => self
+                .port_ref(v)
+                .map(|(service, port)| Upstream::Service { service, port }),
+        }
+    }
+
+    /// `scheme://host[:port][/path]`: the scheme (one of `schemes`), the host (an IP address
+    /// or a DNS name; an IPv6 address without its brackets), the port (default the
+    /// scheme's), the path (`None` for none or `/`).
+    fn url(&mut self, v: &V, schemes: &[&str]) -> Option<(String, String, u16, Option<String>)> {
+        let text = self.str(v)?;
+        let help = "write `https://192.168.1.2:8006` or `https://example.org/path`: a scheme, a host name or address, an optional port and path";
+        let Some((scheme, rest)) = text.split_once("://") else {
+            return self.malformed(v, format!("`{text}` is not a URL"), help);
+        };
+        if !schemes.contains(&scheme) {
+            return self.malformed(
+                v,
+                format!("`{scheme}` is not a scheme a route can send to"),
+                &format!(
+                    "write {}",
+                    schemes
+                        .iter()
+                        .map(|s| format!("`{s}://`"))
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                ),
+            );
+        }
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], Some(&rest[i..])),
+            None => (rest, None),
+        };
+        if rest.contains(['?', '#', '@']) {
+            return self.malformed(
+                v,
+                format!("`{text}` has a query, a fragment or credentials"),
+                help,
+            );
+        }
+        let (host, port) = if let Some(inner) = authority.strip_prefix('[') {
+            let Some((h, after)) = inner.split_once(']') else {
+                return self.malformed(v, format!("`{text}` has an unclosed `[`"), help);
+            };
+            (h, after.strip_prefix(':'))
+        } else {
+            match authority.rsplit_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (authority, None),
+            }
+        };
+        let host_ok = host.parse::<std::net::IpAddr>().is_ok()
+            || (!host.starts_with("*.") && check_domain(host).is_ok())
+            || (!host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+        if !host_ok {
+            return self.malformed(
+                v,
+                format!("`{host}` is not a host name or an IP address"),
+                help,
+            );
+        }
+        let port = match port {
+            None => {
+                if scheme == "https" {
+                    443
+                } else {
+                    80
+                }
+            }
+            Some(p) => match p.parse::<u16>() {
+                Ok(n) if n > 0 => n,
+                _ => {
+                    return self.malformed(
+                        v,
+                        format!("`{p}` is not a port number"),
+                        "a port is 1 to 65535",
+                    );
+                }
+            },
+        };
+        let path = match path {
+            None | Some("/") => None,
+            Some(p) => {
+                let plain = |c: char| c.is_ascii_alphanumeric() || "-._~/%!$&'()+,;=:@".contains(c);
+                if !p.chars().all(plain) {
+                    return self.malformed(
+                        v,
+                        format!("path `{p}` holds characters a URL path cannot hold as they are"),
+                        "percent-encode them (a space is `%20`)",
+                    );
+                }
+                Some(p.to_string())
+            }
+        };
+        Some((scheme.to_string(), host.to_string(), port, path))
+    }
+
+    /// The host whose proxy serves a route: `via`, else the service's host, else the one
+    /// host with a proxy.
+    fn route_host(
+        &mut self,
+        name: &str,
+        upstream: &Upstream,
+        via: Option<(HostId, Loc)>,
+        at: Loc,
+    ) -> Option<HostId> {
+        let host = match (via, upstream) {
+            (Some((h, _)), _) => h,
+            (None, Upstream::Service { service, .. }) => self.model.services[*service].host?,
+            (None, _) => {
+                let with_proxy: Vec<HostId> = self
+                    .model
+                    .hosts
+                    .iter_enumerated()
+                    .filter(|(_, h)| h.proxy != Proxy::None)
+                    .map(|(id, _)| id)
+                    .collect();
+                if let [one] = with_proxy[..] {
+                    one
+                } else {
+                    let names: Vec<&str> = with_proxy
+                        .iter()
+                        .map(|&h| self.model.hosts[h].name.as_str())
+                        .collect();
+                    self.ev.err(
+                        Diagnostic::error(Code::MissingField, format!("which host's proxy serves `{name}`?"), at.file, at.span)
+                            .label("not a service: no host to take the proxy from")
+                            .help(if names.is_empty() {
+                                "no host has a proxy: give one `proxy = traefik` or `proxy = caddy`, and name it: `via = HOST`".to_string()
+                            } else {
+                                format!("name it: `via = HOST` (hosts with a proxy: {})", names.join(", "))
+                            }),
+                    );
+                    return None;
+                }
+            }
+        };
+        let h = &self.model.hosts[host];
+        if h.proxy == Proxy::None {
+            let at = via.map_or(at, |(_, l)| l);
+            let hn = h.name.clone();
+            self.ev.err(
+                Diagnostic::error(Code::BadRoute, format!("host `{hn}` has no proxy to route `{name}`"), at.file, at.span)
+                    .label("no proxy here")
+                    .help(format!("give `{hn}` a proxy (`proxy = traefik` or `proxy = caddy`), or route via a host that has one: `via = HOST`")),
+            );
+            return None;
+        }
+        Some(host)
+    }
+
+    /// A service on another host than the route's proxy: reached at its host's address and
+    /// the port the service publishes there.
+    fn across_hosts(
+        &mut self,
+        upstream: Upstream,
+        host: HostId,
+        via_at: Option<Loc>,
+    ) -> Option<Upstream> {
+        let Upstream::Service { service, port } = &upstream else {
+            return Some(upstream);
+        };
+        let s = &self.model.services[*service];
+        if s.host == Some(host) || s.host.is_none() {
+            return Some(upstream);
+        }
+        let at = via_at.unwrap_or(s.loc);
+        let Some(other) = s.host.map(|h| &self.model.hosts[h]) else {
+            return Some(upstream);
+        };
+        let published = s.publish.iter().find(|x| {
+            x.container.0 <= port.number && port.number <= x.container.1 && x.proto == port.proto
+        });
+        let (sn, on, pn) = (s.name.clone(), other.name.clone(), port.name.clone());
+        let Some(p) = published else {
+            self.ev.err(
+                Diagnostic::error(Code::BadRoute, format!("`{sn}` runs on `{on}` and does not publish port `{pn}` there"), at.file, at.span)
+                    .label("the proxy of another host cannot reach it")
+                    .help(format!("publish it on `{on}` (`publish = [{pn}]` on `{sn}`), or route via `{on}`'s own proxy")),
+            );
+            return None;
+        };
+        let published_port = p.host.0 + (port.number - p.container.0);
+        let Some(address) = other.address else {
+            self.ev.err(
+                Diagnostic::error(
+                    Code::MissingField,
+                    format!("host `{on}` has no address the proxy could reach `{sn}` at"),
+                    at.file,
+                    at.span,
+                )
+                .label("routed from another host")
+                .help(format!("give `{on}` its address: `address = 192.168.1.10`")),
+            );
+            return None;
+        };
+        Some(Upstream::Address(AddressUpstream {
+            scheme: "http".into(),
+            host: address.to_string(),
+            port: published_port,
+            verify_tls: true,
+        }))
+    }
+
+    /// A redirect is answered by the proxy alone: nothing of a proxied route applies, and it
+    /// must not point at itself.
+    fn redirect_fits(
+        &mut self,
+        w: &DomainFields,
+        r: &Redirect,
+        name: &str,
+        tls: Tls,
+        at: Loc,
+    ) -> Option<()> {
+        let mut written: Vec<(&str, Loc)> = w
+            .middlewares
+            .iter()
+            .map(|(m, l)| (middleware_field(m), *l))
+            .collect();
+        written.extend(w.basic_auth.map(|(_, l)| ("auth", l)));
+        written.extend(w.forward_auth.as_ref().map(|(_, l)| ("auth", *l)));
+        written.extend(w.upstream_path.as_ref().map(|(_, l)| ("upstream_path", *l)));
+        written.extend(w.balance_at.map(|l| ("health_check` / `sticky_cookie", l)));
+        let mut ok = true;
+        for (what, l) in written {
+            self.ev.err(
+                Diagnostic::error(Code::BadRoute, format!("`{what}` does not apply to a redirect"), l.file, l.span)
+                    .label("on a route that only redirects")
+                    .help("the proxy answers every request with the redirect itself: remove this, or declare it on the route the redirect goes to"),
+            );
+            ok = false;
+        }
+        let (scheme, rest) = r.to.split_once("://").unwrap_or(("", ""));
+        let target_host = rest.split(['/', ':']).next().unwrap_or("");
+        let same_scheme = (scheme == "http") == (tls == Tls::Off);
+        if target_host.eq_ignore_ascii_case(name)
+            && same_scheme
+            && w.path_prefix.is_none()
+            && r.keep_path
+        {
+            self.ev.err(
+                Diagnostic::error(Code::BadRoute, format!("`{name}` redirects to itself"), at.file, at.span)
+                    .label("every request would be sent here again")
+                    .help("redirect to another name (`www.example.org` to `https://example.org`) or scheme (a plain-HTTP route to `https://` itself), or give the route a `path`"),
+            );
+            ok = false;
+        }
+        ok.then_some(())
+    }
+
     /// What a route carries, and whether what is written fits it: written, else UDP to a UDP
     /// port, TCP with TLS passthrough, else HTTP.
     fn route_protocol(
         &mut self,
         w: &DomainFields,
-        port: &PortRef,
+        port: Option<&PortRef>,
+        upstream: &Upstream,
         at: Loc,
     ) -> Option<RouteProtocol> {
-        let udp_port = port.proto == crate::syntax::ast::Proto::Udp;
+        let udp_port = port.is_some_and(|p| p.proto == crate::syntax::ast::Proto::Udp);
         let protocol = match w.protocol {
             Some((p, _)) => p,
             None if udp_port => RouteProtocol::Udp,
@@ -504,6 +879,23 @@ impl Lowerer<'_, '_> {
             );
         };
         let mut ok = true;
+        let Some(port) = port else {
+            if protocol != RouteProtocol::Http {
+                let at = w.protocol.map_or(at, |(_, l)| l);
+                let what = match upstream {
+                    Upstream::Redirect(_) => "a redirect",
+                    _ => "a route to an address",
+                };
+                bad(
+                    self,
+                    at,
+                    format!("{what} is HTTP"),
+                    "remove `protocol`: the proxy answers or forwards HTTP requests here (a TCP or UDP route goes to a service's port)",
+                );
+                return None;
+            }
+            return Some(protocol);
+        };
         if udp_port != (protocol == RouteProtocol::Udp) {
             let at = w.protocol.map_or(at, |(_, l)| l);
             bad(
@@ -548,20 +940,11 @@ impl Lowerer<'_, '_> {
                 .map(|(_, l)| ("upstream_path", *l))
                 .chain(w.balance_at.map(|l| ("health_check` / `sticky_cookie", l)))
                 .chain(w.middlewares.iter().filter_map(|(m, l)| {
-                    let field = match m {
-                        // An allow-list filters TCP streams as well (not datagrams: no proxy
-                        // sparkc configures filters UDP by source).
-                        Middleware::AllowFrom(_) if protocol == RouteProtocol::Tcp => return None,
-                        Middleware::AllowFrom(_) => "allow",
-                        Middleware::RateLimit { .. } => "rate_limit",
-                        Middleware::MaxBody(_) => "max_body",
-                        Middleware::SecurityHeaders => "security_headers",
-                        Middleware::RequestHeaders(_) => "request_headers",
-                        Middleware::ResponseHeaders(_) => "response_headers",
-                        Middleware::Compress => "compress",
-                        Middleware::Cors { .. } => "cors",
-                    };
-                    Some((field, *l))
+                    // An allow-list filters TCP streams as well (not datagrams: no proxy
+                    // sparkc configures filters UDP by source).
+                    let tcp_too = matches!(m, Middleware::AllowFrom(_));
+                    (!(tcp_too && protocol == RouteProtocol::Tcp))
+                        .then(|| (middleware_field(m), *l))
                 }))
                 .collect::<Vec<_>>();
             for (field, l) in http_only {
@@ -604,12 +987,11 @@ impl Lowerer<'_, '_> {
     fn route_entrypoints(
         &mut self,
         w: &DomainFields,
-        service: ServiceId,
+        host: HostId,
         protocol: RouteProtocol,
         tls: Tls,
         loc: Loc,
     ) -> Option<Vec<String>> {
-        let host = self.model.services[service].host?;
         let Some(proxy) = self.proxies.get(host).copied().flatten() else {
             if let Some((_, at)) = &w.entrypoints {
                 let h = &self.model.hosts[host];
@@ -746,12 +1128,11 @@ impl Lowerer<'_, '_> {
     fn route_fits_proxy(
         &mut self,
         entrypoints: &[String],
-        service: ServiceId,
+        host: HostId,
         protocol: RouteProtocol,
         tls: Tls,
         at: Loc,
     ) -> Option<()> {
-        let host = self.model.services[service].host?;
         let Some(proxy) = self.proxies.get(host).copied().flatten() else {
             return Some(());
         };

@@ -549,9 +549,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
         let traefiks = self.model.app_per_host("traefik");
         let m = &mut self.model;
         for d in &m.domains {
-            let (Some(users), Some(host)) =
-                (d.basic_auth, m.services.get(d.service).and_then(|s| s.host))
-            else {
+            let (Some(users), host) = (d.basic_auth, d.host) else {
                 continue;
             };
             let kind = m.hosts.get(host).map(|h| h.proxy);
