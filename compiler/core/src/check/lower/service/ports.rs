@@ -15,6 +15,25 @@ impl Lowerer<'_, '_> {
         };
         for item in items {
             let (host_v, target_v, address) = match &item.val {
+                Val::Pair(a, b) if matches!(a.val, Val::Name(_) | Val::Ref(..)) => {
+                    // `http -> 8081`: the sides swapped; taken as written, the name would
+                    // publish the container port on itself.
+                    let named = match &a.val {
+                        Val::Name(n) => n.to_string(),
+                        Val::Ref(sym, _) => self.ev.syms.list[*sym].name.clone(),
+                        _ => String::new(),
+                    };
+                    let example = match &b.val {
+                        Val::Int(n) => n.to_string(),
+                        _ => "8080".to_string(),
+                    };
+                    self.ev.err(
+                        Diagnostic::error(Code::TypeMismatch, "the host side of `->` is a port number", a.loc.file, a.loc.span)
+                            .label(format!("`{named}` names a port"))
+                            .help(format!("write the host port first and the container port after it: `{example} -> {named}`")),
+                    );
+                    continue;
+                }
                 Val::Pair(a, b) => ((**a).clone(), (**b).clone(), None),
                 Val::Record(rec) => {
                     let get = |k: &str| {
