@@ -312,7 +312,8 @@ pub fn check_http_route(
         Some("/") => "/x".to_string(),
         Some(to) => format!("{to}/x"),
     };
-    let what = format!("{scheme}://{}{path}{via}", d.name);
+    let name = asked_name(d);
+    let what = format!("{scheme}://{name}{path}{via}");
     let login = if d.basic_auth.is_some() { LOGIN } else { "" };
     let mut check = |label: &str, resp: &str, ok: bool, want: &str| {
         let got = if ok {
@@ -327,7 +328,7 @@ pub fn check_http_route(
         _ => true,
     });
     if !allowed {
-        let resp = call(&http_request_with("GET", &d.name, &path, login, b""));
+        let resp = call(&http_request_with("GET", &name, &path, login, b""));
         check(
             "from a source the allow-list refuses",
             &resp,
@@ -337,10 +338,10 @@ pub fn check_http_route(
         return results;
     }
     if d.basic_auth.is_some() {
-        let resp = call(&http_request_with("GET", &d.name, &path, "", b""));
+        let resp = call(&http_request_with("GET", &name, &path, "", b""));
         check("without a login", &resp, parse_http(&resp).0 == 401, "401");
     }
-    let resp = call(&http_request_with("GET", &d.name, &path, login, b""));
+    let resp = call(&http_request_with("GET", &name, &path, login, b""));
     let (status, body) = parse_http(&resp);
     let first_line = body.lines().next().unwrap_or("");
     check(
@@ -350,7 +351,7 @@ pub fn check_http_route(
         &format!("200 from one of {backends:?} for {seen}"),
     );
     // The `Host` the service sees: the client's, or the proxy's own choice of its address.
-    let client_host = format!("host: {}", d.name);
+    let client_host = format!("host: {name}");
     let passed = body.lines().any(|l| l == client_host);
     check(
         if d.balance.pass_host_header {
@@ -372,7 +373,7 @@ pub fn check_http_route(
             None => prefix.to_string(),
             Some(to) => to.to_string(),
         };
-        let resp = call(&http_request_with("GET", &d.name, prefix, login, b""));
+        let resp = call(&http_request_with("GET", &name, prefix, login, b""));
         let first = parse_http(&resp).1.lines().next().unwrap_or("").to_string();
         check(
             "the path itself",
@@ -383,7 +384,7 @@ pub fn check_http_route(
         // A path that only starts with the same letters is another route's, or none.
         if !shares_backend {
             let other = format!("{prefix}x");
-            let resp = call(&http_request_with("GET", &d.name, &other, login, b""));
+            let resp = call(&http_request_with("GET", &name, &other, login, b""));
             let first = parse_http(&resp).1.lines().next().unwrap_or("").to_string();
             check(
                 &format!("not {other}"),
@@ -395,7 +396,7 @@ pub fn check_http_route(
     }
     if let Some(fa) = &d.forward_auth {
         let deny = format!("{login}X-Deny: 1\r\n");
-        let resp = call(&http_request_with("GET", &d.name, &path, &deny, b""));
+        let resp = call(&http_request_with("GET", &name, &path, &deny, b""));
         check(
             "a request its forward auth refuses",
             &resp,
@@ -404,7 +405,7 @@ pub fn check_http_route(
         );
         for h in &fa.copy_headers {
             let ask = format!("{login}X-Respond-With: {h}\r\n");
-            let resp = call(&http_request_with("GET", &d.name, &path, &ask, b""));
+            let resp = call(&http_request_with("GET", &name, &path, &ask, b""));
             let (status, body) = parse_http(&resp);
             let want = format!("{}: ", h.to_ascii_lowercase());
             let suffix = format!(":{}", fa.port.number);
@@ -455,14 +456,14 @@ pub fn check_http_route(
             Middleware::MaxBody(max) => {
                 let big = vec![b'a'; usize::try_from(*max).unwrap_or(0) + 1];
                 let expect = format!("{login}Expect: 100-continue\r\n");
-                let resp = call(&http_request_with("POST", &d.name, &path, &expect, &big));
+                let resp = call(&http_request_with("POST", &name, &path, &expect, &big));
                 check(
                     "a body over its limit",
                     &resp,
                     parse_http(&resp).0 == 413,
                     "413",
                 );
-                let resp = call(&http_request_with("POST", &d.name, &path, login, b"small"));
+                let resp = call(&http_request_with("POST", &name, &path, login, b"small"));
                 check(
                     "a body within its limit",
                     &resp,
@@ -473,7 +474,7 @@ pub fn check_http_route(
             Middleware::RateLimit { burst, .. } => {
                 // Twice the burst at once: sent one after another over fresh connections, a
                 // high average would refill the bucket as fast as it drains.
-                let req = http_request_with("GET", &d.name, &path, login, b"");
+                let req = http_request_with("GET", &name, &path, login, b"");
                 let statuses: Vec<u16> = std::thread::scope(|scope| {
                     let sent: Vec<_> = (0..2 * burst + 3)
                         .map(|_| scope.spawn(|| parse_http(&send(&req)).0))
@@ -497,7 +498,7 @@ pub fn check_http_route(
                     "Origin: {origin}\r\nAccess-Control-Request-Method: {}\r\n",
                     methods[0]
                 );
-                let resp = call(&http_request_with("OPTIONS", &d.name, &path, &ask, b""));
+                let resp = call(&http_request_with("OPTIONS", &name, &path, &ask, b""));
                 check(
                     "a CORS preflight from an allowed origin",
                     &resp,
@@ -508,13 +509,7 @@ pub fn check_http_route(
                     &format!("2xx allowing {origin}"),
                 );
                 let from = |o: &str| format!("{login}Origin: {o}\r\n");
-                let resp = call(&http_request_with(
-                    "GET",
-                    &d.name,
-                    &path,
-                    &from(origin),
-                    b"",
-                ));
+                let resp = call(&http_request_with("GET", &name, &path, &from(origin), b""));
                 check(
                     "a request from an allowed origin",
                     &resp,
@@ -523,7 +518,7 @@ pub fn check_http_route(
                     &format!("200 allowing {origin}"),
                 );
                 let other = "https://elsewhere.example.net";
-                let resp = call(&http_request_with("GET", &d.name, &path, &from(other), b""));
+                let resp = call(&http_request_with("GET", &name, &path, &from(other), b""));
                 check(
                     "a request from another origin",
                     &resp,
@@ -549,7 +544,8 @@ pub fn check_redirect(
 ) -> Vec<(String, String, String)> {
     let scheme = if d.tls == Tls::Off { "http" } else { "https" };
     let path = format!("{}/x?y=z", d.path_prefix.as_deref().unwrap_or(""));
-    let resp = send(&http_request_with("GET", &d.name, &path, "", b""));
+    let name = asked_name(d);
+    let resp = send(&http_request_with("GET", &name, &path, "", b""));
     let status = parse_http(&resp).0;
     let location = header(&resp, "Location").unwrap_or("");
     let to = if r.keep_path {
@@ -565,8 +561,14 @@ pub fn check_redirect(
     let want = format!("{codes:?} to {to}");
     let ok = codes.contains(&status) && location == to;
     vec![(
-        format!("{scheme}://{}{path}{via}: redirected", d.name),
+        format!("{scheme}://{name}{path}{via}: redirected"),
         if ok { want.clone() } else { resp },
         want,
     )]
+}
+
+/// The name a request for route `d` is sent with: its own, or for a wildcard
+/// (`*.example.org`) one it covers (`anything.example.org`).
+pub fn asked_name(d: &Domain) -> String {
+    d.name.replacen('*', "anything", 1)
 }

@@ -24,8 +24,8 @@ use serde_json::{Value, json};
 use sparkc_core::model::{Model, RouteProtocol, Tls, Upstream};
 use sparkc_core::syntax::ast::Proto;
 use sparkc_snapshots::http::{
-    check_http_route, check_redirect, dechunk_if_needed, exchange, http_request, parse_http,
-    read_head, sick_upstream, tls_upstream, upstream,
+    asked_name, check_http_route, check_redirect, dechunk_if_needed, exchange, http_request,
+    parse_http, read_head, sick_upstream, tls_upstream, upstream,
 };
 use sparkc_snapshots::real::{Running, compose_config, free_port, tool, write_artifacts};
 use sparkc_snapshots::{Rendered, valid_programs};
@@ -563,7 +563,7 @@ fn drive_routes(
                     if d.tls == Tls::Off {
                         exchange(&mut connect(port), req)
                     } else {
-                        over_tls(port, &d.name, req)
+                        over_tls(port, &asked_name(d), req)
                     }
                 };
                 if let Upstream::Redirect(r) = &d.upstream {
@@ -587,7 +587,7 @@ fn drive_routes(
             let (sent, got) = match (d.protocol, d.tls) {
                 (RouteProtocol::Tcp, Tls::Passthrough) => (
                     format!("a TLS stream for {} on {ep}, passed through", d.name),
-                    client_hello(port, &d.name),
+                    client_hello(port, &asked_name(d)),
                 ),
                 (RouteProtocol::Tcp, Tls::Off) => {
                     let mut sock = connect(port);
@@ -601,7 +601,7 @@ fn drive_routes(
                 }
                 (RouteProtocol::Tcp, _) => (
                     format!("a TLS stream for {} on {ep}, terminated", d.name),
-                    over_tls(port, &d.name, b"hello\n"),
+                    over_tls(port, &asked_name(d), b"hello\n"),
                 ),
                 _ => (format!("a datagram on {ep}"), datagram(port)),
             };
@@ -656,7 +656,7 @@ fn check_balance(
         send(
             format!(
                 "GET /x HTTP/1.1\r\nHost: {}\r\n{cookie}Connection: close\r\n\r\n",
-                d.name
+                asked_name(d)
             )
             .as_bytes(),
         )

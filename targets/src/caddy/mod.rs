@@ -60,7 +60,18 @@ impl Target for Caddy {
                         .help(format!("Caddy reaches a compose service by its one DNS name, so it cannot check or stick to a replica; route it through Traefik (`proxy = traefik` on host `{}`), which sees every container", m.hosts[host].name)),
                     );
                 }
-                if d.protocol == RouteProtocol::Http {
+                if d.name.starts_with("*.") && d.tls == Tls::Auto {
+                    diags.push(
+                        Diagnostic::error(
+                            Code::Unsupported,
+                            format!("Caddy cannot obtain a certificate for `{}` by itself", d.name),
+                            d.loc.file,
+                            d.loc.span,
+                        )
+                        .label("a wildcard name with `tls = auto` (the default)")
+                        .help(format!("a wildcard certificate needs the DNS-01 challenge, and stock Caddy has no DNS provider (the caddy-dns plugins, which sparkc does not configure): write `tls = internal`, or route it through Traefik with `acme {{ challenge = dns(...) }}` (`proxy = traefik` on host `{}`)", m.hosts[host].name)),
+                    );
+                } else if d.protocol == RouteProtocol::Http {
                     by_host[host].push(d);
                 } else {
                     let what = if d.protocol == RouteProtocol::Tcp {

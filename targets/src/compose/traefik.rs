@@ -192,6 +192,18 @@ pub(super) fn name_suffixes(
     }
 }
 
+/// `Host(`a.example.org`)`; for `*.example.org`, one label below it, as a regular
+/// expression (`HostRegexp`, `HostSNIRegexp`): Traefik's `Host` takes no wildcards.
+fn host_rule(matcher: &str, name: &str) -> String {
+    match name.strip_prefix("*.") {
+        Some(below) => format!(
+            "{matcher}Regexp(`^[^.]+\\.{}$`)",
+            crate::regex_literal(below)
+        ),
+        None => format!("{matcher}(`{name}`)"),
+    }
+}
+
 /// Where a router's service sends requests.
 pub(super) enum Server {
     /// The container's port (the docker provider knows its address).
@@ -242,10 +254,8 @@ impl RouterWriter<'_> {
         let base = format!("traefik.{layer}.routers.{router}");
         let rule = match protocol {
             RouteProtocol::Http => {
-                let hosts: Vec<String> = domains
-                    .iter()
-                    .map(|d| format!("Host(`{}`)", d.name))
-                    .collect();
+                let hosts: Vec<String> =
+                    domains.iter().map(|d| host_rule("Host", &d.name)).collect();
                 let mut rule = hosts.join(" || ");
                 if let Some(p) = path {
                     if hosts.len() > 1 {
@@ -266,7 +276,7 @@ impl RouterWriter<'_> {
             RouteProtocol::Tcp => Some(
                 domains
                     .iter()
-                    .map(|d| format!("HostSNI(`{}`)", d.name))
+                    .map(|d| host_rule("HostSNI", &d.name))
                     .collect::<Vec<_>>()
                     .join(" || "),
             ),
@@ -274,6 +284,13 @@ impl RouterWriter<'_> {
         };
         if let Some(rule) = rule {
             labels.set(format!("{base}.rule"), rule);
+            // Traefik tries the longest rule first, and a wildcard's regular expression is
+            // longer than most names: a wildcard router comes after every named one (as
+            // behind Caddy, where the more specific name wins), longer paths first.
+            if domains.iter().any(|d| d.name.starts_with("*.")) {
+                let priority = 1 + path.map_or(0, str::len);
+                labels.set(format!("{base}.priority"), priority.to_string());
+            }
         }
         let entry = if !entrypoints.is_empty() {
             entrypoints.join(",")
@@ -290,7 +307,14 @@ impl RouterWriter<'_> {
         };
         match (protocol, tls) {
             (RouteProtocol::Udp, _) | (_, Tls::Off) => {}
-            (_, Tls::Auto) => labels.set(format!("{base}.tls.certresolver"), resolver),
+            (_, Tls::Auto) => {
+                labels.set(format!("{base}.tls.certresolver"), resolver);
+                // A regular expression names no certificate: the wildcard ones, named.
+                let wildcards = domains.iter().filter(|d| d.name.starts_with("*."));
+                for (i, d) in wildcards.enumerate() {
+                    labels.set(format!("{base}.tls.domains[{i}].main"), d.name.as_str());
+                }
+            }
             (_, Tls::Internal) => labels.set(format!("{base}.tls"), "true"),
             (_, Tls::Passthrough) => {
                 labels.set(format!("{base}.tls.passthrough"), "true");

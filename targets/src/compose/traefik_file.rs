@@ -232,13 +232,35 @@ fn tree(labels: &Labels) -> Yaml {
     doc
 }
 
-/// The map at `key` in `node`, made if missing.
+/// The map at `key` in `node`, made if missing; `key[N]` is the `N`th map of the list at
+/// `key` (`tls.domains[0].main`).
 fn child<'y>(node: &'y mut Yaml, key: &str) -> &'y mut Yaml {
     if !matches!(node, Yaml::Map(_)) {
         *node = Yaml::map();
     }
-    match node {
-        Yaml::Map(m) => m.entry(key.to_string()).or_insert_with(Yaml::map),
-        other => other,
+    let indexed = key
+        .strip_suffix(']')
+        .and_then(|k| k.split_once('['))
+        .and_then(|(k, n)| Some((k, n.parse::<usize>().ok()?)));
+    let Yaml::Map(m) = node else {
+        return node;
+    };
+    match indexed {
+        Some((k, n)) => {
+            let list = m
+                .entry(k.to_string())
+                .or_insert_with(|| Yaml::List(Vec::new()));
+            if !matches!(list, Yaml::List(_)) {
+                *list = Yaml::List(Vec::new());
+            }
+            let Yaml::List(items) = list else {
+                return list;
+            };
+            while items.len() <= n {
+                items.push(Yaml::map());
+            }
+            &mut items[n]
+        }
+        None => m.entry(key.to_string()).or_insert_with(Yaml::map),
     }
 }

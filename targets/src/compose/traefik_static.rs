@@ -185,6 +185,12 @@ fn static_config(s: &Service, p: &ProxySettings, swarm: bool, routes_file: bool)
                 c.set("entryPoint", Yaml::str(ep.as_str()));
                 a.set("httpChallenge", c);
             }
+            // Its credentials are the service's environment (`<VARIABLE>_FILE`).
+            AcmeChallenge::Dns { provider, .. } => {
+                let mut c = Yaml::map();
+                c.set("provider", Yaml::str(provider.as_str()));
+                a.set("dnsChallenge", c);
+            }
         }
         let mut resolver = Yaml::map();
         resolver.set("acme", a);

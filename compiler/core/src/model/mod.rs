@@ -1046,6 +1046,15 @@ pub enum AcmeChallenge {
     TlsAlpn,
     /// HTTP-01, answered on this (plain-HTTP) entry point, by port name.
     Http(String),
+    /// DNS-01 through a DNS provider's API (the only challenge a wildcard certificate can
+    /// pass): the provider's name as the ACME client (lego) knows it, and its credentials,
+    /// each an environment variable of the proxy read from a secret's file (`<NAME>_FILE`).
+    Dns {
+        /// `cloudflare`, `hetzner`, `route53`, ...
+        provider: String,
+        /// (variable, secret): `CF_DNS_API_TOKEN` from the secret `cf_token`.
+        credentials: Vec<(String, SecretId)>,
+    },
 }
 
 /// A domain routed by a host's proxy: to one of a service's ports, to an address outside

@@ -489,6 +489,7 @@ impl Lowerer<'_, '_> {
         }
         let entrypoints = self.route_entrypoints(&written, host, protocol, tls, loc)?;
         self.route_fits_proxy(
+            &d.name.text,
             &entrypoints,
             host,
             protocol,
@@ -1127,6 +1128,7 @@ impl Lowerer<'_, '_> {
     /// certificate, and no redirect to HTTPS where a plain-HTTP route listens.
     fn route_fits_proxy(
         &mut self,
+        name: &str,
         entrypoints: &[String],
         host: HostId,
         protocol: RouteProtocol,
@@ -1143,6 +1145,21 @@ impl Lowerer<'_, '_> {
                 Diagnostic::error(Code::MissingField, format!("a public certificate needs an ACME account on `{}`", p.name), at.file, at.span)
                     .label("`tls = auto` (the default)")
                     .help(format!("add `acme {{ email = \"ops@example.org\", storage = \"/letsencrypt/acme.json\" }}` to `proxy {{ ... }}` on `{}`, or write `tls = internal`", p.name)),
+            );
+            return None;
+        }
+        let wildcard = name.starts_with("*.");
+        if wildcard
+            && tls == Tls::Auto
+            && settings
+                .acme
+                .as_ref()
+                .is_some_and(|a| !matches!(a.challenge, AcmeChallenge::Dns { .. }))
+        {
+            self.ev.err(
+                Diagnostic::error(Code::BadRoute, format!("a certificate for `{name}` needs the DNS-01 challenge"), at.file, at.span)
+                    .label("`tls = auto` (the default) for a wildcard name")
+                    .help(format!("a CA proves control of every name below `{}` only through DNS: set `acme {{ challenge = dns(cloudflare, CF_DNS_API_TOKEN = cf_token) }}` in `proxy {{ ... }}` on `{}` (your DNS provider and its credentials as secrets), or write `tls = internal`", &name[2..], p.name)),
             );
             return None;
         }

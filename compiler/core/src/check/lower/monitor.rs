@@ -84,6 +84,15 @@ impl Lowerer<'_, '_> {
 
     fn monitor_target(&mut self, t: &V) -> Option<MonitorTarget> {
         match &t.val {
+            Val::Str(d) if d.starts_with("*.") => {
+                let example = d.replacen('*', "www", 1);
+                self.ev.err(
+                    Diagnostic::error(Code::BadRoute, format!("`{d}` is every name below `{}`: a probe asks one", &d[2..]), t.loc.file, t.loc.span)
+                        .label("which name?")
+                        .help(format!("probe a name the wildcard covers and declare it: `domain {example} -> ...`, `target = \"{example}\"`")),
+                );
+                None
+            }
             Val::Str(d) => {
                 if let Some(&i) = self.domain_ids.get(d.as_str()) {
                     if let Some(sym) = self.ev.syms.lookup_domain(d) {

@@ -336,10 +336,7 @@ pub(crate) static FIELDS: FieldTable<Service> = FieldTable::new(&[
         name: "proxy",
         form: "proxy { redirect = [web -> websecure], acme { email, storage, challenge }, ping = ping }",
         doc: "It is its host's reverse proxy, configured by sparkc: its ports are its entry points, the published ones the ones routes listen on.",
-        lower: |l, v, s| {
-            let p = l.proxy_settings(v, s).map(Box::new);
-            s.proxy = p;
-        },
+        lower: |l, v, s| s.proxy = l.proxy_settings(v, s).map(Box::new),
     },
 ]);
 
@@ -371,6 +368,7 @@ impl Lowerer<'_, '_> {
         // Ports first: publish, metrics and health checks refer to them by name.
         self.lower_fields(&f, &FIELDS, &mut s, |k| k == "port");
         self.lower_fields(&f, &FIELDS, &mut s, |k| k != "port");
+        self.dns_credentials(&mut s);
         for id in std::mem::take(&mut self.path_secrets) {
             if !s.secrets.contains(&id) {
                 s.secrets.push(id);
