@@ -59,11 +59,19 @@ pub(super) fn static_files(
         );
         ignored_settings(s, diags);
         let routes_at = mounted_file(m, sid, ROUTES_FILE_IN_CONTAINER);
+        // Entry points where a plain-HTTP route is served despite the redirect to HTTPS.
+        let plain: Vec<&str> = m
+            .domains
+            .iter()
+            .filter(|d| d.host == hid && d.tls == Tls::Off && d.protocol == RouteProtocol::Http)
+            .flat_map(|d| d.entrypoints.iter().map(String::as_str))
+            .collect();
         let doc = static_config(
             s,
             settings,
             h.runtime == Runtime::Swarm,
             routes_at.is_some(),
+            &plain,
         );
         let header = crate::header(ctx.source, "compose");
         let contents = crate::yaml::render(&doc, &header, ctx).unwrap_or_default();
@@ -133,7 +141,13 @@ fn ignored_settings(s: &Service, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-fn static_config(s: &Service, p: &ProxySettings, swarm: bool, routes_file: bool) -> Yaml {
+fn static_config(
+    s: &Service,
+    p: &ProxySettings,
+    swarm: bool,
+    routes_file: bool,
+    plain_routes_on: &[&str],
+) -> Yaml {
     let mut doc = Yaml::map();
     let mut eps = Yaml::map();
     for port in &s.ports {
@@ -147,6 +161,11 @@ fn static_config(s: &Service, p: &ProxySettings, swarm: bool, routes_file: bool)
             let mut entry = Yaml::map();
             entry.set("to", Yaml::str(to.as_str()));
             entry.set("scheme", Yaml::str("https"));
+            // Traefik's redirect is a router of the highest priority; where routes are
+            // served over plain HTTP, the lowest, so it answers only what they do not claim.
+            if plain_routes_on.contains(&port.name.as_str()) {
+                entry.set("priority", Yaml::Int(1));
+            }
             let mut redirections = Yaml::map();
             redirections.set("entryPoint", entry);
             let mut http = Yaml::map();

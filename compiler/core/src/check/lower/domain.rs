@@ -490,7 +490,6 @@ impl Lowerer<'_, '_> {
         let entrypoints = self.route_entrypoints(&written, host, protocol, tls, loc)?;
         self.route_fits_proxy(
             &d.name.text,
-            &entrypoints,
             host,
             protocol,
             tls,
@@ -1125,11 +1124,10 @@ impl Lowerer<'_, '_> {
     }
 
     /// What a sparkc-configured proxy must have for a route: an ACME account for a public
-    /// certificate, and no redirect to HTTPS where a plain-HTTP route listens.
+    /// certificate, DNS-01 for a wildcard one.
     fn route_fits_proxy(
         &mut self,
         name: &str,
-        entrypoints: &[String],
         host: HostId,
         protocol: RouteProtocol,
         tls: Tls,
@@ -1163,18 +1161,9 @@ impl Lowerer<'_, '_> {
             );
             return None;
         }
-        if tls == Tls::Off && protocol == RouteProtocol::Http {
-            for e in entrypoints {
-                if let Some((_, to)) = settings.redirects.iter().find(|(from, _)| from == e) {
-                    self.ev.err(
-                        Diagnostic::error(Code::BadRoute, format!("a plain-HTTP route on `{e}`, which redirects every request to `{to}`"), at.file, at.span)
-                            .label("this route would never be reached")
-                            .help(format!("drop `tls = off` to serve it over HTTPS, or remove `{e} -> {to}` from `redirect` on `{}` (then every route on `{e}` is plain HTTP)", p.name)),
-                    );
-                    return None;
-                }
-            }
-        }
+        // A plain-HTTP route on an entry point that redirects to HTTPS is served there: the
+        // redirect answers only what no route claims (the static file gives it the lowest
+        // priority).
         Some(())
     }
 
