@@ -737,7 +737,7 @@ fn caddy_applies_what_each_route_declares() {
                         out.model.services[*service].name, port.number
                     )]),
                     Upstream::Address(a) => BTreeSet::from([a.url()]),
-                    Upstream::Redirect(_) => BTreeSet::new(),
+                    Upstream::Redirect(_) | Upstream::Dashboard { .. } => BTreeSet::new(),
                 };
                 let answered = |got: &str| backends.contains(got.split(' ').next().unwrap_or(""));
                 let send = |req: &[u8]| {

@@ -24,8 +24,8 @@ use serde_json::{Value, json};
 use sparkc_core::model::{Model, RouteProtocol, Tls, Upstream};
 use sparkc_core::syntax::ast::Proto;
 use sparkc_snapshots::http::{
-    asked_name, check_http_route, check_redirect, dechunk_if_needed, exchange, http_request,
-    parse_http, read_head, sick_upstream, tls_upstream, upstream,
+    LOGIN, asked_name, check_http_route, check_redirect, dechunk_if_needed, exchange, http_request,
+    http_request_with, parse_http, read_head, sick_upstream, tls_upstream, upstream,
 };
 use sparkc_snapshots::real::{Running, compose_config, free_port, tool, write_artifacts};
 use sparkc_snapshots::{Rendered, valid_programs};
@@ -447,6 +447,7 @@ fn routes_file(
             server["url"] = json!(loopback);
         }
     }
+    stand_in_secrets_in(&mut routes, dir);
     let file = dir.join("routes.yml");
     std::fs::write(&file, routes.to_string()).unwrap_or_else(|e| panic!("{e}"));
     config["providers"]["file"]["filename"] = json!(file.display().to_string());
@@ -491,7 +492,11 @@ fn test_static_config(
         "no docker provider in:\n{generated}"
     );
     v["providers"]["docker"]["endpoint"] = json!(format!("tcp://127.0.0.1:{docker_port}"));
-    v["api"] = json!({ "insecure": true });
+    // The generated `api` section (a dashboard's) kept, the API served on its entry point.
+    if !v["api"].is_object() {
+        v["api"] = json!({});
+    }
+    v["api"]["insecure"] = json!(true);
     v["log"] = json!({
         "level": "ERROR",
         "filePath": dir.join("traefik.log").display().to_string(),
@@ -552,7 +557,7 @@ fn drive_routes(
                 .map(|c| format!("{}:{}", c.name, port.number))
                 .collect(),
             Upstream::Address(a) => BTreeSet::from([a.url()]),
-            Upstream::Redirect(_) => BTreeSet::new(),
+            Upstream::Redirect(_) | Upstream::Dashboard { .. } => BTreeSet::new(),
         };
         let answered = |got: &str| backends.contains(got.split(' ').next().unwrap_or(""));
         for ep in &d.entrypoints {
@@ -568,6 +573,10 @@ fn drive_routes(
                 };
                 if let Upstream::Redirect(r) = &d.upstream {
                     results.extend(check_redirect(d, r, &via, &send));
+                    continue;
+                }
+                if let Upstream::Dashboard { .. } = &d.upstream {
+                    results.extend(check_dashboard(d, &via, &send));
                     continue;
                 }
                 let shares_backend = model.domains.iter().any(|o| {
@@ -631,6 +640,38 @@ fn drive_routes(
             ));
         }
     }
+    results
+}
+
+/// A route to Traefik's dashboard: its API refuses a request without the route's login and
+/// answers one with it (`/api/version`, Traefik's own JSON), and the dashboard is there.
+fn check_dashboard(
+    d: &sparkc_core::model::Domain,
+    via: &str,
+    send: &dyn Fn(&[u8]) -> String,
+) -> Vec<(String, String, String)> {
+    let name = asked_name(d);
+    let what = format!("https://{name}/api/version{via}");
+    let mut results = Vec::new();
+    let mut check = |label: &str, resp: String, ok: bool, want: &str| {
+        let got = if ok { want.to_string() } else { resp };
+        results.push((format!("{what}: {label}"), got, want.to_string()));
+    };
+    let resp = send(&http_request_with("GET", &name, "/api/version", "", b""));
+    let status = parse_http(&resp).0;
+    check("without a login", resp, status == 401, "401");
+    let resp = send(&http_request_with("GET", &name, "/api/version", LOGIN, b""));
+    let (status, body) = parse_http(&resp);
+    let body = dechunk_if_needed(&resp, &body);
+    check(
+        "with the login, Traefik's API",
+        resp,
+        status == 200 && body.contains("\"Version\""),
+        "200 with Traefik's version",
+    );
+    let resp = send(&http_request_with("GET", &name, "/dashboard/", LOGIN, b""));
+    let status = parse_http(&resp).0;
+    check("with the login, the dashboard", resp, status == 200, "200");
     results
 }
 
@@ -708,26 +749,46 @@ fn check_balance(
 /// that name `/run/secrets/<name>` (where the compose target mounts the secret into
 /// Traefik) are pointed at it, as the mount would.
 fn stand_in_secrets(containers: &mut [Container], dir: &std::path::Path) {
-    let secrets = dir.join("secrets");
-    std::fs::create_dir_all(&secrets).unwrap_or_else(|e| panic!("{e}"));
-    let mut hash = None;
     for c in containers {
         for v in c.labels.values_mut() {
-            let Some(name) = v.strip_prefix("/run/secrets/") else {
-                continue;
-            };
-            let file = secrets.join(name);
-            let h = hash.get_or_insert_with(|| {
-                let out = Command::new(tool("SPARKC_CADDY", "caddy"))
-                    .args(["hash-password", "--plaintext", "secret"])
-                    .output()
-                    .unwrap_or_else(|e| panic!("{e}"));
-                assert!(out.status.success(), "caddy hash-password failed");
-                String::from_utf8_lossy(&out.stdout).trim().to_string()
-            });
-            std::fs::write(&file, format!("admin:{h}\n")).unwrap_or_else(|e| panic!("{e}"));
-            *v = file.display().to_string();
+            if let Some(file) = stand_in_users_file(v, dir) {
+                *v = file;
+            }
         }
+    }
+}
+
+/// For a value naming a mounted secret (`/run/secrets/admins`), a users file in `dir` with
+/// the user `admin`, password `secret`, and its path.
+fn stand_in_users_file(value: &str, dir: &std::path::Path) -> Option<String> {
+    let name = value.strip_prefix("/run/secrets/")?;
+    let secrets = dir.join("secrets");
+    std::fs::create_dir_all(&secrets).unwrap_or_else(|e| panic!("{e}"));
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let h = HASH.get_or_init(|| {
+        let out = Command::new(tool("SPARKC_CADDY", "caddy"))
+            .args(["hash-password", "--plaintext", "secret"])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(out.status.success(), "caddy hash-password failed");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    });
+    let file = secrets.join(name);
+    std::fs::write(&file, format!("admin:{h}\n")).unwrap_or_else(|e| panic!("{e}"));
+    Some(file.display().to_string())
+}
+
+/// Every secret path in a file provider's configuration, made a stand-in users file.
+fn stand_in_secrets_in(v: &mut Value, dir: &std::path::Path) {
+    match v {
+        Value::String(s) => {
+            if let Some(file) = stand_in_users_file(s, dir) {
+                *s = file;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|x| stand_in_secrets_in(x, dir)),
+        Value::Object(m) => m.values_mut().for_each(|x| stand_in_secrets_in(x, dir)),
+        _ => {}
     }
 }
 

@@ -155,6 +155,8 @@ fn route(m: &Model, f: &mut String, d: &Domain, indent: &str) {
             (format!("{}:{}", m.dns_name(*service), port.number), false)
         }
         Upstream::Address(a) => (a.url(), !a.verify_tls),
+        // Lowering routes a dashboard only through the Traefik it belongs to.
+        Upstream::Dashboard { .. } => return,
         Upstream::Redirect(r) => {
             // Answered here: nothing else applies (lowering refuses the rest).
             let to = if r.keep_path {

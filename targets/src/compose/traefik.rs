@@ -210,8 +210,9 @@ pub(super) enum Server {
     Port(u16),
     /// An address; `true`: its certificate is not verified.
     Url(String, bool),
-    /// Nowhere: the router answers itself (a redirect), through Traefik's `noop@internal`.
-    Noop,
+    /// One of Traefik's own services: `noop@internal` for a router that answers itself (a
+    /// redirect), `api@internal` for the dashboard.
+    Internal(&'static str),
 }
 
 /// Writes routers, their services and middlewares as labels, or as the same keys for the
@@ -347,8 +348,8 @@ impl RouterWriter<'_> {
             Some(n) => (true, n),
             None => (false, router),
         };
-        if let Server::Noop = server {
-            labels.set(format!("{base}.service"), "noop@internal");
+        if let Server::Internal(name) = server {
+            labels.set(format!("{base}.service"), name);
             return;
         }
         if name_it {
@@ -356,7 +357,7 @@ impl RouterWriter<'_> {
         }
         let lb = format!("traefik.{layer}.services.{lb_name}.loadbalancer");
         match server {
-            Server::Noop => {}
+            Server::Internal(_) => {}
             Server::Port(number) => {
                 labels.set(format!("{lb}.server.port"), number.to_string());
             }

@@ -95,7 +95,8 @@ pub(super) fn routes_file(m: &Model, hid: HostId, proxy: ServiceId, names: &Trae
         taken.push(router.clone());
         let server = match key.upstream {
             Upstream::Address(a) => Server::Url(a.url(), !a.verify_tls),
-            Upstream::Redirect(_) => Server::Noop,
+            Upstream::Redirect(_) => Server::Internal("noop@internal"),
+            Upstream::Dashboard { .. } => Server::Internal("api@internal"),
             Upstream::Service { .. } => continue,
         };
         writer.router(

@@ -3,7 +3,8 @@
 //! `/etc/traefik/traefik.yml` from. Its entry points are the service's ports (with their
 //! protocol), redirections and the ACME resolver come from `proxy { ... }`, the provider is
 //! the host's runtime's (docker, or swarm on a swarm host), never exposing a container by
-//! default. No API or dashboard is turned on.
+//! default. The API and dashboard are turned on only for a route to them (`-> dashboard(traefik)`,
+//! behind its login), never on an entry point of their own.
 //!
 //! Traefik takes its static configuration from one source: with this file, it ignores its
 //! `TRAEFIK_*` environment and command-line flags (and `traefik healthcheck` reads the file
@@ -66,13 +67,24 @@ pub(super) fn static_files(
             .filter(|d| d.host == hid && d.tls == Tls::Off && d.protocol == RouteProtocol::Http)
             .flat_map(|d| d.entrypoints.iter().map(String::as_str))
             .collect();
-        let doc = static_config(
+        let dashboard = m
+            .domains
+            .iter()
+            .any(|d| d.upstream == Upstream::Dashboard { proxy: sid });
+        let mut doc = static_config(
             s,
             settings,
             h.runtime == Runtime::Swarm,
             routes_at.is_some(),
             &plain,
         );
+        if dashboard {
+            // Served only through its route (behind the route's login), never on an
+            // entry point of its own (`insecure` stays off).
+            let mut api = Yaml::map();
+            api.set("dashboard", Yaml::Bool(true));
+            doc.set("api", api);
+        }
         let header = crate::header(ctx.source, "compose");
         let contents = crate::yaml::render(&doc, &header, ctx).unwrap_or_default();
         out.push(Artifact { path, contents });

@@ -1128,6 +1128,12 @@ pub enum Upstream {
     Address(AddressUpstream),
     /// Not proxied: every request is answered with a redirect.
     Redirect(Redirect),
+    /// The proxy's own dashboard and API (Traefik's `api@internal`), behind the route's
+    /// login.
+    Dashboard {
+        /// The proxy service whose dashboard it is.
+        proxy: ServiceId,
+    },
 }
 
 /// An upstream the proxy reaches by address.

@@ -487,6 +487,9 @@ impl Lowerer<'_, '_> {
         if let Upstream::Redirect(r) = &upstream {
             self.redirect_fits(&written, r, &d.name.text, tls, rv.loc)?;
         }
+        if let Upstream::Dashboard { proxy } = upstream {
+            self.dashboard_fits(&written, proxy, host, rv.loc)?;
+        }
         let entrypoints = self.route_entrypoints(&written, host, protocol, tls, loc)?;
         self.route_fits_proxy(
             &d.name.text,
@@ -600,6 +603,30 @@ impl Lowerer<'_, '_> {
                     permanent,
                 }))
             }
+            Val::Call(n, args) if n.text == "dashboard" => {
+                let [(None, a)] = args.as_slice() else {
+                    return self.mismatch(
+                        v,
+                        "`dashboard(PROXY)`: the Traefik service whose dashboard it is",
+                    );
+                };
+                let sym = self.decl_ref(a, DeclKind::Service)?;
+                let proxy = *self.service_ids.get(&sym)?;
+                let p = &self.model.services[proxy];
+                let configured = p.proxy.is_some()
+                    && p.host
+                        .is_some_and(|h| self.model.hosts[h].proxy == Proxy::Traefik);
+                if !configured {
+                    let name = p.name.clone();
+                    self.ev.err(
+                        Diagnostic::error(Code::BadRoute, format!("`{name}` is not a Traefik that sparkc configures"), a.loc.file, a.loc.span)
+                            .label("no dashboard sparkc can turn on")
+                            .help("name the host's Traefik from the stdlib (`traefik(...)`) or one with `proxy { ... }`: sparkc turns its dashboard on in the traefik.yml it writes (Caddy has none)"),
+                    );
+                    return None;
+                }
+                Some(Upstream::Dashboard { proxy })
+            }
             _ => self
                 .port_ref(v)
                 .map(|(service, port)| Upstream::Service { service, port }),
@@ -709,6 +736,7 @@ impl Lowerer<'_, '_> {
         let host = match (via, upstream) {
             (Some((h, _)), _) => h,
             (None, Upstream::Service { service, .. }) => self.model.services[*service].host?,
+            (None, Upstream::Dashboard { proxy }) => self.model.services[*proxy].host?,
             (None, _) => {
                 let with_proxy: Vec<HostId> = self
                     .model
@@ -804,6 +832,65 @@ impl Lowerer<'_, '_> {
         }))
     }
 
+    /// A proxy's dashboard is served by that proxy, and controls or reads every route: only
+    /// behind a login.
+    fn dashboard_fits(
+        &mut self,
+        w: &DomainFields,
+        proxy: ServiceId,
+        host: HostId,
+        at: Loc,
+    ) -> Option<()> {
+        let p = &self.model.services[proxy];
+        if p.host != Some(host) {
+            let (pn, hn) = (p.name.clone(), self.model.hosts[host].name.clone());
+            let at = w.via.map_or(at, |(_, l)| l);
+            self.ev.err(
+                Diagnostic::error(
+                    Code::BadRoute,
+                    format!(
+                        "`{pn}`'s dashboard is served by `{pn}` itself, not by the proxy of `{hn}`"
+                    ),
+                    at.file,
+                    at.span,
+                )
+                .label("another host's proxy")
+                .help("remove `via`: the route goes on the dashboard's own proxy"),
+            );
+            return None;
+        }
+        let mut ok = true;
+        for (what, l) in [
+            w.upstream_path.as_ref().map(|(_, l)| ("upstream_path", *l)),
+            w.balance_at.map(|l| ("health_check` / `sticky_cookie", l)),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            self.ev.err(
+                Diagnostic::error(
+                    Code::BadRoute,
+                    format!("`{what}` does not apply to a proxy's dashboard"),
+                    l.file,
+                    l.span,
+                )
+                .label("the dashboard is the proxy's own")
+                .help("remove it: the dashboard lives at `/dashboard/` and its API at `/api`"),
+            );
+            ok = false;
+        }
+        if w.basic_auth.is_none() && w.forward_auth.is_none() {
+            let pn = p.name.clone();
+            self.ev.err(
+                Diagnostic::error(Code::UnprotectedAdmin, format!("`{pn}`'s dashboard without a login"), at.file, at.span)
+                    .label("anyone who can reach this name reads every route, service and middleware")
+                    .help("require a login: `auth = basic_auth(admins)` with `secret admins from file \"./secrets/admins.htpasswd\"`, or `auth = forward_auth(...)`"),
+            );
+            ok = false;
+        }
+        ok.then_some(())
+    }
+
     /// A redirect is answered by the proxy alone: nothing of a proxied route applies, and it
     /// must not point at itself.
     fn redirect_fits(
@@ -884,6 +971,7 @@ impl Lowerer<'_, '_> {
                 let at = w.protocol.map_or(at, |(_, l)| l);
                 let what = match upstream {
                     Upstream::Redirect(_) => "a redirect",
+                    Upstream::Dashboard { .. } => "a proxy's dashboard",
                     _ => "a route to an address",
                 };
                 bad(
