@@ -63,15 +63,16 @@ fn docker_compose_accepts_every_example_file() {
                     a.path, a.contents
                 )
             });
-        secret_paths_are_mounted(&a.path, &config);
+        secret_paths_are_mounted(&a.path, file, &config);
     });
     assert!(checked >= 10, "only {checked} compose files were checked");
     println!("docker compose config accepted {checked} generated files");
 }
 
 /// Every `/run/secrets/NAME` a service's text reads is a secret mounted into that service
-/// (as Compose itself reads the file): a path never points at nothing.
-fn secret_paths_are_mounted(path: &str, config: &serde_json::Value) {
+/// (as Compose itself reads the file): a path never points at nothing. So is every one the
+/// Traefik of the file reads from its routes file beside it.
+fn secret_paths_are_mounted(path: &str, file: &std::path::Path, config: &serde_json::Value) {
     fn strings<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a str>) {
         match v {
             serde_json::Value::String(s) => out.push(s),
@@ -98,6 +99,16 @@ fn secret_paths_are_mounted(path: &str, config: &serde_json::Value) {
         })
         .flat_map(mounted)
         .collect();
+    let routes = file.with_file_name("routes.yml");
+    if let Ok(text) = std::fs::read_to_string(&routes) {
+        for read in sparkc_core::model::secret_paths_in(&text) {
+            assert!(
+                traefik.contains(&read),
+                "{}: names /run/secrets/{read}, which the Traefik of {path} does not mount",
+                routes.display()
+            );
+        }
+    }
     for (name, svc) in &services {
         let own = mounted(svc);
         let mut texts = Vec::new();

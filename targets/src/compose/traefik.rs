@@ -115,6 +115,15 @@ impl Emitter<'_> {
                 .traefik_service
                 .is_some_and(|t| self.m.services[t].proxy.is_some()),
             has_acme: self.has_acme(),
+            shared_in_file: self.traefik_service.is_some_and(|t| {
+                self.m.services[t].proxy.is_some()
+                    && crate::placement::mounted_file(
+                        self.m,
+                        t,
+                        super::traefik_file::ROUTES_FILE_IN_CONTAINER,
+                    )
+                    .is_some()
+            }),
         };
         for (key, domains) in &routers {
             let Upstream::Service { port, .. } = key.upstream else {
@@ -224,6 +233,10 @@ pub(super) struct RouterWriter<'a> {
     pub(super) configured: bool,
     /// Whether that Traefik has an ACME account.
     pub(super) has_acme: bool,
+    /// Whether the middlewares that mean the same wherever they are used (`_auth-<secret>`,
+    /// `_security-headers`, `_compress`) are defined once, in the host's routes file, and
+    /// only named (`@file`) here; else each router's labels define them too.
+    pub(super) shared_in_file: bool,
 }
 
 impl RouterWriter<'_> {
@@ -400,14 +413,20 @@ impl RouterWriter<'_> {
     /// used (a users file, security headers, compression) has one name, starting with `_`
     /// (which no service name, and so no router name, does), defined identically on every
     /// container that uses it: Traefik merges them into one, defined while any of them runs.
-    fn middleware_labels(
+    pub(super) fn middleware_labels(
         &self,
         labels: &mut Labels,
         router: &str,
         key: &RouteKey<'_>,
     ) -> Vec<String> {
         let mut names = Vec::new();
+        // A shared middleware (`_...`) defined in the routes file is only named here.
+        let in_file = self.shared_in_file;
         let mut define = |labels: &mut Labels, name: String, settings: Vec<(String, String)>| {
+            if in_file && name.starts_with('_') {
+                names.push(format!("{name}@file"));
+                return;
+            }
             for (k, v) in settings {
                 labels.set(format!("traefik.http.middlewares.{name}.{k}"), v);
             }

@@ -1,6 +1,8 @@
 //! Traefik's file provider: `routes.yml`, the routes no container carries — to an address
-//! outside the project's containers (a VM, another host's service, a hypervisor's web UI)
-//! and redirects. Written for every sparkc-configured Traefik that mounts it (the stdlib
+//! outside the project's containers (a VM, another host's service, a hypervisor's web UI),
+//! redirects, the dashboard — and the middlewares that mean the same wherever they are used
+//! (`_auth-<secret>`, `_security-headers`, `_compress`), defined once for every route of the
+//! host, its labelled ones naming them `NAME@file`. Written for every sparkc-configured Traefik that mounts it (the stdlib
 //! template does, at `/etc/traefik/routes.yml`), even with no such route, so the mount's
 //! source exists.
 //!
@@ -59,6 +61,7 @@ pub(super) fn routes_file(m: &Model, hid: HostId, proxy: ServiceId, names: &Trae
             .proxy
             .as_deref()
             .is_some_and(|p| p.acme.is_some()),
+        shared_in_file: false,
     };
     let mut routers: Vec<(RouteKey<'_>, Vec<&Domain>)> = Vec::new();
     for d in file_routes(m, hid) {
@@ -107,6 +110,21 @@ pub(super) fn routes_file(m: &Model, hid: HostId, proxy: ServiceId, names: &Trae
             Some(router.as_str()),
             server,
         );
+    }
+    // The shared middlewares of the host's labelled routes: defined here once, named by
+    // their labels as `NAME@file`.
+    let mut shared = Labels::default();
+    for d in m
+        .domains
+        .iter()
+        .filter(|d| d.host == hid && d.service().is_some() && d.protocol == RouteProtocol::Http)
+    {
+        writer.middleware_labels(&mut shared, "", &RouteKey::of(d));
+    }
+    for (k, v) in shared.iter() {
+        if k.starts_with("traefik.http.middlewares._") {
+            labels.set(k, v);
+        }
     }
     tree(&labels)
 }
