@@ -416,35 +416,55 @@ fn routes_file(
     };
     let mut routes: Value = serde_saphyr::from_str(&a.contents)
         .unwrap_or_else(|e| panic!("{} is not YAML: {e}\n{}", a.path, a.contents));
-    for (section, key) in [("routers", "routers"), ("services", "services")] {
-        for name in routes["http"][key]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(n, _)| n)
-        {
-            out.insert((section.to_string(), format!("{name}@file")));
+    for (layer, routers, services) in [
+        ("http", "routers", "services"),
+        ("tcp", "tcpRouters", "tcpServices"),
+        ("udp", "udpRouters", "udpServices"),
+    ] {
+        for (key, section) in [("routers", routers), ("services", services)] {
+            for name in routes[layer][key]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(n, _)| n)
+            {
+                out.insert((section.to_string(), format!("{name}@file")));
+            }
         }
     }
     // (`get_mut`, not indexing: that would add the keys it looks for.)
-    let services = routes
-        .get_mut("http")
-        .and_then(|h| h.get_mut("services"))
-        .and_then(Value::as_object_mut);
-    for (_, svc) in services.into_iter().flatten() {
-        let servers = svc
-            .get_mut("loadBalancer")
-            .and_then(|l| l.get_mut("servers"))
-            .and_then(Value::as_array_mut);
-        for server in servers.into_iter().flatten() {
-            let url = server["url"].as_str().unwrap_or("").to_string();
-            let at = (Ipv4Addr::LOCALHOST, 0);
-            let loopback = if url.starts_with("https://") {
-                format!("https://127.0.0.1:{}", tls_upstream(at, url.clone()))
-            } else {
-                format!("http://127.0.0.1:{}", upstream(at, url.clone()))
-            };
-            server["url"] = json!(loopback);
+    for layer in ["http", "tcp", "udp"] {
+        let services = routes
+            .get_mut(layer)
+            .and_then(|h| h.get_mut("services"))
+            .and_then(Value::as_object_mut);
+        for (_, svc) in services.into_iter().flatten() {
+            let servers = svc
+                .get_mut("loadBalancer")
+                .and_then(|l| l.get_mut("servers"))
+                .and_then(Value::as_array_mut);
+            for server in servers.into_iter().flatten() {
+                let at = (Ipv4Addr::LOCALHOST, 0);
+                if let Some(url) = server["url"].as_str().map(str::to_string) {
+                    let loopback = if url.starts_with("https://") {
+                        format!("https://127.0.0.1:{}", tls_upstream(at, url.clone()))
+                    } else {
+                        format!("http://127.0.0.1:{}", upstream(at, url.clone()))
+                    };
+                    server["url"] = json!(loopback);
+                } else if let Some(address) = server["address"].as_str().map(str::to_string) {
+                    // Named as the model writes it: `tcp://host:port`, `udp://host:port`.
+                    let name = format!("{layer}://{address}");
+                    let port = if layer == "udp" {
+                        let port = free_udp_port();
+                        udp_upstream((Ipv4Addr::LOCALHOST, port), name);
+                        port
+                    } else {
+                        upstream(at, name)
+                    };
+                    server["address"] = json!(format!("127.0.0.1:{port}"));
+                }
+            }
         }
     }
     stand_in_secrets_in(&mut routes, dir);

@@ -219,6 +219,8 @@ pub(super) enum Server {
     Port(u16),
     /// An address; `true`: its certificate is not verified.
     Url(String, bool),
+    /// A TCP or UDP address, `host:port`.
+    Address(String),
     /// One of Traefik's own services: `noop@internal` for a router that answers itself (a
     /// redirect), `api@internal` for the dashboard.
     Internal(&'static str),
@@ -334,7 +336,10 @@ impl RouterWriter<'_> {
                 labels.set(format!("{base}.tls.passthrough"), "true");
                 // A sparkc-configured Traefik still obtains the name's certificate, for
                 // the service to read from its store (a certs dumper).
-                if self.configured && self.has_acme {
+                if self.configured
+                    && self.has_acme
+                    && matches!(key.upstream, Upstream::Service { .. })
+                {
                     labels.set(format!("{base}.tls.certresolver"), resolver);
                 }
             }
@@ -373,6 +378,9 @@ impl RouterWriter<'_> {
             Server::Internal(_) => {}
             Server::Port(number) => {
                 labels.set(format!("{lb}.server.port"), number.to_string());
+            }
+            Server::Address(address) => {
+                labels.set(format!("{lb}.server.address"), address);
             }
             Server::Url(url, insecure) => {
                 labels.set(format!("{lb}.server.url"), url);

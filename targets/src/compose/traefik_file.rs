@@ -97,6 +97,7 @@ pub(super) fn routes_file(m: &Model, hid: HostId, proxy: ServiceId, names: &Trae
         }
         taken.push(router.clone());
         let server = match key.upstream {
+            Upstream::Address(a) if !a.scheme.starts_with("http") => Server::Address(a.authority()),
             Upstream::Address(a) => Server::Url(a.url(), !a.verify_tls),
             Upstream::Redirect(_) => Server::Internal("noop@internal"),
             Upstream::Dashboard { .. } => Server::Internal("api@internal"),
@@ -186,7 +187,15 @@ const SPELLING: &[(&str, &str)] = &[
 /// The labels' keys as one tree: `traefik.http.routers.x.rule` is `http: routers: x: rule`.
 fn tree(labels: &Labels) -> Yaml {
     let mut doc = Yaml::map();
-    for (key, value) in labels.iter() {
+    // HTTP first, then TCP and UDP, each in the order written.
+    let layer = |k: &str| match k.split('.').nth(1) {
+        Some("http") => 0,
+        Some("tcp") => 1,
+        _ => 2,
+    };
+    let mut sorted: Vec<(&str, &str)> = labels.iter().collect();
+    sorted.sort_by_key(|(k, _)| layer(k));
+    for (key, value) in sorted {
         let parts: Vec<&str> = key
             .strip_prefix("traefik.")
             .unwrap_or(key)

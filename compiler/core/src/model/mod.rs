@@ -1139,7 +1139,8 @@ pub enum Upstream {
 /// An upstream the proxy reaches by address.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AddressUpstream {
-    /// `http` or `https` (TLS to the upstream).
+    /// `http` or `https` (TLS to the upstream) for an HTTP route; `tcp` or `udp` for a TCP
+    /// or UDP one.
     pub scheme: String,
     /// An IP address or a DNS name.
     pub host: String,
@@ -1151,6 +1152,15 @@ pub struct AddressUpstream {
 }
 
 impl AddressUpstream {
+    /// `host:port`, an IPv6 address in brackets: where a TCP or UDP route connects.
+    pub fn authority(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
     /// `scheme://host:port`, an IPv6 address in brackets.
     pub fn url(&self) -> String {
         if self.host.contains(':') {

@@ -9,6 +9,18 @@ use crate::model::*;
 use crate::source::Loc;
 use crate::syntax::ast::DeclKind;
 
+/// Whether a written URL (`tcp://10.0.0.5`) names no port after its host.
+fn url_has_no_port(v: &V) -> bool {
+    let Val::Str(text) = &v.val else {
+        return false;
+    };
+    let authority = text
+        .split_once("://")
+        .map_or("", |(_, r)| r.split('/').next().unwrap_or(""));
+    let after_host = authority.rsplit_once(']').map_or(authority, |(_, a)| a);
+    !after_host.contains(':')
+}
+
 /// The field that declares a middleware.
 fn middleware_field(m: &Middleware) -> &'static str {
     match m {
@@ -458,8 +470,18 @@ impl Lowerer<'_, '_> {
         let route = d.route.as_ref()?;
         let rv = self.ev.eval(route, loc.file, None);
         let upstream = self.route_upstream(&rv)?;
+        // What the route forwards to, as a port (a TCP or UDP address is one too).
         let port = match &upstream {
             Upstream::Service { port, .. } => Some(port.clone()),
+            Upstream::Address(a) if matches!(a.scheme.as_str(), "tcp" | "udp") => Some(PortRef {
+                name: a.url(),
+                number: a.port,
+                proto: if a.scheme == "udp" {
+                    crate::syntax::ast::Proto::Udp
+                } else {
+                    crate::syntax::ast::Proto::Tcp
+                },
+            }),
             _ => None,
         };
         let host = self.route_host(&d.name.text, &upstream, written.via, rv.loc)?;
@@ -536,7 +558,14 @@ impl Lowerer<'_, '_> {
                 let Some(url) = url else {
                     return self.mismatch(v, "`address(\"http://HOST:PORT\")`");
                 };
-                let (scheme, host, port, path) = self.url(url, &["http", "https"])?;
+                let (scheme, host, port, path) = self.url(url, &["http", "https", "tcp", "udp"])?;
+                if !scheme.starts_with("http") && url_has_no_port(url) {
+                    return self.malformed(
+                        url,
+                        format!("a {} address needs its port", scheme.to_ascii_uppercase()),
+                        "write `tcp://192.168.1.5:993`",
+                    );
+                }
                 if path.is_some() {
                     return self.malformed(
                         url,
@@ -544,7 +573,7 @@ impl Lowerer<'_, '_> {
                         "write `scheme://host:port` only; to have the upstream see another path, add `upstream_path = \"/app\"`",
                     );
                 }
-                if scheme == "http" && verify_tls == Some(false) {
+                if scheme != "https" && verify_tls == Some(false) {
                     let at = args
                         .iter()
                         .find(|(n, _)| n.as_ref().is_some_and(|n| n.text == "verify_tls"))
@@ -646,14 +675,15 @@ impl Lowerer<'_, '_> {
             return self.malformed(
                 v,
                 format!("`{scheme}` is not a scheme a route can send to"),
-                &format!(
-                    "write {}",
-                    schemes
-                        .iter()
-                        .map(|s| format!("`{s}://`"))
-                        .collect::<Vec<_>>()
-                        .join(" or ")
-                ),
+                &{
+                    let all: Vec<String> = schemes.iter().map(|s| format!("`{s}://`")).collect();
+                    match all.split_last() {
+                        Some((last, rest)) if !rest.is_empty() => {
+                            format!("write {} or {last}", rest.join(", "))
+                        }
+                        _ => format!("write {}", all.concat()),
+                    }
+                },
             );
         }
         let (authority, path) = match rest.find('/') {
@@ -947,9 +977,11 @@ impl Lowerer<'_, '_> {
         at: Loc,
     ) -> Option<RouteProtocol> {
         let udp_port = port.is_some_and(|p| p.proto == crate::syntax::ast::Proto::Udp);
+        let tcp_address = matches!(upstream, Upstream::Address(a) if a.scheme == "tcp");
         let protocol = match w.protocol {
             Some((p, _)) => p,
             None if udp_port => RouteProtocol::Udp,
+            None if tcp_address => RouteProtocol::Tcp,
             None if matches!(w.tls, Some((Tls::Passthrough, _))) => RouteProtocol::Tcp,
             None => RouteProtocol::Http,
         };
@@ -984,6 +1016,22 @@ impl Lowerer<'_, '_> {
             }
             return Some(protocol);
         };
+        if let Upstream::Address(a) = upstream
+            && (protocol == RouteProtocol::Http) != a.scheme.starts_with("http")
+        {
+            let at = w.protocol.map_or(at, |(_, l)| l);
+            bad(
+                self,
+                at,
+                format!(
+                    "`{}` is not an address {} route sends to",
+                    a.url(),
+                    name(protocol)
+                ),
+                "an HTTP route goes to `http://` or `https://`, a TCP route to `tcp://HOST:PORT`, a UDP route to `udp://HOST:PORT`",
+            );
+            return None;
+        }
         if udp_port != (protocol == RouteProtocol::Udp) {
             let at = w.protocol.map_or(at, |(_, l)| l);
             bad(
