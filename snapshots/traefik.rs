@@ -17,8 +17,11 @@
 //! What the test changes in the static file: listen addresses become free loopback ports,
 //! the docker provider's endpoint is the stand-in API, ACME's CA is a closed loopback port
 //! (Traefik then serves its default certificate, which the test's client accepts), and the
-//! API is turned on, on an entry point of its own, for `/api/rawdata`. Swarm hosts are not
-//! covered yet (their provider reads `/services` and `/tasks`).
+//! API is turned on, on an entry point of its own, for `/api/rawdata`. On a swarm host the
+//! same API answers the swarm provider (`/services` with each service's `deploy.labels`,
+//! `/networks`, `/tasks`: one running task per replica, on its loopback address), so that
+//! Traefik's own swarm code reads the services' labels. Routes no container carries come
+//! from the generated `routes.yml` through the file provider, their addresses stand-ins.
 
 use serde_json::{Value, json};
 use sparkc_core::model::{Model, RouteProtocol, Tls, Upstream};
@@ -48,6 +51,10 @@ struct Container {
     /// Its address on every network it is on (one per container, unique in the program).
     ip: Ipv4Addr,
     networks: Vec<String>,
+    /// Its compose project (a swarm stack).
+    project: String,
+    /// Its replica number, from 1 (a swarm task's slot).
+    slot: u64,
 }
 
 impl Container {
@@ -126,8 +133,9 @@ fn fake_docker(containers: Vec<Container>) -> FakeDocker {
 fn docker_request(mut conn: TcpStream, containers: &[Container], stop: &AtomicBool) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
     let head = read_head(&mut conn);
-    let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
-    let path = path.split('?').next().unwrap_or("/");
+    let target = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let (path, query) = target.split_once('?').unwrap_or((target.as_str(), ""));
+    let query = percent_decoded(query);
     // Paths carry an API version prefix (`/v1.24/...`), or none.
     let route = match path.strip_prefix("/v") {
         Some(rest) => rest.find('/').map_or("/", |i| &rest[i..]),
@@ -155,6 +163,38 @@ fn docker_request(mut conn: TcpStream, containers: &[Container], stop: &AtomicBo
             .iter()
             .find(|c| c.id == id)
             .map(|c| c.inspect().to_string())
+    } else if route == "/services" {
+        Some(Value::from(swarm_services(containers)).to_string())
+    } else if route == "/networks" {
+        let names: BTreeSet<&str> = containers
+            .iter()
+            .flat_map(|c| c.networks.iter().map(String::as_str))
+            .collect();
+        let list: Vec<Value> = names
+            .iter()
+            .map(|n| json!({"Id": format!("net-{n}"), "Name": n, "Scope": "swarm", "Driver": "overlay"}))
+            .collect();
+        Some(Value::from(list).to_string())
+    } else if route == "/tasks" {
+        // `filters={"service":{"<id>":true},"desired-state":{"running":true}}`
+        let tasks: Vec<Value> = containers
+            .iter()
+            .filter(|c| query.contains(&format!("\"{}\"", swarm_service_id(c))))
+            .map(|c| {
+                json!({
+                    "ID": c.id,
+                    "ServiceID": swarm_service_id(c),
+                    "Slot": c.slot,
+                    "DesiredState": "running",
+                    "Status": {"State": "running"},
+                    "NetworksAttachments": c.networks.iter().map(|n| json!({
+                        "Network": {"ID": format!("net-{n}")},
+                        "Addresses": [format!("{}/32", c.ip)],
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        Some(Value::from(tasks).to_string())
     } else if route == "/events" {
         let _ = write!(
             conn,
@@ -180,6 +220,59 @@ fn docker_request(mut conn: TcpStream, containers: &[Container], stop: &AtomicBo
         "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nApi-Version: 1.45\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
+}
+
+/// A swarm service's id in the stand-in API: its stack and name.
+fn swarm_service_id(c: &Container) -> String {
+    format!("svc-{}_{}", c.project, c.service)
+}
+
+/// The swarm services the containers are tasks of (`<stack>_<service>`), with their labels.
+fn swarm_services(containers: &[Container]) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for c in containers {
+        let id = swarm_service_id(c);
+        if !seen.insert(id.clone()) {
+            continue;
+        }
+        out.push(json!({
+            "ID": id,
+            "Spec": {
+                "Name": format!("{}_{}", c.project, c.service),
+                "Labels": c.labels,
+                "Mode": {"Replicated": {"Replicas": containers.iter().filter(|x| swarm_service_id(x) == id).count()}},
+                "EndpointSpec": {"Mode": "vip"},
+            },
+            "Endpoint": {"VirtualIPs": []},
+        }));
+    }
+    out
+}
+
+/// A URL query with its `%XX` escapes decoded.
+fn percent_decoded(q: &str) -> String {
+    let b = q.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A stand-in UDP upstream on `addr`: answers every datagram with `<name>`.
@@ -311,6 +404,7 @@ fn containers_of(
     compose: &std::path::Path,
     files: &[(std::path::PathBuf, String)],
     block: u8,
+    swarm: bool,
 ) -> Vec<Container> {
     let mut out = Vec::new();
     let mut next = 2u8;
@@ -325,7 +419,14 @@ fn containers_of(
             let replicas = svc["deploy"]["replicas"].as_u64().unwrap_or(1);
             // `docker compose config` prints a resolved file that is still a compose file, so
             // a literal `$` stays escaped as `$$`; the container itself gets one `$`.
-            let mut labels: BTreeMap<String, String> = svc["labels"]
+            // The swarm provider reads a service's labels (`deploy.labels`), the docker
+            // provider a container's.
+            let label_source = if swarm {
+                &svc["deploy"]["labels"]
+            } else {
+                &svc["labels"]
+            };
+            let mut labels: BTreeMap<String, String> = label_source
                 .as_object()
                 .map(|m| {
                     m.iter()
@@ -358,6 +459,8 @@ fn containers_of(
                     labels: labels.clone(),
                     ip: Ipv4Addr::new(127, 0, block, next),
                     networks: networks.clone(),
+                    project: project.clone(),
+                    slot: n,
                 });
                 next += 1;
             }
@@ -368,7 +471,7 @@ fn containers_of(
 
 /// The routers and services the containers' labels define, as `(section, name@docker)`:
 /// what Traefik must have from its docker provider.
-fn defined_by_labels(containers: &[Container]) -> BTreeSet<(String, String)> {
+fn defined_by_labels(containers: &[Container], provider: &str) -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();
     for c in containers {
         if c.labels.get("traefik.enable").map(String::as_str) != Some("true") {
@@ -388,7 +491,7 @@ fn defined_by_labels(containers: &[Container]) -> BTreeSet<(String, String)> {
                 ("udp", "services") => "udpServices",
                 _ => continue,
             };
-            out.insert((section.to_string(), format!("{}@docker", parts[3])));
+            out.insert((section.to_string(), format!("{}@{provider}", parts[3])));
         }
     }
     out
@@ -507,11 +610,16 @@ fn test_static_config(
             r["acme"]["caServer"] = json!("https://127.0.0.1:1/directory");
         }
     }
+    let provider = if v["providers"]["swarm"].is_object() {
+        "swarm"
+    } else {
+        "docker"
+    };
     assert!(
-        v["providers"]["docker"].is_object(),
-        "no docker provider in:\n{generated}"
+        v["providers"][provider].is_object(),
+        "no docker or swarm provider in:\n{generated}"
     );
-    v["providers"]["docker"]["endpoint"] = json!(format!("tcp://127.0.0.1:{docker_port}"));
+    v["providers"][provider]["endpoint"] = json!(format!("tcp://127.0.0.1:{docker_port}"));
     // The generated `api` section (a dashboard's) kept, the API served on its entry point.
     if !v["api"].is_object() {
         v["api"] = json!({});
@@ -856,9 +964,6 @@ fn traefik_loads_and_routes_what_sparkc_generates() {
                 .hosts
                 .iter()
                 .any(|h| h.name == host && h.runtime == sparkc_core::model::Runtime::Swarm);
-            if is_swarm {
-                continue;
-            }
             let dir = tmp.join(i.to_string());
             write_artifacts(&dir, &out.artifacts);
             let prefix = format!("compose/{host}/");
@@ -869,7 +974,7 @@ fn traefik_loads_and_routes_what_sparkc_generates() {
                 .map(|a| (dir.join(&a.path), a.contents.clone()))
                 .collect();
             let block = u8::try_from(i + 1).unwrap_or(255);
-            let containers = containers_of(&compose, &files, block);
+            let containers = containers_of(&compose, &files, block, is_swarm);
             // Stand-in upstreams on every container's address, for each of its ports.
             for c in &containers {
                 let Some(svc) = out.model.services.iter().find(|s| s.name == c.service) else {
@@ -898,7 +1003,8 @@ fn traefik_loads_and_routes_what_sparkc_generates() {
             let mut containers = containers;
             stand_in_secrets(&mut containers, &dir);
             stand_in_dns(&mut containers);
-            let want = defined_by_labels(&containers);
+            let provider = if is_swarm { "swarm" } else { "docker" };
+            let want = defined_by_labels(&containers, provider);
             let run_dir = dir.join("traefik-run");
             std::fs::create_dir_all(&run_dir).unwrap_or_else(|e| panic!("{e}"));
             let fake = fake_docker(containers.clone());
@@ -933,7 +1039,7 @@ fn traefik_loads_and_routes_what_sparkc_generates() {
                 "udpServices",
             ] {
                 for (n, v) in data[section].as_object().into_iter().flatten() {
-                    if n.ends_with("@docker") || n.ends_with("@file") {
+                    if n.ends_with("@docker") || n.ends_with("@swarm") || n.ends_with("@file") {
                         have.insert((section.to_string(), n.clone()));
                         assert_eq!(
                             v["status"].as_str(),
