@@ -125,34 +125,50 @@ impl Emitter<'_> {
                     .is_some()
             }),
         };
-        for (key, domains) in &routers {
+        let names: Vec<String> = routers
+            .iter()
+            .map(|(key, _)| {
+                let port = match key.upstream {
+                    Upstream::Service { port, .. } => port.name.as_str(),
+                    _ => "",
+                };
+                // A router named after the service when it is its only one of its protocol.
+                let single = routers
+                    .iter()
+                    .filter(|(k, _)| k.protocol == key.protocol)
+                    .count()
+                    == 1;
+                if single {
+                    s.name.clone()
+                } else {
+                    let mut r = format!("{}-{port}", s.name);
+                    name_suffixes(&mut r, key, &routers);
+                    r
+                }
+            })
+            .collect();
+        for (i, (key, domains)) in routers.iter().enumerate() {
             let Upstream::Service { port, .. } = key.upstream else {
                 continue;
             };
-            // A router named after the service when it is its only one of its protocol.
-            let single = routers
+            let router = names[i].as_str();
+            // Routers to one port, balanced alike, share one service: the first one's.
+            let owner = routers
                 .iter()
-                .filter(|(k, _)| k.protocol == key.protocol)
-                .count()
-                == 1;
-            let router = if single {
-                s.name.clone()
-            } else {
-                let mut r = format!("{}-{}", s.name, port.name);
-                name_suffixes(&mut r, key, &routers);
-                r
-            };
+                .position(|(k, _)| {
+                    (k.protocol, k.upstream, k.balance) == (key.protocol, key.upstream, key.balance)
+                })
+                .unwrap_or(i);
             // A lone HTTP router's service is the one Traefik derives from the container.
-            let service =
-                (!single || key.protocol != RouteProtocol::Http).then_some(router.as_str());
-            writer.router(
-                &mut labels,
-                &router,
-                key,
-                domains,
-                service,
-                Server::Port(port.number),
-            );
+            let single = router == s.name;
+            let service = (!single || key.protocol != RouteProtocol::Http)
+                .then_some(names[owner].as_str());
+            let server = if owner == i {
+                Server::Port(port.number)
+            } else {
+                Server::Elsewhere
+            };
+            writer.router(&mut labels, router, key, domains, service, server);
         }
         labels
     }
@@ -224,6 +240,8 @@ pub(super) enum Server {
     /// One of Traefik's own services: `noop@internal` for a router that answers itself (a
     /// redirect), `api@internal` for the dashboard.
     Internal(&'static str),
+    /// The service another router defines (one port, balanced alike): only named.
+    Elsewhere,
 }
 
 /// Writes routers, their services and middlewares as labels, or as the same keys for the
@@ -373,9 +391,12 @@ impl RouterWriter<'_> {
         if name_it {
             labels.set(format!("{base}.service"), lb_name);
         }
+        if let Server::Elsewhere = server {
+            return;
+        }
         let lb = format!("traefik.{layer}.services.{lb_name}.loadbalancer");
         match server {
-            Server::Internal(_) => {}
+            Server::Internal(_) | Server::Elsewhere => {}
             Server::Port(number) => {
                 labels.set(format!("{lb}.server.port"), number.to_string());
             }
