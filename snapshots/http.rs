@@ -472,20 +472,25 @@ pub fn check_http_route(
                 );
             }
             Middleware::RateLimit { burst, .. } => {
-                // Twice the burst at once: sent one after another over fresh connections, a
-                // high average would refill the bucket as fast as it drains.
-                let req = http_request_with("GET", &name, &path, login, b"");
-                let statuses: Vec<u16> = std::thread::scope(|scope| {
-                    let sent: Vec<_> = (0..2 * burst + 3)
-                        .map(|_| scope.spawn(|| parse_http(&send(&req)).0))
-                        .collect();
-                    sent.into_iter().map(|h| h.join().unwrap_or(0)).collect()
-                });
-                let limited = statuses.contains(&429);
+                // Twice the burst at once, pipelined on one connection: the proxy answers
+                // them one after another as fast as it can (fresh connections, one TLS
+                // handshake each, would let a high average refill the bucket on a busy
+                // machine).
+                let n = 2 * burst + 3;
+                let one =
+                    String::from_utf8_lossy(&http_request_with("GET", &name, &path, login, b""))
+                        .replace("Connection: close", "Connection: keep-alive");
+                let mut req = one.repeat(usize::try_from(n).unwrap_or(1));
+                req.push_str(&String::from_utf8_lossy(&http_request_with(
+                    "GET", &name, &path, login, b"",
+                )));
+                let resp = send(req.as_bytes());
+                let answered = resp.matches("HTTP/1.1 ").count();
+                let limited = resp.matches("HTTP/1.1 429").count();
                 check(
                     "a burst over its rate limit",
-                    &format!("{statuses:?}"),
-                    limited,
+                    &format!("{answered} answers, {limited} of them 429"),
+                    limited > 0 && answered > 0,
                     "some 429",
                 );
             }

@@ -161,8 +161,8 @@ impl Emitter<'_> {
                 .unwrap_or(i);
             // A lone HTTP router's service is the one Traefik derives from the container.
             let single = router == s.name;
-            let service = (!single || key.protocol != RouteProtocol::Http)
-                .then_some(names[owner].as_str());
+            let service =
+                (!single || key.protocol != RouteProtocol::Http).then_some(names[owner].as_str());
             let server = if owner == i {
                 Server::Port(port.number)
             } else {
