@@ -124,6 +124,20 @@ pub struct Lowerer<'e, 'a> {
     proxies: List<HostId, Option<ServiceId>>,
 }
 
+/// What orders the routes of one name: the whole site before a path, then by path, protocol,
+/// TLS mode and entry points — which tell apart every two that may both stand (the others
+/// are E0102) — and last where each is declared, so that of two that claim the same
+/// requests the later one is reported.
+fn route_order(d: &Domain) -> (Option<&str>, u8, u8, &[String], (u32, u32)) {
+    (
+        d.path_prefix.as_deref(),
+        d.protocol as u8,
+        d.tls as u8,
+        &d.entrypoints,
+        (d.loc.file.0, d.loc.span.start),
+    )
+}
+
 /// From this many services on, they are lowered on every core.
 const PARALLEL_SERVICES: usize = 512;
 
@@ -357,23 +371,33 @@ impl<'e, 'a> Lowerer<'e, 'a> {
         self.proxies = self.model.configured_proxies();
         self.one_proxy_per_host();
         // Domains and monitors reference services and ports.
+        let mut lowered = Vec::new();
         for s in self.syms_of(DeclKind::Domain) {
             self.enter(s);
             if let Some(x) = self.domain(s) {
-                if let Some(first) = self.same_route(&x) {
-                    let f = &self.model.domains[first];
-                    self.ev.err(
+                lowered.push(x);
+            }
+        }
+        // Several routes of one name in an order of their own, not the declarations': what
+        // a target derives from their order (router names, the service routers share) must
+        // not change when the sources are reordered.
+        lowered.sort_by(|a, b| {
+            natural_cmp(&a.name, &b.name).then_with(|| route_order(a).cmp(&route_order(b)))
+        });
+        for x in lowered {
+            if let Some(first) = self.same_route(&x) {
+                let f = &self.model.domains[first];
+                self.ev.err(
                         Diagnostic::error(Code::Duplicate, format!("`{}` is routed twice", x.name), x.loc.file, x.loc.span)
                             .label("the same requests again")
                             .with_secondary(f.loc.file, f.loc.span, "first routed here")
                             .help("routes to one name differ in their `path` (or protocol, or entry points): give one a `path = \"/x\"`, or remove one"),
                     );
-                    continue;
-                }
-                let name = x.name.clone();
-                let id = self.model.domains.push(x);
-                self.domain_ids.entry(name).or_insert(id);
+                continue;
             }
+            let name = x.name.clone();
+            let id = self.model.domains.push(x);
+            self.domain_ids.entry(name).or_insert(id);
         }
         for s in self.syms_of(DeclKind::Monitor) {
             self.enter(s);
