@@ -286,18 +286,11 @@ fn route(m: &Model, f: &mut String, d: &Domain, indent: &str) {
     let mut response: Vec<(String, String)> = Vec::new();
     for mw in &d.middlewares {
         match mw {
-            Middleware::SecurityHeaders => response.extend([
-                (
-                    "Strict-Transport-Security".to_string(),
-                    "max-age=31536000; includeSubDomains".to_string(),
-                ),
-                ("X-Frame-Options".to_string(), "SAMEORIGIN".to_string()),
-                ("X-Content-Type-Options".to_string(), "nosniff".to_string()),
-                (
-                    "Referrer-Policy".to_string(),
-                    "strict-origin-when-cross-origin".to_string(),
-                ),
-            ]),
+            Middleware::SecurityHeaders => response.extend(
+                Middleware::SECURITY_HEADERS
+                    .iter()
+                    .map(|(k, v)| ((*k).to_string(), (*v).to_string())),
+            ),
             Middleware::ResponseHeaders(h) => {
                 response.extend(h.iter().map(|(k, v)| (k.clone(), v.clone())));
             }

@@ -588,16 +588,15 @@ impl RouterWriter<'_> {
                 Middleware::SecurityHeaders => define(
                     labels,
                     "_security-headers".to_string(),
-                    vec![
-                        kv("headers.stsseconds", "31536000".into()),
-                        kv("headers.stsincludesubdomains", "true".into()),
-                        kv("headers.customframeoptionsvalue", "SAMEORIGIN".into()),
-                        kv("headers.contenttypenosniff", "true".into()),
-                        kv(
-                            "headers.referrerpolicy",
-                            "strict-origin-when-cross-origin".into(),
-                        ),
-                    ],
+                    Middleware::SECURITY_HEADERS
+                        .iter()
+                        .map(|(k, v)| {
+                            kv(
+                                &format!("headers.customresponseheaders.{k}"),
+                                (*v).to_string(),
+                            )
+                        })
+                        .collect(),
                 ),
                 Middleware::RequestHeaders(h) => define(
                     labels,

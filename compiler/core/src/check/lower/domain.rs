@@ -9,6 +9,11 @@ use crate::model::*;
 use crate::source::Loc;
 use crate::syntax::ast::DeclKind;
 
+/// An HTTP header name as every proxy's configuration can hold it: letters, digits, `-`.
+fn is_header_name(h: &str) -> bool {
+    !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
 /// Whether a written URL (`tcp://10.0.0.5`) names no port after its host.
 fn url_has_no_port(v: &V) -> bool {
     let Val::Str(text) = &v.val else {
@@ -95,9 +100,7 @@ pub(super) static FIELDS: FieldTable<DomainFields> = FieldTable::new(&[
                         Some("path") => path = l.url_path(a).unwrap_or(path),
                         Some("copy") => {
                             for h in l.strings(a) {
-                                if !h.is_empty()
-                                    && h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                                {
+                                if is_header_name(&h) {
                                     copy.push(h);
                                 } else {
                                     l.malformed::<()>(
@@ -304,10 +307,7 @@ pub(super) static FIELDS: FieldTable<DomainFields> = FieldTable::new(&[
                     }
                     "headers" => {
                         headers = l.strings(fv);
-                        if let Some(bad) = headers.iter().find(|h| {
-                            h.is_empty()
-                                || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                        }) {
+                        if let Some(bad) = headers.iter().find(|h| !is_header_name(h)) {
                             let bad = bad.clone();
                             l.malformed::<()>(
                                 fv,
@@ -1320,7 +1320,7 @@ impl Lowerer<'_, '_> {
         };
         for (k, fv, kf) in rec {
             let name = k.text.as_str();
-            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            if !is_header_name(name) {
                 self.ev.err(
                     Diagnostic::error(
                         Code::MalformedLiteral,
