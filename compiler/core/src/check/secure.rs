@@ -336,7 +336,7 @@ fn traefik(s: &Service, diags: &mut Vec<Diagnostic>) {
                 loc.span,
             )
             .label("`api.insecure` opens the dashboard on port 8080 to anyone who reaches it")
-            .help("drop `api.insecure`; route the dashboard through a router on `api@internal` behind a basic-auth middleware")
+            .help("drop `api.insecure`, and route the dashboard behind a login: `domain traefik.example.org -> dashboard(traefik) { auth = basic_auth(admins) }` (on a Traefik sparkc configures)")
             .about(s.subject()),
         );
     }
@@ -411,7 +411,7 @@ fn api_internal_routers(m: &Model, diags: &mut Vec<Diagnostic>) {
                         loc.span,
                     )
                     .label("`service = api@internal` without an authentication middleware")
-                    .help(format!("add a basic-auth middleware: `\"traefik.http.middlewares.dashboard-auth.basicauth.usersfile\" = \"/run/secrets/users\"` and `\"traefik.http.routers.{router}.middlewares\" = \"dashboard-auth\"`"))
+                    .help(format!("declare the route instead of labels: `domain traefik.example.org -> dashboard(traefik) {{ auth = basic_auth(admins) }}`; or add a basic-auth middleware to router `{router}`: `\"traefik.http.middlewares.dashboard-auth.basicauth.usersfile\" = \"/run/secrets/users\"` and `\"traefik.http.routers.{router}.middlewares\" = \"dashboard-auth\"`"))
                     .about(s.subject()),
                 );
             }
