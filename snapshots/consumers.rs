@@ -10,7 +10,7 @@
 
 use sparkc_core::model::Upstream;
 use sparkc_snapshots::Rendered;
-use sparkc_snapshots::http::{check_http_route, check_redirect, exchange};
+use sparkc_snapshots::http::{check_balance, check_http_route, check_redirect, exchange};
 use sparkc_snapshots::real::{Running, free_port, serve, tool, write_artifacts};
 use sparkc_snapshots::{valid_programs, workspace};
 use std::collections::{BTreeMap, BTreeSet};
@@ -526,30 +526,48 @@ fn loopback_caddy(
 ) -> LoopbackCaddy {
     let mut caddyfile = String::new();
     let mut stand_ins: BTreeMap<String, u16> = BTreeMap::new();
-    for l in with_users_file(generated, users).lines() {
+    let text = with_users_file(generated, users);
+    let all: Vec<&str> = text.lines().collect();
+    for (n, l) in all.iter().enumerate() {
         let t = l.trim_start();
         let line = match t
             .strip_prefix("reverse_proxy ")
             .or_else(|| t.strip_prefix("forward_auth "))
         {
             Some(rest) => {
-                let up = rest.split_whitespace().next().unwrap_or("");
-                let at = (Ipv4Addr::LOCALHOST, 0);
-                let port = *stand_ins.entry(up.to_string()).or_insert_with(|| {
-                    if up.starts_with("https://") {
-                        sparkc_snapshots::http::tls_upstream(at, up.to_string())
-                    } else {
-                        sparkc_snapshots::http::upstream(at, up.to_string())
-                    }
+                // The block's health check, if any: its last upstream (a replica) fails it.
+                let indent = &l[..l.len() - t.len()];
+                let sick = rest.ends_with('{').then(|| {
+                    all[n + 1..]
+                        .iter()
+                        .take_while(|x| !x.starts_with(&format!("{indent}}}")))
+                        .find_map(|x| x.trim().strip_prefix("health_uri ").map(str::to_string))
                 });
-                let scheme = if up.starts_with("https://") {
-                    "https://"
-                } else {
-                    ""
-                };
-                l.replacen(up, &format!("{scheme}127.0.0.1:{port}"), 1)
+                let ups: Vec<&str> = rest.split_whitespace().take_while(|w| *w != "{").collect();
+                let mut line = l.to_string();
+                for (k, up) in ups.iter().enumerate() {
+                    let at = (Ipv4Addr::LOCALHOST, 0);
+                    let fails = sick
+                        .clone()
+                        .flatten()
+                        .filter(|_| k + 1 == ups.len() && ups.len() > 1);
+                    let port = *stand_ins.entry((*up).to_string()).or_insert_with(|| {
+                        if up.starts_with("https://") {
+                            sparkc_snapshots::http::tls_upstream(at, (*up).to_string())
+                        } else {
+                            sparkc_snapshots::http::sick_upstream(at, (*up).to_string(), fails)
+                        }
+                    });
+                    let scheme = if up.starts_with("https://") {
+                        "https://"
+                    } else {
+                        ""
+                    };
+                    line = line.replacen(up, &format!("{scheme}127.0.0.1:{port}"), 1);
+                }
+                line
             }
-            None => l.to_string(),
+            None => (*l).to_string(),
         };
         caddyfile.push_str(&line);
         caddyfile.push('\n');
@@ -742,7 +760,20 @@ fn caddy_applies_what_each_route_declares() {
                 }
                 // Who answers: the stand-in named after the upstream (`name:port`, an
                 // address's URL); a redirect is answered by Caddy itself.
+                let balanced =
+                    d.balance.health_check.is_some() || d.balance.sticky_cookie.is_some();
                 let backends = match &d.upstream {
+                    // Each replica by its container name, where Caddy balances over them.
+                    Upstream::Service { service, port } if balanced => {
+                        let s = &out.model.services[*service];
+                        let project = s
+                            .stack
+                            .clone()
+                            .unwrap_or_else(|| out.model.hosts[d.host].name.clone());
+                        (1..=s.replicas.unwrap_or(1))
+                            .map(|n| format!("{project}-{}-{n}:{}", s.name, port.number))
+                            .collect()
+                    }
                     Upstream::Service { service, port } => BTreeSet::from([format!(
                         "{}:{}",
                         out.model.services[*service].name, port.number
@@ -760,9 +791,13 @@ fn caddy_applies_what_each_route_declares() {
                 let shares_backend = out.model.domains.iter().any(|o| {
                     o.name == d.name && o.upstream == d.upstream && o.path_prefix != d.path_prefix
                 });
-                let results = match &d.upstream {
-                    Upstream::Redirect(r) => check_redirect(d, r, "", &send),
-                    _ => check_http_route(d, "", shares_backend, &send, &answered, &backends),
+                let results = if let Upstream::Redirect(r) = &d.upstream {
+                    check_redirect(d, r, "", &send)
+                } else {
+                    let mut r =
+                        check_http_route(d, "", shares_backend, &send, &answered, &backends);
+                    r.extend(check_balance(d, "", &send, &backends));
+                    r
                 };
                 for (sent, got, want) in &results {
                     assert_eq!(got, want, "{name}: {sent}\n--- Caddyfile ---\n{config}");

@@ -577,3 +577,72 @@ pub fn check_redirect(
 pub fn asked_name(d: &Domain) -> String {
     d.name.replacen('*', "anything", 1)
 }
+
+/// How a route with replicas spreads requests: the replica that fails its health check gets
+/// none (the proxy has checked each replica once the interval has passed), and a client that
+/// sends back its sticky cookie stays with one replica.
+pub fn check_balance(
+    d: &Domain,
+    via: &str,
+    send: &dyn Fn(&[u8]) -> String,
+    backends: &BTreeSet<String>,
+) -> Vec<(String, String, String)> {
+    let mut results = Vec::new();
+    if backends.len() < 2 {
+        return results;
+    }
+    let what = format!("{}{via}", d.name);
+    let first_word = |resp: &str| {
+        let body = parse_http(resp).1;
+        body.split(' ').next().unwrap_or("").to_string()
+    };
+    let get = |cookie: &str| {
+        send(
+            format!(
+                "GET /x HTTP/1.1\r\nHost: {}\r\n{cookie}Connection: close\r\n\r\n",
+                asked_name(d)
+            )
+            .as_bytes(),
+        )
+    };
+    if let Some(h) = &d.balance.health_check {
+        std::thread::sleep(Duration::from_millis(h.interval + 1500));
+        let sick = backends.iter().next_back().cloned().unwrap_or_default();
+        let seen: BTreeSet<String> = (0..9).map(|_| first_word(&get(""))).collect();
+        let ok = !seen.contains(&sick) && seen.iter().all(|b| backends.contains(b));
+        results.push((
+            format!("{what}: nine requests while `{sick}` fails {}", h.path),
+            if ok {
+                "only healthy replicas".into()
+            } else {
+                format!("{seen:?}")
+            },
+            "only healthy replicas".into(),
+        ));
+    }
+    if let Some(name) = &d.balance.sticky_cookie {
+        let resp = get("");
+        let cookie = resp
+            .lines()
+            .find_map(|l| l.strip_prefix("Set-Cookie: "))
+            .and_then(|c| c.split(';').next())
+            .filter(|c| c.starts_with(&format!("{name}=")))
+            .unwrap_or("")
+            .to_string();
+        let first = first_word(&resp);
+        let seen: BTreeSet<String> = (0..6)
+            .map(|_| first_word(&get(&format!("Cookie: {cookie}\r\n"))))
+            .collect();
+        let ok = !cookie.is_empty() && seen.len() == 1 && seen.contains(&first);
+        results.push((
+            format!("{what}: six requests with the sticky cookie `{name}`"),
+            if ok {
+                "one replica".into()
+            } else {
+                format!("cookie {cookie:?}, first {first}, then {seen:?}")
+            },
+            "one replica".into(),
+        ));
+    }
+    results
+}

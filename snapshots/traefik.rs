@@ -27,8 +27,9 @@ use serde_json::{Value, json};
 use sparkc_core::model::{Model, RouteProtocol, Tls, Upstream};
 use sparkc_core::syntax::ast::Proto;
 use sparkc_snapshots::http::{
-    LOGIN, asked_name, check_http_route, check_redirect, dechunk_if_needed, exchange, http_request,
-    http_request_with, parse_http, read_head, sick_upstream, tls_upstream, upstream,
+    LOGIN, asked_name, check_balance, check_http_route, check_redirect, dechunk_if_needed,
+    exchange, http_request, http_request_with, parse_http, read_head, sick_upstream, tls_upstream,
+    upstream,
 };
 use sparkc_snapshots::real::{Running, compose_config, free_port, tool, write_artifacts};
 use sparkc_snapshots::{Rendered, valid_programs};
@@ -800,75 +801,6 @@ fn check_dashboard(
     let resp = send(&http_request_with("GET", &name, "/dashboard/", LOGIN, b""));
     let status = parse_http(&resp).0;
     check("with the login, the dashboard", resp, status == 200, "200");
-    results
-}
-
-/// How a route with replicas spreads requests: the replica that fails its health check gets
-/// none (Traefik has checked each replica once the interval has passed), and a client that
-/// sends back its sticky cookie stays with one replica.
-fn check_balance(
-    d: &sparkc_core::model::Domain,
-    via: &str,
-    send: &dyn Fn(&[u8]) -> String,
-    backends: &BTreeSet<String>,
-) -> Vec<(String, String, String)> {
-    let mut results = Vec::new();
-    if backends.len() < 2 {
-        return results;
-    }
-    let what = format!("{}{via}", d.name);
-    let first_word = |resp: &str| {
-        let body = parse_http(resp).1;
-        body.split(' ').next().unwrap_or("").to_string()
-    };
-    let get = |cookie: &str| {
-        send(
-            format!(
-                "GET /x HTTP/1.1\r\nHost: {}\r\n{cookie}Connection: close\r\n\r\n",
-                asked_name(d)
-            )
-            .as_bytes(),
-        )
-    };
-    if let Some(h) = &d.balance.health_check {
-        std::thread::sleep(Duration::from_millis(h.interval + 1500));
-        let sick = backends.iter().next_back().cloned().unwrap_or_default();
-        let seen: BTreeSet<String> = (0..9).map(|_| first_word(&get(""))).collect();
-        let ok = !seen.contains(&sick) && seen.iter().all(|b| backends.contains(b));
-        results.push((
-            format!("{what}: nine requests while `{sick}` fails {}", h.path),
-            if ok {
-                "only healthy replicas".into()
-            } else {
-                format!("{seen:?}")
-            },
-            "only healthy replicas".into(),
-        ));
-    }
-    if let Some(name) = &d.balance.sticky_cookie {
-        let resp = get("");
-        let cookie = resp
-            .lines()
-            .find_map(|l| l.strip_prefix("Set-Cookie: "))
-            .and_then(|c| c.split(';').next())
-            .filter(|c| c.starts_with(&format!("{name}=")))
-            .unwrap_or("")
-            .to_string();
-        let first = first_word(&resp);
-        let seen: BTreeSet<String> = (0..6)
-            .map(|_| first_word(&get(&format!("Cookie: {cookie}\r\n"))))
-            .collect();
-        let ok = !cookie.is_empty() && seen.len() == 1 && seen.contains(&first);
-        results.push((
-            format!("{what}: six requests with the sticky cookie `{name}`"),
-            if ok {
-                "one replica".into()
-            } else {
-                format!("cookie {cookie:?}, first {first}, then {seen:?}")
-            },
-            "one replica".into(),
-        ));
-    }
     results
 }
 

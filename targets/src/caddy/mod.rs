@@ -48,18 +48,6 @@ impl Target for Caddy {
                         .help(format!("rate limits need the caddy-ratelimit plugin, which sparkc does not configure; route it through Traefik (`proxy = traefik` on host `{}`), or drop `rate_limit`", m.hosts[host].name)),
                     );
                 }
-                if d.balance.health_check.is_some() || d.balance.sticky_cookie.is_some() {
-                    diags.push(
-                        Diagnostic::error(
-                            Code::Unsupported,
-                            format!("Caddy cannot balance `{}` over the service's replicas", d.name),
-                            d.loc.file,
-                            d.loc.span,
-                        )
-                        .label("`health_check` / `sticky_cookie` need each replica as an upstream")
-                        .help(format!("Caddy reaches a compose service by its one DNS name, so it cannot check or stick to a replica; route it through Traefik (`proxy = traefik` on host `{}`), which sees every container", m.hosts[host].name)),
-                    );
-                }
                 if d.name.starts_with("*.") && d.tls == Tls::Auto {
                     diags.push(
                         Diagnostic::error(
@@ -150,7 +138,18 @@ impl Target for Caddy {
 fn route(m: &Model, f: &mut String, d: &Domain, indent: &str) {
     // Where requests go (`name:port` or an address's URL), and whether its certificate
     // goes unverified.
+    let balanced = d.balance.health_check.is_some() || d.balance.sticky_cookie.is_some();
     let (upstream, insecure) = match &d.upstream {
+        // To check or stick to each replica, Caddy needs each as an upstream: a compose
+        // replica's container name (`<project>-<service>-<n>`) resolves to it alone.
+        Upstream::Service { service, port } if balanced => (
+            replica_names(m, *service)
+                .iter()
+                .map(|r| format!("{r}:{}", port.number))
+                .collect::<Vec<_>>()
+                .join(" "),
+            false,
+        ),
         Upstream::Service { service, port } => {
             (format!("{}:{}", m.dns_name(*service), port.number), false)
         }
@@ -192,7 +191,7 @@ fn route(m: &Model, f: &mut String, d: &Domain, indent: &str) {
         }
     }
     if plain {
-        reverse_proxy(f, indent, &upstream, &header_up, insecure);
+        reverse_proxy(f, indent, &upstream, &header_up, insecure, &d.balance);
         return;
     }
     let _ = writeln!(f, "{indent}route {{");
@@ -308,24 +307,38 @@ fn route(m: &Model, f: &mut String, d: &Domain, indent: &str) {
     if d.middlewares.contains(&Middleware::Compress) {
         let _ = writeln!(f, "{i}encode zstd gzip");
     }
-    reverse_proxy(f, &i, &upstream, &header_up, insecure);
+    reverse_proxy(f, &i, &upstream, &header_up, insecure, &d.balance);
     let _ = writeln!(f, "{indent}}}");
 }
 
-/// `reverse_proxy` to `upstream`, with the request headers it sets; `insecure`: TLS to it
-/// without verifying its certificate (a self-signed one).
+/// `reverse_proxy` to `upstream` (one, or the replicas separated by spaces), with the request
+/// headers it sets; `insecure`: TLS to it without verifying its certificate (a self-signed
+/// one); `balance`: the health check and sticky cookie over the replicas.
 fn reverse_proxy(
     f: &mut String,
     indent: &str,
     upstream: &str,
     header_up: &[String],
     insecure: bool,
+    balance: &Balance,
 ) {
-    if header_up.is_empty() && !insecure {
+    let balanced = balance.health_check.is_some() || balance.sticky_cookie.is_some();
+    if header_up.is_empty() && !insecure && !balanced {
         let _ = writeln!(f, "{indent}reverse_proxy {upstream}");
         return;
     }
     let _ = writeln!(f, "{indent}reverse_proxy {upstream} {{");
+    if let Some(c) = &balance.sticky_cookie {
+        let _ = writeln!(f, "{indent}\tlb_policy cookie {c}");
+    }
+    if let Some(h) = &balance.health_check {
+        let _ = writeln!(f, "{indent}\thealth_uri {}", h.path);
+        let _ = writeln!(
+            f,
+            "{indent}\thealth_interval {}",
+            sparkc_core::model::units::format_duration(h.interval)
+        );
+    }
     for h in header_up {
         let _ = writeln!(f, "{indent}\theader_up {h}");
     }
@@ -412,4 +425,23 @@ fn caddyfile(
         f.push_str("}\n");
     }
     f
+}
+
+/// The container name of each of a service's replicas, as Compose names them:
+/// `<project>-<service>-<n>` (the project is its stack, else its host), or its own
+/// `container_name`.
+fn replica_names(m: &Model, sid: ServiceId) -> Vec<String> {
+    let s = &m.services[sid];
+    if let Some(n) = &s.container_name {
+        return vec![n.clone()];
+    }
+    let project = s
+        .stack
+        .as_deref()
+        .or_else(|| m.host_of(sid).map(|h| h.name.as_str()))
+        .unwrap_or("");
+    let count = s.replicas.unwrap_or(1).max(1);
+    (1..=count)
+        .map(|n| format!("{project}-{}-{n}", s.name))
+        .collect()
 }
