@@ -470,7 +470,7 @@ fn containers_of(
     out
 }
 
-/// The routers and services the containers' labels define, as `(section, name@docker)`:
+/// The routers, services and middlewares the containers' labels define, as `(section, name@docker)`:
 /// what Traefik must have from its docker provider.
 fn defined_by_labels(containers: &[Container], provider: &str) -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();
@@ -490,6 +490,8 @@ fn defined_by_labels(containers: &[Container], provider: &str) -> BTreeSet<(Stri
                 ("tcp", "services") => "tcpServices",
                 ("udp", "routers") => "udpRouters",
                 ("udp", "services") => "udpServices",
+                ("http", "middlewares") => "middlewares",
+                ("tcp", "middlewares") => "tcpMiddlewares",
                 _ => continue,
             };
             out.insert((section.to_string(), format!("{}@{provider}", parts[3])));
@@ -525,7 +527,16 @@ fn routes_file(
         ("tcp", "tcpRouters", "tcpServices"),
         ("udp", "udpRouters", "udpServices"),
     ] {
-        for (key, section) in [("routers", routers), ("services", services)] {
+        let middlewares = match layer {
+            "http" => "middlewares",
+            "tcp" => "tcpMiddlewares",
+            _ => "udpMiddlewares",
+        };
+        for (key, section) in [
+            ("routers", routers),
+            ("services", services),
+            ("middlewares", middlewares),
+        ] {
             for name in routes[layer][key]
                 .as_object()
                 .into_iter()
@@ -959,8 +970,8 @@ fn traefik_loads_and_routes_what_sparkc_generates() {
                 &config_text,
             ));
             let data = rawdata_with(api_port, &want, &config_text);
-            // Every router and service of the docker and file providers: enabled, and only
-            // those.
+            // Every router, service and middleware of the docker, swarm and file providers:
+            // enabled, and only those.
             let mut have = BTreeSet::new();
             for section in [
                 "routers",
@@ -969,6 +980,8 @@ fn traefik_loads_and_routes_what_sparkc_generates() {
                 "tcpServices",
                 "udpRouters",
                 "udpServices",
+                "middlewares",
+                "tcpMiddlewares",
             ] {
                 for (n, v) in data[section].as_object().into_iter().flatten() {
                     if n.ends_with("@docker") || n.ends_with("@swarm") || n.ends_with("@file") {
@@ -992,7 +1005,7 @@ fn traefik_loads_and_routes_what_sparkc_generates() {
             }
             routes_driven += results.len();
             eprintln!(
-                "{name}: {} routers and services, {} routes driven",
+                "{name}: {} routers, services and middlewares, {} routes driven",
                 have.len(),
                 results.len()
             );
