@@ -48,7 +48,7 @@ fn proxy_reach(m: &Model, diags: &mut Vec<Diagnostic>) {
         let proxies = match host.proxy {
             Proxy::Traefik => &traefik,
             Proxy::Caddy => &caddy,
-            Proxy::None => continue,
+            Proxy::External | Proxy::None => continue,
         };
         let Some(proxy) = proxies[hid] else {
             continue;

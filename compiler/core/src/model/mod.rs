@@ -227,6 +227,10 @@ pub enum Proxy {
     Caddy,
     /// Traefik, configured by container labels.
     Traefik,
+    /// A proxy outside the project (a router's port forward to a published port, a tunnel):
+    /// its domains are names (for monitors, links), and sparkc writes no configuration for
+    /// them.
+    External,
     /// No proxy: domains cannot route to this host.
     None,
 }

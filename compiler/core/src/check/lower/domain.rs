@@ -485,6 +485,9 @@ impl Lowerer<'_, '_> {
             _ => None,
         };
         let host = self.route_host(&d.name.text, &upstream, written.via, rv.loc)?;
+        if self.model.hosts[host].proxy == Proxy::External {
+            self.external_route(&written, &upstream, host, rv.loc)?;
+        }
         let upstream = self.across_hosts(upstream, host, written.via.map(|(_, l)| l))?;
         let protocol = self.route_protocol(&written, port.as_ref(), &upstream, rv.loc)?;
         if let (None, Some(("/", at))) = (
@@ -772,7 +775,7 @@ impl Lowerer<'_, '_> {
                     .model
                     .hosts
                     .iter_enumerated()
-                    .filter(|(_, h)| h.proxy != Proxy::None)
+                    .filter(|(_, h)| matches!(h.proxy, Proxy::Caddy | Proxy::Traefik))
                     .map(|(id, _)| id)
                     .collect();
                 if let [one] = with_proxy[..] {
@@ -802,7 +805,7 @@ impl Lowerer<'_, '_> {
             self.ev.err(
                 Diagnostic::error(Code::BadRoute, format!("host `{hn}` has no proxy to route `{name}`"), at.file, at.span)
                     .label("no proxy here")
-                    .help(format!("give `{hn}` a proxy (`proxy = traefik` or `proxy = caddy`), or route via a host that has one: `via = HOST`")),
+                    .help(format!("give `{hn}` a proxy (`proxy = traefik` or `proxy = caddy`; `proxy = external` if one outside the project serves it), or route via a host that has one: `via = HOST`")),
             );
             return None;
         }
@@ -860,6 +863,46 @@ impl Lowerer<'_, '_> {
             port: published_port,
             verify_tls: true,
         }))
+    }
+
+    /// A route through a proxy outside the project is a name sparkc knows (for monitors and
+    /// links) and configures nothing for: what would configure that proxy would do nothing.
+    fn external_route(
+        &mut self,
+        w: &DomainFields,
+        upstream: &Upstream,
+        host: HostId,
+        at: Loc,
+    ) -> Option<()> {
+        let mut written: Vec<(&str, Loc)> = w
+            .middlewares
+            .iter()
+            .map(|(m, l)| (middleware_field(m), *l))
+            .collect();
+        written.extend(w.basic_auth.map(|(_, l)| ("auth", l)));
+        written.extend(w.forward_auth.as_ref().map(|(_, l)| ("auth", *l)));
+        written.extend(w.upstream_path.as_ref().map(|(_, l)| ("upstream_path", *l)));
+        written.extend(w.balance_at.map(|l| ("health_check` / `sticky_cookie", l)));
+        written.extend(w.entrypoints.as_ref().map(|(_, l)| ("entrypoints", *l)));
+        if !matches!(upstream, Upstream::Service { .. }) {
+            written.push(("->", at));
+        }
+        let hn = self.model.hosts[host].name.clone();
+        let mut ok = true;
+        for (what, l) in written {
+            let msg = if what == "->" {
+                "only a service's port can be routed by a proxy outside the project".to_string()
+            } else {
+                format!("`{what}` would do nothing: sparkc does not configure host `{hn}`'s proxy")
+            };
+            self.ev.err(
+                Diagnostic::error(Code::BadRoute, msg, l.file, l.span)
+                    .label("`proxy = external`")
+                    .help(format!("configure it in the proxy that serves `{hn}`, and remove it here; or let sparkc run the proxy (`proxy = traefik` or `proxy = caddy`)")),
+            );
+            ok = false;
+        }
+        ok.then_some(())
     }
 
     /// A proxy's dashboard is served by that proxy, and controls or reads every route: only

@@ -30,12 +30,13 @@ pub(super) static FIELDS: FieldTable<Host> = FieldTable::new(&[
     },
     Field {
         name: "proxy",
-        form: "proxy = caddy | traefik | none",
-        doc: "The reverse proxy that serves the domains of its services.",
+        form: "proxy = caddy | traefik | external | none",
+        doc: "The reverse proxy that serves the domains of its services: one sparkc configures, one outside the project (a router's, a tunnel's: domains are names for monitors and links, and nothing is generated for them), or none.",
         lower: |l, v, h| {
-            h.proxy = match l.variant(v, "proxy", &["caddy", "traefik", "none"]) {
+            h.proxy = match l.variant(v, "proxy", &["caddy", "traefik", "external", "none"]) {
                 Some("caddy") => Proxy::Caddy,
                 Some("traefik") => Proxy::Traefik,
+                Some("external") => Proxy::External,
                 _ => Proxy::None,
             }
         },
