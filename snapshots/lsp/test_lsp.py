@@ -240,6 +240,31 @@ async def test_completion(client: LanguageClient, project):
     assert "s3" in labels(got)
 
 
+async def test_completion_of_where_a_route_goes(client: LanguageClient, project):
+    text = (project / "main.spark").read_text() + "\ndomain pve.example.org -> \ndomain nas.example.org -> address(\"http://192.168.1.5\") { via =  }\n"
+    main = open_doc(client, project, "main.spark", text)
+
+    def labels(result):
+        items = result.items if hasattr(result, "items") else result
+        return {i.label for i in items}
+
+    arrow = "domain pve.example.org -> "
+    got = await client.text_document_completion_async(
+        types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=main),
+            position=position_of(text, arrow, delta=len(arrow)),
+        )
+    )
+    assert {"address(...)", "redirect(...)", "dashboard(...)", "cloud"} <= labels(got)
+    got = await client.text_document_completion_async(
+        types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=main),
+            position=position_of(text, "{ via = ", delta=len("{ via = ")),
+        )
+    )
+    assert "m300" in labels(got) and "cloud" not in labels(got)
+
+
 async def test_rename_and_its_refusals(client: LanguageClient, project):
     text = (project / "main.spark").read_text()
     main = open_doc(client, project, "main.spark")

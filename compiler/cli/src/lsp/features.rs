@@ -800,9 +800,39 @@ pub fn completion(
                 ));
             }
         }
+    } else if before.ends_with("->") && prefix.trim_start().starts_with("domain ") {
+        // `domain NAME -> ` — where a route goes: a service (its `.port.` follows), an
+        // address, a redirect, the proxy's dashboard.
+        for (label, insert, doc) in [
+            (
+                "address(...)",
+                "address(\"https://192.168.1.2:8006\")",
+                "An address outside the project's containers: a VM, a NAS, a hypervisor's web UI (`verify_tls = false` for a self-signed certificate); `tcp://` and `udp://` for TCP and UDP routes.",
+            ),
+            (
+                "redirect(...)",
+                "redirect(\"https://example.org\")",
+                "Answered with a redirect: permanent, the path and query kept (`permanent = false`, `keep_path = false`).",
+            ),
+            (
+                "dashboard(...)",
+                "dashboard(traefik)",
+                "The proxy's own dashboard and API (a Traefik sparkc configures), only behind a login (`auth = ...`).",
+            ),
+        ] {
+            let mut it = item(
+                label,
+                lsp::CompletionItemKind::FUNCTION,
+                "route target",
+                doc,
+            );
+            it.insert_text = Some(insert.to_string());
+            items.push(it);
+        }
+        items.extend(decls_of(DeclKind::Service));
     } else if before.ends_with(" on") && starts_declaration(prefix) {
         items = decls_of(DeclKind::Host);
-    } else if before.ends_with('=') && starts_declaration(prefix) {
+    } else if before.ends_with('=') && starts_declaration(prefix) && !prefix.contains('{') {
         // `service x on h = ` — templates: the project's and the stdlib's.
         for x in syms.iter().filter(|x| x.kind == SymKind::Template) {
             let file = &h.comp.sources.get(x.file).text;
@@ -835,6 +865,8 @@ pub fn completion(
         let kind = enclosing_kind(text, offset);
         if field == "depends_on" || before.contains("depends_on") && before.contains('[') {
             items = decls_of(DeclKind::Service);
+        } else if field == "via" {
+            items = decls_of(DeclKind::Host);
         } else if let Some(k) = kind
             && let Some(doc) = fields_of(k).into_iter().find(|f| f.name == field)
         {
