@@ -410,11 +410,50 @@ fn preview(
                 if let Some(service) = service {
                     return preview(c, artifacts, DeclKind::Service, &service);
                 }
+                // A route no container carries: its entries in Traefik's routes file (its
+                // router, service and middlewares are named after the host name).
+                let base: String = name
+                    .trim_start_matches("*.")
+                    .chars()
+                    .map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '-' })
+                    .collect();
+                for a in artifacts.iter().filter(|a| a.path.ends_with("/routes.yml")) {
+                    let blocks = routes_file_blocks(&a.contents, &base);
+                    if !blocks.is_empty() {
+                        let _ = write!(out, "`{}`\n```yaml\n{blocks}```\n", a.path);
+                    }
+                }
             }
         }
         _ => {}
     }
     (!out.is_empty()).then_some(out)
+}
+
+/// The entries of a routes file named `base` or `base-...` (four spaces in: a router, a
+/// service or a middleware), each with its section and everything indented below it.
+fn routes_file_blocks(text: &str, base: &str) -> String {
+    let mut out = String::new();
+    let mut section = "";
+    let mut keep = false;
+    for line in text.lines() {
+        let indent = line.len() - line.trim_start().len();
+        if indent == 2 {
+            section = line.trim();
+            keep = false;
+        } else if indent == 4 {
+            let key = line.trim().trim_end_matches(':');
+            keep = key == base || key.strip_prefix(base).is_some_and(|r| r.starts_with('-'));
+            if keep {
+                let _ = writeln!(out, "# {section}");
+            }
+        }
+        if keep && indent >= 4 {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// `  NAME:` under `services:` and every line indented below it.
@@ -1740,4 +1779,19 @@ pub fn inlay_hints(
     }
     hints.sort_by_key(|h| (h.position.line, h.position.character));
     Some(hints)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::routes_file_blocks;
+
+    #[test]
+    fn a_routes_file_preview_holds_the_routes_entries_only() {
+        let text = "http:\n  routers:\n    pve-example-org:\n      rule: \"Host(`pve.example.org`)\"\n      middlewares:\n      - pve-example-org-allow\n    pve-example-org2:\n      rule: other\n    nas-example-org:\n      rule: \"Host(`nas.example.org`)\"\n  middlewares:\n    pve-example-org-allow:\n      ipAllowList: {}\n  services:\n    pve-example-org:\n      loadBalancer: {}\n";
+        let got = routes_file_blocks(text, "pve-example-org");
+        assert_eq!(
+            got,
+            "# routers:\n    pve-example-org:\n      rule: \"Host(`pve.example.org`)\"\n      middlewares:\n      - pve-example-org-allow\n# middlewares:\n    pve-example-org-allow:\n      ipAllowList: {}\n# services:\n    pve-example-org:\n      loadBalancer: {}\n"
+        );
+    }
 }
