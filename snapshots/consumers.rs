@@ -864,7 +864,8 @@ fn blackbox_exporter_rejects_a_broken_config() {
 
 /// The blackbox exporter, started on loopback with the blackbox.yml generated for the
 /// `blackbox_probes` fixture, runs the probes its scrape jobs ask for: each module succeeds
-/// against a live target and fails against a dead one (and `https_2xx` against plain HTTP).
+/// against a live target and fails against a dead one (and `https_2xx` against plain HTTP); a
+/// monitor's own module checks the body and the status codes it declares.
 #[test]
 fn blackbox_exporter_runs_the_generated_probes() {
     let tmp = std::env::temp_dir().join(format!("sparkc-blackbox-run-{}", std::process::id()));
@@ -896,6 +897,19 @@ fn blackbox_exporter_runs_the_generated_probes() {
         ("https_2xx", format!("http://127.0.0.1:{live}/"), 0),
         ("tcp_connect", format!("127.0.0.1:{live}"), 1),
         ("tcp_connect", format!("127.0.0.1:{dead}"), 0),
+        // The stand-in answers `live <path>`: the body matches for /ready only; 200 is
+        // not the 410 `api-gone` expects.
+        (
+            "http_2xx_api-ready",
+            format!("http://127.0.0.1:{live}/ready"),
+            1,
+        ),
+        (
+            "http_2xx_api-ready",
+            format!("http://127.0.0.1:{live}/other"),
+            0,
+        ),
+        ("http_2xx_api-gone", format!("http://127.0.0.1:{live}/"), 0),
     ];
     let results: Vec<(u16, String)> = cases
         .iter()

@@ -190,7 +190,7 @@ codes! {
     TemplateRecursion = "E0210", "a template or constant refers to itself";
     UnknownPort = "E0211", "a reference to a port the service does not declare";
     UnknownEntryPoint = "E0212", "a route on an entry point its host's proxy does not have";
-    BadRoute = "E0213", "a route its protocol cannot carry (a path on TCP, TLS on UDP)";
+    BadRoute = "E0213", "a route or probe its protocol cannot carry (a path on TCP, TLS on UDP)";
     DependencyCycle = "E0301", "services depend on each other in a cycle";
     PortConflict = "E0302", "two services publish the same host port on one host";
     OverCommitted = "E0303", "services reserve more memory or CPU than their host has";

@@ -8,7 +8,7 @@ use sparkc_core::diag::{Code, Diagnostic};
 use sparkc_core::model::reach::{attachment_text, join_help, unreachable};
 use sparkc_core::model::*;
 use sparkc_core::target::{Artifact, EmitContext};
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 /// Where the blackbox exporter image reads its configuration (the stdlib template's path).
 const CONFIG_IN_CONTAINER: &str = "/etc/blackbox/blackbox.yml";
@@ -53,12 +53,13 @@ pub fn probes(
         let help = join_help(m, prom, bb, "monitoring");
         diags.push(unreachable(m, prom, bb, exporter.loc, label, help));
     }
-    let mut modules = BTreeSet::new();
+    // Each module once, by name (a monitor with its own expectations has its own).
+    let mut modules: BTreeMap<String, &Monitor> = BTreeMap::new();
     for mon in &m.monitors {
         let Some(target) = probe_target(m, mon, bb, diags) else {
             continue;
         };
-        let module = module_name(mon.probe);
+        let module = module_of(mon);
         let name = format!("probe-{}", mon.name);
         if !taken.insert(name.clone()) {
             diags.push(
@@ -72,7 +73,7 @@ pub fn probes(
             );
             continue;
         }
-        modules.insert(module);
+        modules.entry(module.clone()).or_insert(mon);
         let mut job = Yaml::map();
         job.set("job_name", Yaml::Str(name.clone()));
         if let Some(ms) = mon.interval {
@@ -85,7 +86,7 @@ pub fn probes(
         }
         job.set("metrics_path", Yaml::str("/probe"));
         let mut params = Yaml::map();
-        params.set("module", Yaml::List(vec![Yaml::str(module)]));
+        params.set("module", Yaml::List(vec![Yaml::Str(module.clone())]));
         job.set("params", params);
         let mut sc = Yaml::map();
         sc.set("targets", Yaml::List(vec![Yaml::Str(target.clone())]));
@@ -111,8 +112,8 @@ pub fn probes(
         diags,
     );
     let mut all = Yaml::map();
-    for module in modules {
-        all.set(module, module_config(module));
+    for (module, mon) in &modules {
+        all.set(module.as_str(), module_config(mon));
     }
     let mut doc = Yaml::map();
     doc.set("modules", all);
@@ -149,7 +150,7 @@ fn alert(mon: &Monitor, job: &str, target: &str, after: u64) -> Yaml {
         "summary",
         Yaml::Str(format!(
             "{target} has failed its {} probe for {}",
-            module_name(mon.probe),
+            module_of(mon),
             sparkc_core::model::units::format_duration(after)
         )),
     );
@@ -168,6 +169,16 @@ fn alert(mon: &Monitor, job: &str, target: &str, after: u64) -> Yaml {
     rule
 }
 
+/// The module a monitor probes with: the shared one of its probe, or, with expectations of
+/// its own (status codes, a body match), `<module>_<monitor>`.
+fn module_of(mon: &Monitor) -> String {
+    if mon.has_own_expectations() && matches!(mon.probe, Probe::Http | Probe::Https) {
+        format!("{}_{}", module_name(mon.probe), mon.name)
+    } else {
+        module_name(mon.probe).to_string()
+    }
+}
+
 fn module_name(p: Probe) -> &'static str {
     match p {
         Probe::Http => "http_2xx",
@@ -177,16 +188,35 @@ fn module_name(p: Probe) -> &'static str {
     }
 }
 
-fn module_config(module: &str) -> Yaml {
-    let (prober, https) = match module {
-        "http_2xx" => ("http", false),
-        "https_2xx" => ("http", true),
-        "tcp_connect" => ("tcp", false),
-        _ => ("icmp", false),
+fn module_config(mon: &Monitor) -> Yaml {
+    let (prober, https) = match mon.probe {
+        Probe::Http => ("http", false),
+        Probe::Https => ("http", true),
+        Probe::Tcp => ("tcp", false),
+        Probe::Icmp => ("icmp", false),
     };
     let mut settings = Yaml::map();
     if https {
         settings.set("fail_if_not_ssl", Yaml::Bool(true));
+    }
+    if prober == "http" && mon.has_own_expectations() {
+        if !mon.status.is_empty() {
+            settings.set(
+                "valid_status_codes",
+                Yaml::List(
+                    mon.status
+                        .iter()
+                        .map(|c| Yaml::Int(i64::from(*c)))
+                        .collect(),
+                ),
+            );
+        }
+        if let Some(body) = &mon.body {
+            settings.set(
+                "fail_if_body_not_matches_regexp",
+                Yaml::List(vec![Yaml::Str(body.clone())]),
+            );
+        }
     }
     settings.set("preferred_ip_protocol", Yaml::str("ip4"));
     let mut y = Yaml::map();
@@ -236,7 +266,11 @@ fn probe_target(
     Some(match &mon.target {
         MonitorTarget::Domain(did) => {
             let d = &m.domains[*did];
-            let path = d.path_prefix.as_deref().unwrap_or("");
+            let path = mon
+                .path
+                .as_deref()
+                .or(d.path_prefix.as_deref())
+                .unwrap_or("");
             match mon.probe {
                 Probe::Http | Probe::Https => format!("{}://{}{path}", scheme(mon.probe), d.name),
                 Probe::Tcp if d.tls == Tls::Off => format!("{}:80", d.name),
@@ -257,9 +291,11 @@ fn probe_target(
             let number = port.number;
             let host = m.dns_name(*sid);
             match mon.probe {
-                Probe::Http | Probe::Https => {
-                    format!("{}://{host}:{number}/", scheme(mon.probe))
-                }
+                Probe::Http | Probe::Https => format!(
+                    "{}://{host}:{number}{}",
+                    scheme(mon.probe),
+                    mon.path.as_deref().unwrap_or("/")
+                ),
                 Probe::Tcp => format!("{host}:{number}"),
                 Probe::Icmp => host.to_string(),
             }
@@ -268,7 +304,11 @@ fn probe_target(
             let h = &m.hosts[*hid];
             let addr = h.address.map_or_else(|| h.name.clone(), |a| a.to_string());
             match mon.probe {
-                Probe::Http | Probe::Https => format!("{}://{addr}/", scheme(mon.probe)),
+                Probe::Http | Probe::Https => format!(
+                    "{}://{addr}{}",
+                    scheme(mon.probe),
+                    mon.path.as_deref().unwrap_or("/")
+                ),
                 Probe::Icmp => addr,
                 Probe::Tcp => {
                     diags.push(

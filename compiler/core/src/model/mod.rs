@@ -1247,6 +1247,20 @@ pub struct Monitor {
     pub interval: Option<u64>,
     /// How long the target must fail before the alert fires, in milliseconds.
     pub down_for: Option<u64>,
+    /// The URL path an HTTP(S) probe asks for; `None`: the route's path, or `/`.
+    pub path: Option<String>,
+    /// The status codes an HTTP(S) probe accepts; empty: any 2xx.
+    pub status: Vec<u16>,
+    /// A regular expression the answer's body must match; `None`: any body.
+    pub body: Option<String>,
+}
+
+impl Monitor {
+    /// Whether it probes HTTP with more than the default expectations (a status list or a
+    /// body match): it then has a module of its own.
+    pub fn has_own_expectations(&self) -> bool {
+        !self.status.is_empty() || self.body.is_some()
+    }
 }
 
 /// Where each field of a declaration was written, by field name: a handful per

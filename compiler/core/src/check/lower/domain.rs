@@ -1347,7 +1347,7 @@ impl Lowerer<'_, '_> {
     }
 
     /// A path the service sees: absolute, as a route's; `/` kept (it means "stripped").
-    fn url_path_or_root(&mut self, v: &V) -> Option<String> {
+    pub(super) fn url_path_or_root(&mut self, v: &V) -> Option<String> {
         if matches!(&v.val, Val::Str(s) if s.as_str() == "/") {
             return Some("/".to_string());
         }

@@ -14,6 +14,9 @@ pub(super) struct MonitorFields {
     probe: Option<Probe>,
     interval: Option<u64>,
     down_for: Option<u64>,
+    path: Option<(String, crate::source::Loc)>,
+    status: Option<(Vec<u16>, crate::source::Loc)>,
+    body: Option<(String, crate::source::Loc)>,
 }
 
 /// Every field a monitor declaration may have.
@@ -56,6 +59,32 @@ pub(super) static FIELDS: FieldTable<MonitorFields> = FieldTable::new(&[
             }
         },
     },
+    Field {
+        name: "path",
+        form: "path = \"/healthz\"",
+        doc: "The URL path an HTTP(S) probe asks for (default: the domain's route path, or `/`).",
+        lower: |l, v, m| m.path = l.url_path_or_root(v).map(|p| (p, v.loc)),
+    },
+    Field {
+        name: "status",
+        form: "status = [200, 204]",
+        doc: "The status codes an HTTP(S) probe accepts (default: any 2xx).",
+        lower: |l, v, m| {
+            let mut codes = Vec::new();
+            for item in l.list(v).unwrap_or_default() {
+                if let Some(n) = l.int(item, 100, 599) {
+                    codes.push(u16::try_from(n).unwrap_or(200));
+                }
+            }
+            m.status = Some((codes, v.loc));
+        },
+    },
+    Field {
+        name: "body",
+        form: "body = \"\\\"status\\\":\\s*\\\"ok\\\"\"",
+        doc: "A regular expression (RE2, as the blackbox exporter reads it) the answer's body must match.",
+        lower: |l, v, m| m.body = l.str(v).map(|b| (b, v.loc)),
+    },
 ]);
 
 impl Lowerer<'_, '_> {
@@ -72,13 +101,45 @@ impl Lowerer<'_, '_> {
                     .help("write `target = \"cloud.example.org\"` (a declared domain), `target = db.port.mysql` or `target = web01`"),
             );
         }
+        let probe = written.probe.unwrap_or(Probe::Https);
+        if !matches!(probe, Probe::Http | Probe::Https) {
+            let fields = [
+                written.path.as_ref().map(|(_, l)| ("path", *l)),
+                written.status.as_ref().map(|(_, l)| ("status", *l)),
+                written.body.as_ref().map(|(_, l)| ("body", *l)),
+            ];
+            let mut ok = true;
+            for (field, at) in fields.into_iter().flatten() {
+                self.ev.err(
+                    Diagnostic::error(Code::BadRoute, format!("`{field}` does not apply to a {} probe", if probe == Probe::Tcp { "TCP" } else { "ping" }), at.file, at.span)
+                        .label("an HTTP probe's")
+                        .help("probe over HTTP (`probe = https` or `probe = http`) to ask for a path and check the answer, or remove it"),
+                );
+                ok = false;
+            }
+            if !ok {
+                return None;
+            }
+        }
+        if let Some((codes, at)) = &written.status
+            && codes.is_empty()
+        {
+            self.ev.err(
+                Diagnostic::error(Code::MissingField, "a probe that accepts no status code always fails", at.file, at.span)
+                    .help("list the codes it accepts, `status = [200, 204]`, or remove `status` for any 2xx"),
+            );
+            return None;
+        }
         Some(Monitor {
             name,
             loc,
             target: written.target?,
-            probe: written.probe.unwrap_or(Probe::Https),
+            probe,
             interval: written.interval,
             down_for: written.down_for,
+            path: written.path.map(|(p, _)| p),
+            status: written.status.map(|(c, _)| c).unwrap_or_default(),
+            body: written.body.map(|(b, _)| b),
         })
     }
 
