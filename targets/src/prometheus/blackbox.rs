@@ -95,6 +95,9 @@ pub fn probes(
         if let Some(after) = mon.down_for {
             out.alerts.push(alert(mon, &name, &target, after));
         }
+        if let Some(within) = mon.cert_expiry {
+            out.alerts.push(cert_alert(mon, &name, &target, within));
+        }
         out.jobs.push(job);
     }
     if out.jobs.is_empty() {
@@ -177,6 +180,40 @@ fn module_of(mon: &Monitor) -> String {
     } else {
         module_name(mon.probe).to_string()
     }
+}
+
+/// An alert when the target's certificate (the earliest-expiring in its chain) expires
+/// within `within` ms: checked at every probe, firing after an hour of it.
+fn cert_alert(mon: &Monitor, job: &str, target: &str, within: u64) -> Yaml {
+    let name: String = mon
+        .name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let mut labels = Yaml::map();
+    labels.set("severity", Yaml::str("warning"));
+    labels.set("monitor", Yaml::Str(mon.name.clone()));
+    let mut annotations = Yaml::map();
+    annotations.set(
+        "summary",
+        Yaml::Str(format!(
+            "the certificate of {target} expires within {}",
+            sparkc_core::model::units::format_duration(within)
+        )),
+    );
+    let mut rule = Yaml::map();
+    rule.set("alert", Yaml::Str(format!("{name}_certificate_expiry")));
+    rule.set(
+        "expr",
+        Yaml::Str(format!(
+            "probe_ssl_earliest_cert_expiry{{job=\"{job}\"}} - time() < {}",
+            within / 1000
+        )),
+    );
+    rule.set("for", Yaml::str("1h"));
+    rule.set("labels", labels);
+    rule.set("annotations", annotations);
+    rule
 }
 
 fn module_name(p: Probe) -> &'static str {
@@ -300,6 +337,7 @@ fn probe_target(
                 Probe::Icmp => host.to_string(),
             }
         }
+        MonitorTarget::Url(url) => url.clone(),
         MonitorTarget::Host(hid) => {
             let h = &m.hosts[*hid];
             let addr = h.address.map_or_else(|| h.name.clone(), |a| a.to_string());

@@ -1230,6 +1230,9 @@ pub enum MonitorTarget {
     },
     /// A host, by its address.
     Host(HostId),
+    /// A URL outside the project (another site, a status page, a router's UI), probed as
+    /// written.
+    Url(String),
 }
 
 /// A probe (blackbox exporter) with an alert rule.
@@ -1247,6 +1250,9 @@ pub struct Monitor {
     pub interval: Option<u64>,
     /// How long the target must fail before the alert fires, in milliseconds.
     pub down_for: Option<u64>,
+    /// An alert fires when the target's certificate expires within this long, in
+    /// milliseconds (HTTPS probes).
+    pub cert_expiry: Option<u64>,
     /// The URL path an HTTP(S) probe asks for; `None`: the route's path, or `/`.
     pub path: Option<String>,
     /// The status codes an HTTP(S) probe accepts; empty: any 2xx.

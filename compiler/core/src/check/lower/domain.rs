@@ -668,7 +668,11 @@ impl Lowerer<'_, '_> {
     /// `scheme://host[:port][/path]`: the scheme (one of `schemes`), the host (an IP address
     /// or a DNS name; an IPv6 address without its brackets), the port (default the
     /// scheme's), the path (`None` for none or `/`).
-    fn url(&mut self, v: &V, schemes: &[&str]) -> Option<(String, String, u16, Option<String>)> {
+    pub(super) fn url(
+        &mut self,
+        v: &V,
+        schemes: &[&str],
+    ) -> Option<(String, String, u16, Option<String>)> {
         let text = self.str(v)?;
         let help = "write `https://192.168.1.2:8006` or `https://example.org/path`: a scheme, a host name or address, an optional port and path";
         let Some((scheme, rest)) = text.split_once("://") else {

@@ -14,6 +14,7 @@ pub(super) struct MonitorFields {
     probe: Option<Probe>,
     interval: Option<u64>,
     down_for: Option<u64>,
+    cert_expiry: Option<(u64, crate::source::Loc)>,
     path: Option<(String, crate::source::Loc)>,
     status: Option<(Vec<u16>, crate::source::Loc)>,
     body: Option<(String, crate::source::Loc)>,
@@ -23,8 +24,8 @@ pub(super) struct MonitorFields {
 pub(super) static FIELDS: FieldTable<MonitorFields> = FieldTable::new(&[
     Field {
         name: "target",
-        form: "target = \"cloud.example.org\" | svc.port.NAME | host",
-        doc: "What it probes: a declared domain, a port of a service, or a host by its address.",
+        form: "target = \"cloud.example.org\" | \"https://status.example.net/\" | svc.port.NAME | host",
+        doc: "What it probes: a declared domain, a URL outside the project, a port of a service, or a host by its address.",
         lower: |l, v, m| m.target = l.monitor_target(v),
     },
     Field {
@@ -48,14 +49,27 @@ pub(super) static FIELDS: FieldTable<MonitorFields> = FieldTable::new(&[
     },
     Field {
         name: "alert",
-        form: "alert = down_for(5m)",
-        doc: "An alert that fires when the target has failed for this long.",
-        lower: |l, v, m| match &v.val {
-            Val::Call(n, args) if n.text == "down_for" && args.len() == 1 => {
-                m.down_for = l.duration(&args[0].1);
-            }
-            _ => {
-                l.mismatch::<()>(v, "`down_for(DURATION)`");
+        form: "alert = down_for(5m) | cert_expires_within(14d) | [down_for(5m), cert_expires_within(14d)]",
+        doc: "Alerts: when the target has failed for this long; when its certificate expires within this long (HTTPS probes).",
+        lower: |l, v, m| {
+            let one = |l: &mut Lowerer<'_, '_>, v: &V, m: &mut MonitorFields| match &v.val {
+                Val::Call(n, args) if n.text == "down_for" && args.len() == 1 => {
+                    m.down_for = l.duration(&args[0].1);
+                }
+                Val::Call(n, args) if n.text == "cert_expires_within" && args.len() == 1 => {
+                    m.cert_expiry = l.duration(&args[0].1).map(|d| (d, v.loc));
+                }
+                _ => {
+                    l.mismatch::<()>(v, "`down_for(DURATION)` or `cert_expires_within(DURATION)`");
+                }
+            };
+            match &v.val {
+                Val::List(items) => {
+                    for item in items {
+                        one(l, item, m);
+                    }
+                }
+                _ => one(l, v, m),
             }
         },
     },
@@ -101,7 +115,65 @@ impl Lowerer<'_, '_> {
                     .help("write `target = \"cloud.example.org\"` (a declared domain), `target = db.port.mysql` or `target = web01`"),
             );
         }
-        let probe = written.probe.unwrap_or(Probe::Https);
+        // An external URL is probed by its own scheme.
+        let probe = match (&written.target, written.probe) {
+            (_, Some(p)) => p,
+            (Some(MonitorTarget::Url(u)), None) if u.starts_with("http://") => Probe::Http,
+            _ => Probe::Https,
+        };
+        if let Some(MonitorTarget::Url(u)) = &written.target {
+            let https = u.starts_with("https://");
+            let fits = match probe {
+                Probe::Https => https,
+                Probe::Http => !https,
+                _ => false,
+            };
+            if !fits {
+                let at = f.get("probe").map_or(loc, |v| v.loc);
+                self.ev.err(
+                    Diagnostic::error(
+                        Code::BadRoute,
+                        format!(
+                            "`{u}` is not probed by a {} probe",
+                            match probe {
+                                Probe::Http => "plain-HTTP",
+                                Probe::Https => "HTTPS",
+                                Probe::Tcp => "TCP",
+                                Probe::Icmp => "ping",
+                            }
+                        ),
+                        at.file,
+                        at.span,
+                    )
+                    .label("the URL's scheme says how")
+                    .help("remove `probe`: a URL is probed over its own scheme"),
+                );
+                return None;
+            }
+            if let Some((_, at)) = &written.path {
+                self.ev.err(
+                    Diagnostic::error(Code::BadRoute, "a URL target carries its own path", at.file, at.span)
+                        .label("a second path")
+                        .help("write the path into the URL (`target = \"https://status.example.net/healthz\"`) and remove `path`"),
+                );
+                return None;
+            }
+        }
+        if let Some((_, at)) = written.cert_expiry
+            && probe != Probe::Https
+        {
+            self.ev.err(
+                Diagnostic::error(
+                    Code::BadRoute,
+                    "only an HTTPS probe sees a certificate",
+                    at.file,
+                    at.span,
+                )
+                .label("`cert_expires_within` without TLS")
+                .help("probe over HTTPS (`probe = https`), or remove the alert"),
+            );
+            return None;
+        }
         if !matches!(probe, Probe::Http | Probe::Https) {
             let fields = [
                 written.path.as_ref().map(|(_, l)| ("path", *l)),
@@ -137,6 +209,7 @@ impl Lowerer<'_, '_> {
             probe,
             interval: written.interval,
             down_for: written.down_for,
+            cert_expiry: written.cert_expiry.map(|(d, _)| d),
             path: written.path.map(|(p, _)| p),
             status: written.status.map(|(c, _)| c).unwrap_or_default(),
             body: written.body.map(|(b, _)| b),
@@ -145,6 +218,10 @@ impl Lowerer<'_, '_> {
 
     fn monitor_target(&mut self, t: &V) -> Option<MonitorTarget> {
         match &t.val {
+            Val::Str(d) if d.starts_with("http://") || d.starts_with("https://") => {
+                self.url(t, &["http", "https"])?;
+                Some(MonitorTarget::Url(d.clone()))
+            }
             Val::Str(d) if d.starts_with("*.") => {
                 let example = d.replacen('*', "www", 1);
                 self.ev.err(
