@@ -956,6 +956,7 @@ fn a_literal_dollar_reaches_the_container_in_every_field() {
         ("health_client", "a keyword"),
         ("metrics", "a port reference"),
         ("metrics_path", "read by the prometheus target only"),
+        ("metrics_interval", "a duration"),
         (
             "proxy",
             "written into Traefik's own traefik.yml, which nothing interpolates",

@@ -75,7 +75,7 @@ impl Target for Prometheus {
                 }
             }
         }
-        // A host's job is named after the host; a service with its own path gets
+        // A host's job is named after the host; a service with its own path or interval gets
         // `<host>-<service>`, which can equal another host's name (`a-b` and service `b` on
         // `a`) or another such pair. Every host job is known before any pair is named, so the
         // collision is found whichever comes first.
@@ -83,9 +83,10 @@ impl Target for Prometheus {
             .hosts
             .iter_enumerated()
             .filter(|(hid, _)| {
-                by_host[*hid]
-                    .iter()
-                    .any(|&sid| m.services[sid].metrics_path == "/metrics")
+                by_host[*hid].iter().any(|&sid| {
+                    let s = &m.services[sid];
+                    s.metrics_path == "/metrics" && s.metrics_interval.is_none()
+                })
             })
             .map(|(_, h)| h.name.clone())
             .collect();
@@ -100,7 +101,7 @@ impl Target for Prometheus {
                     m.dns_name(sid),
                     s.metrics_port.unwrap_or(0)
                 ));
-                if s.metrics_path == "/metrics" {
+                if s.metrics_path == "/metrics" && s.metrics_interval.is_none() {
                     default_path.push(target);
                 } else {
                     own_path.push((s, target));
@@ -112,7 +113,11 @@ impl Target for Prometheus {
             for (s, target) in own_path {
                 let name = format!("{}-{}", h.name, s.name);
                 if !taken.insert(name.clone()) {
-                    let loc = s.loc_of("metrics_path");
+                    let loc = s.loc_of(if s.metrics_path == "/metrics" {
+                        "metrics_interval"
+                    } else {
+                        "metrics_path"
+                    });
                     diags.push(
                         Diagnostic::error(
                             Code::Unsupported,
@@ -127,7 +132,17 @@ impl Target for Prometheus {
                     continue;
                 }
                 let mut job = job(&name, vec![target]);
-                job.set("metrics_path", Yaml::Str(s.metrics_path.clone()));
+                if let Some(ms) = s.metrics_interval {
+                    let every = sparkc_core::model::units::format_duration(ms);
+                    job.set("scrape_interval", Yaml::Str(every.clone()));
+                    // A scrape may not outlast its interval (the default timeout is 10s).
+                    if ms < 10_000 {
+                        job.set("scrape_timeout", Yaml::Str(every));
+                    }
+                }
+                if s.metrics_path != "/metrics" {
+                    job.set("metrics_path", Yaml::Str(s.metrics_path.clone()));
+                }
                 jobs.push(job);
             }
         }

@@ -689,6 +689,8 @@ pub struct Service {
     pub metrics_port: Option<u16>,
     /// The path Prometheus scrapes.
     pub metrics_path: String,
+    /// How often Prometheus scrapes it, in milliseconds; `None`: the global interval.
+    pub metrics_interval: Option<u64>,
     /// The restart policy.
     pub restart: Option<Restart>,
     /// Container labels the user declared (targets add their own).

@@ -113,6 +113,12 @@ pub(crate) static FIELDS: FieldTable<Service> = FieldTable::new(&[
         lower: |l, v, s| l.metrics_path(v, s),
     },
     Field {
+        name: "metrics_interval",
+        form: "metrics_interval = 1h",
+        doc: "How often Prometheus scrapes it (default: the global `scrape_interval`): a speed test every hour, not every 30 s.",
+        lower: |l, v, s| s.metrics_interval = l.duration(v),
+    },
+    Field {
         name: "restart",
         form: "restart = no | always | on-failure | unless-stopped",
         doc: "When the container is restarted.",
@@ -369,6 +375,25 @@ impl Lowerer<'_, '_> {
         self.lower_fields(&f, &FIELDS, &mut s, |k| k == "port");
         self.lower_fields(&f, &FIELDS, &mut s, |k| k != "port");
         self.dns_credentials(&mut s);
+        if s.metrics_port.is_none() {
+            for field in ["metrics_path", "metrics_interval"] {
+                if let Some(at) = s.field_locs.get(field).copied() {
+                    self.ev.err(
+                        Diagnostic::error(
+                            Code::MissingField,
+                            format!("`{field}` on a service Prometheus does not scrape"),
+                            at.file,
+                            at.span,
+                        )
+                        .label("no `metrics` port")
+                        .help(
+                            "name the port it serves metrics on: `metrics = http`; or remove this",
+                        )
+                        .about(s.subject()),
+                    );
+                }
+            }
+        }
         for id in std::mem::take(&mut self.path_secrets) {
             if !s.secrets.contains(&id) {
                 s.secrets.push(id);
