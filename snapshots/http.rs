@@ -36,16 +36,25 @@ pub fn upstream(addr: (Ipv4Addr, u16), name: String) -> u16 {
 /// [`upstream`], but answering `503` to a request for `sick` (a health check path): a
 /// replica that is up and not healthy.
 pub fn sick_upstream(addr: (Ipv4Addr, u16), name: String, sick: Option<String>) -> u16 {
+    serve_each(addr, move |conn| answer(conn, &name, sick.as_deref()))
+}
+
+/// Listens on `addr` (port 0: any free one, returned) and hands every connection, with a
+/// read timeout, to `handle` on a thread of its own.
+fn serve_each(
+    addr: (Ipv4Addr, u16),
+    handle: impl Fn(&mut std::net::TcpStream) + Send + Sync + 'static,
+) -> u16 {
     let listener =
         TcpListener::bind(addr).unwrap_or_else(|e| panic!("cannot listen on {addr:?}: {e}"));
     let port = listener.local_addr().map_or(0, |a| a.port());
+    let handle = std::sync::Arc::new(handle);
     std::thread::spawn(move || {
         for mut conn in listener.incoming().flatten() {
-            let name = name.clone();
-            let sick = sick.clone();
+            let handle = handle.clone();
             std::thread::spawn(move || {
                 let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-                answer(&mut conn, &name, sick.as_deref());
+                handle(&mut conn);
             });
         }
     });
@@ -55,9 +64,6 @@ pub fn sick_upstream(addr: (Ipv4Addr, u16), name: String, sick: Option<String>) 
 /// [`upstream`] over TLS, with a self-signed certificate for `name`'s host: what a
 /// hypervisor's web UI serves, which a proxy reaches only where told not to verify it.
 pub fn tls_upstream(addr: (Ipv4Addr, u16), name: String) -> u16 {
-    let listener =
-        TcpListener::bind(addr).unwrap_or_else(|e| panic!("cannot listen on {addr:?}: {e}"));
-    let port = listener.local_addr().map_or(0, |a| a.port());
     let cert = rcgen::generate_simple_self_signed(vec![addr.0.to_string()])
         .unwrap_or_else(|e| panic!("{e}"));
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
@@ -70,24 +76,16 @@ pub fn tls_upstream(addr: (Ipv4Addr, u16), name: String) -> u16 {
         })
         .unwrap_or_else(|e| panic!("{e}"));
     let config = std::sync::Arc::new(config);
-    std::thread::spawn(move || {
-        for mut conn in listener.incoming().flatten() {
-            let name = name.clone();
-            let config = config.clone();
-            std::thread::spawn(move || {
-                let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-                let Ok(mut tls) = rustls::ServerConnection::new(config) else {
-                    return;
-                };
-                let mut stream = rustls::Stream::new(&mut tls, &mut conn);
-                answer(&mut stream, &name, None);
-                let _ = stream.flush();
-                stream.conn.send_close_notify();
-                let _ = stream.conn.write_tls(stream.sock);
-            });
-        }
-    });
-    port
+    serve_each(addr, move |conn| {
+        let Ok(mut tls) = rustls::ServerConnection::new(config.clone()) else {
+            return;
+        };
+        let mut stream = rustls::Stream::new(&mut tls, conn);
+        answer(&mut stream, &name, None);
+        let _ = stream.flush();
+        stream.conn.send_close_notify();
+        let _ = stream.conn.write_tls(stream.sock);
+    })
 }
 
 /// One connection to a stand-in upstream, answered as [`upstream`] describes.

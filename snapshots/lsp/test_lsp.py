@@ -72,6 +72,12 @@ def position_of(text: str, needle: str, skip: int = 0, delta: int = 0) -> types.
     return types.Position(line=line, character=col)
 
 
+def labels(result) -> set[str]:
+    """The labels of a completion answer (a list or a CompletionList)."""
+    items = result.items if hasattr(result, "items") else result
+    return {i.label for i in items}
+
+
 async def diagnostics_for(client: LanguageClient, u: str, want) -> list[types.Diagnostic]:
     """Wait (bounded) until the diagnostics published for `u` satisfy `want`."""
     for _ in range(50):
@@ -203,10 +209,6 @@ async def test_completion(client: LanguageClient, project):
     text = (project / "main.spark").read_text() + "\nservice extra on \n"
     main = open_doc(client, project, "main.spark", text)
 
-    def labels(result):
-        items = result.items if hasattr(result, "items") else result
-        return {i.label for i in items}
-
     got = await client.text_document_completion_async(
         types.CompletionParams(
             text_document=types.TextDocumentIdentifier(uri=main),
@@ -243,10 +245,6 @@ async def test_completion(client: LanguageClient, project):
 async def test_completion_of_where_a_route_goes(client: LanguageClient, project):
     text = (project / "main.spark").read_text() + "\ndomain pve.example.org -> \ndomain nas.example.org -> address(\"http://192.168.1.5\") { via =  }\n"
     main = open_doc(client, project, "main.spark", text)
-
-    def labels(result):
-        items = result.items if hasattr(result, "items") else result
-        return {i.label for i in items}
 
     arrow = "domain pve.example.org -> "
     got = await client.text_document_completion_async(

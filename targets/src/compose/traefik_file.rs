@@ -113,14 +113,23 @@ pub(super) fn routes_file(m: &Model, hid: HostId, proxy: ServiceId, names: &Trae
         );
     }
     // The shared middlewares of the host's labelled routes: defined here once, named by
-    // their labels as `NAME@file`.
+    // their labels as `NAME@file`. A route's middlewares written out (and all but the shared
+    // kept) once for each different set of shared ones it uses, not once per route.
     let mut shared = Labels::default();
+    let mut seen = std::collections::BTreeSet::new();
     for d in m
         .domains
         .iter()
         .filter(|d| d.host == hid && d.service().is_some() && d.protocol == RouteProtocol::Http)
     {
-        writer.middleware_labels(&mut shared, "", &RouteKey::of(d));
+        let uses = (
+            d.basic_auth,
+            d.middlewares.contains(&Middleware::SecurityHeaders),
+            d.middlewares.contains(&Middleware::Compress),
+        );
+        if uses != (None, false, false) && seen.insert(uses) {
+            writer.middleware_labels(&mut shared, "", &RouteKey::of(d));
+        }
     }
     for (k, v) in shared.iter() {
         if k.starts_with("traefik.http.middlewares._") {

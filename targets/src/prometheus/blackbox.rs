@@ -140,33 +140,63 @@ pub fn probes(
 /// names are metric-style names (`website-up` → `website_up`); the monitor's own name is a
 /// label.
 fn alert(mon: &Monitor, job: &str, target: &str, after: u64) -> Yaml {
+    let after = sparkc_core::model::units::format_duration(after);
+    alert_rule(
+        mon,
+        "",
+        format!("probe_success{{job=\"{job}\"}} == 0"),
+        &after,
+        "critical",
+        format!(
+            "{target} has failed its {} probe for {after}",
+            module_of(mon)
+        ),
+    )
+}
+
+/// An alert when the target's certificate (the earliest-expiring in its chain) expires
+/// within `within` ms: checked at every probe, firing after an hour of it.
+fn cert_alert(mon: &Monitor, job: &str, target: &str, within: u64) -> Yaml {
+    alert_rule(
+        mon,
+        "_certificate_expiry",
+        format!(
+            "probe_ssl_earliest_cert_expiry{{job=\"{job}\"}} - time() < {}",
+            within / 1000
+        ),
+        "1h",
+        "warning",
+        format!(
+            "the certificate of {target} expires within {}",
+            sparkc_core::model::units::format_duration(within)
+        ),
+    )
+}
+
+/// A monitor's alerting rule: named after it (`-` as `_`) with `suffix`, labelled with its
+/// severity and name.
+fn alert_rule(
+    mon: &Monitor,
+    suffix: &str,
+    expr: String,
+    after: &str,
+    severity: &str,
+    summary: String,
+) -> Yaml {
     let name: String = mon
         .name
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
     let mut labels = Yaml::map();
-    labels.set("severity", Yaml::str("critical"));
+    labels.set("severity", Yaml::str(severity));
     labels.set("monitor", Yaml::Str(mon.name.clone()));
     let mut annotations = Yaml::map();
-    annotations.set(
-        "summary",
-        Yaml::Str(format!(
-            "{target} has failed its {} probe for {}",
-            module_of(mon),
-            sparkc_core::model::units::format_duration(after)
-        )),
-    );
+    annotations.set("summary", Yaml::Str(summary));
     let mut rule = Yaml::map();
-    rule.set("alert", Yaml::Str(name));
-    rule.set(
-        "expr",
-        Yaml::Str(format!("probe_success{{job=\"{job}\"}} == 0")),
-    );
-    rule.set(
-        "for",
-        Yaml::Str(sparkc_core::model::units::format_duration(after)),
-    );
+    rule.set("alert", Yaml::Str(format!("{name}{suffix}")));
+    rule.set("expr", Yaml::Str(expr));
+    rule.set("for", Yaml::str(after));
     rule.set("labels", labels);
     rule.set("annotations", annotations);
     rule
@@ -175,45 +205,11 @@ fn alert(mon: &Monitor, job: &str, target: &str, after: u64) -> Yaml {
 /// The module a monitor probes with: the shared one of its probe, or, with expectations of
 /// its own (status codes, a body match), `<module>_<monitor>`.
 fn module_of(mon: &Monitor) -> String {
-    if mon.has_own_expectations() && matches!(mon.probe, Probe::Http | Probe::Https) {
+    if mon.has_own_expectations() {
         format!("{}_{}", module_name(mon.probe), mon.name)
     } else {
         module_name(mon.probe).to_string()
     }
-}
-
-/// An alert when the target's certificate (the earliest-expiring in its chain) expires
-/// within `within` ms: checked at every probe, firing after an hour of it.
-fn cert_alert(mon: &Monitor, job: &str, target: &str, within: u64) -> Yaml {
-    let name: String = mon
-        .name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    let mut labels = Yaml::map();
-    labels.set("severity", Yaml::str("warning"));
-    labels.set("monitor", Yaml::Str(mon.name.clone()));
-    let mut annotations = Yaml::map();
-    annotations.set(
-        "summary",
-        Yaml::Str(format!(
-            "the certificate of {target} expires within {}",
-            sparkc_core::model::units::format_duration(within)
-        )),
-    );
-    let mut rule = Yaml::map();
-    rule.set("alert", Yaml::Str(format!("{name}_certificate_expiry")));
-    rule.set(
-        "expr",
-        Yaml::Str(format!(
-            "probe_ssl_earliest_cert_expiry{{job=\"{job}\"}} - time() < {}",
-            within / 1000
-        )),
-    );
-    rule.set("for", Yaml::str("1h"));
-    rule.set("labels", labels);
-    rule.set("annotations", annotations);
-    rule
 }
 
 fn module_name(p: Probe) -> &'static str {

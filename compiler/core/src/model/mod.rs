@@ -1122,14 +1122,6 @@ impl Domain {
             _ => None,
         }
     }
-
-    /// The service port it routes to, when it routes to one.
-    pub fn service_port(&self) -> Option<(ServiceId, &PortRef)> {
-        match &self.upstream {
-            Upstream::Service { service, port } => Some((*service, port)),
-            _ => None,
-        }
-    }
 }
 
 /// Where a route sends what it accepts.
