@@ -4,7 +4,7 @@
 use super::{Field, FieldTable, Lowerer, check_domain};
 use crate::check::SymKind;
 use crate::check::eval::{V, Val};
-use crate::diag::{Code, Diagnostic};
+use crate::diag::{Code, Diagnostic, did_you_mean};
 use crate::model::*;
 use crate::source::Loc;
 use crate::syntax::ast::DeclKind;
@@ -14,16 +14,31 @@ fn is_header_name(h: &str) -> bool {
     !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
-/// Whether a written URL (`tcp://10.0.0.5`) names no port after its host.
-fn url_has_no_port(v: &V) -> bool {
-    let Val::Str(text) = &v.val else {
-        return false;
-    };
-    let authority = text
-        .split_once("://")
-        .map_or("", |(_, r)| r.split('/').next().unwrap_or(""));
-    let after_host = authority.rsplit_once(']').map_or(authority, |(_, a)| a);
-    !after_host.contains(':')
+/// What may follow `->`, for the help of a route to something else.
+const ROUTE_TARGETS: &str = "a route goes to `SERVICE.port.NAME`, `address(\"https://192.168.1.2:8006\")`, `redirect(\"https://example.org\")` or `dashboard(traefik)`";
+
+/// A URL as written, checked (`Lowerer::url`): `scheme://host[:port][/path]`.
+pub(super) struct WrittenUrl {
+    scheme: String,
+    /// An IP address or a DNS name (an IPv6 address without its brackets).
+    host: String,
+    /// As written; `None`: the scheme's default.
+    port: Option<u16>,
+    /// `None` for none or `/`.
+    path: Option<String>,
+}
+
+impl WrittenUrl {
+    /// Its port, or the scheme's: 443 for `https`, else 80.
+    fn port_or_default(&self) -> u16 {
+        self.port
+            .unwrap_or(if self.scheme == "https" { 443 } else { 80 })
+    }
+}
+
+/// A character a URL path may hold as it is (anything else is percent-encoded).
+fn is_url_path_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-._~/%!$&'()+,;=:@".contains(c)
 }
 
 /// The field that declares a middleware.
@@ -65,6 +80,31 @@ pub(super) struct DomainFields {
     balance_at: Option<Loc>,
     /// The host whose proxy serves the route, as written.
     via: Option<(HostId, Loc)>,
+}
+
+impl DomainFields {
+    /// What is written that shapes a proxied request — its middlewares, a login, the path
+    /// the upstream sees, load balancing — by field and where: what a redirect or a route
+    /// through a proxy sparkc does not configure cannot carry.
+    fn shaping_fields(&self) -> Vec<(&'static str, Loc)> {
+        let mut out: Vec<(&'static str, Loc)> = self
+            .middlewares
+            .iter()
+            .map(|(m, l)| (middleware_field(m), *l))
+            .collect();
+        out.extend(self.basic_auth.map(|(_, l)| ("auth", l)));
+        out.extend(self.forward_auth.as_ref().map(|(_, l)| ("auth", *l)));
+        out.extend(
+            self.upstream_path
+                .as_ref()
+                .map(|(_, l)| ("upstream_path", *l)),
+        );
+        out.extend(
+            self.balance_at
+                .map(|l| ("health_check` / `sticky_cookie", l)),
+        );
+        out
+    }
 }
 
 /// Every field a domain declaration may have (its route is `-> SERVICE.port.NAME`).
@@ -561,14 +601,21 @@ impl Lowerer<'_, '_> {
                 let Some(url) = url else {
                     return self.mismatch(v, "`address(\"http://HOST:PORT\")`");
                 };
-                let (scheme, host, port, path) = self.url(url, &["http", "https", "tcp", "udp"])?;
-                if !scheme.starts_with("http") && url_has_no_port(url) {
+                let written = self.url(url, &["http", "https", "tcp", "udp"])?;
+                if !written.scheme.starts_with("http") && written.port.is_none() {
                     return self.malformed(
                         url,
-                        format!("a {} address needs its port", scheme.to_ascii_uppercase()),
+                        format!(
+                            "a {} address needs its port",
+                            written.scheme.to_ascii_uppercase()
+                        ),
                         "write `tcp://192.168.1.5:993`",
                     );
                 }
+                let port = written.port_or_default();
+                let WrittenUrl {
+                    scheme, host, path, ..
+                } = written;
                 if path.is_some() {
                     return self.malformed(
                         url,
@@ -615,14 +662,19 @@ impl Lowerer<'_, '_> {
                 let Some(url) = url else {
                     return self.mismatch(v, "`redirect(\"https://example.org\")`");
                 };
-                let (scheme, host, port, path) = self.url(url, &["http", "https"])?;
-                let default_port = if scheme == "https" { 443 } else { 80 };
+                let WrittenUrl {
+                    scheme,
+                    host,
+                    port,
+                    path,
+                } = self.url(url, &["http", "https"])?;
                 let mut to = if host.contains(':') {
                     format!("{scheme}://[{host}]")
                 } else {
                     format!("{scheme}://{host}")
                 };
-                if port != default_port {
+                // As written: a port only where one is.
+                if let Some(port) = port {
                     to.push(':');
                     to.push_str(&port.to_string());
                 }
@@ -659,20 +711,46 @@ impl Lowerer<'_, '_> {
                 }
                 Some(Upstream::Dashboard { proxy })
             }
+            Val::Call(n, _) => {
+                let forms = ["address", "redirect", "dashboard"];
+                let help = match did_you_mean(&n.text, forms.iter().copied()) {
+                    Some(f) => format!("did you mean `{f}(...)`?"),
+                    None => ROUTE_TARGETS.to_string(),
+                };
+                self.ev.err(
+                    Diagnostic::error(
+                        Code::TypeMismatch,
+                        format!("a route cannot go to `{}(...)`", n.text),
+                        v.loc.file,
+                        v.loc.span,
+                    )
+                    .label("not a route target")
+                    .help(help),
+                );
+                None
+            }
+            Val::Str(text) => {
+                let help = format!("an address is written `address(\"{text}\")`; {ROUTE_TARGETS}");
+                self.ev.err(
+                    Diagnostic::error(
+                        Code::TypeMismatch,
+                        "a route goes to a service's port, an address or a redirect, not a string",
+                        v.loc.file,
+                        v.loc.span,
+                    )
+                    .label("a string")
+                    .help(help),
+                );
+                None
+            }
             _ => self
                 .port_ref(v)
                 .map(|(service, port)| Upstream::Service { service, port }),
         }
     }
 
-    /// `scheme://host[:port][/path]`: the scheme (one of `schemes`), the host (an IP address
-    /// or a DNS name; an IPv6 address without its brackets), the port (default the
-    /// scheme's), the path (`None` for none or `/`).
-    pub(super) fn url(
-        &mut self,
-        v: &V,
-        schemes: &[&str],
-    ) -> Option<(String, String, u16, Option<String>)> {
+    /// `scheme://host[:port][/path]`, checked: the scheme one of `schemes`.
+    pub(super) fn url(&mut self, v: &V, schemes: &[&str]) -> Option<WrittenUrl> {
         let text = self.str(v)?;
         let help = "write `https://192.168.1.2:8006` or `https://example.org/path`: a scheme, a host name or address, an optional port and path";
         let Some((scheme, rest)) = text.split_once("://") else {
@@ -726,15 +804,9 @@ impl Lowerer<'_, '_> {
             );
         }
         let port = match port {
-            None => {
-                if scheme == "https" {
-                    443
-                } else {
-                    80
-                }
-            }
+            None => None,
             Some(p) => match p.parse::<u16>() {
-                Ok(n) if n > 0 => n,
+                Ok(n) if n > 0 => Some(n),
                 _ => {
                     return self.malformed(
                         v,
@@ -747,8 +819,7 @@ impl Lowerer<'_, '_> {
         let path = match path {
             None | Some("/") => None,
             Some(p) => {
-                let plain = |c: char| c.is_ascii_alphanumeric() || "-._~/%!$&'()+,;=:@".contains(c);
-                if !p.chars().all(plain) {
+                if !p.chars().all(is_url_path_char) {
                     return self.malformed(
                         v,
                         format!("path `{p}` holds characters a URL path cannot hold as they are"),
@@ -758,7 +829,12 @@ impl Lowerer<'_, '_> {
                 Some(p.to_string())
             }
         };
-        Some((scheme.to_string(), host.to_string(), port, path))
+        Some(WrittenUrl {
+            scheme: scheme.to_string(),
+            host: host.to_string(),
+            port,
+            path,
+        })
     }
 
     /// The host whose proxy serves a route: `via`, else the service's host, else the one
@@ -878,15 +954,7 @@ impl Lowerer<'_, '_> {
         host: HostId,
         at: Loc,
     ) -> Option<()> {
-        let mut written: Vec<(&str, Loc)> = w
-            .middlewares
-            .iter()
-            .map(|(m, l)| (middleware_field(m), *l))
-            .collect();
-        written.extend(w.basic_auth.map(|(_, l)| ("auth", l)));
-        written.extend(w.forward_auth.as_ref().map(|(_, l)| ("auth", *l)));
-        written.extend(w.upstream_path.as_ref().map(|(_, l)| ("upstream_path", *l)));
-        written.extend(w.balance_at.map(|l| ("health_check` / `sticky_cookie", l)));
+        let mut written = w.shaping_fields();
         written.extend(w.entrypoints.as_ref().map(|(_, l)| ("entrypoints", *l)));
         if !matches!(upstream, Upstream::Service { .. }) {
             written.push(("->", at));
@@ -978,15 +1046,7 @@ impl Lowerer<'_, '_> {
         tls: Tls,
         at: Loc,
     ) -> Option<()> {
-        let mut written: Vec<(&str, Loc)> = w
-            .middlewares
-            .iter()
-            .map(|(m, l)| (middleware_field(m), *l))
-            .collect();
-        written.extend(w.basic_auth.map(|(_, l)| ("auth", l)));
-        written.extend(w.forward_auth.as_ref().map(|(_, l)| ("auth", *l)));
-        written.extend(w.upstream_path.as_ref().map(|(_, l)| ("upstream_path", *l)));
-        written.extend(w.balance_at.map(|l| ("health_check` / `sticky_cookie", l)));
+        let written = w.shaping_fields();
         let mut ok = true;
         for (what, l) in written {
             self.ev.err(
@@ -1403,14 +1463,13 @@ impl Lowerer<'_, '_> {
     /// `/` is the whole site, the same as no path: `None`, decided here once.
     fn url_path(&mut self, v: &V) -> Option<String> {
         let p = self.str(v)?;
-        let plain = |c: char| c.is_ascii_alphanumeric() || "-._~/%!$&'()+,;=:@".contains(c);
         if !p.starts_with('/') {
             self.malformed(
                 v,
                 format!("path `{p}` does not start with `/`"),
                 "write an absolute URL path, e.g. \"/api\"",
             )
-        } else if !p.chars().all(plain) {
+        } else if !p.chars().all(is_url_path_char) {
             self.malformed(
                 v,
                 format!("path `{p}` holds characters a URL path cannot hold as they are"),
