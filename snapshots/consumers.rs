@@ -11,38 +11,12 @@
 use sparkc_core::model::Upstream;
 use sparkc_snapshots::Rendered;
 use sparkc_snapshots::http::{check_balance, check_http_route, check_redirect, exchange};
-use sparkc_snapshots::real::{Running, free_port, serve, tool, write_artifacts};
+use sparkc_snapshots::real::{Running, each_generated, free_port, serve, tool, write_artifacts};
 use sparkc_snapshots::{valid_programs, workspace};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::Command;
-
-/// Every generated file whose path ends with `suffix`, over every valid program, written with
-/// its program's other artifacts under a temporary directory as `sparkc build` would: `check`
-/// gets the program's name, the file on disk and the artifact. Returns how many were checked.
-fn each_generated(
-    suffix: &str,
-    mut check: impl FnMut(&str, &std::path::Path, &sparkc_core::target::Artifact),
-) -> usize {
-    let tmp = std::env::temp_dir().join(format!(
-        "sparkc-consumers-{}-{}",
-        suffix.replace('.', "-"),
-        std::process::id()
-    ));
-    let mut checked = 0;
-    for (i, (name, out)) in valid_programs().into_iter().enumerate() {
-        assert_eq!(out.errors(), 0, "{name}:\n{}", out.rendered());
-        let dir = tmp.join(i.to_string());
-        write_artifacts(&dir, &out.artifacts);
-        for a in out.artifacts.iter().filter(|a| a.path.ends_with(suffix)) {
-            check(&name, &dir.join(&a.path), a);
-            checked += 1;
-        }
-    }
-    let _ = std::fs::remove_dir_all(&tmp);
-    checked
-}
 
 fn compose_bin() -> PathBuf {
     tool("SPARKC_DOCKER_COMPOSE", "docker-compose")
@@ -253,6 +227,7 @@ tests:
     - exp_labels:
         severity: critical
         monitor: api-public
+        host: mon
         job: probe-api-public
         instance: https://api.example.org
       exp_annotations:
@@ -1117,11 +1092,12 @@ fn prometheus_bin() -> PathBuf {
 #[test]
 fn stdlib_health_checks_pass_against_the_real_programs() {
     let src = r#"
-import std.apps.{traefik, prometheus, blackbox_exporter, caddy}
+import std.apps.{traefik, prometheus, blackbox_exporter, caddy, alertmanager}
 host edge { runtime = compose, proxy = traefik }
 host mon { runtime = compose, proxy = caddy }
 service traefik on edge = traefik(acme_email = "ops@example.org")
 service prometheus on mon = prometheus()
+service alerts on mon = alertmanager()
 service probe on mon = blackbox_exporter()
 service proxy on mon = caddy()
 "#;
@@ -1299,6 +1275,43 @@ service proxy on mon = caddy()
         "blackbox",
     ));
     http("probe", port);
+
+    // Alertmanager: the template's flags, with the generated alertmanager.yml, in the
+    // directory of its notification templates (scripts/install-test-tools); one instance,
+    // so no gossip port.
+    let am = svc("alerts");
+    let config = tmp.join("alertmanager.yml");
+    std::fs::write(&config, artifact("compose/mon/alertmanager.yml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let am_bin = tool("SPARKC_ALERTMANAGER", "alertmanager");
+    let port = free_port();
+    let args: Vec<String> = words(&am.command)
+        .into_iter()
+        .map(|a| {
+            if a.starts_with("--config.file=") {
+                format!("--config.file={}", config.display())
+            } else if a.starts_with("--storage.path=") {
+                format!("--storage.path={}", tmp.join("alertmanager").display())
+            } else {
+                a
+            }
+        })
+        .chain([
+            format!("--web.listen-address=127.0.0.1:{port}"),
+            "--cluster.listen-address=".to_string(),
+        ])
+        .collect();
+    let templates = am_bin
+        .parent()
+        .and_then(std::path::Path::parent)
+        .map(|t| t.join("share/alertmanager"))
+        .unwrap_or_default();
+    let _alertmanager = Running(serve(
+        Command::new(&am_bin).args(&args).current_dir(&templates),
+        port,
+        "alertmanager",
+    ));
+    http("alerts", port);
 
     // Caddy: the generated Caddyfile, its metrics site on a free port, the admin API off.
     let c = svc("proxy");

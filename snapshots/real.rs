@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::workspace;
+use crate::{Rendered, valid_programs, workspace};
 
 /// A consumer binary: from `env`, else `.tools/bin/<name>`.
 pub fn tool(env: &str, name: &str) -> PathBuf {
@@ -26,6 +26,32 @@ pub fn write_artifacts(dir: &std::path::Path, artifacts: &[sparkc_core::target::
         std::fs::create_dir_all(p.parent().unwrap_or(dir)).unwrap_or_else(|e| panic!("{e}"));
         std::fs::write(&p, &a.contents).unwrap_or_else(|e| panic!("{e}"));
     }
+}
+
+/// Every generated file whose path ends with `suffix`, over every valid program, written with
+/// its program's other artifacts under a temporary directory as `sparkc build` would: `check`
+/// gets the program's name, the file on disk and the artifact. Returns how many were checked.
+pub fn each_generated(
+    suffix: &str,
+    mut check: impl FnMut(&str, &std::path::Path, &sparkc_core::target::Artifact),
+) -> usize {
+    let tmp = std::env::temp_dir().join(format!(
+        "sparkc-consumers-{}-{}",
+        suffix.replace('.', "-"),
+        std::process::id()
+    ));
+    let mut checked = 0;
+    for (i, (name, out)) in valid_programs().into_iter().enumerate() {
+        assert_eq!(out.errors(), 0, "{name}:\n{}", out.rendered());
+        let dir = tmp.join(i.to_string());
+        write_artifacts(&dir, &out.artifacts);
+        for a in out.artifacts.iter().filter(|a| a.path.ends_with(suffix)) {
+            check(&name, &dir.join(&a.path), a);
+            checked += 1;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    checked
 }
 
 /// Start a server and wait (20 s at most) until it listens on `port`; `config` is shown if

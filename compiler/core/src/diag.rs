@@ -204,6 +204,7 @@ codes! {
     Unreachable = "E0311", "a service its proxy or Prometheus cannot reach over a container network";
     PlainTextCredentials = "E0312", "a login asked for over plain HTTP";
     ExposedUnauthenticated = "W0313", "a service without a login of its own is published";
+    Undelivered = "W0314", "alert rules that no Alertmanager delivers";
     Unsupported = "E0401", "a target cannot express what the model asks for";
     ManifestSetting = "E0501", "a spark.toml target or option that does not exist, or a value of the wrong kind";
     ManifestUnused = "W0502", "spark.toml options for a target the project does not build";

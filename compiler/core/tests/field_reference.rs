@@ -30,6 +30,7 @@ fn reference() -> String {
         (DeclKind::Volume, "volume NAME on HOST { ... }"),
         (DeclKind::Domain, "domain NAME -> SERVICE.port.NAME { ... }"),
         (DeclKind::Monitor, "monitor NAME { ... }"),
+        (DeclKind::Receiver, "receiver NAME { ... }"),
     ];
     for (kind, form) in kinds {
         let _ = write!(
@@ -75,6 +76,7 @@ fn every_field_has_a_form_and_a_doc() {
         DeclKind::Volume,
         DeclKind::Domain,
         DeclKind::Monitor,
+        DeclKind::Receiver,
     ] {
         let fields = fields_of(kind);
         assert!(!fields.is_empty(), "{kind:?}");

@@ -93,10 +93,10 @@ pub fn probes(
         job.set("static_configs", Yaml::List(vec![sc]));
         job.set("relabel_configs", relabel_through(&address));
         if let Some(after) = mon.down_for {
-            out.alerts.push(alert(mon, &name, &target, after));
+            out.alerts.push(alert(m, mon, &name, &target, after));
         }
         if let Some(within) = mon.cert_expiry {
-            out.alerts.push(cert_alert(mon, &name, &target, within));
+            out.alerts.push(cert_alert(m, mon, &name, &target, within));
         }
         out.jobs.push(job);
     }
@@ -139,14 +139,15 @@ pub fn probes(
 /// The rule that fires when a monitor's probe has failed for `after` milliseconds. Alert
 /// names are metric-style names (`website-up` → `website_up`); the monitor's own name is a
 /// label.
-fn alert(mon: &Monitor, job: &str, target: &str, after: u64) -> Yaml {
+fn alert(m: &Model, mon: &Monitor, job: &str, target: &str, after: u64) -> Yaml {
     let after = sparkc_core::model::units::format_duration(after);
     alert_rule(
+        m,
         mon,
         "",
         format!("probe_success{{job=\"{job}\"}} == 0"),
         &after,
-        "critical",
+        mon.severity,
         format!(
             "{target} has failed its {} probe for {after}",
             module_of(mon)
@@ -156,8 +157,9 @@ fn alert(mon: &Monitor, job: &str, target: &str, after: u64) -> Yaml {
 
 /// An alert when the target's certificate (the earliest-expiring in its chain) expires
 /// within `within` ms: checked at every probe, firing after an hour of it.
-fn cert_alert(mon: &Monitor, job: &str, target: &str, within: u64) -> Yaml {
+fn cert_alert(m: &Model, mon: &Monitor, job: &str, target: &str, within: u64) -> Yaml {
     alert_rule(
+        m,
         mon,
         "_certificate_expiry",
         format!(
@@ -165,7 +167,7 @@ fn cert_alert(mon: &Monitor, job: &str, target: &str, within: u64) -> Yaml {
             within / 1000
         ),
         "1h",
-        "warning",
+        Severity::Warning,
         format!(
             "the certificate of {target} expires within {}",
             sparkc_core::model::units::format_duration(within)
@@ -174,27 +176,30 @@ fn cert_alert(mon: &Monitor, job: &str, target: &str, within: u64) -> Yaml {
 }
 
 /// A monitor's alerting rule: named after it (`-` as `_`) with `suffix`, labelled with its
-/// severity and name.
+/// severity, its name and the host what it probes runs on (which receivers select by, and
+/// Alertmanager inhibits by).
 fn alert_rule(
+    m: &Model,
     mon: &Monitor,
     suffix: &str,
     expr: String,
     after: &str,
-    severity: &str,
+    severity: Severity,
     summary: String,
 ) -> Yaml {
-    let name: String = mon
-        .name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
     let mut labels = Yaml::map();
-    labels.set("severity", Yaml::str(severity));
+    labels.set("severity", Yaml::str(severity.as_str()));
     labels.set("monitor", Yaml::Str(mon.name.clone()));
+    if let Some(h) = mon.host(m) {
+        labels.set("host", Yaml::Str(m.hosts[h].name.clone()));
+    }
     let mut annotations = Yaml::map();
     annotations.set("summary", Yaml::Str(summary));
     let mut rule = Yaml::map();
-    rule.set("alert", Yaml::Str(format!("{name}{suffix}")));
+    rule.set(
+        "alert",
+        Yaml::Str(super::alertmanager::alert_name(mon, suffix)),
+    );
     rule.set("expr", Yaml::Str(expr));
     rule.set("for", Yaml::str(after));
     rule.set("labels", labels);

@@ -6,11 +6,13 @@
 //! shares a container network with them. Services with a non-default `metrics_path` get a
 //! job of their own (`<host>-<service>`), since `metrics_path` is per job.
 //!
-//! Options (`[targets.prometheus]`): `scrape_interval` (default `30s`); `path`, where the
+//! Options (`[targets.prometheus]`): `scrape_interval` (default `30s`); `evaluation_interval`
+//! (default: the scrape interval); `path`, where the
 //! file goes inside the out dir (default: where the project's Prometheus service mounts it
 //! from, next to its compose file; without one, `prometheus/prometheus.yml`). Alert rules go
 //! to `rules/monitors.yml` beside it.
 
+mod alertmanager;
 mod blackbox;
 
 /// The rule files prometheus.yml loads, relative to itself (Prometheus resolves them against
@@ -39,6 +41,12 @@ impl Target for Prometheus {
                 name: "scrape_interval",
                 kind: OptionKind::Duration,
                 doc: "how often every job is scraped (default `30s`)",
+                example: "\"15s\"",
+            },
+            TargetOption {
+                name: "evaluation_interval",
+                kind: OptionKind::Duration,
+                doc: "how often alert rules are evaluated (default: the scrape interval)",
                 example: "\"15s\"",
             },
             TargetOption {
@@ -148,11 +156,21 @@ impl Target for Prometheus {
         }
         let probes = blackbox::probes(m, ctx, prom, &mut taken, &mut diags);
         jobs.extend(probes.jobs);
+        let alerting = alertmanager::alerting(m, ctx, prom, &mut diags);
+        if let (Some(prom), None, false) = (prom, &alerting.section, probes.alerts.is_empty()) {
+            diags.push(undelivered(m, prom));
+        }
         if jobs.is_empty() {
             return (Vec::new(), diags);
         }
         let mut global = Yaml::map();
+        let evaluation = ctx
+            .options
+            .get("evaluation_interval")
+            .cloned()
+            .unwrap_or_else(|| interval.clone());
         global.set("scrape_interval", Yaml::Str(interval));
+        global.set("evaluation_interval", Yaml::Str(evaluation));
         let mut doc = Yaml::map();
         doc.set("global", global);
         // The `path` option; else where the project's Prometheus mounts its configuration;
@@ -176,6 +194,10 @@ impl Target for Prometheus {
         };
         let header = crate::header(ctx.source, "prometheus");
         let mut out: Vec<Artifact> = probes.config.into_iter().collect();
+        out.extend(alerting.config);
+        if let Some(section) = alerting.section {
+            doc.set("alerting", section);
+        }
         if !probes.alerts.is_empty() {
             // Beside prometheus.yml, in the directory the stdlib template mounts as rules/.
             doc.set("rule_files", Yaml::List(vec![Yaml::str(RULES)]));
@@ -218,6 +240,40 @@ impl Target for Prometheus {
         }
         (out, diags)
     }
+}
+
+/// W0314: the project's Prometheus evaluates alert rules, but nothing delivers them.
+fn undelivered(m: &Model, prom: ServiceId) -> Diagnostic {
+    let p = &m.services[prom];
+    let alerting: Vec<&str> = m
+        .monitors
+        .iter()
+        .filter(|mon| mon.down_for.is_some() || mon.cert_expiry.is_some())
+        .map(|mon| mon.name.as_str())
+        .collect();
+    let first = m
+        .monitors
+        .iter()
+        .find(|mon| mon.down_for.is_some() || mon.cert_expiry.is_some())
+        .map_or(p.loc, |mon| mon.loc);
+    Diagnostic::warning(
+        Code::Undelivered,
+        format!(
+            "the alerts of {} fire in Prometheus, but no Alertmanager delivers them",
+            match alerting.as_slice() {
+                [one] => format!("monitor `{one}`"),
+                more => format!("{} monitors ({})", more.len(), more.join(", ")),
+            }
+        ),
+        first.file,
+        first.span,
+    )
+    .label("alerts only Prometheus's web UI shows")
+    .help(format!(
+        "run an Alertmanager beside `{}` (`service alertmanager on {} = alertmanager()` from `std.apps`) and declare where alerts go: `receiver ops {{ email {{ ... }} }}`",
+        p.name,
+        host_name(m, prom)
+    ))
 }
 
 fn host_name(m: &Model, sid: ServiceId) -> &str {

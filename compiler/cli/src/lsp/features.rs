@@ -1169,6 +1169,7 @@ fn symbol_kind(k: DeclKind) -> lsp::SymbolKind {
         DeclKind::Network => lsp::SymbolKind::INTERFACE,
         DeclKind::Volume => lsp::SymbolKind::PACKAGE,
         DeclKind::Monitor => lsp::SymbolKind::EVENT,
+        DeclKind::Receiver => lsp::SymbolKind::FUNCTION,
         DeclKind::Domain => lsp::SymbolKind::NAMESPACE,
         DeclKind::Secret => lsp::SymbolKind::KEY,
     }

@@ -39,6 +39,8 @@ pub struct Model {
     pub domains: List<DomainId, Domain>,
     /// Every monitor (a probe with an alert).
     pub monitors: Vec<Monitor>,
+    /// Every receiver of alerts, sorted by name.
+    pub receivers: Vec<Receiver>,
 }
 
 impl Model {
@@ -870,6 +872,13 @@ pub struct Secret {
     pub source: SecretSource,
 }
 
+impl Secret {
+    /// Where a container it is given reads it: `/run/secrets/NAME`.
+    pub fn path(&self) -> String {
+        format!("{SECRETS_DIR}{}", self.name)
+    }
+}
+
 /// A container network.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Network {
@@ -1253,13 +1262,151 @@ pub struct Monitor {
     pub status: Vec<u16>,
     /// A regular expression the answer's body must match; `None`: any body.
     pub body: Option<String>,
+    /// The severity of its `down_for` alert (its certificate alert is a warning).
+    pub severity: Severity,
 }
 
 impl Monitor {
+    /// The host of the project what it probes runs on: the host itself, the service's host,
+    /// or the host of the service a domain routes to. `None` for a URL outside the project
+    /// (and a route to something outside it).
+    pub fn host(&self, m: &Model) -> Option<HostId> {
+        match &self.target {
+            MonitorTarget::Host(h) => Some(*h),
+            MonitorTarget::Service { service, .. } => m.services[*service].host,
+            MonitorTarget::Domain(d) => m.domains[*d].service().and_then(|s| m.services[s].host),
+            MonitorTarget::Url(_) => None,
+        }
+    }
+
     /// Whether it probes HTTP with more than the default expectations (a status list or a
     /// body match): it then has a module of its own.
     pub fn has_own_expectations(&self) -> bool {
         !self.status.is_empty() || self.body.is_some()
+    }
+}
+
+/// How urgent an alert is: the `severity` label every generated rule carries, which
+/// receivers select by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Someone should act now (a site down).
+    Critical,
+    /// Someone should act soon (a certificate about to expire).
+    Warning,
+    /// For the record.
+    Info,
+}
+
+impl Severity {
+    /// Every severity, most urgent first.
+    pub const ALL: [Severity; 3] = [Severity::Critical, Severity::Warning, Severity::Info];
+
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// Where alerts are delivered (Alertmanager's receivers): one or more channels, for the
+/// alerts its selection names.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Receiver {
+    /// The declared name.
+    pub name: String,
+    /// Where it is declared.
+    pub loc: Loc,
+    /// How it is notified, in the order e-mail, Telegram, Slack, `PagerDuty`, webhook.
+    pub channels: Vec<Channel>,
+    /// The severities it receives; empty: every one.
+    pub severities: Vec<Severity>,
+    /// The monitors whose alerts it receives; empty: every monitor's.
+    pub monitors: Vec<String>,
+    /// The hosts whose alerts it receives (the host a monitor's target runs on); empty: all.
+    pub hosts: Vec<HostId>,
+    /// How often a firing alert is sent again, in milliseconds; `None`: every 4 hours.
+    pub repeat_every: Option<u64>,
+    /// How long a new group of alerts waits for more before it is sent, in milliseconds;
+    /// `None`: 30 seconds.
+    pub wait: Option<u64>,
+}
+
+/// One way a receiver is notified. Credentials are secrets, read by Alertmanager from their
+/// mounted files (`/run/secrets/NAME`), never written into its configuration.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// E-mail over SMTP.
+    Email {
+        /// The addresses written to.
+        to: Vec<String>,
+        /// The sender address.
+        from: String,
+        /// The SMTP server, `host:port`.
+        smarthost: String,
+        /// The SMTP login, if the server asks for one.
+        username: Option<String>,
+        /// Its password.
+        password: Option<SecretId>,
+        /// Whether STARTTLS is required (default: yes).
+        require_tls: bool,
+    },
+    /// A Telegram bot writing to a chat.
+    Telegram {
+        /// The bot's token.
+        token: SecretId,
+        /// The chat (a group's id is negative).
+        chat_id: i64,
+    },
+    /// A Slack incoming webhook.
+    Slack {
+        /// The webhook URL (it is the credential).
+        webhook: SecretId,
+        /// The channel, if not the webhook's own.
+        channel: Option<String>,
+    },
+    /// `PagerDuty`, through its Events API v2.
+    PagerDuty {
+        /// The integration's routing key.
+        routing_key: SecretId,
+    },
+    /// A POST of Alertmanager's JSON to a URL (ntfy, Gotify, a chat bridge, your own).
+    Webhook {
+        /// The URL, plain or, where it holds a token, a secret.
+        url: WebhookUrl,
+    },
+}
+
+/// A webhook's address.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookUrl {
+    /// Written in the configuration.
+    Plain(String),
+    /// Read from the secret's file.
+    Secret(SecretId),
+}
+
+impl Channel {
+    /// The secrets this channel reads.
+    pub fn secrets(&self) -> Vec<SecretId> {
+        match self {
+            Channel::Email { password, .. } => password.iter().copied().collect(),
+            Channel::Telegram { token, .. } => vec![*token],
+            Channel::Slack { webhook, .. } => vec![*webhook],
+            Channel::PagerDuty { routing_key } => vec![*routing_key],
+            Channel::Webhook {
+                url: WebhookUrl::Secret(s),
+            } => vec![*s],
+            Channel::Webhook {
+                url: WebhookUrl::Plain(_),
+            } => Vec::new(),
+        }
     }
 }
 

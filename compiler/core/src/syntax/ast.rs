@@ -144,6 +144,7 @@ pub enum DeclKind {
     Network,
     Volume,
     Monitor,
+    Receiver,
     Domain,
     Secret,
 }
@@ -156,6 +157,7 @@ impl DeclKind {
             DeclKind::Network => "network",
             DeclKind::Volume => "volume",
             DeclKind::Monitor => "monitor",
+            DeclKind::Receiver => "receiver",
             DeclKind::Domain => "domain",
             DeclKind::Secret => "secret",
         }
@@ -167,6 +169,7 @@ impl DeclKind {
             "network" => DeclKind::Network,
             "volume" => DeclKind::Volume,
             "monitor" => DeclKind::Monitor,
+            "receiver" => DeclKind::Receiver,
             "domain" => DeclKind::Domain,
             "secret" => DeclKind::Secret,
             _ => return None,

@@ -28,6 +28,7 @@ const KINDS: &[(&str, DeclKind)] = &[
     ("network", DeclKind::Network),
     ("volume", DeclKind::Volume),
     ("monitor", DeclKind::Monitor),
+    ("receiver", DeclKind::Receiver),
 ];
 
 pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
@@ -132,6 +133,7 @@ fn item_boundaries(text: &str, parts: usize) -> Vec<usize> {
         b"host ",
         b"secret ",
         b"monitor ",
+        b"receiver ",
         b"network ",
         b"volume ",
         b"const ",
@@ -451,7 +453,7 @@ impl Parser<'_> {
         if KINDS.iter().any(|(w, _)| self.at_word(w)) {
             return self.decl();
         }
-        self.expect("a declaration (`host`, `service`, `network`, `volume`, `monitor`, `domain`, `secret`), `const`, `template` or `import`");
+        self.expect("a declaration (`host`, `service`, `network`, `volume`, `monitor`, `receiver`, `domain`, `secret`), `const`, `template` or `import`");
         None
     }
 
@@ -758,7 +760,7 @@ impl Parser<'_> {
         }))
     }
 
-    /// `kind = @{ ("host" | "service" | "network" | "volume" | "monitor") ~ !ident_char }`
+    /// `kind = @{ ("host" | "service" | "network" | "volume" | "monitor" | "receiver") ~ !ident_char }`
     fn kind(&mut self) -> Option<Name> {
         for (w, _) in KINDS {
             if self.at_word(w) {
@@ -770,7 +772,7 @@ impl Parser<'_> {
                 });
             }
         }
-        self.expect("a kind (`host`, `service`, `network`, `volume`, `monitor`)");
+        self.expect("a kind (`host`, `service`, `network`, `volume`, `monitor`, `receiver`)");
         None
     }
 

@@ -4,7 +4,7 @@
 //! argument whenever the value came from one).
 //!
 //! One file per declaration kind (`host`, `secret`, `network` and volume, `service/` split by
-//! concern, `domain`, `monitor`), the value conversions (`convert`) and the checks of names
+//! concern, `domain`, `monitor`, `receiver`), the value conversions (`convert`) and the checks of names
 //! and literals (`validate`).
 
 mod convert;
@@ -12,6 +12,7 @@ mod domain;
 mod host;
 mod monitor;
 mod network;
+mod receiver;
 mod secret;
 mod service;
 mod validate;
@@ -101,6 +102,7 @@ pub fn fields_of(kind: DeclKind) -> Vec<FieldDoc> {
         DeclKind::Volume => docs(&network::VOLUME_FIELDS),
         DeclKind::Domain => docs(&domain::FIELDS),
         DeclKind::Monitor => docs(&monitor::FIELDS),
+        DeclKind::Receiver => docs(&receiver::FIELDS),
     }
 }
 
@@ -405,8 +407,15 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                 self.model.monitors.push(x);
             }
         }
+        for s in self.syms_of(DeclKind::Receiver) {
+            self.enter(s);
+            if let Some(x) = self.receiver(s) {
+                self.model.receivers.push(x);
+            }
+        }
         self.ev.subject = None;
         self.proxy_secrets();
+        self.receiver_secrets();
     }
 
     fn loc_of(&self, sym: usize) -> Loc {

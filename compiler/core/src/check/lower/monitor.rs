@@ -18,6 +18,7 @@ pub(super) struct MonitorFields {
     path: Option<(String, crate::source::Loc)>,
     status: Option<(Vec<u16>, crate::source::Loc)>,
     body: Option<(String, crate::source::Loc)>,
+    severity: Option<Severity>,
 }
 
 /// Every field a monitor declaration may have.
@@ -98,6 +99,19 @@ pub(super) static FIELDS: FieldTable<MonitorFields> = FieldTable::new(&[
         form: "body = \"\\\"status\\\":\\s*\\\"ok\\\"\"",
         doc: "A regular expression (RE2, as the blackbox exporter reads it) the answer's body must match.",
         lower: |l, v, m| m.body = l.str(v).map(|b| (b, v.loc)),
+    },
+    Field {
+        name: "severity",
+        form: "severity = critical | warning | info",
+        doc: "The severity of its `down_for` alert, which receivers select by (default `critical`).",
+        lower: |l, v, m| {
+            m.severity = match l.variant(v, "severity", &["critical", "warning", "info"]) {
+                Some("warning") => Some(Severity::Warning),
+                Some("info") => Some(Severity::Info),
+                Some(_) => Some(Severity::Critical),
+                None => None,
+            }
+        },
     },
 ]);
 
@@ -213,6 +227,7 @@ impl Lowerer<'_, '_> {
             path: written.path.map(|(p, _)| p),
             status: written.status.map(|(c, _)| c).unwrap_or_default(),
             body: written.body.map(|(b, _)| b),
+            severity: written.severity.unwrap_or(Severity::Critical),
         })
     }
 
