@@ -251,6 +251,143 @@ tests:
     );
 }
 
+/// The threshold alerts of the `host_thresholds` fixture, run by `promtool test rules` against
+/// made-up node-exporter and probe series that turn unhealthy at minute 10: each fires once it
+/// has been above its limit for its duration, not before, and never for a healthy host (nor
+/// for a full tmpfs, which is not the host's disk).
+#[test]
+fn threshold_alerts_fire_after_their_duration() {
+    let fixture = workspace().join("snapshots/build/host_thresholds.spark");
+    let out = sparkc_snapshots::compile_build_fixture(&fixture);
+    assert_eq!(out.errors(), 0, "{}", out.rendered());
+    let rules = out
+        .artifacts
+        .iter()
+        .find(|a| a.path.ends_with("rules/monitors.yml"))
+        .map(|a| a.contents.clone())
+        .unwrap_or_default();
+    let dir = std::env::temp_dir().join(format!("sparkc-thresholds-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("rules.yml"), &rules).unwrap_or_else(|e| panic!("{e}"));
+    let node = r#"job="observer", instance="node-exporter:9100""#;
+    let labels = |extra: &str| {
+        format!(
+            "        severity: warning\n        monitor: observer-load\n        host: observer\n        instance: node-exporter:9100\n{extra}"
+        )
+    };
+    let job = "        job: observer\n";
+    let test = format!(
+        r#"rule_files: [rules.yml]
+evaluation_interval: 1m
+tests:
+- interval: 1m
+  input_series:
+  # idle 100 % for ten minutes, then 20 %: 80 % busy
+  - series: 'node_cpu_seconds_total{{{node}, mode="idle", cpu="0"}}'
+    values: '0+60x10 600+12x30'
+  - series: 'node_memory_MemTotal_bytes{{{node}}}'
+    values: '1000x40'
+  - series: 'node_memory_MemAvailable_bytes{{{node}}}'
+    values: '900x10 100x30'
+  - series: 'node_disk_io_time_seconds_total{{{node}, device="sda"}}'
+    values: '0+6x10 60+54x30'
+  - series: 'node_filesystem_size_bytes{{{node}, device="/dev/sda1", fstype="ext4", mountpoint="/host"}}'
+    values: '1000x40'
+  - series: 'node_filesystem_avail_bytes{{{node}, device="/dev/sda1", fstype="ext4", mountpoint="/host"}}'
+    values: '500x10 50x30'
+  - series: 'node_filesystem_size_bytes{{{node}, device="tmpfs", fstype="tmpfs", mountpoint="/run"}}'
+    values: '1000x40'
+  - series: 'node_filesystem_avail_bytes{{{node}, device="tmpfs", fstype="tmpfs", mountpoint="/run"}}'
+    values: '1x40'
+  - series: 'probe_duration_seconds{{job="probe-api-latency", instance="http://api:8080/healthz"}}'
+    values: '0.05x10 0.5x30'
+  alert_rule_test:
+  - {{eval_time: 12m, alertname: observer_load_cpu, exp_alerts: []}}
+  - eval_time: 25m
+    alertname: observer_load_cpu
+    exp_alerts:
+    - exp_labels:
+{cpu}      exp_annotations:
+        summary: 'observer: CPU busy above 70% for 5m (now 80%)'
+  - {{eval_time: 14m, alertname: observer_load_memory, exp_alerts: []}}
+  - eval_time: 17m
+    alertname: observer_load_memory
+    exp_alerts:
+    - exp_labels:
+{mem}      exp_annotations:
+        summary: 'observer: memory in use above 80% for 5m (now 90%)'
+  - {{eval_time: 18m, alertname: observer_load_disk_io, exp_alerts: []}}
+  - eval_time: 30m
+    alertname: observer_load_disk_io
+    exp_alerts:
+    - exp_labels:
+{io}      exp_annotations:
+        summary: 'observer: disk sda busy above 80% for 10m (now 90%)'
+  - {{eval_time: 20m, alertname: observer_load_disk, exp_alerts: []}}
+  - eval_time: 30m
+    alertname: observer_load_disk
+    exp_alerts:
+    - exp_labels:
+{disk}      exp_annotations:
+        summary: 'observer: disk space used on /host above 90% for 15m (now 95%)'
+  - {{eval_time: 14m, alertname: api_latency_response_time, exp_alerts: []}}
+  - eval_time: 17m
+    alertname: api_latency_response_time
+    exp_alerts:
+    - exp_labels:
+        severity: warning
+        monitor: api-latency
+        host: observer
+        job: probe-api-latency
+        instance: http://api:8080/healthz
+      exp_annotations:
+        summary: http://api:8080/healthz has answered slower than 200ms for 5m
+# A healthy host: idle, half its memory and disk free, disks mostly idle, fast answers.
+- interval: 1m
+  input_series:
+  - series: 'node_cpu_seconds_total{{{node}, mode="idle", cpu="0"}}'
+    values: '0+57x40'
+  - series: 'node_memory_MemTotal_bytes{{{node}}}'
+    values: '1000x40'
+  - series: 'node_memory_MemAvailable_bytes{{{node}}}'
+    values: '500x40'
+  - series: 'node_disk_io_time_seconds_total{{{node}, device="sda"}}'
+    values: '0+6x40'
+  - series: 'node_filesystem_size_bytes{{{node}, device="/dev/sda1", fstype="ext4", mountpoint="/host"}}'
+    values: '1000x40'
+  - series: 'node_filesystem_avail_bytes{{{node}, device="/dev/sda1", fstype="ext4", mountpoint="/host"}}'
+    values: '500x40'
+  - series: 'probe_duration_seconds{{job="probe-api-latency", instance="http://api:8080/healthz"}}'
+    values: '0.05x40'
+  alert_rule_test:
+  - {{eval_time: 39m, alertname: observer_load_cpu, exp_alerts: []}}
+  - {{eval_time: 39m, alertname: observer_load_memory, exp_alerts: []}}
+  - {{eval_time: 39m, alertname: observer_load_disk_io, exp_alerts: []}}
+  - {{eval_time: 39m, alertname: observer_load_disk, exp_alerts: []}}
+  - {{eval_time: 39m, alertname: api_latency_response_time, exp_alerts: []}}
+"#,
+        cpu = labels(""),
+        mem = labels(job),
+        io = labels(&format!("{job}        device: sda\n")),
+        disk = labels(&format!(
+            "{job}        device: /dev/sda1\n        fstype: ext4\n        mountpoint: /host\n"
+        )),
+    );
+    std::fs::write(dir.join("test.yml"), &test).unwrap_or_else(|e| panic!("{e}"));
+    let r = Command::new(promtool_bin())
+        .args(["test", "rules"])
+        .arg(dir.join("test.yml"))
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        r.status.success(),
+        "promtool test rules failed:\n{}{}\n--- rules ---\n{rules}\n--- test ---\n{test}",
+        String::from_utf8_lossy(&r.stdout),
+        String::from_utf8_lossy(&r.stderr)
+    );
+}
+
 #[test]
 fn promtool_rejects_a_broken_config() {
     let bin = promtool_bin();

@@ -236,10 +236,7 @@ fn receiver(m: &Model, r: &Receiver) -> Yaml {
 /// down has no certificate to expire).
 fn inhibit_rules(m: &Model) -> Vec<Yaml> {
     let mut rules = Vec::new();
-    let alerting = m
-        .monitors
-        .iter()
-        .any(|mon| mon.down_for.is_some() || mon.cert_expiry.is_some());
+    let alerting = m.monitors.iter().any(Monitor::alerts);
     if !alerting {
         return rules;
     }

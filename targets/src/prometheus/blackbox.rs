@@ -55,7 +55,7 @@ pub fn probes(
     }
     // Each module once, by name (a monitor with its own expectations has its own).
     let mut modules: BTreeMap<String, &Monitor> = BTreeMap::new();
-    for mon in &m.monitors {
+    for mon in m.monitors.iter().filter(|mon| mon.probes) {
         let Some(target) = probe_target(m, mon, bb, diags) else {
             continue;
         };
@@ -97,6 +97,12 @@ pub fn probes(
         }
         if let Some(within) = mon.cert_expiry {
             out.alerts.push(cert_alert(m, mon, &name, &target, within));
+        }
+        for t in &mon.thresholds {
+            if t.measure == Measure::ResponseTime {
+                out.alerts
+                    .push(response_time_alert(m, mon, t, &name, &target));
+            }
         }
         out.jobs.push(job);
     }
@@ -175,10 +181,28 @@ fn cert_alert(m: &Model, mon: &Monitor, job: &str, target: &str, within: u64) ->
     )
 }
 
+/// An alert when a probe's answers take longer than the threshold for its duration.
+fn response_time_alert(m: &Model, mon: &Monitor, t: &Threshold, job: &str, target: &str) -> Yaml {
+    let limit = sparkc_core::model::units::format_duration(t.above as u64);
+    let after = sparkc_core::model::units::format_duration(t.for_ms);
+    alert_rule(
+        m,
+        mon,
+        "_response_time",
+        format!(
+            "probe_duration_seconds{{job=\"{job}\"}} > {}",
+            super::thresholds::number(t.above / 1000.0)
+        ),
+        &after,
+        t.severity,
+        format!("{target} has answered slower than {limit} for {after}"),
+    )
+}
+
 /// A monitor's alerting rule: named after it (`-` as `_`) with `suffix`, labelled with its
 /// severity, its name and the host what it probes runs on (which receivers select by, and
 /// Alertmanager inhibits by).
-fn alert_rule(
+pub(super) fn alert_rule(
     m: &Model,
     mon: &Monitor,
     suffix: &str,

@@ -14,6 +14,7 @@
 
 mod alertmanager;
 mod blackbox;
+mod thresholds;
 
 /// The rule files prometheus.yml loads, relative to itself (Prometheus resolves them against
 /// the config file's directory, so the same line works inside the container and in the out dir).
@@ -99,6 +100,8 @@ impl Target for Prometheus {
             .map(|(_, h)| h.name.clone())
             .collect();
         let mut jobs = Vec::new();
+        // The job each scraped service is in, for the rules over its series.
+        let mut job_of: rustc_hash::FxHashMap<ServiceId, String> = rustc_hash::FxHashMap::default();
         for (hid, h) in m.hosts.iter_enumerated() {
             let mut default_path = Vec::new();
             let mut own_path = Vec::new();
@@ -111,15 +114,17 @@ impl Target for Prometheus {
                 ));
                 if s.metrics_path == "/metrics" && s.metrics_interval.is_none() {
                     default_path.push(target);
+                    job_of.insert(sid, h.name.clone());
                 } else {
-                    own_path.push((s, target));
+                    own_path.push((sid, s, target));
                 }
             }
             if !default_path.is_empty() {
                 jobs.push(job(&h.name, default_path));
             }
-            for (s, target) in own_path {
+            for (sid, s, target) in own_path {
                 let name = format!("{}-{}", h.name, s.name);
+                job_of.insert(sid, name.clone());
                 if !taken.insert(name.clone()) {
                     let loc = s.loc_of(if s.metrics_path == "/metrics" {
                         "metrics_interval"
@@ -154,8 +159,11 @@ impl Target for Prometheus {
                 jobs.push(job);
             }
         }
-        let probes = blackbox::probes(m, ctx, prom, &mut taken, &mut diags);
-        jobs.extend(probes.jobs);
+        let mut probes = blackbox::probes(m, ctx, prom, &mut taken, &mut diags);
+        jobs.extend(std::mem::take(&mut probes.jobs));
+        probes
+            .alerts
+            .extend(thresholds::host_rules(m, &job_of, &mut diags));
         let alerting = alertmanager::alerting(m, ctx, prom, &mut diags);
         if let (Some(prom), None, false) = (prom, &alerting.section, probes.alerts.is_empty()) {
             diags.push(undelivered(m, prom));
@@ -248,13 +256,13 @@ fn undelivered(m: &Model, prom: ServiceId) -> Diagnostic {
     let alerting: Vec<&str> = m
         .monitors
         .iter()
-        .filter(|mon| mon.down_for.is_some() || mon.cert_expiry.is_some())
+        .filter(|mon| mon.alerts())
         .map(|mon| mon.name.as_str())
         .collect();
     let first = m
         .monitors
         .iter()
-        .find(|mon| mon.down_for.is_some() || mon.cert_expiry.is_some())
+        .find(|mon| mon.alerts())
         .map_or(p.loc, |mon| mon.loc);
     Diagnostic::warning(
         Code::Undelivered,

@@ -1264,9 +1264,67 @@ pub struct Monitor {
     pub body: Option<String>,
     /// The severity of its `down_for` alert (its certificate alert is a warning).
     pub severity: Severity,
+    /// Whether it probes its target (a blackbox job): not for a monitor that only watches
+    /// a host's resources (`cpu_above(...)` and the like, without `probe`).
+    pub probes: bool,
+    /// Alerts when a measurement stays above a threshold.
+    pub thresholds: Vec<Threshold>,
+}
+
+/// An alert when a measurement stays above a limit for a while.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Threshold {
+    /// What is measured.
+    pub measure: Measure,
+    /// The limit: a percentage (0–100) for a host's resources, milliseconds for a response
+    /// time.
+    pub above: f64,
+    /// How long it must stay above before the alert fires, in milliseconds.
+    pub for_ms: u64,
+    /// The alert's severity.
+    pub severity: Severity,
+}
+
+/// What a threshold measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    /// The share of a host's CPU time not idle (node-exporter), in percent.
+    Cpu,
+    /// The share of a host's memory not available (node-exporter), in percent.
+    Memory,
+    /// The share of a file system's space used (node-exporter), in percent.
+    Disk,
+    /// The share of time a disk is busy with I/O (node-exporter), in percent.
+    DiskIo,
+    /// How long a probe takes (the blackbox exporter), in milliseconds.
+    ResponseTime,
+}
+
+impl Measure {
+    /// The call it is written as (`cpu_above`).
+    pub fn call(self) -> &'static str {
+        match self {
+            Measure::Cpu => "cpu_above",
+            Measure::Memory => "memory_above",
+            Measure::Disk => "disk_above",
+            Measure::DiskIo => "disk_io_above",
+            Measure::ResponseTime => "response_time_above",
+        }
+    }
+
+    /// Whether it is a host's resource, read from the host's node-exporter.
+    pub fn of_host(self) -> bool {
+        self != Measure::ResponseTime
+    }
 }
 
 impl Monitor {
+    /// Whether it raises any alert.
+    pub fn alerts(&self) -> bool {
+        self.down_for.is_some() || self.cert_expiry.is_some() || !self.thresholds.is_empty()
+    }
+
     /// The host of the project what it probes runs on: the host itself, the service's host,
     /// or the host of the service a domain routes to. `None` for a URL outside the project
     /// (and a route to something outside it).

@@ -19,6 +19,9 @@ pub(super) struct MonitorFields {
     status: Option<(Vec<u16>, crate::source::Loc)>,
     body: Option<(String, crate::source::Loc)>,
     severity: Option<Severity>,
+    /// Thresholds as written (severity decided once the monitor's is known), each with
+    /// where it is written.
+    thresholds: Vec<(Measure, f64, u64, crate::source::Loc)>,
 }
 
 /// Every field a monitor declaration may have.
@@ -50,8 +53,8 @@ pub(super) static FIELDS: FieldTable<MonitorFields> = FieldTable::new(&[
     },
     Field {
         name: "alert",
-        form: "alert = down_for(5m) | cert_expires_within(14d) | [down_for(5m), cert_expires_within(14d)]",
-        doc: "Alerts: when the target has failed for this long; when its certificate expires within this long (HTTPS probes).",
+        form: "alert = down_for(5m) | cert_expires_within(14d) | cpu_above(70, 5m) | memory_above(80, 5m) | disk_above(90, 10m) | disk_io_above(80, 5m) | response_time_above(200ms, 5m) | [...]",
+        doc: "Alerts: when the target has failed for this long; when its certificate expires within this long (HTTPS probes); when a host's CPU, memory, disk space or disk I/O stays above a percentage (from its node-exporter), or a probe's response time above a duration, for a while.",
         lower: |l, v, m| {
             let one = |l: &mut Lowerer<'_, '_>, v: &V, m: &mut MonitorFields| match &v.val {
                 Val::Call(n, args) if n.text == "down_for" && args.len() == 1 => {
@@ -60,8 +63,17 @@ pub(super) static FIELDS: FieldTable<MonitorFields> = FieldTable::new(&[
                 Val::Call(n, args) if n.text == "cert_expires_within" && args.len() == 1 => {
                     m.cert_expiry = l.duration(&args[0].1).map(|d| (d, v.loc));
                 }
+                Val::Call(n, args) if MEASURES.iter().any(|(c, _)| *c == n.text) => {
+                    let measure = MEASURES
+                        .iter()
+                        .find(|(c, _)| *c == n.text)
+                        .map_or(Measure::Cpu, |(_, m)| *m);
+                    if let Some(t) = l.threshold(v, measure, args) {
+                        m.thresholds.push(t);
+                    }
+                }
                 _ => {
-                    l.mismatch::<()>(v, "`down_for(DURATION)` or `cert_expires_within(DURATION)`");
+                    l.mismatch::<()>(v, "`down_for(DURATION)`, `cert_expires_within(DURATION)` or a threshold (`cpu_above(70, 5m)`, `memory_above`, `disk_above`, `disk_io_above`, `response_time_above(200ms, 5m)`)");
                 }
             };
             match &v.val {
@@ -103,7 +115,7 @@ pub(super) static FIELDS: FieldTable<MonitorFields> = FieldTable::new(&[
     Field {
         name: "severity",
         form: "severity = critical | warning | info",
-        doc: "The severity of its `down_for` alert, which receivers select by (default `critical`).",
+        doc: "The severity of its alerts but the certificate's (a warning), which receivers select by (default: `critical` for `down_for`, `warning` for a threshold).",
         lower: |l, v, m| {
             m.severity = match l.variant(v, "severity", &["critical", "warning", "info"]) {
                 Some("warning") => Some(Severity::Warning),
@@ -115,7 +127,49 @@ pub(super) static FIELDS: FieldTable<MonitorFields> = FieldTable::new(&[
     },
 ]);
 
+/// The threshold calls, by what they measure.
+const MEASURES: &[(&str, Measure)] = &[
+    ("cpu_above", Measure::Cpu),
+    ("memory_above", Measure::Memory),
+    ("disk_above", Measure::Disk),
+    ("disk_io_above", Measure::DiskIo),
+    ("response_time_above", Measure::ResponseTime),
+];
+
 impl Lowerer<'_, '_> {
+    /// `cpu_above(70, 5m)`: a percentage (a response time: a duration) and how long.
+    fn threshold(
+        &mut self,
+        v: &V,
+        measure: Measure,
+        args: &[(Option<crate::syntax::ast::Name>, V)],
+    ) -> Option<(Measure, f64, u64, crate::source::Loc)> {
+        let call = measure.call();
+        let [(_, limit), (_, after)] = args else {
+            let example = if measure == Measure::ResponseTime {
+                format!("{call}(200ms, 5m)")
+            } else {
+                format!("{call}(80, 5m)")
+            };
+            return self.mismatch(v, &format!("`{call}(LIMIT, DURATION)`, e.g. `{example}`"));
+        };
+        let above = if measure == Measure::ResponseTime {
+            self.duration(limit).map(|ms| ms as f64)
+        } else {
+            let p = self.float(limit, 0.0)?;
+            if p <= 0.0 || p >= 100.0 {
+                return self.out_of_range(
+                    limit,
+                    format!("{p} is not a percentage a threshold can be above"),
+                    "a percentage between 0 and 100, exclusive: `cpu_above(70, 5m)` alerts above 70 %",
+                );
+            }
+            Some(p)
+        };
+        let for_ms = self.duration(after);
+        Some((measure, above?, for_ms?, v.loc))
+    }
+
     pub(super) fn monitor(&mut self, sym: usize) -> Option<Monitor> {
         let decl = self.decl(sym);
         let f = self.fields(sym, &FIELDS);
@@ -216,6 +270,43 @@ impl Lowerer<'_, '_> {
             );
             return None;
         }
+        let on_host = matches!(written.target, Some(MonitorTarget::Host(_)));
+        for (measure, _, _, at) in &written.thresholds {
+            if measure.of_host() && !on_host && written.target.is_some() {
+                self.ev.err(
+                    Diagnostic::error(
+                        Code::BadRoute,
+                        format!("`{}` measures a host, and monitor `{name}` watches no host", measure.call()),
+                        at.file,
+                        at.span,
+                    )
+                    .label("read from the host's node-exporter")
+                    .help("watch the host the service runs on in a monitor of its own: `monitor web01-load { target = web01, alert = cpu_above(70, 5m) }`"),
+                );
+                return None;
+            }
+        }
+        // A monitor that only watches a host's resources asks the host's node-exporter, and
+        // probes nothing.
+        let probes = !(on_host
+            && written.probe.is_none()
+            && written.down_for.is_none()
+            && written.cert_expiry.is_none()
+            && written.path.is_none()
+            && written.status.is_none()
+            && written.body.is_none()
+            && !written.thresholds.is_empty()
+            && written.thresholds.iter().all(|t| t.0.of_host()));
+        let thresholds = written
+            .thresholds
+            .iter()
+            .map(|&(measure, above, for_ms, _)| Threshold {
+                measure,
+                above,
+                for_ms,
+                severity: written.severity.unwrap_or(Severity::Warning),
+            })
+            .collect();
         Some(Monitor {
             name,
             loc,
@@ -228,6 +319,8 @@ impl Lowerer<'_, '_> {
             status: written.status.map(|(c, _)| c).unwrap_or_default(),
             body: written.body.map(|(b, _)| b),
             severity: written.severity.unwrap_or(Severity::Critical),
+            probes,
+            thresholds,
         })
     }
 

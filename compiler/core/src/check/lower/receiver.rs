@@ -87,6 +87,25 @@ pub(super) static FIELDS: FieldTable<ReceiverFields> = FieldTable::new(&[
             for item in l.list(v).unwrap_or_default() {
                 if let Some(sym) = l.decl_ref(item, DeclKind::Monitor) {
                     let name = l.ev.syms.list[sym].name.as_str().to_owned();
+                    // Monitors are lowered before receivers.
+                    let silent = l
+                        .model
+                        .monitors
+                        .iter()
+                        .find(|m| m.name == name)
+                        .is_some_and(|m| !m.alerts());
+                    if silent {
+                        l.ev.err(
+                            Diagnostic::error(
+                                Code::MissingField,
+                                format!("monitor `{name}` raises no alert: a receiver of its alerts gets nothing"),
+                                item.loc.file,
+                                item.loc.span,
+                            )
+                            .help(format!("give `{name}` an alert (`alert = down_for(5m)`), or remove it here")),
+                        );
+                        continue;
+                    }
                     if !r.monitors.contains(&name) {
                         r.monitors.push(name);
                     }
