@@ -341,17 +341,40 @@ fn probe_target(
             }
         }
         MonitorTarget::Service { service: sid, port } => {
-            if m.reach(bb, *sid) == Reach::No {
-                let label = format!(
-                    "monitor `{}` probes `{}` through `{}`",
-                    mon.name, m.services[*sid].name, m.services[bb].name
-                );
-                let help = join_help(m, bb, *sid, "monitoring");
-                diags.push(unreachable(m, bb, *sid, mon.loc, label, help));
-                return None;
-            }
-            let number = port.number;
-            let host = m.dns_name(*sid);
+            // On another host: the address and port it is published at there.
+            let (host, number) = if m.services[*sid].host == m.services[bb].host {
+                if m.reach(bb, *sid) == Reach::No {
+                    let label = format!(
+                        "monitor `{}` probes `{}` through `{}`",
+                        mon.name, m.services[*sid].name, m.services[bb].name
+                    );
+                    let help = join_help(m, bb, *sid, "monitoring");
+                    diags.push(unreachable(m, bb, *sid, mon.loc, label, help));
+                    return None;
+                }
+                (m.dns_name(*sid).to_string(), port.number)
+            } else {
+                match m.from_outside(*sid, port.number, port.proto) {
+                    Ok((ip, at)) if ip.is_ipv6() => (format!("[{ip}]"), at),
+                    Ok((ip, at)) => (ip.to_string(), at),
+                    Err(_) => {
+                        let s = &m.services[*sid];
+                        let label = format!(
+                            "monitor `{}` probes `{}` on `{}` from `{}`",
+                            mon.name,
+                            s.name,
+                            m.host_of(*sid).map_or("?", |h| h.name.as_str()),
+                            m.host_of(bb).map_or("?", |h| h.name.as_str())
+                        );
+                        let help = format!(
+                            "publish port `{}` of `{}` on its host's private address, where the blackbox exporter probes it (`publish = [{}]`), or run a blackbox exporter on its host",
+                            port.name, s.name, port.name
+                        );
+                        diags.push(unreachable(m, bb, *sid, mon.loc, label, help));
+                        return None;
+                    }
+                }
+            };
             match mon.probe {
                 Probe::Http | Probe::Https => format!(
                     "{}://{host}:{number}{}",
@@ -359,7 +382,7 @@ fn probe_target(
                     mon.path.as_deref().unwrap_or("/")
                 ),
                 Probe::Tcp => format!("{host}:{number}"),
-                Probe::Icmp => host.to_string(),
+                Probe::Icmp => host,
             }
         }
         MonitorTarget::Url(url) => url.clone(),

@@ -23,6 +23,9 @@ const RULES: &str = "rules/*.yml";
 /// Where the Prometheus image reads its configuration (the stdlib template's path).
 const CONFIG_IN_CONTAINER: &str = "/etc/prometheus/prometheus.yml";
 
+/// Where [`RULES`] resolve inside the container: beside [`CONFIG_IN_CONTAINER`].
+const RULES_IN_CONTAINER: &str = "/etc/prometheus/rules";
+
 use crate::yaml::{Yaml, render};
 use sparkc_core::diag::{Code, Diagnostic};
 use sparkc_core::model::reach::{self, attachment_text, join_help};
@@ -74,13 +77,32 @@ impl Target for Prometheus {
                 by_host[h].push(sid);
             }
         }
-        // Targets are container names: where the project runs its Prometheus, each target
-        // must be on a network that Prometheus is attached to.
+        // Targets are container names where the project's Prometheus shares a network with
+        // them; on another host, the address and port they are published at there.
         let prom = m.app_anywhere("prometheus");
-        if let Some(prom) = prom {
-            for &sid in by_host.iter().flatten() {
+        let mut address: rustc_hash::FxHashMap<ServiceId, String> =
+            rustc_hash::FxHashMap::default();
+        for &sid in by_host.iter().flatten() {
+            let port = m.services[sid].metrics_port.unwrap_or(0);
+            let local = format!("{}:{port}", m.dns_name(sid));
+            let Some(prom) = prom else {
+                address.insert(sid, local);
+                continue;
+            };
+            if m.services[prom].host == m.services[sid].host {
                 if m.reach(prom, sid) == Reach::No {
-                    diags.push(unreachable(m, prom, sid));
+                    diags.push(unreachable(m, prom, sid, None));
+                }
+                address.insert(sid, local);
+            } else {
+                match m.from_outside(sid, port, Proto::Tcp) {
+                    Ok((ip, at)) => {
+                        address.insert(sid, std::net::SocketAddr::new(ip, at).to_string());
+                    }
+                    Err(gap) => {
+                        diags.push(unreachable(m, prom, sid, Some(gap)));
+                        address.insert(sid, local);
+                    }
                 }
             }
         }
@@ -100,21 +122,18 @@ impl Target for Prometheus {
             .map(|(_, h)| h.name.clone())
             .collect();
         let mut jobs = Vec::new();
-        // The job each scraped service is in, for the rules over its series.
-        let mut job_of: rustc_hash::FxHashMap<ServiceId, String> = rustc_hash::FxHashMap::default();
+        // The job and instance of each scraped service, for the rules over its series.
+        let mut job_of: rustc_hash::FxHashMap<ServiceId, (String, String)> =
+            rustc_hash::FxHashMap::default();
         for (hid, h) in m.hosts.iter_enumerated() {
             let mut default_path = Vec::new();
             let mut own_path = Vec::new();
             for &sid in &by_host[hid] {
                 let s = &m.services[sid];
-                let target = Yaml::Str(format!(
-                    "{}:{}",
-                    m.dns_name(sid),
-                    s.metrics_port.unwrap_or(0)
-                ));
+                let target = Yaml::Str(address[&sid].clone());
                 if s.metrics_path == "/metrics" && s.metrics_interval.is_none() {
                     default_path.push(target);
-                    job_of.insert(sid, h.name.clone());
+                    job_of.insert(sid, (h.name.clone(), address[&sid].clone()));
                 } else {
                     own_path.push((sid, s, target));
                 }
@@ -124,7 +143,7 @@ impl Target for Prometheus {
             }
             for (sid, s, target) in own_path {
                 let name = format!("{}-{}", h.name, s.name);
-                job_of.insert(sid, name.clone());
+                job_of.insert(sid, (name.clone(), address[&sid].clone()));
                 if !taken.insert(name.clone()) {
                     let loc = s.loc_of(if s.metrics_path == "/metrics" {
                         "metrics_interval"
@@ -210,6 +229,33 @@ impl Target for Prometheus {
             // Beside prometheus.yml, in the directory the stdlib template mounts as rules/.
             doc.set("rule_files", Yaml::List(vec![Yaml::str(RULES)]));
             let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+            let rules_dir = if dir.is_empty() {
+                "rules".to_string()
+            } else {
+                format!("{dir}/rules")
+            };
+            // Prometheus reads the rules from the directory beside its configuration; a
+            // glob that matches nothing there is no error to it: the alerts never fire.
+            if let Some(p) = prom
+                && crate::placement::mounted_file(m, p, CONFIG_IN_CONTAINER).is_some()
+                && crate::placement::mounted_file(m, p, RULES_IN_CONTAINER).as_deref()
+                    != Some(rules_dir.as_str())
+            {
+                let s = &m.services[p];
+                diags.push(
+                    Diagnostic::warning(
+                        Code::Fallback,
+                        format!("`{}` does not mount the alert rules sparkc writes", s.name),
+                        s.loc.file,
+                        s.loc.span,
+                    )
+                    .label(format!("it reads `{RULES}` from `{RULES_IN_CONTAINER}`"))
+                    .help(format!(
+                        "the rules go to `{rules_dir}/`, beside prometheus.yml: without them mounted Prometheus loads no rules and no alert fires; mount them as the stdlib template does: `ro(\"./rules\" -> \"{RULES_IN_CONTAINER}\")`"
+                    ))
+                    .about(s.subject()),
+                );
+            }
             let mut group = Yaml::map();
             group.set("name", Yaml::str("monitors"));
             group.set("rules", Yaml::List(probes.alerts));
@@ -288,27 +334,46 @@ fn host_name(m: &Model, sid: ServiceId) -> &str {
     m.host_of(sid).map_or("?", |h| h.name.as_str())
 }
 
-fn unreachable(m: &Model, prom: ServiceId, sid: ServiceId) -> Diagnostic {
+/// E0311: Prometheus cannot scrape `sid`; `gap`: why not from another host.
+fn unreachable(m: &Model, prom: ServiceId, sid: ServiceId, gap: Option<OutsideGap>) -> Diagnostic {
     let (p, s) = (&m.services[prom], &m.services[sid]);
-    let help = if p.host == s.host {
-        join_help(m, prom, sid, "monitoring")
+    let port = s.metrics_port.unwrap_or(0);
+    let (sh, ph) = (host_name(m, sid), host_name(m, prom));
+    let help = match gap {
+        None => join_help(m, prom, sid, "monitoring"),
+        Some(OutsideGap::NotPublished) => {
+            let name = s
+                .ports
+                .iter()
+                .find(|d| d.port == port)
+                .map_or("metrics", |d| d.name.as_str());
+            let address = m
+                .host_of(sid)
+                .and_then(|h| h.address)
+                .map_or_else(|| "ADDRESS".to_string(), |a| a.to_string());
+            format!(
+                "`{}` runs on `{ph}`, `{}` on `{sh}`: publish the metrics port on `{sh}`'s private address, where Prometheus scrapes it: `publish = [{{ address = {address}, host_port = {port}, port = {name} }}]` on `{}`",
+                p.name, s.name, s.name
+            )
+        }
+        Some(OutsideGap::LoopbackOnly) => format!(
+            "`{}` publishes its metrics port on `{sh}`'s loopback, which `{}` on `{ph}` cannot reach: publish it on `{sh}`'s private address",
+            s.name, p.name
+        ),
+        Some(OutsideGap::NoAddress) => format!(
+            "`{}` publishes its metrics port on every address of `{sh}`, which declares none: give `{sh}` its `address`",
+            s.name
+        ),
+    };
+    let label = if gap.is_some() {
+        format!("scraped from host `{ph}`")
     } else {
         format!(
-            "`{}` runs on host `{}`, `{}` on `{}`: container names resolve only on one host, and scraping another host by address is not generated yet; run a Prometheus on `{}` too, or drop `metrics` from `{}`",
-            p.name,
-            host_name(m, prom),
+            "scraped as `{}:{port}`, {}",
             s.name,
-            host_name(m, sid),
-            host_name(m, sid),
-            s.name
+            attachment_text(m, sid)
         )
     };
-    let label = format!(
-        "scraped as `{}:{}`, {}",
-        s.name,
-        s.metrics_port.unwrap_or(0),
-        attachment_text(m, sid)
-    );
     reach::unreachable(m, prom, sid, s.loc, label, help)
 }
 

@@ -1,7 +1,8 @@
 //! Threshold alerts on a host's resources: a monitor whose target is a host and whose alert
 //! is `cpu_above(70, 5m)`, `memory_above(...)`, `disk_above(...)` or `disk_io_above(...)`
 //! gets a rule over the series of the node-exporter that runs on that host, by the scrape
-//! job and instance Prometheus gives them. A host without a node-exporter Prometheus scrapes
+//! job and instance Prometheus gives them (its container name, or from another host the
+//! address it is published at). A host without a node-exporter Prometheus scrapes
 //! cannot be measured: E0401 names it.
 
 use super::blackbox::alert_rule;
@@ -24,7 +25,7 @@ pub fn number(x: f64) -> String {
 /// The rules of every host threshold. `job_of`: the scrape job each scraped service is in.
 pub fn host_rules(
     m: &Model,
-    job_of: &rustc_hash::FxHashMap<ServiceId, String>,
+    job_of: &rustc_hash::FxHashMap<ServiceId, (String, String)>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Yaml> {
     let mut rules = Vec::new();
@@ -44,7 +45,7 @@ pub fn host_rules(
         let exporter = m.services.iter_enumerated().find(|(sid, s)| {
             s.host == Some(hid) && s.runs("node-exporter") && job_of.contains_key(sid)
         });
-        let Some((sid, s)) = exporter else {
+        let Some((sid, _)) = exporter else {
             diags.push(
                 Diagnostic::error(
                     Code::Unsupported,
@@ -63,12 +64,8 @@ pub fn host_rules(
             );
             continue;
         };
-        let series = format!(
-            "job=\"{}\",instance=\"{}:{}\"",
-            job_of[&sid],
-            m.dns_name(sid),
-            s.metrics_port.unwrap_or(0)
-        );
+        let (job, instance) = &job_of[&sid];
+        let series = format!("job=\"{job}\",instance=\"{instance}\"");
         for t in wanted {
             let limit = number(t.above);
             let after = sparkc_core::model::units::format_duration(t.for_ms);

@@ -140,6 +140,38 @@ impl Model {
         }
     }
 
+    /// Where another host reaches port `port` of `sid`: the address it is published on (its
+    /// host's address when it is published on every address) and the host port; with host
+    /// networking, the host's address and the port itself.
+    pub fn from_outside(
+        &self,
+        sid: ServiceId,
+        port: u16,
+        proto: Proto,
+    ) -> Result<(IpAddr, u16), OutsideGap> {
+        let host_address = || {
+            self.host_of(sid)
+                .and_then(|h| h.address)
+                .ok_or(OutsideGap::NoAddress)
+        };
+        let owner = self.namespace_owner(sid).unwrap_or(sid);
+        if self.services[owner].network_mode == Some(NetworkMode::Host) {
+            return host_address().map(|a| (a, port));
+        }
+        let s = &self.services[owner];
+        let p = s
+            .publish
+            .iter()
+            .find(|x| x.container.0 <= port && port <= x.container.1 && x.proto == proto)
+            .ok_or(OutsideGap::NotPublished)?;
+        let host_port = p.host.0 + (port - p.container.0);
+        match p.address {
+            Some(a) if a.is_loopback() => Err(OutsideGap::LoopbackOnly),
+            Some(a) if !a.is_unspecified() => Ok((a, host_port)),
+            _ => host_address().map(|a| (a, host_port)),
+        }
+    }
+
     /// The container networks a service is attached to.
     pub fn attachment(&self, sid: ServiceId) -> Attachment<'_> {
         let Some(owner) = self.namespace_owner(sid) else {
@@ -188,6 +220,17 @@ pub enum Reach {
     No,
     /// Host or bridge networking: reachability depends on ports outside the model.
     Unknown,
+}
+
+/// Why another host cannot reach a service's port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutsideGap {
+    /// The port is not published on the service's host.
+    NotPublished,
+    /// It is published on loopback only.
+    LoopbackOnly,
+    /// It is published on every address, and the host declares none.
+    NoAddress,
 }
 
 /// What a service's container is attached to.

@@ -911,38 +911,51 @@ impl Lowerer<'_, '_> {
         let Some(other) = s.host.map(|h| &self.model.hosts[h]) else {
             return Some(upstream);
         };
-        let published = s.publish.iter().find(|x| {
-            x.container.0 <= port.number && port.number <= x.container.1 && x.proto == port.proto
-        });
         let (sn, on, pn) = (s.name.clone(), other.name.clone(), port.name.clone());
-        let Some(p) = published else {
-            self.ev.err(
-                Diagnostic::error(Code::BadRoute, format!("`{sn}` runs on `{on}` and does not publish port `{pn}` there"), at.file, at.span)
+        match self.model.from_outside(*service, port.number, port.proto) {
+            Ok((address, published_port)) => Some(Upstream::Address(AddressUpstream {
+                scheme: "http".into(),
+                host: address.to_string(),
+                port: published_port,
+                verify_tls: true,
+            })),
+            Err(OutsideGap::NotPublished) => {
+                self.ev.err(
+                    Diagnostic::error(Code::BadRoute, format!("`{sn}` runs on `{on}` and does not publish port `{pn}` there"), at.file, at.span)
+                        .label("the proxy of another host cannot reach it")
+                        .help(format!("publish it on `{on}` (`publish = [{pn}]` on `{sn}`), or route via `{on}`'s own proxy")),
+                );
+                None
+            }
+            Err(OutsideGap::LoopbackOnly) => {
+                self.ev.err(
+                    Diagnostic::error(
+                        Code::BadRoute,
+                        format!("`{sn}` publishes port `{pn}` on `{on}`'s loopback only"),
+                        at.file,
+                        at.span,
+                    )
                     .label("the proxy of another host cannot reach it")
-                    .help(format!("publish it on `{on}` (`publish = [{pn}]` on `{sn}`), or route via `{on}`'s own proxy")),
-            );
-            return None;
-        };
-        let published_port = p.host.0 + (port.number - p.container.0);
-        let Some(address) = other.address else {
-            self.ev.err(
-                Diagnostic::error(
-                    Code::MissingField,
-                    format!("host `{on}` has no address the proxy could reach `{sn}` at"),
-                    at.file,
-                    at.span,
-                )
-                .label("routed from another host")
-                .help(format!("give `{on}` its address: `address = 192.168.1.10`")),
-            );
-            return None;
-        };
-        Some(Upstream::Address(AddressUpstream {
-            scheme: "http".into(),
-            host: address.to_string(),
-            port: published_port,
-            verify_tls: true,
-        }))
+                    .help(format!(
+                        "publish it on `{on}`'s network address, or route via `{on}`'s own proxy"
+                    )),
+                );
+                None
+            }
+            Err(OutsideGap::NoAddress) => {
+                self.ev.err(
+                    Diagnostic::error(
+                        Code::MissingField,
+                        format!("host `{on}` has no address the proxy could reach `{sn}` at"),
+                        at.file,
+                        at.span,
+                    )
+                    .label("routed from another host")
+                    .help(format!("give `{on}` its address: `address = 192.168.1.10`")),
+                );
+                None
+            }
+        }
     }
 
     /// A route through a proxy outside the project is a name sparkc knows (for monitors and
