@@ -3,6 +3,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 pub mod caddy;
 pub mod compose;
+pub mod grafana;
 pub mod placement;
 pub mod prometheus;
 pub mod template;
@@ -16,6 +17,7 @@ pub fn builtin() -> Vec<Box<dyn Target>> {
         Box::new(compose::Compose),
         Box::new(prometheus::Prometheus),
         Box::new(caddy::Caddy),
+        Box::new(grafana::Grafana),
     ]
 }
 

@@ -60,7 +60,7 @@ pub fn probes(
             continue;
         };
         let module = module_of(mon);
-        let name = format!("probe-{}", mon.name);
+        let name = super::series::probe_job(mon);
         if !taken.insert(name.clone()) {
             diags.push(
                 Diagnostic::error(

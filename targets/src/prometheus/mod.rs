@@ -14,6 +14,7 @@
 
 mod alertmanager;
 mod blackbox;
+pub mod series;
 mod thresholds;
 
 /// The rule files prometheus.yml loads, relative to itself (Prometheus resolves them against
@@ -83,26 +84,21 @@ impl Target for Prometheus {
         let mut address: rustc_hash::FxHashMap<ServiceId, String> =
             rustc_hash::FxHashMap::default();
         for &sid in by_host.iter().flatten() {
-            let port = m.services[sid].metrics_port.unwrap_or(0);
-            let local = format!("{}:{port}", m.dns_name(sid));
-            let Some(prom) = prom else {
-                address.insert(sid, local);
-                continue;
-            };
-            if m.services[prom].host == m.services[sid].host {
-                if m.reach(prom, sid) == Reach::No {
-                    diags.push(unreachable(m, prom, sid, None));
+            match series::instance(m, prom, sid) {
+                Ok(at) => {
+                    if let Some(prom) = prom
+                        && m.reach(prom, sid) == Reach::No
+                        && m.services[prom].host == m.services[sid].host
+                    {
+                        diags.push(unreachable(m, prom, sid, None));
+                    }
+                    address.insert(sid, at);
                 }
-                address.insert(sid, local);
-            } else {
-                match m.from_outside(sid, port, Proto::Tcp) {
-                    Ok((ip, at)) => {
-                        address.insert(sid, std::net::SocketAddr::new(ip, at).to_string());
-                    }
-                    Err(gap) => {
+                Err((local, gap)) => {
+                    if let Some(prom) = prom {
                         diags.push(unreachable(m, prom, sid, Some(gap)));
-                        address.insert(sid, local);
                     }
+                    address.insert(sid, local);
                 }
             }
         }
@@ -114,36 +110,30 @@ impl Target for Prometheus {
             .hosts
             .iter_enumerated()
             .filter(|(hid, _)| {
-                by_host[*hid].iter().any(|&sid| {
-                    let s = &m.services[sid];
-                    s.metrics_path == "/metrics" && s.metrics_interval.is_none()
-                })
+                by_host[*hid]
+                    .iter()
+                    .any(|&sid| series::in_host_job(&m.services[sid]))
             })
             .map(|(_, h)| h.name.clone())
             .collect();
         let mut jobs = Vec::new();
-        // The job and instance of each scraped service, for the rules over its series.
-        let mut job_of: rustc_hash::FxHashMap<ServiceId, (String, String)> =
-            rustc_hash::FxHashMap::default();
         for (hid, h) in m.hosts.iter_enumerated() {
             let mut default_path = Vec::new();
             let mut own_path = Vec::new();
             for &sid in &by_host[hid] {
                 let s = &m.services[sid];
                 let target = Yaml::Str(address[&sid].clone());
-                if s.metrics_path == "/metrics" && s.metrics_interval.is_none() {
+                if series::in_host_job(s) {
                     default_path.push(target);
-                    job_of.insert(sid, (h.name.clone(), address[&sid].clone()));
                 } else {
-                    own_path.push((sid, s, target));
+                    own_path.push((s, target));
                 }
             }
             if !default_path.is_empty() {
                 jobs.push(job(&h.name, default_path));
             }
-            for (sid, s, target) in own_path {
+            for (s, target) in own_path {
                 let name = format!("{}-{}", h.name, s.name);
-                job_of.insert(sid, (name.clone(), address[&sid].clone()));
                 if !taken.insert(name.clone()) {
                     let loc = s.loc_of(if s.metrics_path == "/metrics" {
                         "metrics_interval"
@@ -182,7 +172,7 @@ impl Target for Prometheus {
         jobs.extend(std::mem::take(&mut probes.jobs));
         probes
             .alerts
-            .extend(thresholds::host_rules(m, &job_of, &mut diags));
+            .extend(thresholds::host_rules(m, prom, &mut diags));
         let alerting = alertmanager::alerting(m, ctx, prom, &mut diags);
         if let (Some(prom), None, false) = (prom, &alerting.section, probes.alerts.is_empty()) {
             diags.push(undelivered(m, prom));

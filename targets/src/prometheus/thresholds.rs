@@ -6,12 +6,10 @@
 //! cannot be measured: E0401 names it.
 
 use super::blackbox::alert_rule;
+use super::series;
 use crate::yaml::Yaml;
 use sparkc_core::diag::{Code, Diagnostic};
 use sparkc_core::model::*;
-
-/// The file systems whose space is not the host's disks.
-const PSEUDO_FILESYSTEMS: &str = "tmpfs|ramfs|devtmpfs|overlay|squashfs|nsfs|fuse.lxcfs";
 
 /// A number as a `PromQL` expression reads it: no trailing `.0`.
 pub fn number(x: f64) -> String {
@@ -22,12 +20,8 @@ pub fn number(x: f64) -> String {
     }
 }
 
-/// The rules of every host threshold. `job_of`: the scrape job each scraped service is in.
-pub fn host_rules(
-    m: &Model,
-    job_of: &rustc_hash::FxHashMap<ServiceId, (String, String)>,
-    diags: &mut Vec<Diagnostic>,
-) -> Vec<Yaml> {
+/// The rules of every host threshold. `prom`: the project's Prometheus, if it declares one.
+pub fn host_rules(m: &Model, prom: Option<ServiceId>, diags: &mut Vec<Diagnostic>) -> Vec<Yaml> {
     let mut rules = Vec::new();
     for mon in &m.monitors {
         let MonitorTarget::Host(hid) = mon.target else {
@@ -42,10 +36,7 @@ pub fn host_rules(
             continue;
         }
         let host = &m.hosts[hid];
-        let exporter = m.services.iter_enumerated().find(|(sid, s)| {
-            s.host == Some(hid) && s.runs("node-exporter") && job_of.contains_key(sid)
-        });
-        let Some((sid, _)) = exporter else {
+        let Some(sid) = series::node_exporter(m, hid) else {
             diags.push(
                 Diagnostic::error(
                     Code::Unsupported,
@@ -64,38 +55,21 @@ pub fn host_rules(
             );
             continue;
         };
-        let (job, instance) = &job_of[&sid];
-        let series = format!("job=\"{job}\",instance=\"{instance}\"");
+        let sel = series::selector(m, prom, sid);
         for t in wanted {
             let limit = number(t.above);
             let after = sparkc_core::model::units::format_duration(t.for_ms);
             let (suffix, expr, what) = match t.measure {
-                Measure::Cpu => (
-                    "_cpu",
-                    format!(
-                        "100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{{{series},mode=\"idle\"}}[5m]))) > {limit}"
-                    ),
-                    "CPU busy",
-                ),
-                Measure::Memory => (
-                    "_memory",
-                    format!(
-                        "100 * (1 - node_memory_MemAvailable_bytes{{{series}}} / node_memory_MemTotal_bytes{{{series}}}) > {limit}"
-                    ),
-                    "memory in use",
-                ),
+                Measure::Cpu => ("_cpu", series::cpu_busy(&sel, "5m"), "CPU busy"),
+                Measure::Memory => ("_memory", series::memory_used(&sel), "memory in use"),
                 Measure::Disk => (
                     "_disk",
-                    format!(
-                        "100 * (1 - node_filesystem_avail_bytes{{{series},fstype!~\"{PSEUDO_FILESYSTEMS}\"}} / node_filesystem_size_bytes{{{series},fstype!~\"{PSEUDO_FILESYSTEMS}\"}}) > {limit}"
-                    ),
+                    series::disk_used(&sel),
                     "disk space used on {{ $labels.mountpoint }}",
                 ),
                 Measure::DiskIo => (
                     "_disk_io",
-                    format!(
-                        "100 * rate(node_disk_io_time_seconds_total{{{series}}}[5m]) > {limit}"
-                    ),
+                    series::disk_busy(&sel, "5m"),
                     "disk {{ $labels.device }} busy",
                 ),
                 Measure::ResponseTime => continue,
@@ -104,7 +78,7 @@ pub fn host_rules(
                 m,
                 mon,
                 suffix,
-                expr,
+                format!("{expr} > {limit}"),
                 &after,
                 t.severity,
                 format!(
