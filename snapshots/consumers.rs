@@ -251,7 +251,7 @@ tests:
     );
 }
 
-/// The threshold alerts of the `host_thresholds` fixture, run by `promtool test rules` against
+/// The threshold alerts (and the alert written in PromQL) of the `host_thresholds` fixture, run by `promtool test rules` against
 /// made-up node-exporter and probe series that turn unhealthy at minute 10: each fires once it
 /// has been above its limit for its duration, not before, and never for a healthy host (nor
 /// for a full tmpfs, which is not the host's disk).
@@ -301,7 +301,22 @@ tests:
     values: '1x40'
   - series: 'probe_duration_seconds{{job="probe-api-latency", instance="http://api:8080/healthz"}}'
     values: '0.05x10 0.5x30'
+  # 1 request in 100 failing, then 10 in 100 from minute 10
+  - series: 'http_requests_total{{job="observer-api", instance="api:8080", code="200"}}'
+    values: '0+5940x10 59400+5400x30'
+  - series: 'http_requests_total{{job="observer-api", instance="api:8080", code="500"}}'
+    values: '0+60x10 600+600x30'
   alert_rule_test:
+  - {{eval_time: 18m, alertname: api_errors, exp_alerts: []}}
+  - eval_time: 30m
+    alertname: api_errors
+    exp_alerts:
+    - exp_labels:
+        severity: critical
+        host: observer
+        team: backend
+      exp_annotations:
+        summary: more than 5 % of the API's answers are errors
   - {{eval_time: 12m, alertname: observer_load_cpu, exp_alerts: []}}
   - eval_time: 25m
     alertname: observer_load_cpu
@@ -359,7 +374,12 @@ tests:
     values: '500x40'
   - series: 'probe_duration_seconds{{job="probe-api-latency", instance="http://api:8080/healthz"}}'
     values: '0.05x40'
+  - series: 'http_requests_total{{job="observer-api", instance="api:8080", code="200"}}'
+    values: '0+5940x40'
+  - series: 'http_requests_total{{job="observer-api", instance="api:8080", code="500"}}'
+    values: '0+60x40'
   alert_rule_test:
+  - {{eval_time: 39m, alertname: api_errors, exp_alerts: []}}
   - {{eval_time: 39m, alertname: observer_load_cpu, exp_alerts: []}}
   - {{eval_time: 39m, alertname: observer_load_memory, exp_alerts: []}}
   - {{eval_time: 39m, alertname: observer_load_disk_io, exp_alerts: []}}

@@ -31,6 +31,7 @@ fn reference() -> String {
         (DeclKind::Domain, "domain NAME -> SERVICE.port.NAME { ... }"),
         (DeclKind::Monitor, "monitor NAME { ... }"),
         (DeclKind::Receiver, "receiver NAME { ... }"),
+        (DeclKind::Alert, "alert NAME { ... }"),
     ];
     for (kind, form) in kinds {
         let _ = write!(
@@ -77,6 +78,7 @@ fn every_field_has_a_form_and_a_doc() {
         DeclKind::Domain,
         DeclKind::Monitor,
         DeclKind::Receiver,
+        DeclKind::Alert,
     ] {
         let fields = fields_of(kind);
         assert!(!fields.is_empty(), "{kind:?}");

@@ -236,7 +236,7 @@ fn receiver(m: &Model, r: &Receiver) -> Yaml {
 /// down has no certificate to expire).
 fn inhibit_rules(m: &Model) -> Vec<Yaml> {
     let mut rules = Vec::new();
-    let alerting = m.monitors.iter().any(Monitor::alerts);
+    let alerting = m.monitors.iter().any(Monitor::alerts) || !m.alerts.is_empty();
     if !alerting {
         return rules;
     }

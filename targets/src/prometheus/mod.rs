@@ -14,6 +14,7 @@
 
 mod alertmanager;
 mod blackbox;
+mod promql;
 pub mod series;
 mod thresholds;
 
@@ -173,8 +174,10 @@ impl Target for Prometheus {
         probes
             .alerts
             .extend(thresholds::host_rules(m, prom, &mut diags));
+        let written = promql::rules(m, &taken, &mut diags);
         let alerting = alertmanager::alerting(m, ctx, prom, &mut diags);
-        if let (Some(prom), None, false) = (prom, &alerting.section, probes.alerts.is_empty()) {
+        let any_rule = !probes.alerts.is_empty() || !written.is_empty();
+        if let (Some(prom), None, true) = (prom, &alerting.section, any_rule) {
             diags.push(undelivered(m, prom));
         }
         if jobs.is_empty() {
@@ -215,7 +218,7 @@ impl Target for Prometheus {
         if let Some(section) = alerting.section {
             doc.set("alerting", section);
         }
-        if !probes.alerts.is_empty() {
+        if any_rule {
             // Beside prometheus.yml, in the directory the stdlib template mounts as rules/.
             doc.set("rule_files", Yaml::List(vec![Yaml::str(RULES)]));
             let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
@@ -246,11 +249,18 @@ impl Target for Prometheus {
                     .about(s.subject()),
                 );
             }
-            let mut group = Yaml::map();
-            group.set("name", Yaml::str("monitors"));
-            group.set("rules", Yaml::List(probes.alerts));
+            let mut groups = Vec::new();
+            for (name, list) in [("monitors", probes.alerts), ("alerts", written)] {
+                if list.is_empty() {
+                    continue;
+                }
+                let mut group = Yaml::map();
+                group.set("name", Yaml::str(name));
+                group.set("rules", Yaml::List(list));
+                groups.push(group);
+            }
             let mut rules = Yaml::map();
-            rules.set("groups", Yaml::List(vec![group]));
+            rules.set("groups", Yaml::List(groups));
             match render(&rules, &header, ctx) {
                 Ok(contents) => out.push(Artifact {
                     path: if dir.is_empty() {
@@ -289,24 +299,26 @@ impl Target for Prometheus {
 /// W0314: the project's Prometheus evaluates alert rules, but nothing delivers them.
 fn undelivered(m: &Model, prom: ServiceId) -> Diagnostic {
     let p = &m.services[prom];
-    let alerting: Vec<&str> = m
+    let mut alerting: Vec<(String, sparkc_core::source::Loc)> = m
         .monitors
         .iter()
         .filter(|mon| mon.alerts())
-        .map(|mon| mon.name.as_str())
+        .map(|mon| (format!("monitor `{}`", mon.name), mon.loc))
         .collect();
-    let first = m
-        .monitors
-        .iter()
-        .find(|mon| mon.alerts())
-        .map_or(p.loc, |mon| mon.loc);
+    alerting.extend(
+        m.alerts
+            .iter()
+            .map(|a| (format!("alert `{}`", a.name), a.loc)),
+    );
+    let first = alerting.first().map_or(p.loc, |(_, l)| *l);
+    let names: Vec<&str> = alerting.iter().map(|(n, _)| n.as_str()).collect();
     Diagnostic::warning(
         Code::Undelivered,
         format!(
             "the alerts of {} fire in Prometheus, but no Alertmanager delivers them",
-            match alerting.as_slice() {
-                [one] => format!("monitor `{one}`"),
-                more => format!("{} monitors ({})", more.len(), more.join(", ")),
+            match names.as_slice() {
+                [one] => (*one).to_string(),
+                more => format!("{} declarations ({})", more.len(), more.join(", ")),
             }
         ),
         first.file,

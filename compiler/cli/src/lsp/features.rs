@@ -1170,6 +1170,7 @@ fn symbol_kind(k: DeclKind) -> lsp::SymbolKind {
         DeclKind::Volume => lsp::SymbolKind::PACKAGE,
         DeclKind::Monitor => lsp::SymbolKind::EVENT,
         DeclKind::Receiver => lsp::SymbolKind::FUNCTION,
+        DeclKind::Alert => lsp::SymbolKind::OPERATOR,
         DeclKind::Domain => lsp::SymbolKind::NAMESPACE,
         DeclKind::Secret => lsp::SymbolKind::KEY,
     }

@@ -39,6 +39,8 @@ pub struct Model {
     pub domains: List<DomainId, Domain>,
     /// Every monitor (a probe with an alert).
     pub monitors: Vec<Monitor>,
+    /// Every alert rule written in PromQL, sorted by name.
+    pub alerts: Vec<AlertRule>,
     /// Every receiver of alerts, sorted by name.
     pub receivers: Vec<Receiver>,
 }
@@ -1385,6 +1387,29 @@ impl Monitor {
     pub fn has_own_expectations(&self) -> bool {
         !self.status.is_empty() || self.body.is_some()
     }
+}
+
+/// An alert rule written in PromQL (`alert NAME { expr = "...", for = 10m }`), for what the
+/// typed monitor conditions do not say.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AlertRule {
+    /// The declared name (the alert's name with `-` as `_`).
+    pub name: String,
+    /// Where it is declared.
+    pub loc: Loc,
+    /// The PromQL expression: the alert fires for each series it returns.
+    pub expr: String,
+    /// How long it must return a series before the alert fires, in milliseconds.
+    pub for_ms: u64,
+    /// Its severity (default `warning`).
+    pub severity: Severity,
+    /// The host it is about (its `host` label, which receivers select by and a host's own
+    /// failing probe inhibits).
+    pub host: Option<HostId>,
+    /// The summary annotation (Prometheus templating allowed: `{{ $labels.instance }}`).
+    pub summary: Option<String>,
+    /// More labels, by name.
+    pub labels: Map<String, String>,
 }
 
 /// How urgent an alert is: the `severity` label every generated rule carries, which

@@ -145,6 +145,7 @@ pub enum DeclKind {
     Volume,
     Monitor,
     Receiver,
+    Alert,
     Domain,
     Secret,
 }
@@ -158,6 +159,7 @@ impl DeclKind {
             DeclKind::Volume => "volume",
             DeclKind::Monitor => "monitor",
             DeclKind::Receiver => "receiver",
+            DeclKind::Alert => "alert",
             DeclKind::Domain => "domain",
             DeclKind::Secret => "secret",
         }
@@ -170,6 +172,7 @@ impl DeclKind {
             "volume" => DeclKind::Volume,
             "monitor" => DeclKind::Monitor,
             "receiver" => DeclKind::Receiver,
+            "alert" => DeclKind::Alert,
             "domain" => DeclKind::Domain,
             "secret" => DeclKind::Secret,
             _ => return None,

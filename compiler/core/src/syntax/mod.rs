@@ -10,7 +10,7 @@ pub use parser::{agrees_with_grammar, parse};
 /// The words a top-level item starts with.
 pub const ITEM_KEYWORDS: &[&str] = &[
     "import", "const", "template", "host", "service", "secret", "network", "volume", "domain",
-    "monitor", "receiver",
+    "monitor", "receiver", "alert",
 ];
 
 /// Where the first token of `text` starts, after whitespace and comments; `None` when there

@@ -29,6 +29,7 @@ const KINDS: &[(&str, DeclKind)] = &[
     ("volume", DeclKind::Volume),
     ("monitor", DeclKind::Monitor),
     ("receiver", DeclKind::Receiver),
+    ("alert", DeclKind::Alert),
 ];
 
 pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
@@ -134,6 +135,7 @@ fn item_boundaries(text: &str, parts: usize) -> Vec<usize> {
         b"secret ",
         b"monitor ",
         b"receiver ",
+        b"alert ",
         b"network ",
         b"volume ",
         b"const ",
@@ -453,7 +455,7 @@ impl Parser<'_> {
         if KINDS.iter().any(|(w, _)| self.at_word(w)) {
             return self.decl();
         }
-        self.expect("a declaration (`host`, `service`, `network`, `volume`, `monitor`, `receiver`, `domain`, `secret`), `const`, `template` or `import`");
+        self.expect("a declaration (`host`, `service`, `network`, `volume`, `monitor`, `receiver`, `alert`, `domain`, `secret`), `const`, `template` or `import`");
         None
     }
 
@@ -760,7 +762,7 @@ impl Parser<'_> {
         }))
     }
 
-    /// `kind = @{ ("host" | "service" | "network" | "volume" | "monitor" | "receiver") ~ !ident_char }`
+    /// `kind = @{ ("host" | "service" | "network" | "volume" | "monitor" | "receiver" | "alert") ~ !ident_char }`
     fn kind(&mut self) -> Option<Name> {
         for (w, _) in KINDS {
             if self.at_word(w) {
@@ -772,7 +774,9 @@ impl Parser<'_> {
                 });
             }
         }
-        self.expect("a kind (`host`, `service`, `network`, `volume`, `monitor`, `receiver`)");
+        self.expect(
+            "a kind (`host`, `service`, `network`, `volume`, `monitor`, `receiver`, `alert`)",
+        );
         None
     }
 

@@ -4,9 +4,10 @@
 //! argument whenever the value came from one).
 //!
 //! One file per declaration kind (`host`, `secret`, `network` and volume, `service/` split by
-//! concern, `domain`, `monitor`, `receiver`), the value conversions (`convert`) and the checks of names
+//! concern, `domain`, `monitor`, `alert`, `receiver`), the value conversions (`convert`) and the checks of names
 //! and literals (`validate`).
 
+mod alert;
 mod convert;
 mod domain;
 mod host;
@@ -103,6 +104,7 @@ pub fn fields_of(kind: DeclKind) -> Vec<FieldDoc> {
         DeclKind::Domain => docs(&domain::FIELDS),
         DeclKind::Monitor => docs(&monitor::FIELDS),
         DeclKind::Receiver => docs(&receiver::FIELDS),
+        DeclKind::Alert => docs(&alert::FIELDS),
     }
 }
 
@@ -405,6 +407,12 @@ impl<'e, 'a> Lowerer<'e, 'a> {
             self.enter(s);
             if let Some(x) = self.monitor(s) {
                 self.model.monitors.push(x);
+            }
+        }
+        for s in self.syms_of(DeclKind::Alert) {
+            self.enter(s);
+            if let Some(x) = self.alert(s) {
+                self.model.alerts.push(x);
             }
         }
         for s in self.syms_of(DeclKind::Receiver) {
