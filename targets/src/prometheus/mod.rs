@@ -136,11 +136,16 @@ impl Target for Prometheus {
             for (s, target) in own_path {
                 let name = format!("{}-{}", h.name, s.name);
                 if !taken.insert(name.clone()) {
-                    let loc = s.loc_of(if s.metrics_path == "/metrics" {
-                        "metrics_interval"
-                    } else {
-                        "metrics_path"
-                    });
+                    let loc = [
+                        "metrics_path",
+                        "metrics_interval",
+                        "metrics_timeout",
+                        "metrics_scheme",
+                        "metrics_auth",
+                    ]
+                    .into_iter()
+                    .find_map(|f| s.field_locs.get(f).copied())
+                    .unwrap_or(s.loc);
                     diags.push(
                         Diagnostic::error(
                             Code::Unsupported,
@@ -155,16 +160,67 @@ impl Target for Prometheus {
                     continue;
                 }
                 let mut job = job(&name, vec![target]);
+                let every_ms = s.metrics_interval.or_else(|| duration_ms(&interval));
                 if let Some(ms) = s.metrics_interval {
-                    let every = sparkc_core::model::units::format_duration(ms);
-                    job.set("scrape_interval", Yaml::Str(every.clone()));
-                    // A scrape may not outlast its interval (the default timeout is 10s).
-                    if ms < 10_000 {
-                        job.set("scrape_timeout", Yaml::Str(every));
+                    job.set(
+                        "scrape_interval",
+                        Yaml::Str(sparkc_core::model::units::format_duration(ms)),
+                    );
+                }
+                // A scrape may not outlast its interval (the default timeout is 10s).
+                let timeout = match (s.metrics_timeout, every_ms) {
+                    (Some(t), Some(every)) if t > every => {
+                        let at = s.loc_of("metrics_timeout");
+                        diags.push(
+                            Diagnostic::error(
+                                Code::OutOfRange,
+                                format!(
+                                    "a scrape of `{}` may take {}, longer than its interval, {}",
+                                    s.name,
+                                    sparkc_core::model::units::format_duration(t),
+                                    sparkc_core::model::units::format_duration(every)
+                                ),
+                                at.file,
+                                at.span,
+                            )
+                            .label("Prometheus refuses a timeout above the interval")
+                            .help("shorten `metrics_timeout`, or scrape less often (`metrics_interval`)")
+                            .about(s.subject()),
+                        );
+                        None
                     }
+                    (Some(t), _) => Some(t),
+                    (None, Some(every)) if s.metrics_interval.is_some() && every < 10_000 => {
+                        Some(every)
+                    }
+                    _ => None,
+                };
+                if let Some(t) = timeout {
+                    job.set(
+                        "scrape_timeout",
+                        Yaml::Str(sparkc_core::model::units::format_duration(t)),
+                    );
                 }
                 if s.metrics_path != "/metrics" {
                     job.set("metrics_path", Yaml::Str(s.metrics_path.clone()));
+                }
+                if s.metrics_https {
+                    job.set("scheme", Yaml::str("https"));
+                }
+                match &s.metrics_auth {
+                    Some(MetricsAuth::Bearer(token)) => {
+                        let mut a = Yaml::map();
+                        a.set("type", Yaml::str("Bearer"));
+                        a.set("credentials_file", Yaml::Str(m.secrets[*token].path()));
+                        job.set("authorization", a);
+                    }
+                    Some(MetricsAuth::Basic { user, password }) => {
+                        let mut a = Yaml::map();
+                        a.set("username", Yaml::Str(user.clone()));
+                        a.set("password_file", Yaml::Str(m.secrets[*password].path()));
+                        job.set("basic_auth", a);
+                    }
+                    None => {}
                 }
                 jobs.push(job);
             }
@@ -294,6 +350,34 @@ impl Target for Prometheus {
         }
         (out, diags)
     }
+}
+
+/// A Prometheus duration (`30s`, `1m30s`) in milliseconds.
+fn duration_ms(s: &str) -> Option<u64> {
+    if !sparkc_core::target::is_prometheus_duration(s) {
+        return None;
+    }
+    let mut total = 0u64;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let n: u64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let (unit, len) = [
+            ("ms", 1),
+            ("y", 31_536_000_000),
+            ("w", 604_800_000),
+            ("d", 86_400_000),
+            ("h", 3_600_000),
+            ("m", 60_000),
+            ("s", 1000),
+        ]
+        .into_iter()
+        .find(|(u, _)| rest.starts_with(u))?;
+        total = total.checked_add(n.checked_mul(len)?)?;
+        rest = &rest[unit.len()..];
+    }
+    Some(total)
 }
 
 /// W0314: the project's Prometheus evaluates alert rules, but nothing delivers them.

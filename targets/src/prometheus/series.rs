@@ -13,7 +13,11 @@ pub const VIRTUAL_INTERFACES: &str = "lo|veth.*|docker.*|br-.*|cni.*|flannel.*";
 /// Whether `s` is scraped in its host's job (the default path and interval); otherwise it has
 /// a job of its own, `<host>-<service>`.
 pub fn in_host_job(s: &Service) -> bool {
-    s.metrics_path == "/metrics" && s.metrics_interval.is_none()
+    s.metrics_path == "/metrics"
+        && s.metrics_interval.is_none()
+        && s.metrics_timeout.is_none()
+        && !s.metrics_https
+        && s.metrics_auth.is_none()
 }
 
 /// The scrape job `sid` is in (it has a metrics port).

@@ -224,6 +224,31 @@ pub enum Reach {
     Unknown,
 }
 
+/// How Prometheus logs in to a metrics endpoint; the secret is mounted into the project's
+/// Prometheus and read from its file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricsAuth {
+    /// `Authorization: Bearer <token>`.
+    Bearer(SecretId),
+    /// HTTP basic authentication.
+    Basic {
+        /// The user name.
+        user: String,
+        /// The password.
+        password: SecretId,
+    },
+}
+
+impl MetricsAuth {
+    /// The secret it reads.
+    pub fn secret(&self) -> SecretId {
+        match self {
+            MetricsAuth::Bearer(s) | MetricsAuth::Basic { password: s, .. } => *s,
+        }
+    }
+}
+
 /// Why another host cannot reach a service's port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutsideGap {
@@ -738,6 +763,13 @@ pub struct Service {
     pub metrics_path: String,
     /// How often Prometheus scrapes it, in milliseconds; `None`: the global interval.
     pub metrics_interval: Option<u64>,
+    /// How long a scrape may take, in milliseconds; `None`: Prometheus's default (10 s, or
+    /// the interval when shorter).
+    pub metrics_timeout: Option<u64>,
+    /// Whether its metrics are served over HTTPS.
+    pub metrics_https: bool,
+    /// The credentials its metrics endpoint asks for.
+    pub metrics_auth: Option<MetricsAuth>,
     /// The restart policy.
     pub restart: Option<Restart>,
     /// Container labels the user declared (targets add their own).

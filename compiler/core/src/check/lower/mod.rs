@@ -424,6 +424,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
         self.ev.subject = None;
         self.proxy_secrets();
         self.receiver_secrets();
+        self.metrics_secrets();
     }
 
     fn loc_of(&self, sym: usize) -> Loc {

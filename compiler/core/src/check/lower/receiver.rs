@@ -426,6 +426,30 @@ impl Lowerer<'_, '_> {
         Some(Channel::Webhook { url })
     }
 
+    /// The credentials metrics endpoints ask for go to the project's Prometheus, which reads
+    /// them from their files.
+    pub(super) fn metrics_secrets(&mut self) {
+        let mut needed: Vec<SecretId> = self
+            .model
+            .services
+            .iter()
+            .filter_map(|s| s.metrics_auth.as_ref().map(MetricsAuth::secret))
+            .collect();
+        if needed.is_empty() {
+            return;
+        }
+        let Some(p) = self.model.app_anywhere("prometheus") else {
+            return;
+        };
+        needed.sort();
+        let secrets = &mut self.model.services[p].secrets;
+        for s in needed {
+            if !secrets.contains(&s) {
+                secrets.push(s);
+            }
+        }
+    }
+
     /// The receivers' credentials go to the project's Alertmanager, which reads them from
     /// their files; receivers without an Alertmanager to deliver them are an error.
     pub(super) fn receiver_secrets(&mut self) {

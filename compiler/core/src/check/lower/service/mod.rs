@@ -119,6 +119,26 @@ pub(crate) static FIELDS: FieldTable<Service> = FieldTable::new(&[
         lower: |l, v, s| s.metrics_interval = l.duration(v),
     },
     Field {
+        name: "metrics_timeout",
+        form: "metrics_timeout = 5s",
+        doc: "How long a scrape may take (default 10 s, or the interval when shorter); at most the interval.",
+        lower: |l, v, s| s.metrics_timeout = l.duration(v),
+    },
+    Field {
+        name: "metrics_scheme",
+        form: "metrics_scheme = http | https",
+        doc: "Whether Prometheus scrapes it over HTTPS (default `http`).",
+        lower: |l, v, s| {
+            s.metrics_https = l.variant(v, "scheme", &["http", "https"]) == Some("https");
+        },
+    },
+    Field {
+        name: "metrics_auth",
+        form: "metrics_auth = bearer(SECRET) | basic(\"prometheus\", SECRET)",
+        doc: "The credentials its metrics endpoint asks for: a bearer token, or a user and password; the secret is mounted into the project's Prometheus.",
+        lower: |l, v, s| s.metrics_auth = l.metrics_auth(v),
+    },
+    Field {
         name: "restart",
         form: "restart = no | always | on-failure | unless-stopped",
         doc: "When the container is restarted.",
@@ -376,7 +396,13 @@ impl Lowerer<'_, '_> {
         self.lower_fields(&f, &FIELDS, &mut s, |k| k != "port");
         self.dns_credentials(&mut s);
         if s.metrics_port.is_none() {
-            for field in ["metrics_path", "metrics_interval"] {
+            for field in [
+                "metrics_path",
+                "metrics_interval",
+                "metrics_timeout",
+                "metrics_scheme",
+                "metrics_auth",
+            ] {
                 if let Some(at) = s.field_locs.get(field).copied() {
                     self.ev.err(
                         Diagnostic::error(
@@ -502,6 +528,24 @@ impl Lowerer<'_, '_> {
                     "write an absolute URL path, e.g. \"/metrics\"",
                 );
             }
+        }
+    }
+
+    /// `bearer(SECRET)` or `basic("user", SECRET)`.
+    fn metrics_auth(&mut self, v: &V) -> Option<MetricsAuth> {
+        match &v.val {
+            Val::Call(n, args) if n.text == "bearer" && args.len() == 1 => {
+                self.secret_ref(&args[0].1).map(MetricsAuth::Bearer)
+            }
+            Val::Call(n, args) if n.text == "basic" && args.len() == 2 => {
+                let user = self.str(&args[0].1);
+                let password = self.secret_ref(&args[1].1);
+                Some(MetricsAuth::Basic {
+                    user: user?,
+                    password: password?,
+                })
+            }
+            _ => self.mismatch(v, "`bearer(SECRET)` or `basic(\"user\", SECRET)`"),
         }
     }
 
