@@ -1104,6 +1104,12 @@ fn a_literal_dollar_reaches_the_container_in_every_field() {
         ("health_client", "a keyword"),
         ("metrics", "a port reference"),
         ("metrics_path", "read by the prometheus target only"),
+        ("metrics_timeout", "a duration"),
+        ("metrics_scheme", "one of http, https"),
+        (
+            "metrics_auth",
+            "a call over a secret, read by the prometheus target only",
+        ),
         ("metrics_interval", "a duration"),
         (
             "proxy",
