@@ -30,14 +30,16 @@ pub struct Alerting {
     pub config: Option<Artifact>,
 }
 
-/// The alert name of a monitor's rule with `suffix` (`website-up` → `website_up`).
-pub fn alert_name(mon: &Monitor, suffix: &str) -> String {
-    let name: String = mon
-        .name
-        .chars()
+/// A declared name as an alert name (`website-up` → `website_up`).
+pub fn metric_name(name: &str) -> String {
+    name.chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    format!("{name}{suffix}")
+        .collect()
+}
+
+/// The alert name of a monitor's rule with `suffix`.
+pub fn alert_name(mon: &Monitor, suffix: &str) -> String {
+    format!("{}{suffix}", metric_name(&mon.name))
 }
 
 /// The alerting section and alertmanager.yml, where the project runs an Alertmanager. `prom`:

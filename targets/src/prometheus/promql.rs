@@ -42,11 +42,7 @@ pub fn rules(
         if !ok {
             continue;
         }
-        let name: String = a
-            .name
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .collect();
+        let name = super::alertmanager::metric_name(&a.name);
         let after = sparkc_core::model::units::format_duration(a.for_ms);
         let mut labels = Yaml::map();
         labels.set("severity", Yaml::str(a.severity.as_str()));

@@ -41,14 +41,7 @@ pub(super) static FIELDS: FieldTable<AlertFields> = FieldTable::new(&[
         name: "severity",
         form: "severity = critical | warning | info",
         doc: "Its severity, which receivers select by (default `warning`).",
-        lower: |l, v, a| {
-            a.severity = match l.variant(v, "severity", &["critical", "warning", "info"]) {
-                Some("critical") => Some(Severity::Critical),
-                Some("info") => Some(Severity::Info),
-                Some(_) => Some(Severity::Warning),
-                None => None,
-            }
-        },
+        lower: |l, v, a| a.severity = l.severity(v),
     },
     Field {
         name: "host",

@@ -286,6 +286,15 @@ impl Lowerer<'_, '_> {
         None
     }
 
+    /// `critical`, `warning` or `info`.
+    pub(crate) fn severity(&mut self, v: &V) -> Option<Severity> {
+        match self.variant(v, "severity", &["critical", "warning", "info"])? {
+            "critical" => Some(Severity::Critical),
+            "warning" => Some(Severity::Warning),
+            _ => Some(Severity::Info),
+        }
+    }
+
     pub(crate) fn list<'v>(&mut self, v: &'v V) -> Option<&'v [V]> {
         match &v.val {
             Val::List(items) => Some(items),

@@ -116,14 +116,7 @@ pub(super) static FIELDS: FieldTable<MonitorFields> = FieldTable::new(&[
         name: "severity",
         form: "severity = critical | warning | info",
         doc: "The severity of its alerts but the certificate's (a warning), which receivers select by (default: `critical` for `down_for`, `warning` for a threshold).",
-        lower: |l, v, m| {
-            m.severity = match l.variant(v, "severity", &["critical", "warning", "info"]) {
-                Some("warning") => Some(Severity::Warning),
-                Some("info") => Some(Severity::Info),
-                Some(_) => Some(Severity::Critical),
-                None => None,
-            }
-        },
+        lower: |l, v, m| m.severity = l.severity(v),
     },
 ]);
 

@@ -61,19 +61,9 @@ pub(super) static FIELDS: FieldTable<ReceiverFields> = FieldTable::new(&[
         form: "severity = critical | [critical, warning]",
         doc: "The severities it receives (default: every one). A monitor's `down_for` alert is `critical` unless it says otherwise; a certificate alert is a `warning`.",
         lower: |l, v, r| {
-            let one = |l: &mut Lowerer<'_, '_>, v: &V| match l.variant(
-                v,
-                "severity",
-                &["critical", "warning", "info"],
-            ) {
-                Some("critical") => Some(Severity::Critical),
-                Some("warning") => Some(Severity::Warning),
-                Some(_) => Some(Severity::Info),
-                None => None,
-            };
             r.severities = match &v.val {
-                Val::List(items) => items.iter().filter_map(|i| one(l, i)).collect(),
-                _ => one(l, v).into_iter().collect(),
+                Val::List(items) => items.iter().filter_map(|i| l.severity(i)).collect(),
+                _ => l.severity(v).into_iter().collect(),
             };
             r.severities.sort();
             r.severities.dedup();
@@ -429,20 +419,21 @@ impl Lowerer<'_, '_> {
     /// The credentials metrics endpoints ask for go to the project's Prometheus, which reads
     /// them from their files.
     pub(super) fn metrics_secrets(&mut self) {
-        let mut needed: Vec<SecretId> = self
+        let needed: Vec<SecretId> = self
             .model
             .services
             .iter()
             .filter_map(|s| s.metrics_auth.as_ref().map(MetricsAuth::secret))
             .collect();
-        if needed.is_empty() {
-            return;
+        if let Some(p) = self.model.app_anywhere("prometheus") {
+            self.give_secrets(p, needed);
         }
-        let Some(p) = self.model.app_anywhere("prometheus") else {
-            return;
-        };
+    }
+
+    /// Mount `needed` into service `to` (each once, in id order, after the ones it has).
+    fn give_secrets(&mut self, to: ServiceId, mut needed: Vec<SecretId>) {
         needed.sort();
-        let secrets = &mut self.model.services[p].secrets;
+        let secrets = &mut self.model.services[to].secrets;
         for s in needed {
             if !secrets.contains(&s) {
                 secrets.push(s);
@@ -489,12 +480,6 @@ impl Lowerer<'_, '_> {
                 needed.extend(c.secrets());
             }
         }
-        needed.sort();
-        let secrets = &mut self.model.services[am].secrets;
-        for s in needed {
-            if !secrets.contains(&s) {
-                secrets.push(s);
-            }
-        }
+        self.give_secrets(am, needed);
     }
 }
