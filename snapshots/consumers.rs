@@ -1622,7 +1622,7 @@ fn sparkc_reads_traefik_settings_as_traefik_does() {
 fn a_changed_config_file_recreates_exactly_its_consumer() {
     let base = r#"
 import std.apps.{caddy, prometheus}
-host web { runtime = compose, proxy = caddy }
+host web { runtime = compose, proxy = caddy, exporters = none }
 service proxy on web = caddy()
 service prometheus on web = prometheus()
 service app on web { image = "nginx:1.27", port { http = 80 }, metrics = http, metrics_path = "/metrics" }

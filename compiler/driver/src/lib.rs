@@ -216,12 +216,12 @@ impl Driver {
         } else {
             Vec::new()
         };
-        let checked = sparkc_core::check_cached(&provider, &config.entry, Some(&self.cache));
+        let mut checked = sparkc_core::check_cached(&provider, &config.entry, Some(&self.cache));
         self.cache.sweep();
-        let mut diagnostics = checked.diagnostics;
-        let mut timings = checked.timings;
+        let mut diagnostics = std::mem::take(&mut checked.diagnostics);
+        let mut timings = std::mem::take(&mut checked.timings);
         let mut artifacts: Vec<Artifact> = Vec::new();
-        let mut sources = checked.sources;
+        let mut sources = std::mem::take(&mut checked.sources);
         let mut manifest_diags = manifest_diags;
         if !diagnostics.iter().any(Diagnostic::is_error) {
             let (a, d, t) = emit(&checked.model, config, targets, config.contents, None);
@@ -239,9 +239,11 @@ impl Driver {
                 manifest_diags.extend(m);
             }
             let stdlib: Vec<bool> = sources.files.iter().map(|f| f.is_stdlib).collect();
+            let generated = checked.defaults.as_ref().map(|(f, _)| *f);
             sparkc_core::diag::relocate_into_user_files(&mut diagnostics, |f| {
-                stdlib.get(f.0 as usize).copied().unwrap_or(false)
+                stdlib.get(f.0 as usize).copied().unwrap_or(false) && Some(f) != generated
             });
+            checked.relocate_defaults(&mut diagnostics);
             artifacts.sort_by(|a, b| a.path.cmp(&b.path));
             if let Some(w) = artifacts.windows(2).find(|w| w[0].path == w[1].path) {
                 return Err(format!(
@@ -264,6 +266,9 @@ impl Driver {
                 diagnostics.push(d);
             }
         }
+        if let Some(m) = &config.manifest {
+            apply_lints(&m.lint_levels(), &mut diagnostics);
+        }
         if diagnostics.iter().any(Diagnostic::is_error) {
             artifacts.clear();
         }
@@ -276,6 +281,20 @@ impl Driver {
             references: checked.references,
             timings,
         })
+    }
+}
+
+/// `[lints]`: a warning made an error, or dropped.
+fn apply_lints(levels: &[(sparkc_core::diag::Code, manifest::Level)], diags: &mut Vec<Diagnostic>) {
+    if levels.is_empty() {
+        return;
+    }
+    let level = |d: &Diagnostic| levels.iter().find(|(c, _)| *c == d.code).map(|(_, l)| *l);
+    diags.retain(|d| level(d) != Some(manifest::Level::Allow));
+    for d in diags.iter_mut() {
+        if level(d) == Some(manifest::Level::Error) {
+            d.severity = sparkc_core::diag::Severity::Error;
+        }
     }
 }
 
@@ -491,5 +510,51 @@ mod tests {
             .map(|r| &text[r.span.range()])
             .collect();
         assert_eq!(domain_uses, ["\"app.example.org\""]);
+    }
+
+    /// `[lints]` in spark.toml: a warning made an error stops the build (nothing is
+    /// written), one allowed is not reported, and a level or code that does not exist is
+    /// E0501 pointing into spark.toml.
+    #[test]
+    fn lints_set_the_level_of_a_warning() {
+        let source = "import std.apps.{prometheus}\nhost web { runtime = compose }\nhost nas {}\nservice prometheus on web = prometheus()\n";
+        let world = MemWorld::single(source);
+        let build = |lints: &str| {
+            let mut config = Config::new("main.spark", &["compose"]);
+            let manifest = Manifest::parse(&format!("[project]\nbuild = [\"compose\"]\n{lints}"))
+                .unwrap_or_else(|e| panic!("{e}"));
+            config.manifest = Some(manifest);
+            compile(&world, &config).unwrap_or_else(|e| panic!("{e}"))
+        };
+        let codes = |c: &Compilation| -> Vec<(String, bool)> {
+            c.diagnostics
+                .iter()
+                .map(|d| (d.code.as_str().to_string(), d.is_error()))
+                .collect()
+        };
+        let plain = build("");
+        assert_eq!(codes(&plain), [("W0315".to_string(), false)]);
+        assert!(!plain.artifacts.is_empty());
+        let strict = build("[lints]\nW0315 = \"error\"\n");
+        assert_eq!(codes(&strict), [("W0315".to_string(), true)]);
+        assert!(strict.artifacts.is_empty(), "an error writes nothing");
+        let quiet = build("[lints]\nw0315 = \"allow\"\n");
+        assert_eq!(codes(&quiet), []);
+        let wrong = build("[lints]\nE0101 = \"allow\"\nW0999 = \"error\"\nW0315 = \"loud\"\n");
+        let mut e0501: Vec<&str> = wrong
+            .diagnostics
+            .iter()
+            .filter(|d| d.code.as_str() == "E0501")
+            .map(|d| d.message.as_str())
+            .collect();
+        e0501.sort_unstable();
+        assert_eq!(
+            e0501,
+            [
+                "`E0101` is an error, whose level is fixed",
+                "`loud` is not a level",
+                "there is no warning `W0999`"
+            ]
+        );
     }
 }

@@ -22,6 +22,20 @@ pub struct Manifest {
     /// Per-target options: `[targets.compose]`, with where each was written.
     #[serde(default)]
     pub targets: BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<toml::Value>>>,
+    /// `[lints]`: a warning's level by its code (`W0315 = "error"`).
+    #[serde(default)]
+    pub lints: BTreeMap<Spanned<String>, Spanned<String>>,
+}
+
+/// What `[lints]` makes of a warning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// An error: nothing is written while it stands.
+    Error,
+    /// A warning (what it is anyway).
+    Warn,
+    /// Not reported.
+    Allow,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -61,6 +75,24 @@ fn default_targets() -> Vec<Spanned<String>> {
 }
 
 impl Manifest {
+    /// The level `[lints]` gives each warning code it names (written correctly: the others
+    /// are [`Manifest::diagnostics`]).
+    pub fn lint_levels(&self) -> Vec<(Code, Level)> {
+        self.lints
+            .iter()
+            .filter_map(|(code, level)| {
+                let code = Code::parse(code.get_ref()).filter(|c| c.as_str().starts_with('W'))?;
+                let level = match level.get_ref().as_str() {
+                    "error" => Level::Error,
+                    "warn" => Level::Warn,
+                    "allow" => Level::Allow,
+                    _ => return None,
+                };
+                Some((code, level))
+            })
+            .collect()
+    }
+
     /// Read a spark.toml's text. `Err`: TOML's own message, with line and column.
     pub fn parse(text: &str) -> Result<Manifest, String> {
         let mut m: Manifest = toml::from_str(text).map_err(|e| e.to_string())?;
@@ -137,6 +169,47 @@ impl Manifest {
             d
         };
         let mut diags = Vec::new();
+        for (code, level) in &self.lints {
+            let warnings: Vec<&str> = Code::ALL
+                .iter()
+                .map(|c| c.as_str())
+                .filter(|c| c.starts_with('W'))
+                .collect();
+            match Code::parse(code.get_ref()) {
+                Some(c) if c.as_str().starts_with('W') => {}
+                found => {
+                    let mut d = Diagnostic::error(
+                        Code::ManifestSetting,
+                        match found {
+                            Some(c) => {
+                                format!("`{}` is an error, whose level is fixed", c.as_str())
+                            }
+                            None => format!("there is no warning `{}`", code.get_ref()),
+                        },
+                        file,
+                        at(code.span()),
+                    )
+                    .label("in `[lints]`");
+                    d.help = Some(format!(
+                        "`[lints]` sets the level of a warning; the warnings are: {}",
+                        warnings.join(", ")
+                    ));
+                    diags.push(d);
+                }
+            }
+            if !matches!(level.get_ref().as_str(), "error" | "warn" | "allow") {
+                diags.push(
+                    Diagnostic::error(
+                        Code::ManifestSetting,
+                        format!("`{}` is not a level", level.get_ref()),
+                        file,
+                        at(level.span()),
+                    )
+                    .label("expected \"error\", \"warn\" or \"allow\"")
+                    .help(format!("for example `{} = \"error\"`", code.get_ref())),
+                );
+            }
+        }
         for t in &self.project.build {
             if !names.contains(&t.get_ref().as_str()) {
                 diags.push(unknown_target(t.get_ref(), at(t.span()), "in `build`"));

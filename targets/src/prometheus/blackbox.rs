@@ -335,8 +335,15 @@ fn probe_target(
                 .unwrap_or("");
             match mon.probe {
                 Probe::Http | Probe::Https => format!("{}://{}{path}", scheme(mon.probe), d.name),
-                Probe::Tcp if d.tls == Tls::Off => format!("{}:80", d.name),
-                Probe::Tcp => format!("{}:443", d.name),
+                // A TCP route listens on its entry point's port.
+                Probe::Tcp => match m
+                    .entrypoint_port(d)
+                    .filter(|_| d.protocol == RouteProtocol::Tcp)
+                {
+                    Some(port) => format!("{}:{port}", d.name),
+                    None if d.tls == Tls::Off => format!("{}:80", d.name),
+                    None => format!("{}:443", d.name),
+                },
                 Probe::Icmp => d.name.clone(),
             }
         }

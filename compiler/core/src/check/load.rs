@@ -15,6 +15,9 @@ pub struct Loaded {
     pub files: Vec<Arc<ast::File>>,
     /// Template names each file brought in with `import std...`: (file, name, span, std file).
     pub std_imports: Vec<(FileId, ast::Name, FileId)>,
+    /// The declarations sparkc adds by default (`check/defaults.rs`), when there are any:
+    /// sparkc's source like the stdlib's, but its declarations are the project's.
+    pub defaults: Option<FileId>,
 }
 
 /// Parsed files by content, kept across compilations: a re-check after one file changed
@@ -134,6 +137,18 @@ pub fn load_cached(
     diags: &mut Vec<Diagnostic>,
     cache: Option<&ParseCache>,
 ) -> Loaded {
+    load_with_defaults(provider, entry, diags, cache, None)
+}
+
+/// [`load_cached`], and `defaults` (the text of the generated declarations) after the entry
+/// and what it imports.
+pub fn load_with_defaults(
+    provider: &dyn SourceProvider,
+    entry: &str,
+    diags: &mut Vec<Diagnostic>,
+    cache: Option<&ParseCache>,
+    defaults: Option<&str>,
+) -> Loaded {
     let mut l = Loader {
         cache,
         provider,
@@ -141,6 +156,7 @@ pub fn load_cached(
             sources: SourceSet::default(),
             files: Vec::new(),
             std_imports: Vec::new(),
+            defaults: None,
         },
         stack: Vec::new(),
         diags,
@@ -166,6 +182,14 @@ pub fn load_cached(
             l.loaded.files.push(Arc::default());
             l.diags.push(load_error(id, Span::default(), entry, &e));
         }
+    }
+    if let Some(text) = defaults {
+        let id = l.add_and_walk(
+            super::defaults::FILE_NAME.to_string(),
+            text.to_string(),
+            true,
+        );
+        l.loaded.defaults = Some(id);
     }
     l.loaded
 }

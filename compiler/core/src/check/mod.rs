@@ -1,6 +1,8 @@
 //! Step 2: load → collect symbols → evaluate → lower to the typed [`Model`] → project-wide rules.
 //! Every independent error is collected; nothing stops at the first one.
 
+pub mod coverage;
+pub mod defaults;
 pub mod eval;
 pub mod load;
 pub mod lower;
@@ -147,11 +149,20 @@ pub struct Checked {
     pub references: Vec<Reference>,
     /// Wall time per stage, in pipeline order (for `sparkc build --timings` and the benchmarks).
     pub timings: Vec<(String, std::time::Duration)>,
+    /// The declarations sparkc added by default, and the file they are in.
+    pub defaults: Option<(FileId, defaults::Defaults)>,
 }
 
 impl Checked {
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// Move what a target reported inside the generated defaults to what caused them.
+    pub fn relocate_defaults(&self, diags: &mut [Diagnostic]) {
+        if let Some((file, d)) = &self.defaults {
+            d.relocate(*file, diags);
+        }
     }
 }
 
@@ -160,10 +171,37 @@ pub fn check(provider: &dyn SourceProvider, entry: &str) -> Checked {
 }
 
 /// [`check`], reusing the parse of every file whose text `cache` has seen.
+///
+/// Where the model of the sources as written calls for defaults (`defaults.rs`), the
+/// sources are checked again with them: that check is the result.
 pub fn check_cached(
     provider: &dyn SourceProvider,
     entry: &str,
     cache: Option<&load::ParseCache>,
+) -> Checked {
+    let written = check_once(provider, entry, cache, None);
+    let Some(defaults) = defaults::plan(&written.model, &written.symbols) else {
+        return written;
+    };
+    let mut full = check_once(provider, entry, cache, Some(&defaults));
+    let file = full.sources.find(defaults::FILE_NAME);
+    full.defaults = file.map(|f| (f, defaults));
+    let mut timings = written.timings;
+    for (stage, t) in full.timings.drain(..) {
+        match timings.iter_mut().find(|(s, _)| *s == stage) {
+            Some((_, sum)) => *sum += t,
+            None => timings.push((stage, t)),
+        }
+    }
+    full.timings = timings;
+    full
+}
+
+fn check_once(
+    provider: &dyn SourceProvider,
+    entry: &str,
+    cache: Option<&load::ParseCache>,
+    defaults: Option<&defaults::Defaults>,
 ) -> Checked {
     let mut timings = Vec::new();
     let mut clock = std::time::Instant::now();
@@ -173,12 +211,18 @@ pub fn check_cached(
         clock = now;
     };
     let mut diags = Vec::new();
-    let loaded = load::load_cached(provider, entry, &mut diags, cache);
+    let loaded = load::load_with_defaults(
+        provider,
+        entry,
+        &mut diags,
+        cache,
+        defaults.map(|d| d.text.as_str()),
+    );
     lap("parse", &mut timings);
     let mut syms = Symbols::default();
     for (fi, file) in loaded.files.iter().enumerate() {
         let fid = FileId(fi as u32);
-        if loaded.sources.get(fid).is_stdlib {
+        if loaded.sources.get(fid).is_stdlib && loaded.defaults != Some(fid) {
             continue;
         }
         for (ii, item) in file.items.iter().enumerate() {
@@ -276,8 +320,17 @@ pub fn check_cached(
     let mut loaded = loaded;
     secret_files_as_source(&model, &mut loaded, &mut diags);
     rules::check_model(&model, &mut diags);
+    coverage::check(&model, &mut diags);
+    // Into the generated declarations first (what a template they use set), then to what
+    // caused each.
     let stdlib: Vec<bool> = loaded.sources.files.iter().map(|f| f.is_stdlib).collect();
-    crate::diag::relocate_into_user_files(&mut diags, |f| stdlib[f.0 as usize]);
+    let generated = loaded.defaults;
+    crate::diag::relocate_into_user_files(&mut diags, |f| {
+        stdlib[f.0 as usize] && Some(f) != generated
+    });
+    if let (Some(d), Some(file)) = (defaults, generated) {
+        d.relocate(file, &mut diags);
+    }
     // Placed: which declaration each was raised under no longer matters, and the same
     // diagnostic raised under two (a service's record evaluated for another's reference,
     // on another thread) is then one.
@@ -300,6 +353,7 @@ pub fn check_cached(
         symbols: syms,
         references,
         timings,
+        defaults: None,
     }
 }
 

@@ -155,7 +155,7 @@ fn exposure(s: &Service) -> Option<Exposure> {
     })
 }
 
-fn is_private(ip: std::net::IpAddr) -> bool {
+pub(crate) fn is_private(ip: std::net::IpAddr) -> bool {
     match ip {
         std::net::IpAddr::V4(v4) => {
             let o = v4.octets();

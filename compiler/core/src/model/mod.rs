@@ -99,6 +99,21 @@ impl Model {
         found
     }
 
+    /// The host port a route's first entry point listens on: the port its host's proxy
+    /// publishes for it (`None` without a proxy sparkc configures, or entry points).
+    pub fn entrypoint_port(&self, d: &Domain) -> Option<u16> {
+        let entry = d.entrypoints.first()?;
+        let proxy = self.configured_proxies().get(d.host).copied().flatten()?;
+        let s = &self.services[proxy];
+        let port = s.ports.iter().find(|p| &p.name == entry)?;
+        s.publish
+            .iter()
+            .find(|x| {
+                x.container.0 <= port.port && port.port <= x.container.1 && x.proto == port.proto
+            })
+            .map(|x| x.host.0 + (port.port - x.container.0))
+    }
+
     /// The one service anywhere that runs `app`; `None` when there is none, or several.
     pub fn app_anywhere(&self, app: &str) -> Option<ServiceId> {
         let mut found = self
@@ -334,8 +349,31 @@ pub struct Host {
     pub parent: Option<HostId>,
     /// A hypervisor (`runtime = proxmox`): its VMs are the hosts with `parent` set to it.
     pub hypervisor: bool,
+    /// The exporters sparkc runs on it when the project has a Prometheus (`exporters = [...]`);
+    /// `None`: the default, a node-exporter and cAdvisor on a compose host with services.
+    pub exporters: Option<Vec<Exporter>>,
     /// Where each field was written, by field name.
     pub field_locs: FieldLocs,
+}
+
+/// An exporter sparkc runs on a host by default (see `check/defaults.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Exporter {
+    /// Prometheus' node exporter: the host's CPU, memory, disks and network.
+    Node,
+    /// cAdvisor: each container's resources.
+    Cadvisor,
+}
+
+impl Exporter {
+    /// The stdlib template that runs it.
+    pub fn template(self) -> &'static str {
+        match self {
+            Exporter::Node => "node_exporter",
+            Exporter::Cadvisor => "cadvisor",
+        }
+    }
 }
 
 /// A command line, as written.
@@ -1198,6 +1236,9 @@ pub struct Domain {
     /// lowering. Empty when the host's proxy is configured by hand (`proxy { ... }` absent):
     /// the targets then use the entry point names their options give.
     pub entrypoints: Vec<String>,
+    /// Whether it gets the default probe where the project runs a blackbox exporter
+    /// (`probe = none` turns it off, and the warning about a public domain nobody probes).
+    pub default_probe: bool,
 }
 
 impl Domain {

@@ -80,6 +80,8 @@ pub(super) struct DomainFields {
     balance_at: Option<Loc>,
     /// The host whose proxy serves the route, as written.
     via: Option<(HostId, Loc)>,
+    /// `probe = none`: no default probe.
+    no_probe: bool,
 }
 
 impl DomainFields {
@@ -483,6 +485,12 @@ pub(super) static FIELDS: FieldTable<DomainFields> = FieldTable::new(&[
         },
     },
     Field {
+        name: "probe",
+        form: "probe = none",
+        doc: "`none`: no default HTTPS probe for it (given where the project runs a blackbox exporter), and no W0316 for a public domain nobody probes.",
+        lower: |l, v, d| d.no_probe = l.variant(v, "probe setting", &["none"]).is_some(),
+    },
+    Field {
         name: "via",
         form: "via = edge",
         doc: "The host whose proxy serves it: default the service's host, or, for an address or a redirect, the one host with a proxy. A service of another host is reached at its published port.",
@@ -577,6 +585,7 @@ impl Lowerer<'_, '_> {
             forward_auth: written.forward_auth.map(|(f, _)| f),
             protocol,
             entrypoints,
+            default_probe: !written.no_probe,
         })
     }
 

@@ -71,6 +71,12 @@ pub(super) static FIELDS: FieldTable<Host> = FieldTable::new(&[
         doc: "It is a hypervisor; its VMs are the hosts declared `host NAME on THIS`.",
         lower: |l, v, h| h.hypervisor = l.variant(v, "hypervisor", &["proxmox"]).is_some(),
     },
+    Field {
+        name: "exporters",
+        form: "exporters = [node, cadvisor] | none",
+        doc: "The exporters sparkc runs on it for the project's Prometheus (default on a compose host with services: both; `none` runs none and silences W0315).",
+        lower: |l, v, h| h.exporters = l.exporters(v),
+    },
 ]);
 
 impl Lowerer<'_, '_> {
@@ -90,6 +96,7 @@ impl Lowerer<'_, '_> {
             os: None,
             parent: None,
             hypervisor: false,
+            exporters: None,
             field_locs: self.record_locs(&f, &FIELDS),
         };
         self.lower_fields(&f, &FIELDS, &mut h, |_| true);
@@ -108,6 +115,36 @@ impl Lowerer<'_, '_> {
             );
         }
         h
+    }
+
+    /// `exporters = [node, cadvisor]`, or `none` (no exporter).
+    fn exporters(&mut self, v: &V) -> Option<Vec<Exporter>> {
+        if matches!(&v.val, Val::Name(n) if n.as_str() == "none") {
+            return Some(Vec::new());
+        }
+        let mut out = Vec::new();
+        for item in self.list(v)? {
+            let e = match self.variant(item, "exporter", &["node", "cadvisor"])? {
+                "node" => Exporter::Node,
+                _ => Exporter::Cadvisor,
+            };
+            if out.contains(&e) {
+                self.ev.err(
+                    Diagnostic::error(
+                        Code::Duplicate,
+                        "an exporter named twice",
+                        item.loc.file,
+                        item.loc.span,
+                    )
+                    .label("named before in this list")
+                    .help("name each exporter once"),
+                );
+            }
+            out.push(e);
+        }
+        out.sort();
+        out.dedup();
+        Some(out)
     }
 
     pub(crate) fn placement_host(&mut self, sym: usize, required: bool) -> Option<HostId> {
