@@ -1118,6 +1118,7 @@ fn a_literal_dollar_reaches_the_container_in_every_field() {
         ("restart", "a keyword"),
         ("privileged", "a boolean"),
         ("admin_surface", "a boolean"),
+        ("external", "a boolean"),
         ("read_only", "a boolean"),
         ("init", "a boolean"),
         ("ulimits", "numbers"),

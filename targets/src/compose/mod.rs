@@ -67,7 +67,9 @@ impl Target for Compose {
         let mut by_host: List<HostId, BTreeMap<Option<&str>, Vec<ServiceId>>> =
             List::filled(m.hosts.len(), BTreeMap::new());
         for (sid, s) in m.services.iter_enumerated() {
-            if let Some(h) = s.host {
+            if let Some(h) = s.host
+                && !s.external
+            {
                 by_host[h].entry(s.stack.as_deref()).or_default().push(sid);
             }
         }

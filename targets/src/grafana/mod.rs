@@ -204,7 +204,7 @@ fn url_from(
         .port(port_name)
         .or_else(|| s.ports.first())
         .map_or(default_port, |p| p.port);
-    if m.services[g].host == s.host {
+    if m.by_name(g, to) {
         if m.reach(g, to) == Reach::No {
             let label = format!(
                 "a data source of `{}`, {}",

@@ -349,7 +349,7 @@ fn probe_target(
         }
         MonitorTarget::Service { service: sid, port } => {
             // On another host: the address and port it is published at there.
-            let (host, number) = if m.services[*sid].host == m.services[bb].host {
+            let (host, number) = if m.by_name(bb, *sid) {
                 if m.reach(bb, *sid) == Reach::No {
                     let label = format!(
                         "monitor `{}` probes `{}` through `{}`",

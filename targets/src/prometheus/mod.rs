@@ -56,6 +56,12 @@ impl Target for Prometheus {
                 example: "\"15s\"",
             },
             TargetOption {
+                name: "external_labels",
+                kind: OptionKind::Labels,
+                doc: "labels this Prometheus adds to every series and alert it sends out (`global.external_labels`): which site an alert comes from",
+                example: "\"site=office,env=prod\"",
+            },
+            TargetOption {
                 name: "path",
                 kind: OptionKind::OutPath,
                 doc: "where prometheus.yml goes in the out dir (default: where the project's Prometheus mounts it)",
@@ -88,8 +94,8 @@ impl Target for Prometheus {
             match series::instance(m, prom, sid) {
                 Ok(at) => {
                     if let Some(prom) = prom
+                        && m.by_name(prom, sid)
                         && m.reach(prom, sid) == Reach::No
-                        && m.services[prom].host == m.services[sid].host
                     {
                         diags.push(unreachable(m, prom, sid, None));
                     }
@@ -123,7 +129,11 @@ impl Target for Prometheus {
             let mut own_path = Vec::new();
             for &sid in &by_host[hid] {
                 let s = &m.services[sid];
-                let target = Yaml::Str(address[&sid].clone());
+                let target = ScrapeTarget {
+                    address: address[&sid].clone(),
+                    host: &h.name,
+                    service: &s.name,
+                };
                 if series::in_host_job(s) {
                     default_path.push(target);
                 } else {
@@ -247,6 +257,17 @@ impl Target for Prometheus {
             .unwrap_or_else(|| interval.clone());
         global.set("scrape_interval", Yaml::Str(interval));
         global.set("evaluation_interval", Yaml::Str(evaluation));
+        if let Some(labels) = ctx
+            .options
+            .get("external_labels")
+            .and_then(|l| sparkc_core::target::parse_labels(l))
+        {
+            let mut map = Yaml::map();
+            for (name, value) in labels {
+                map.set(&name, Yaml::Str(value));
+            }
+            global.set("external_labels", map);
+        }
         let mut doc = Yaml::map();
         doc.set("global", global);
         // The `path` option; else where the project's Prometheus mounts its configuration;
@@ -463,11 +484,31 @@ fn unreachable(m: &Model, prom: ServiceId, sid: ServiceId, gap: Option<OutsideGa
     reach::unreachable(m, prom, sid, s.loc, label, help)
 }
 
-fn job(name: &str, targets: Vec<Yaml>) -> Yaml {
-    let mut sc = Yaml::map();
-    sc.set("targets", Yaml::List(targets));
+/// A scrape target: where it is scraped, and the host and service its series are labelled
+/// with.
+struct ScrapeTarget<'m> {
+    address: String,
+    host: &'m str,
+    service: &'m str,
+}
+
+/// A job with one static config per target, each labelled `host` and `service`: a series
+/// says which declaration it comes from, whatever address it was scraped at.
+fn job(name: &str, targets: Vec<ScrapeTarget<'_>>) -> Yaml {
+    let configs = targets
+        .into_iter()
+        .map(|t| {
+            let mut sc = Yaml::map();
+            sc.set("targets", Yaml::List(vec![Yaml::Str(t.address)]));
+            let mut labels = Yaml::map();
+            labels.set("host", Yaml::Str(t.host.to_string()));
+            labels.set("service", Yaml::Str(t.service.to_string()));
+            sc.set("labels", labels);
+            sc
+        })
+        .collect();
     let mut job = Yaml::map();
     job.set("job_name", Yaml::Str(name.to_string()));
-    job.set("static_configs", Yaml::List(vec![sc]));
+    job.set("static_configs", Yaml::List(configs));
     job
 }

@@ -43,12 +43,10 @@ pub fn instance(
     let port = m.services[sid].metrics_port.unwrap_or(0);
     let local = format!("{}:{port}", m.dns_name(sid));
     match prom {
-        Some(p) if m.services[p].host != m.services[sid].host => {
-            match m.from_outside(sid, port, Proto::Tcp) {
-                Ok((ip, at)) => Ok(std::net::SocketAddr::new(ip, at).to_string()),
-                Err(gap) => Err((local, gap)),
-            }
-        }
+        Some(p) if !m.by_name(p, sid) => match m.from_outside(sid, port, Proto::Tcp) {
+            Ok((ip, at)) => Ok(std::net::SocketAddr::new(ip, at).to_string()),
+            Err(gap) => Err((local, gap)),
+        },
         _ => Ok(local),
     }
 }

@@ -103,7 +103,7 @@ fn exporters(
             if let Some(stack) = &p.stack {
                 fields.push(format!("stack = {}", quote(stack)));
             }
-            if hid == prom_host {
+            if hid == prom_host && !p.external {
                 if !p.networks.is_empty() {
                     let names: Vec<&str> = p
                         .networks

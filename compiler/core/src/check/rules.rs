@@ -143,7 +143,7 @@ fn placement(m: &Model, diags: &mut Vec<Diagnostic>) {
         let Some(h) = s.host.and_then(|h| m.hosts.get(h)) else {
             continue;
         };
-        if h.runtime == Runtime::Kubernetes {
+        if h.runtime == Runtime::Kubernetes && !s.external {
             // Until the kubernetes target exists, nothing would build this service: say so
             // rather than write zero files.
             diags.push(
@@ -153,7 +153,7 @@ fn placement(m: &Model, diags: &mut Vec<Diagnostic>) {
                     .help("place the service on a host with `runtime = compose` or `runtime = swarm` for now; no target writes Kubernetes manifests yet"),
             );
         }
-        if h.runtime == Runtime::None {
+        if h.runtime == Runtime::None && !s.external {
             diags.push(
                 Diagnostic::error(Code::BadPlacement, format!("host `{}` runs no containers", h.name), s.loc.file, s.loc.span)
                     .label(format!("service `{}` is placed on it", s.name))

@@ -131,7 +131,10 @@ impl Model {
         if from == to {
             return Reach::Yes;
         }
-        if self.services[from].host != self.services[to].host {
+        if self.services[from].host != self.services[to].host
+            || self.services[from].external
+            || self.services[to].external
+        {
             return Reach::No;
         }
         match (self.attachment(from), self.attachment(to)) {
@@ -172,7 +175,9 @@ impl Model {
                 .ok_or(OutsideGap::NoAddress)
         };
         let owner = self.namespace_owner(sid).unwrap_or(sid);
-        if self.services[owner].network_mode == Some(NetworkMode::Host) {
+        if self.services[owner].network_mode == Some(NetworkMode::Host)
+            || self.services[sid].external
+        {
             return host_address().map(|a| (a, port));
         }
         let s = &self.services[owner];
@@ -187,6 +192,14 @@ impl Model {
             Some(a) if !a.is_unspecified() => Ok((a, host_port)),
             _ => host_address().map(|a| (a, host_port)),
         }
+    }
+
+    /// Whether `from`'s container connects to `to` by its container name (both containers on
+    /// one host), rather than at the address and port `to` is reached at from outside
+    /// ([`Model::from_outside`]): across hosts, and to a service that runs outside sparkc.
+    pub fn by_name(&self, from: ServiceId, to: ServiceId) -> bool {
+        let (a, b) = (&self.services[from], &self.services[to]);
+        a.host == b.host && !a.external && !b.external
     }
 
     /// The container networks a service is attached to.
@@ -833,6 +846,9 @@ pub struct Service {
     /// Serves an admin UI or API without a login of its own (Prometheus, cAdvisor): it may
     /// be reached only through a domain with `auth`, never published.
     pub admin_surface: bool,
+    /// Runs on its host already, outside sparkc (an OS package, an appliance's agent): no
+    /// target writes a container for it, and its ports are reached at its host's address.
+    pub external: bool,
     /// The root file system is read-only.
     pub read_only: bool,
     /// Runs an init process as PID 1.

@@ -913,7 +913,7 @@ impl Lowerer<'_, '_> {
             return Some(upstream);
         };
         let s = &self.model.services[*service];
-        if s.host == Some(host) || s.host.is_none() {
+        if (s.host == Some(host) && !s.external) || s.host.is_none() {
             return Some(upstream);
         }
         let at = via_at.unwrap_or(s.loc);

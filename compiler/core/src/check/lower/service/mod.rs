@@ -211,6 +211,12 @@ pub(crate) static FIELDS: FieldTable<Service> = FieldTable::new(&[
         lower: |l, v, s| s.admin_surface = l.bool(v).unwrap_or(false),
     },
     Field {
+        name: "external",
+        form: "external = true",
+        doc: "It runs on its host already, outside sparkc (an OS package, an appliance's exporter): no container is written for it; Prometheus, probes and proxies reach its ports at the host's address.",
+        lower: |l, v, s| s.external = l.bool(v).unwrap_or(false),
+    },
+    Field {
         name: "read_only",
         form: "read_only = true",
         doc: "The root file system is read-only.",
@@ -450,7 +456,7 @@ impl Lowerer<'_, '_> {
             || f.rec
                 .iter()
                 .any(|(k, _, _)| did_you_mean(&k.text, ["image", "build"]).is_some());
-        if s.image.is_none() && s.build.is_none() && !attempted {
+        if s.image.is_none() && s.build.is_none() && !attempted && !s.external {
             let loc = s.loc;
             self.ev.err(
                 Diagnostic::error(Code::MissingField, format!("service `{}` has neither `image` nor `build`", s.name), loc.file, loc.span)
