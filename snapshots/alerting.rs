@@ -94,6 +94,10 @@ fn each_alert_reaches_the_receivers_that_select_it() {
             &["severity=critical", "monitor=web01-ping", "host=web01"],
             "ntfy,oncall,ops,owner",
         ),
+        (
+            &["severity=warning", "monitor=shop-errors", "host=web01"],
+            "ntfy,ops,owner,phone",
+        ),
         // `phone` takes status-page's warnings and criticals only.
         (&["severity=info", "monitor=status-page"], "ntfy,ops"),
         (&["severity=info", "monitor=elsewhere"], "ntfy,ops"),

@@ -329,6 +329,7 @@ tests:
     exp_alerts:
     - exp_labels:
         severity: critical
+        monitor: api-errors
         host: observer
         team: backend
       exp_annotations:
@@ -1119,6 +1120,10 @@ fn a_literal_dollar_reaches_the_container_in_every_field() {
         ("privileged", "a boolean"),
         ("admin_surface", "a boolean"),
         ("external", "a boolean"),
+        (
+            "panels",
+            "queries for Grafana's dashboards, never in a compose file",
+        ),
         ("read_only", "a boolean"),
         ("init", "a boolean"),
         ("ulimits", "numbers"),

@@ -27,6 +27,16 @@ pub fn all(m: &Model, prom: Option<ServiceId>, source: &str) -> Vec<(String, Val
             ));
         }
     }
+    for (sid, s) in m.services.iter_enumerated() {
+        if s.panels.is_empty() || s.metrics_port.is_none() {
+            continue;
+        }
+        let sel = super::selector(m, prom, sid);
+        out.push((
+            format!("app-{}.json", s.name),
+            app_board(m, sid, &sel, source),
+        ));
+    }
     let probes: Vec<&Monitor> = m.monitors.iter().filter(|mon| mon.probes).collect();
     if !probes.is_empty() && m.app_anywhere("blackbox_exporter").is_some() {
         out.push(("probes.json".to_string(), probe_board(&probes, source)));
@@ -250,6 +260,36 @@ fn containers(h: &Host, sel: &str, source: &str) -> Value {
         format!("Containers on {}", h.name),
         source,
         &["sparkc", "containers"],
+        panels,
+    )
+}
+
+/// A service's own panels, as its declaration (usually its template) gives them.
+fn app_board(m: &Model, sid: ServiceId, sel: &str, source: &str) -> Value {
+    let s = &m.services[sid];
+    let panels = s
+        .panels
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            panel(
+                i,
+                &p.title,
+                &p.unit,
+                None,
+                None,
+                vec![query("A", p.expr.replace("$service", sel), &p.legend)],
+            )
+        })
+        .collect();
+    let on = s
+        .host
+        .map_or(String::new(), |h| format!(" on {}", m.hosts[h].name));
+    dashboard(
+        uid("app", &s.name),
+        format!("{}{on}", s.name),
+        source,
+        &["sparkc", "app"],
         panels,
     )
 }

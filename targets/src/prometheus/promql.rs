@@ -14,30 +14,49 @@ pub fn rules(
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Yaml> {
     let mut out = Vec::new();
+    // Each label sparkc sets, with the values it can have.
+    let scraped: Vec<&str> = m
+        .services
+        .iter()
+        .filter(|s| s.metrics_port.is_some())
+        .map(|s| s.name.as_str())
+        .collect();
+    let hosts: Vec<&str> = m.hosts.iter().map(|h| h.name.as_str()).collect();
+    let mut jobs_known: Vec<&str> = jobs.iter().map(String::as_str).collect();
+    jobs_known.sort_unstable();
+    let labels: [(&str, &[&str], &str); 3] = [
+        ("job", &jobs_known, "scrape job"),
+        ("host", &hosts, "host"),
+        ("service", &scraped, "scraped service"),
+    ];
     for a in &m.alerts {
         let mut ok = true;
-        for job in job_matchers(&a.expr) {
-            if jobs.contains(job) {
-                continue;
-            }
-            ok = false;
-            let mut known: Vec<&str> = jobs.iter().map(String::as_str).collect();
-            known.sort_unstable();
-            let mut d = Diagnostic::error(
-                Code::Unresolved,
-                format!("alert `{}` reads job `{job}`, which is not scraped", a.name),
-                a.loc.file,
-                a.loc.span,
-            )
-            .label("its rule would never fire");
-            d.help = Some(match did_you_mean(job, known.iter().copied()) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None if known.is_empty() => {
-                    "nothing is scraped: give a service a `metrics` port".to_string()
+        for &(label, known, what) in &labels {
+            for value in label_matchers(&a.expr, label) {
+                if known.contains(&value) {
+                    continue;
                 }
-                None => format!("the scrape jobs are: {}", known.join(", ")),
-            });
-            diags.push(d);
+                ok = false;
+                let mut d = Diagnostic::error(
+                    Code::Unresolved,
+                    format!(
+                        "alert `{}` reads {label} `{value}`, which is not a {what}",
+                        a.name
+                    ),
+                    a.loc.file,
+                    a.loc.span,
+                )
+                .label("its rule would never fire");
+                d.help = Some(match did_you_mean(value, known.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None if known.is_empty() && label == "host" => "declare the host".to_string(),
+                    None if known.is_empty() => {
+                        "nothing is scraped: give a service a `metrics` port".to_string()
+                    }
+                    None => format!("the {what}s are: {}", known.join(", ")),
+                });
+                diags.push(d);
+            }
         }
         if !ok {
             continue;
@@ -46,6 +65,9 @@ pub fn rules(
         let after = sparkc_core::model::units::format_duration(a.for_ms);
         let mut labels = Yaml::map();
         labels.set("severity", Yaml::str(a.severity.as_str()));
+        // The declaration that raised it, as a monitor's alerts say theirs: what receivers
+        // select by (`monitors = [...]`) and what Alertmanager groups by.
+        labels.set("monitor", Yaml::Str(a.name.clone()));
         if let Some(h) = a.host {
             labels.set("host", Yaml::Str(m.hosts[h].name.clone()));
         }
@@ -72,9 +94,15 @@ pub fn rules(
     out
 }
 
-/// The values of the `job="..."` equality matchers in `expr` (not `=~`, not `!=`), outside
-/// strings.
+/// The values of the `job="..."` equality matchers in `expr`.
+#[cfg(test)]
 fn job_matchers(expr: &str) -> Vec<&str> {
+    label_matchers(expr, "job")
+}
+
+/// The values of the `LABEL="..."` equality matchers in `expr` (not `=~`, not `!=`), outside
+/// strings.
+fn label_matchers<'e>(expr: &'e str, label: &str) -> Vec<&'e str> {
     let b = expr.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -88,10 +116,10 @@ fn job_matchers(expr: &str) -> Vec<&str> {
                 }
                 i += 1;
             }
-            b'j' if expr[i..].starts_with("job")
+            _ if expr[i..].starts_with(label)
                 && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_')) =>
             {
-                let mut k = i + 3;
+                let mut k = i + label.len();
                 while k < b.len() && b[k] == b' ' {
                     k += 1;
                 }
@@ -109,7 +137,7 @@ fn job_matchers(expr: &str) -> Vec<&str> {
                         continue;
                     }
                 }
-                i += 3;
+                i += label.len();
             }
             _ => i += 1,
         }
@@ -130,5 +158,12 @@ mod tests {
         assert!(super::job_matchers(r#"up{job=~"a|b"} == 0 and up{job!="c"}"#).is_empty());
         assert!(super::job_matchers(r#"label_replace(up, "x", "job=\"y\"", "", "")"#).is_empty());
         assert!(super::job_matchers(r#"up{myjob="a"}"#).is_empty());
+        assert_eq!(
+            super::label_matchers(
+                r#"up{host="web01",service="db"} and up{hostname="x"}"#,
+                "host"
+            ),
+            ["web01"]
+        );
     }
 }

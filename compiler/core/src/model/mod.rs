@@ -369,6 +369,22 @@ pub struct Host {
     pub field_locs: FieldLocs,
 }
 
+/// A Grafana panel of a service's own metrics.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Panel {
+    /// Its title.
+    pub title: String,
+    /// The PromQL query; `$service` stands for the matchers that select this service's
+    /// series (its job and instance), filled in by the grafana target.
+    pub expr: String,
+    /// Grafana's unit id (`short`, `bytes`, `ops`, `percent`, `s`).
+    pub unit: String,
+    /// The legend of each series (`{{datname}}`); empty: Grafana's default.
+    pub legend: String,
+    /// Where it is written.
+    pub loc: Loc,
+}
+
 /// An exporter sparkc runs on a host by default (see `check/defaults.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -846,6 +862,9 @@ pub struct Service {
     /// Serves an admin UI or API without a login of its own (Prometheus, cAdvisor): it may
     /// be reached only through a domain with `auth`, never published.
     pub admin_surface: bool,
+    /// Grafana panels charting its metrics (`panels = [panel(...)]`, usually set by its
+    /// template), on a dashboard of its own.
+    pub panels: Vec<Panel>,
     /// Runs on its host already, outside sparkc (an OS package, an appliance's agent): no
     /// target writes a container for it, and its ports are reached at its host's address.
     pub external: bool,

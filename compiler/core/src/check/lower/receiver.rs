@@ -3,6 +3,7 @@
 //! credentials are secrets, which the project's Alertmanager gets mounted.
 
 use super::{Field, FieldTable, Lowerer};
+use crate::check::SymKind;
 use crate::check::eval::{V, Val};
 use crate::diag::{Code, Diagnostic};
 use crate::model::*;
@@ -71,10 +72,21 @@ pub(super) static FIELDS: FieldTable<ReceiverFields> = FieldTable::new(&[
     },
     Field {
         name: "monitors",
-        form: "monitors = [cloud-up, shop-up]",
-        doc: "Only the alerts of these monitors (default: every monitor's).",
+        form: "monitors = [cloud-up, shop-up, api-errors]",
+        doc: "Only the alerts of these monitors and `alert` declarations (default: every one's).",
         lower: |l, v, r| {
             for item in l.list(v).unwrap_or_default() {
+                // An `alert` declaration's rule is labelled with its name like a monitor's.
+                if let Val::Ref(s, p) = &item.val
+                    && p.is_empty()
+                    && l.ev.syms.list[*s].kind == SymKind::Decl(DeclKind::Alert)
+                {
+                    let name = l.ev.syms.list[*s].name.as_str().to_owned();
+                    if !r.monitors.contains(&name) {
+                        r.monitors.push(name);
+                    }
+                    continue;
+                }
                 if let Some(sym) = l.decl_ref(item, DeclKind::Monitor) {
                     let name = l.ev.syms.list[sym].name.as_str().to_owned();
                     // Monitors are lowered before receivers.

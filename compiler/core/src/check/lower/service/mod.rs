@@ -139,6 +139,12 @@ pub(crate) static FIELDS: FieldTable<Service> = FieldTable::new(&[
         lower: |l, v, s| s.metrics_auth = l.metrics_auth(v),
     },
     Field {
+        name: "panels",
+        form: "panels = [panel(\"Queries\", \"rate(x_total{$service}[$__rate_interval])\", unit = \"ops\", legend = \"{{db}}\")]",
+        doc: "Grafana panels of its metrics, on a dashboard of its own (the grafana target); `$service` in a query stands for the matchers of its series.",
+        lower: |l, v, s| s.panels = l.panels(v),
+    },
+    Field {
         name: "restart",
         form: "restart = no | always | on-failure | unless-stopped",
         doc: "When the container is restarted.",
@@ -408,6 +414,7 @@ impl Lowerer<'_, '_> {
                 "metrics_timeout",
                 "metrics_scheme",
                 "metrics_auth",
+                "panels",
             ] {
                 if let Some(at) = s.field_locs.get(field).copied() {
                     self.ev.err(
@@ -553,6 +560,89 @@ impl Lowerer<'_, '_> {
             }
             _ => self.mismatch(v, "`bearer(SECRET)` or `basic(\"user\", SECRET)`"),
         }
+    }
+
+    /// `[panel("Title", "PromQL with {$service}", unit = "ops", legend = "{{label}}")]`.
+    fn panels(&mut self, v: &V) -> Vec<Panel> {
+        const FORM: &str = "`panel(\"Title\", \"rate(x_total{$service}[5m])\", unit = \"ops\", legend = \"{{label}}\")`";
+        let mut out = Vec::new();
+        for item in self.list(v).unwrap_or_default() {
+            let Val::Call(n, args) = &item.val else {
+                self.mismatch::<()>(item, FORM);
+                continue;
+            };
+            if n.text != "panel" {
+                self.mismatch::<()>(item, FORM);
+                continue;
+            }
+            let (mut title, mut expr, mut unit, mut legend) = (None, None, None, None);
+            let mut positional = 0;
+            for (name, a) in args {
+                match name.as_ref().map(|n| n.text.as_str()) {
+                    None if positional == 0 => {
+                        title = self.str(a);
+                        positional += 1;
+                    }
+                    None if positional == 1 => {
+                        expr = self.str(a).map(|e| (e, a.loc));
+                        positional += 1;
+                    }
+                    Some("unit") => unit = self.str(a),
+                    Some("legend") => legend = self.str(a),
+                    _ => {
+                        self.mismatch::<()>(a, FORM);
+                    }
+                }
+            }
+            let (Some(title), Some((expr, at))) = (title, expr) else {
+                if positional < 2 {
+                    self.ev.err(
+                        Diagnostic::error(
+                            Code::MissingField,
+                            "a panel needs a title and a query",
+                            item.loc.file,
+                            item.loc.span,
+                        )
+                        .label("what does it chart?")
+                        .help(format!("write {FORM}")),
+                    );
+                }
+                continue;
+            };
+            if !expr.contains("$service") {
+                self.ev.err(
+                    Diagnostic::error(Code::MalformedLiteral, "a panel's query does not select its service's series", at.file, at.span)
+                        .label("no `$service` in it")
+                        .help("write `$service` among the matchers of each metric (`rate(x_total{$service}[5m])`): it becomes the job and instance of this service, so the panel charts this service and no other"),
+                );
+                continue;
+            }
+            let unit = unit.unwrap_or_else(|| "short".to_string());
+            if unit.is_empty()
+                || !unit
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '/' | ':' | '.'))
+            {
+                self.ev.err(
+                    Diagnostic::error(
+                        Code::MalformedLiteral,
+                        format!("`{unit}` is not a Grafana unit id"),
+                        item.loc.file,
+                        item.loc.span,
+                    )
+                    .help("a unit id such as `short`, `bytes`, `ops`, `reqps`, `percent`, `s`"),
+                );
+                continue;
+            }
+            out.push(Panel {
+                title,
+                expr,
+                unit,
+                legend: legend.unwrap_or_default(),
+                loc: item.loc,
+            });
+        }
+        out
     }
 
     fn health_client(&mut self, v: &V) -> Option<HealthClient> {
