@@ -543,3 +543,162 @@ fn a_failing_service_alerts_the_receiver_its_severity_names() {
     );
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// The `if_mib` module of the SNMP exporter's configuration, in the format of the exporter
+/// the tests run (Debian's 0.21, which ships no module: its snmp.yml is generated from MIBs).
+/// The `prom/snmp-exporter` image the stdlib template runs ships upstream's generated
+/// `if_mib`, with these metrics and lookups among its own.
+const IF_MIB: &str = r"
+if_mib:
+  walk: [1.3.6.1.2.1.2.2.1.14, 1.3.6.1.2.1.2.2.1.20, 1.3.6.1.2.1.31.1.1.1.1, 1.3.6.1.2.1.31.1.1.1.6, 1.3.6.1.2.1.31.1.1.1.10]
+  metrics:
+  - {name: ifHCInOctets, oid: 1.3.6.1.2.1.31.1.1.1.6, type: counter, indexes: [{labelname: ifIndex, type: gauge}], lookups: [{labels: [ifIndex], labelname: ifName, oid: 1.3.6.1.2.1.31.1.1.1.1, type: DisplayString}]}
+  - {name: ifHCOutOctets, oid: 1.3.6.1.2.1.31.1.1.1.10, type: counter, indexes: [{labelname: ifIndex, type: gauge}], lookups: [{labels: [ifIndex], labelname: ifName, oid: 1.3.6.1.2.1.31.1.1.1.1, type: DisplayString}]}
+  - {name: ifInErrors, oid: 1.3.6.1.2.1.2.2.1.14, type: counter, indexes: [{labelname: ifIndex, type: gauge}], lookups: [{labels: [ifIndex], labelname: ifName, oid: 1.3.6.1.2.1.31.1.1.1.1, type: DisplayString}]}
+  - {name: ifOutErrors, oid: 1.3.6.1.2.1.2.2.1.20, type: counter, indexes: [{labelname: ifIndex, type: gauge}], lookups: [{labels: [ifIndex], labelname: ifName, oid: 1.3.6.1.2.1.31.1.1.1.1, type: DisplayString}]}
+  version: 2
+  auth: {community: public}
+";
+
+/// `monitor { target = router, probe = snmp }` end to end: the real Prometheus, with the
+/// generated configuration moved to loopback, asks the real SNMP exporter to walk a real
+/// net-snmp agent; the router's interfaces arrive labelled with its host, and once the agent
+/// stops answering, the generated `down_for` rule fires.
+#[test]
+fn an_snmp_agent_is_walked_and_its_silence_alerts() {
+    let src = r"
+import std.apps.{prometheus, snmp_exporter}
+host mon { runtime = compose, address = 192.0.2.30, exporters = none }
+host router { address = 192.0.2.1 }
+service prometheus on mon = prometheus()
+service snmp on mon = snmp_exporter()
+monitor router-snmp { target = router, probe = snmp, interval = 1s, alert = down_for(2s) }
+";
+    let world = sparkc_snapshots::single(src);
+    let mut config = sparkc_snapshots::Config::new("main.spark", &["compose", "prometheus"]);
+    config.options.insert(
+        "prometheus".to_string(),
+        [
+            ("scrape_interval".to_string(), "1s".to_string()),
+            ("evaluation_interval".to_string(), "1s".to_string()),
+        ]
+        .into(),
+    );
+    let out = sparkc_driver::compile(&world, &config).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.errors(), 0, "{}", sparkc::rendered(&out));
+
+    let agent_port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map_or_else(|e| panic!("{e}"), |a| a.port());
+    let (prom_port, snmp_port) = (free_port(), free_port());
+    let moves = [
+        (
+            "\"192.0.2.1\"".to_string(),
+            format!("\"127.0.0.1:{agent_port}\""),
+        ),
+        ("snmp:9116".to_string(), format!("127.0.0.1:{snmp_port}")),
+        (
+            "prometheus:9090".to_string(),
+            format!("127.0.0.1:{prom_port}"),
+        ),
+    ];
+    let tmp = std::env::temp_dir().join(format!("sparkc-snmp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let artifacts: Vec<_> = out
+        .artifacts
+        .iter()
+        .map(|a| {
+            let mut a = a.clone();
+            for (from, to) in &moves {
+                a.contents = a.contents.replace(from.as_str(), to);
+            }
+            a
+        })
+        .collect();
+    write_artifacts(&tmp, &artifacts);
+    let dir = tmp.join("compose/mon");
+    let prom_yml = std::fs::read_to_string(dir.join("prometheus.yml")).unwrap_or_default();
+    assert!(
+        prom_yml.contains(&format!("127.0.0.1:{agent_port}")),
+        "the agent's address was not moved:\n{prom_yml}"
+    );
+    std::fs::write(tmp.join("snmp.yml"), IF_MIB).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        tmp.join("snmpd.conf"),
+        format!("agentaddress udp:127.0.0.1:{agent_port}\nrocommunity public 127.0.0.1\n"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut agent = Running(
+        Command::new(tool("SPARKC_SNMPD", "snmpd"))
+            .args(["-f", "-Lo", "-C", "-c"])
+            .arg(tmp.join("snmpd.conf"))
+            .env("SNMP_PERSISTENT_DIR", tmp.join("snmpd-state"))
+            .env("MIBS", "")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let _exporter = Running(serve(
+        Command::new(tool("SPARKC_SNMP_EXPORTER", "snmp_exporter"))
+            .arg(format!("--config.file={}", tmp.join("snmp.yml").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{snmp_port}")),
+        snmp_port,
+        "snmp_exporter",
+    ));
+    let _prometheus = Running(serve(
+        Command::new(tool("SPARKC_PROMETHEUS", "prometheus"))
+            .arg(format!(
+                "--config.file={}",
+                dir.join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                tmp.join("tsdb").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{prom_port}")),
+        prom_port,
+        "prometheus",
+    ));
+    let query = |q: &str| {
+        let encoded: String = q
+            .bytes()
+            .map(|b| match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'-' | b'.' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        get_json(prom_port, &format!("/api/v1/query?query={encoded}"))["data"]["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    // The router's interfaces, labelled with its host and named by ifName.
+    let traffic = "ifHCInOctets{job=\"probe-router-snmp\",host=\"router\"}";
+    wait_for(
+        30,
+        "the router's interfaces in Prometheus",
+        || query(traffic).iter().any(|s| s["metric"]["ifName"] == "lo"),
+        || format!("{:#}", get_json(prom_port, "/api/v1/targets")),
+    );
+    assert!(
+        query("ALERTS{alertname=\"router_snmp\"}").is_empty(),
+        "an alert for an agent that answers"
+    );
+    // The agent stops: the walk fails, `up` drops, and after 2 s the rule fires.
+    let _ = agent.0.kill();
+    let _ = agent.0.wait();
+    wait_for(
+        40,
+        "router_snmp firing",
+        || {
+            query("ALERTS{alertname=\"router_snmp\",alertstate=\"firing\"}")
+                .iter()
+                .any(|a| a["metric"]["host"] == "router" && a["metric"]["severity"] == "critical")
+        },
+        || format!("{:#}", get_json(prom_port, "/api/v1/alerts")),
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+}

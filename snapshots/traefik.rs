@@ -970,6 +970,21 @@ fn traefik_loads_and_routes_what_sparkc_generates() {
                 &config_text,
             ));
             let data = rawdata_with(api_port, &want, &config_text);
+            // Where the static configuration serves Prometheus metrics (the entry point the
+            // Traefik service's `metrics` port names), Traefik answers with its own series.
+            if let Some(ep) = config["metrics"]["prometheus"]["entryPoint"].as_str() {
+                let port = ports[ep];
+                let mut s = connect(port);
+                let _ = s.write_all(http_request("localhost", "/metrics").as_bytes());
+                let mut resp = String::new();
+                let _ = s.read_to_string(&mut resp);
+                assert!(
+                    resp.starts_with("HTTP/1.1 200")
+                        && resp.contains("traefik_config_reloads_total"),
+                    "{name}: no Traefik metrics on entry point `{ep}`:\n{}",
+                    resp.chars().take(400).collect::<String>()
+                );
+            }
             // Every router, service and middleware of the docker, swarm and file providers:
             // enabled, and only those.
             let mut have = BTreeSet::new();

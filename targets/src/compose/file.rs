@@ -236,6 +236,7 @@ pub struct ComposeService {
     pub pull_policy: Option<String>,
     pub stop_grace_period: Option<String>,
     pub shm_size: Option<String>,
+    pub process: sparkc_core::model::ProcessSettings,
     pub deploy: Deploy,
     /// Keys sparkc does not model, passed through as written.
     pub passthrough: Vec<(String, Yaml)>,
@@ -341,6 +342,43 @@ fn opt(m: &mut MapOut<'_>, k: &str, v: Option<&String>) {
 }
 
 impl ComposeService {
+    /// The process keys, each under its Compose name.
+    fn write_process(&self, y: &mut MapOut<'_>) {
+        let p = &self.process;
+        if let Some(n) = p.pids_limit {
+            y.int("pids_limit", i64::from(n));
+        }
+        if p.tty {
+            y.bool("tty", true);
+        }
+        if p.stdin_open {
+            y.bool("stdin_open", true);
+        }
+        opt(y, "stop_signal", p.stop_signal.as_ref());
+        opt(y, "ipc", p.ipc.as_ref());
+        opt(y, "pid", p.pid.as_ref());
+        opt(y, "runtime", p.runtime.as_ref());
+        list(y, "group_add", &p.group_add);
+        if let Some(n) = p.mem_swappiness {
+            y.int("mem_swappiness", i64::from(n));
+        }
+        if let Some(n) = p.oom_score_adj {
+            y.int("oom_score_adj", i64::from(n));
+        }
+        opt(y, "cpuset", p.cpuset.as_ref());
+        opt(y, "userns_mode", p.userns_mode.as_ref());
+        opt(y, "cgroup_parent", p.cgroup_parent.as_ref());
+        match p.gpus {
+            Some(None) => y.str("gpus", "all"),
+            Some(Some(n)) => {
+                let mut l = y.list("gpus");
+                let mut d = l.map();
+                d.int("count", i64::from(n));
+            }
+            None => {}
+        }
+    }
+
     fn write(&self, y: &mut MapOut<'_>) {
         opt(y, "image", self.image.as_ref());
         if let Some(b) = &self.build {
@@ -462,6 +500,7 @@ impl ComposeService {
         opt(y, "pull_policy", self.pull_policy.as_ref());
         opt(y, "stop_grace_period", self.stop_grace_period.as_ref());
         opt(y, "shm_size", self.shm_size.as_ref());
+        self.write_process(y);
         if !self.deploy.is_empty() {
             self.deploy.write(&mut y.map("deploy"));
         }

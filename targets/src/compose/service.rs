@@ -110,6 +110,28 @@ impl Emitter<'_> {
         y.pull_policy.clone_from(&s.pull_policy);
         y.stop_grace_period = s.stop_grace_period.map(dur);
         y.shm_size = s.shm_size.map(bytes);
+        if self.swarm() {
+            // `docker stack deploy` ignores these: refused rather than dropped.
+            let p = &s.process;
+            for (field, set) in [
+                ("ipc", p.ipc.is_some()),
+                ("pid", p.pid.is_some()),
+                ("runtime", p.runtime.is_some()),
+                ("gpus", p.gpus.is_some()),
+                ("userns_mode", p.userns_mode.is_some()),
+                ("cgroup_parent", p.cgroup_parent.is_some()),
+            ] {
+                if set {
+                    self.unsupported(
+                        s,
+                        field,
+                        format!("swarm services have no `{field}` (`{}`)", s.name),
+                        "run it on a `runtime = compose` host, or remove it",
+                    );
+                }
+            }
+        }
+        y.process = s.process.clone();
         y.deploy = self.deploy(s, deploy_labels);
         for (k, p) in &s.passthrough_compose {
             if MODELLED_KEYS.contains(&k.as_str()) {

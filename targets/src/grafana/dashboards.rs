@@ -37,7 +37,23 @@ pub fn all(m: &Model, prom: Option<ServiceId>, source: &str) -> Vec<(String, Val
             app_board(m, sid, &sel, source),
         ));
     }
-    let probes: Vec<&Monitor> = m.monitors.iter().filter(|mon| mon.probes).collect();
+    if m.app_anywhere("snmp_exporter").is_some() {
+        for mon in m
+            .monitors
+            .iter()
+            .filter(|mon| mon.probes && mon.probe == Probe::Snmp)
+        {
+            out.push((
+                format!("snmp-{}.json", mon.name),
+                snmp_board(m, mon, source),
+            ));
+        }
+    }
+    let probes: Vec<&Monitor> = m
+        .monitors
+        .iter()
+        .filter(|mon| mon.probes && mon.probe != Probe::Snmp)
+        .collect();
     if !probes.is_empty() && m.app_anywhere("blackbox_exporter").is_some() {
         out.push(("probes.json".to_string(), probe_board(&probes, source)));
     }
@@ -290,6 +306,67 @@ fn app_board(m: &Model, sid: ServiceId, sel: &str, source: &str) -> Value {
         format!("{}{on}", s.name),
         source,
         &["sparkc", "app"],
+        panels,
+    )
+}
+
+/// A host's interfaces, walked over SNMP: traffic in and out per interface, and errors.
+fn snmp_board(m: &Model, mon: &Monitor, source: &str) -> Value {
+    let sel = format!("job=\"{}\"", series::probe_job(mon));
+    let host = mon
+        .host(m)
+        .map_or(mon.name.as_str(), |h| m.hosts[h].name.as_str());
+    let traffic = |dir: &str| format!("8 * rate(if{dir}Octets{{{sel}}}[{WINDOW}])");
+    let panels = vec![
+        panel(
+            0,
+            "Received per interface",
+            "bps",
+            None,
+            None,
+            vec![query("A", traffic("HCIn"), "{{ifName}}")],
+        ),
+        panel(
+            1,
+            "Sent per interface",
+            "bps",
+            None,
+            None,
+            vec![query("A", traffic("HCOut"), "{{ifName}}")],
+        ),
+        panel(
+            2,
+            "Errors per interface",
+            "pps",
+            None,
+            None,
+            vec![
+                query(
+                    "A",
+                    format!("rate(ifInErrors{{{sel}}}[{WINDOW}])"),
+                    "{{ifName}} in",
+                ),
+                query(
+                    "B",
+                    format!("rate(ifOutErrors{{{sel}}}[{WINDOW}])"),
+                    "{{ifName}} out",
+                ),
+            ],
+        ),
+        panel(
+            3,
+            "Agent answering",
+            "short",
+            Some(1.0),
+            None,
+            vec![query("A", format!("up{{{sel}}}"), "up")],
+        ),
+    ];
+    dashboard(
+        uid("snmp", &mon.name),
+        format!("Interfaces of {host} (SNMP)"),
+        source,
+        &["sparkc", "snmp"],
         panels,
     )
 }

@@ -55,7 +55,12 @@ pub fn probes(
     }
     // Each module once, by name (a monitor with its own expectations has its own).
     let mut modules: BTreeMap<String, &Monitor> = BTreeMap::new();
-    for mon in m.monitors.iter().filter(|mon| mon.probes) {
+    // SNMP probes go through the SNMP exporter (`snmp.rs`).
+    for mon in m
+        .monitors
+        .iter()
+        .filter(|mon| mon.probes && mon.probe != Probe::Snmp)
+    {
         let Some(target) = probe_target(m, mon, bb, diags) else {
             continue;
         };
@@ -247,6 +252,8 @@ fn module_name(p: Probe) -> &'static str {
         Probe::Https => "https_2xx",
         Probe::Tcp => "tcp_connect",
         Probe::Icmp => "icmp",
+        // The SNMP exporter's module (`snmp.rs`): never in blackbox.yml.
+        Probe::Snmp => "if_mib",
     }
 }
 
@@ -256,6 +263,7 @@ fn module_config(mon: &Monitor) -> Yaml {
         Probe::Https => ("http", true),
         Probe::Tcp => ("tcp", false),
         Probe::Icmp => ("icmp", false),
+        Probe::Snmp => ("snmp", false),
     };
     let mut settings = Yaml::map();
     if https {
@@ -290,7 +298,7 @@ fn module_config(mon: &Monitor) -> Yaml {
 
 /// The relabelling that sends a probe job's scrape to the exporter, with the target as a
 /// parameter and as the `instance` label.
-fn relabel_through(address: &str) -> Yaml {
+pub(super) fn relabel_through(address: &str) -> Yaml {
     let rule = |pairs: &[(&str, Yaml)]| {
         let mut y = Yaml::map();
         for (k, v) in pairs {
@@ -344,7 +352,7 @@ fn probe_target(
                     None if d.tls == Tls::Off => format!("{}:80", d.name),
                     None => format!("{}:443", d.name),
                 },
-                Probe::Icmp => d.name.clone(),
+                Probe::Icmp | Probe::Snmp => d.name.clone(),
             }
         }
         MonitorTarget::Service { service: sid, port } => {
@@ -389,7 +397,7 @@ fn probe_target(
                     mon.path.as_deref().unwrap_or("/")
                 ),
                 Probe::Tcp => format!("{host}:{number}"),
-                Probe::Icmp => host,
+                Probe::Icmp | Probe::Snmp => host,
             }
         }
         MonitorTarget::Url(url) => url.clone(),
@@ -402,7 +410,7 @@ fn probe_target(
                     scheme(mon.probe),
                     mon.path.as_deref().unwrap_or("/")
                 ),
-                Probe::Icmp => addr,
+                Probe::Icmp | Probe::Snmp => addr,
                 Probe::Tcp => {
                     diags.push(
                         Diagnostic::error(

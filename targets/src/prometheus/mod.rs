@@ -16,6 +16,7 @@ mod alertmanager;
 mod blackbox;
 mod promql;
 pub mod series;
+mod snmp;
 mod thresholds;
 
 /// The rule files prometheus.yml loads, relative to itself (Prometheus resolves them against
@@ -236,6 +237,9 @@ impl Target for Prometheus {
             }
         }
         let mut probes = blackbox::probes(m, ctx, prom, &mut taken, &mut diags);
+        let (snmp_jobs, snmp_alerts) = snmp::probes(m, prom, &mut taken, &mut diags);
+        probes.jobs.extend(snmp_jobs);
+        probes.alerts.extend(snmp_alerts);
         jobs.extend(std::mem::take(&mut probes.jobs));
         probes
             .alerts

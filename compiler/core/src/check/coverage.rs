@@ -41,16 +41,22 @@ fn hosts(m: &Model, prom: ServiceId, diags: &mut Vec<Diagnostic>) {
                 continue;
             }
         }
+        // A node-exporter on it, or its SNMP agent walked (a router, a switch, a NAS).
         let watched = by_host[hid]
             .iter()
-            .any(|s| s.runs("node_exporter") && s.metrics_port.is_some());
+            .any(|s| s.runs("node_exporter") && s.metrics_port.is_some())
+            || m.monitors.iter().any(|mon| {
+                mon.probes
+                    && mon.probe == Probe::Snmp
+                    && matches!(mon.target, MonitorTarget::Host(t) if t == hid)
+            });
         if watched {
             continue;
         }
         let why = if h.runtime != Runtime::Compose {
             format!(
-                "it runs no compose containers, where sparkc could run one; `exporters = none` says `{}` is not to be watched",
-                h.name
+                "it runs no compose containers, where sparkc could run one: declare the exporter installed on it (`service {}-node on {} = node_exporter() {{ external = true }}`), walk its SNMP agent (`monitor {}-snmp {{ target = {}, probe = snmp }}`), or write `exporters = none` if it is not to be watched",
+                h.name, h.name, h.name, h.name
             )
         } else if by_host[hid].is_empty() {
             format!(

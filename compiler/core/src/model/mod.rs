@@ -369,6 +369,39 @@ pub struct Host {
     pub field_locs: FieldLocs,
 }
 
+/// How a container runs as a process, as Compose's service keys of the same names say.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ProcessSettings {
+    /// At most this many processes (`pids_limit`).
+    pub pids_limit: Option<u32>,
+    /// A terminal is allocated (`tty`).
+    pub tty: bool,
+    /// Standard input kept open (`stdin_open`).
+    pub stdin_open: bool,
+    /// The signal that stops it (`SIGINT`, `SIGQUIT`).
+    pub stop_signal: Option<String>,
+    /// Its IPC namespace: `host`, `private`, `shareable` or `none`.
+    pub ipc: Option<String>,
+    /// Its PID namespace: `host`.
+    pub pid: Option<String>,
+    /// The container runtime (`nvidia`, `runsc`).
+    pub runtime: Option<String>,
+    /// Extra groups its user is in (names or ids).
+    pub group_add: Vec<String>,
+    /// How readily the kernel swaps its memory, 0–100.
+    pub mem_swappiness: Option<u8>,
+    /// How likely the OOM killer picks it, -1000–1000.
+    pub oom_score_adj: Option<i32>,
+    /// The CPUs it may run on (`0-3,6`).
+    pub cpuset: Option<String>,
+    /// Its user namespace: `host`.
+    pub userns_mode: Option<String>,
+    /// The cgroup it runs under.
+    pub cgroup_parent: Option<String>,
+    /// GPUs passed through: `None` none, `Some(None)` all, `Some(Some(n))` that many.
+    pub gpus: Option<Option<u32>>,
+}
+
 /// A Grafana panel of a service's own metrics.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Panel {
@@ -896,6 +929,8 @@ pub struct Service {
     pub stop_grace_period: Option<u64>,
     /// Size of `/dev/shm`, in bytes.
     pub shm_size: Option<u64>,
+    /// How the container runs as a process: limits and namespaces Compose sets directly.
+    pub process: ProcessSettings,
     /// CPU limit, in cores.
     pub cpus: Option<f64>,
     /// Memory limit, in bytes.
@@ -1369,6 +1404,22 @@ pub enum Probe {
     Tcp,
     /// A ping.
     Icmp,
+    /// A walk of a host's interface table (IF-MIB) over SNMP, through the project's SNMP
+    /// exporter: a router's, a switch's, a NAS's traffic; failing is down.
+    Snmp,
+}
+
+impl Probe {
+    /// How the probe is called in a message.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Probe::Http => "plain-HTTP",
+            Probe::Https => "HTTPS",
+            Probe::Tcp => "TCP",
+            Probe::Icmp => "ping",
+            Probe::Snmp => "SNMP",
+        }
+    }
 }
 
 /// What a monitor probes.

@@ -34,13 +34,14 @@ pub(super) static FIELDS: FieldTable<MonitorFields> = FieldTable::new(&[
     },
     Field {
         name: "probe",
-        form: "probe = https | http | tcp | icmp",
-        doc: "How it probes (default `https`).",
+        form: "probe = https | http | tcp | icmp | snmp",
+        doc: "How it probes (default `https`); `snmp` walks a host's interfaces through the project's SNMP exporter.",
         lower: |l, v, m| {
-            m.probe = match l.variant(v, "probe", &["http", "https", "tcp", "icmp"]) {
+            m.probe = match l.variant(v, "probe", &["http", "https", "tcp", "icmp", "snmp"]) {
                 Some("http") => Some(Probe::Http),
                 Some("tcp") => Some(Probe::Tcp),
                 Some("icmp") => Some(Probe::Icmp),
+                Some("snmp") => Some(Probe::Snmp),
                 _ => Some(Probe::Https),
             }
         },
@@ -194,15 +195,7 @@ impl Lowerer<'_, '_> {
                 self.ev.err(
                     Diagnostic::error(
                         Code::BadRoute,
-                        format!(
-                            "`{u}` is not probed by a {} probe",
-                            match probe {
-                                Probe::Http => "plain-HTTP",
-                                Probe::Https => "HTTPS",
-                                Probe::Tcp => "TCP",
-                                Probe::Icmp => "ping",
-                            }
-                        ),
+                        format!("`{u}` is not probed by a {} probe", probe.describe()),
                         at.file,
                         at.span,
                     )
@@ -244,7 +237,7 @@ impl Lowerer<'_, '_> {
             let mut ok = true;
             for (field, at) in fields.into_iter().flatten() {
                 self.ev.err(
-                    Diagnostic::error(Code::BadRoute, format!("`{field}` does not apply to a {} probe", if probe == Probe::Tcp { "TCP" } else { "ping" }), at.file, at.span)
+                    Diagnostic::error(Code::BadRoute, format!("`{field}` does not apply to a {} probe", probe.describe()), at.file, at.span)
                         .label("an HTTP probe's")
                         .help("probe over HTTP (`probe = https` or `probe = http`) to ask for a path and check the answer, or remove it"),
                 );
@@ -264,6 +257,34 @@ impl Lowerer<'_, '_> {
             return None;
         }
         let on_host = matches!(written.target, Some(MonitorTarget::Host(_)));
+        if probe == Probe::Snmp {
+            let at = f.get("probe").map_or(loc, |v| v.loc);
+            if !on_host && written.target.is_some() {
+                self.ev.err(
+                    Diagnostic::error(
+                        Code::BadRoute,
+                        format!("monitor `{name}` walks no host over SNMP"),
+                        at.file,
+                        at.span,
+                    )
+                    .label("an SNMP probe asks a host's agent, at its address")
+                    .help("target the host (`target = router`), declared with its `address`"),
+                );
+                return None;
+            }
+            if let Some((_, _, _, tat)) = written
+                .thresholds
+                .iter()
+                .find(|t| t.0 == Measure::ResponseTime)
+            {
+                self.ev.err(
+                    Diagnostic::error(Code::BadRoute, "an SNMP probe has no response time to measure", tat.file, tat.span)
+                        .label("measured by the blackbox exporter's probes only")
+                        .help("probe the host's web UI over HTTP(S) in a monitor of its own for its response time"),
+                );
+                return None;
+            }
+        }
         for (measure, _, _, at) in &written.thresholds {
             if measure.of_host() && !on_host && written.target.is_some() {
                 self.ev.err(

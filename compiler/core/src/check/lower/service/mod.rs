@@ -311,6 +311,109 @@ pub(crate) static FIELDS: FieldTable<Service> = FieldTable::new(&[
         lower: |l, v, s| s.shm_size = l.size(v),
     },
     Field {
+        name: "pids_limit",
+        form: "pids_limit = 512",
+        doc: "At most this many processes in the container.",
+        lower: |l, v, s| {
+            s.process.pids_limit = l.int(v, 1, i64::from(u32::MAX)).map(|n| n as u32);
+        },
+    },
+    Field {
+        name: "tty",
+        form: "tty = true",
+        doc: "Allocate a terminal.",
+        lower: |l, v, s| s.process.tty = l.bool(v).unwrap_or(false),
+    },
+    Field {
+        name: "stdin_open",
+        form: "stdin_open = true",
+        doc: "Keep standard input open.",
+        lower: |l, v, s| s.process.stdin_open = l.bool(v).unwrap_or(false),
+    },
+    Field {
+        name: "stop_signal",
+        form: "stop_signal = \"SIGINT\"",
+        doc: "The signal that stops it (default the image's, else SIGTERM).",
+        lower: |l, v, s| s.process.stop_signal = l.signal(v),
+    },
+    Field {
+        name: "ipc",
+        form: "ipc = host | private | shareable | none",
+        doc: "Its IPC namespace.",
+        lower: |l, v, s| {
+            s.process.ipc = l
+                .variant(
+                    v,
+                    "mode of IPC namespace",
+                    &["host", "private", "shareable", "none"],
+                )
+                .map(str::to_string);
+        },
+    },
+    Field {
+        name: "pid",
+        form: "pid = host",
+        doc: "Share the host's PID namespace (it sees every process of the host).",
+        lower: |l, v, s| s.process.pid = l.variant(v, "PID mode", &["host"]).map(str::to_string),
+    },
+    Field {
+        name: "runtime",
+        form: "runtime = \"nvidia\"",
+        doc: "The container runtime the engine starts it with (`nvidia`, `runsc`).",
+        lower: |l, v, s| s.process.runtime = l.runtime_name(v),
+    },
+    Field {
+        name: "group_add",
+        form: "group_add = [\"video\", \"render\"]",
+        doc: "Extra groups its user is in, by name or id.",
+        lower: |l, v, s| s.process.group_add = l.group_names(v),
+    },
+    Field {
+        name: "mem_swappiness",
+        form: "mem_swappiness = 0",
+        doc: "How readily the kernel swaps its memory, 0 (never) to 100.",
+        lower: |l, v, s| s.process.mem_swappiness = l.int(v, 0, 100).map(|n| n as u8),
+    },
+    Field {
+        name: "oom_score_adj",
+        form: "oom_score_adj = -500",
+        doc: "How likely the kernel's OOM killer picks it, -1000 (never) to 1000.",
+        lower: |l, v, s| s.process.oom_score_adj = l.int(v, -1000, 1000).map(|n| n as i32),
+    },
+    Field {
+        name: "cpuset",
+        form: "cpuset = \"0-3,6\"",
+        doc: "The CPUs it may run on.",
+        lower: |l, v, s| s.process.cpuset = l.cpuset(v),
+    },
+    Field {
+        name: "userns_mode",
+        form: "userns_mode = host",
+        doc: "Run in the host's user namespace (when the engine remaps users).",
+        lower: |l, v, s| {
+            s.process.userns_mode = l
+                .variant(v, "user namespace mode", &["host"])
+                .map(str::to_string);
+        },
+    },
+    Field {
+        name: "cgroup_parent",
+        form: "cgroup_parent = \"/homelab\"",
+        doc: "The cgroup it runs under.",
+        lower: |l, v, s| s.process.cgroup_parent = l.str(v),
+    },
+    Field {
+        name: "gpus",
+        form: "gpus = all | 1",
+        doc: "GPUs passed through to it: every one, or that many.",
+        lower: |l, v, s| {
+            s.process.gpus = match &v.val {
+                Val::Name(n) if n.as_str() == "all" => Some(None),
+                _ => l.int(v, 1, 64).map(|n| Some(n as u32)),
+            };
+        },
+    },
+    Field {
         name: "cpus",
         form: "cpus = 1.5",
         doc: "CPU limit, in cores.",
@@ -414,7 +517,6 @@ impl Lowerer<'_, '_> {
                 "metrics_timeout",
                 "metrics_scheme",
                 "metrics_auth",
-                "panels",
             ] {
                 if let Some(at) = s.field_locs.get(field).copied() {
                     self.ev.err(
@@ -559,6 +661,91 @@ impl Lowerer<'_, '_> {
                 })
             }
             _ => self.mismatch(v, "`bearer(SECRET)` or `basic(\"user\", SECRET)`"),
+        }
+    }
+
+    /// `"SIGINT"` (or `"INT"`, or a number).
+    fn signal(&mut self, v: &V) -> Option<String> {
+        let s = self.str(v)?;
+        let name = s.strip_prefix("SIG").unwrap_or(&s);
+        let ok = !name.is_empty()
+            && (name.bytes().all(|b| b.is_ascii_digit())
+                || name.bytes().all(|b| {
+                    b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'+' || b == b'-'
+                }));
+        if ok {
+            Some(s)
+        } else {
+            self.malformed(
+                v,
+                format!("`{s}` is not a signal"),
+                "name it as the kernel does, `SIGINT`, `SIGQUIT`, `SIGRTMIN+3`, or by number",
+            )
+        }
+    }
+
+    /// A runtime's name: letters, digits, `-`, `_` and `.`.
+    fn runtime_name(&mut self, v: &V) -> Option<String> {
+        let s = self.str(v)?;
+        if !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            Some(s)
+        } else {
+            self.malformed(
+                v,
+                format!("`{s}` is not a container runtime's name"),
+                "the name the engine registers it under, e.g. `nvidia` or `runsc`",
+            )
+        }
+    }
+
+    /// Groups by name or id.
+    fn group_names(&mut self, v: &V) -> Vec<String> {
+        let mut out = Vec::new();
+        for item in self.list(v).unwrap_or_default() {
+            let name = match &item.val {
+                Val::Int(n) if *n >= 0 => Some(n.to_string()),
+                _ => self.str(item),
+            };
+            let Some(name) = name else { continue };
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            {
+                self.malformed::<()>(
+                    item,
+                    format!("`{name}` is not a group name or id"),
+                    "a group as /etc/group names it, or its number",
+                );
+                continue;
+            }
+            out.push(name);
+        }
+        out
+    }
+
+    /// `"0-3,6"`: CPU numbers and ranges.
+    fn cpuset(&mut self, v: &V) -> Option<String> {
+        let s = self.str(v)?;
+        let ok = !s.is_empty()
+            && s.split(',').all(|part| {
+                let mut ends = part.splitn(2, '-');
+                let a = ends.next().unwrap_or("");
+                let b = ends.next();
+                let num = |x: &str| !x.is_empty() && x.bytes().all(|c| c.is_ascii_digit());
+                num(a) && b.is_none_or(|b| num(b) && b.parse::<u32>().ok() >= a.parse::<u32>().ok())
+            });
+        if ok {
+            Some(s)
+        } else {
+            self.malformed(
+                v,
+                format!("`{s}` is not a set of CPUs"),
+                "CPU numbers and ranges, comma-separated: `0-3,6`",
+            )
         }
     }
 
