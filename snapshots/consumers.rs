@@ -14,6 +14,7 @@ use sparkc_snapshots::http::{check_balance, check_http_route, check_redirect, ex
 use sparkc_snapshots::real::{Running, each_generated, free_port, serve, tool, write_artifacts};
 use sparkc_snapshots::{valid_programs, workspace};
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::Command;
@@ -907,6 +908,13 @@ fn caddy_applies_what_each_route_declares() {
                 if sparkc_core::model::Id::index(d.host) != host {
                     continue;
                 }
+                // A port that speaks HTTPS, h2c or FastCGI has no stand-in here: what Caddy
+                // makes of those routes is `caddy_speaks_to_each_port_what_it_speaks`.
+                if let Upstream::Service { port, .. } = &d.upstream
+                    && port.speaks != sparkc_core::model::Speaks::Http
+                {
+                    continue;
+                }
                 // Who answers: the stand-in named after the upstream (`name:port`, an
                 // address's URL); a redirect is answered by Caddy itself.
                 let balanced =
@@ -1703,4 +1711,115 @@ domain app.example.org -> app.port.http
         ["prometheus"],
         "a new scrape path changes prometheus.yml only"
     );
+}
+
+/// A route to a port that speaks HTTPS, h2c or FastCGI, as Caddy reads the generated
+/// Caddyfile (`caddy adapt`): its proxy dials the port with TLS, with HTTP/2 without TLS, or
+/// as a FastCGI client under the document root — never plain HTTP, which php-fpm and a gRPC
+/// server cannot answer.
+#[test]
+fn caddy_speaks_to_each_port_what_it_speaks() {
+    use sparkc_core::model::Speaks;
+    let bin = tool("SPARKC_CADDY", "caddy");
+    let mut checked = 0;
+    for (name, out) in valid_programs() {
+        for a in out
+            .artifacts
+            .iter()
+            .filter(|a| a.path.ends_with("Caddyfile"))
+        {
+            let routes: Vec<(String, Speaks)> = out
+                .model
+                .domains
+                .iter()
+                .filter_map(|d| match &d.upstream {
+                    Upstream::Service { service, port }
+                        if port.speaks != Speaks::Http
+                            && a.path.split('/').any(|c| c == out.model.hosts[d.host].name) =>
+                    {
+                        Some((
+                            format!("{}:{}", out.model.services[*service].name, port.number),
+                            port.speaks.clone(),
+                        ))
+                    }
+                    _ => None,
+                })
+                .collect();
+            if routes.is_empty() {
+                continue;
+            }
+            let mut child = Command::new(&bin)
+                .args(["adapt", "--adapter", "caddyfile", "--config", "-"])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap_or_else(|e| panic!("{e}"));
+            if let Some(mut stdin) = child.stdin.take() {
+                stdin
+                    .write_all(a.contents.as_bytes())
+                    .unwrap_or_else(|e| panic!("{e}"));
+            }
+            let o = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+            assert!(
+                o.status.success(),
+                "{name}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            let json: serde_json::Value =
+                serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let mut proxies = Vec::new();
+            collect_handlers(&json, "reverse_proxy", &mut proxies);
+            let mut roots = Vec::new();
+            collect_handlers(&json, "vars", &mut roots);
+            for (dial, speaks) in routes {
+                let p = proxies
+                    .iter()
+                    .find(|p| p["upstreams"][0]["dial"] == dial.as_str())
+                    .unwrap_or_else(|| panic!("{name}: no proxy dials {dial}:\n{json:#}"));
+                let t = &p["transport"];
+                match speaks {
+                    Speaks::Https => {
+                        assert!(t["tls"].is_object(), "{name}: {dial} without TLS: {t}");
+                    }
+                    Speaks::H2c => assert!(
+                        t["versions"]
+                            .as_array()
+                            .is_some_and(|v| v.iter().any(|x| x == "h2c")),
+                        "{name}: {dial} not over h2c: {t}"
+                    ),
+                    Speaks::Fastcgi { root } => {
+                        assert_eq!(t["protocol"], "fastcgi", "{name}: {dial}: {t}");
+                        assert!(
+                            roots.iter().any(|v| v["root"] == root.as_str()),
+                            "{name}: no root {root} for {dial}"
+                        );
+                    }
+                    Speaks::Http => {}
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 3, "only {checked} such routes");
+}
+
+/// Every object in `v` whose `handler` is `kind`.
+fn collect_handlers(v: &serde_json::Value, kind: &str, out: &mut Vec<serde_json::Value>) {
+    match v {
+        serde_json::Value::Object(o) => {
+            if o.get("handler").is_some_and(|h| h == kind) {
+                out.push(v.clone());
+            }
+            for x in o.values() {
+                collect_handlers(x, kind, out);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for x in a {
+                collect_handlers(x, kind, out);
+            }
+        }
+        _ => {}
+    }
 }

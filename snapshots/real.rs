@@ -35,8 +35,11 @@ pub fn each_generated(
     suffix: &str,
     mut check: impl FnMut(&str, &std::path::Path, &sparkc_core::target::Artifact),
 ) -> usize {
+    // One directory per call: tests of one binary run at once, and may walk the same suffix.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let tmp = std::env::temp_dir().join(format!(
-        "sparkc-consumers-{}-{}",
+        "sparkc-consumers-{}-{}-{call}",
         suffix.replace('.', "-"),
         std::process::id()
     ));

@@ -688,6 +688,13 @@ fn drive_routes(
         if model.hosts[d.host].name != host {
             continue;
         }
+        // A port that speaks HTTPS or h2c has no stand-in here: Traefik's own view of its
+        // servers (the scheme in their URL) is checked where the labels are loaded.
+        if let Upstream::Service { port, .. } = &d.upstream
+            && port.speaks != sparkc_core::model::Speaks::Http
+        {
+            continue;
+        }
         // Who answers: the service's containers, or the stand-in for an address (named
         // after it); a redirect is answered by Traefik itself.
         let backends: BTreeSet<String> = match &d.upstream {
@@ -1013,6 +1020,41 @@ fn traefik_loads_and_routes_what_sparkc_generates() {
                 have, want,
                 "{name}: Traefik's routers and services are not the ones the labels define"
             );
+            // Traefik dials a port that speaks HTTPS or h2c over that scheme: its servers'
+            // URLs, as it reports them, say so.
+            for d in out
+                .model
+                .domains
+                .iter()
+                .filter(|d| out.model.hosts[d.host].name == host)
+            {
+                let Upstream::Service { service, port } = &d.upstream else {
+                    continue;
+                };
+                let scheme = match port.speaks {
+                    sparkc_core::model::Speaks::Https => "https://",
+                    sparkc_core::model::Speaks::H2c => "h2c://",
+                    _ => continue,
+                };
+                let svc = &out.model.services[*service].name;
+                let urls: Vec<String> = data["services"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|(_, s)| {
+                        s["loadBalancer"]["servers"]
+                            .as_array()
+                            .cloned()
+                            .unwrap_or_default()
+                    })
+                    .filter_map(|x| x["url"].as_str().map(str::to_string))
+                    .filter(|u| u.ends_with(&format!(":{}", port.number)))
+                    .collect();
+                assert!(
+                    !urls.is_empty() && urls.iter().all(|u| u.starts_with(scheme)),
+                    "{name}: Traefik does not dial `{svc}` over {scheme}: {urls:?}"
+                );
+            }
             // Drive every route; then the redirect on each entry point that has one.
             let results = drive_routes(&out.model, &host, &ports, &containers);
             for (sent, got, want) in &results {

@@ -145,14 +145,20 @@ fn route(m: &Model, f: &mut String, d: &Domain, indent: &str) {
         Upstream::Service { service, port } if balanced => (
             replica_names(m, *service)
                 .iter()
-                .map(|r| format!("{r}:{}", port.number))
+                .map(|r| format!("{}{r}:{}", scheme_of(&port.speaks), port.number))
                 .collect::<Vec<_>>()
                 .join(" "),
             false,
         ),
-        Upstream::Service { service, port } => {
-            (format!("{}:{}", m.dns_name(*service), port.number), false)
-        }
+        Upstream::Service { service, port } => (
+            format!(
+                "{}{}:{}",
+                scheme_of(&port.speaks),
+                m.dns_name(*service),
+                port.number
+            ),
+            false,
+        ),
         Upstream::Address(a) => (a.url(), !a.verify_tls),
         // Lowering routes a dashboard only through the Traefik it belongs to.
         Upstream::Dashboard { .. } => return,
@@ -171,6 +177,14 @@ fn route(m: &Model, f: &mut String, d: &Domain, indent: &str) {
             let _ = writeln!(f, "{indent}redir {to} {code}");
             return;
         }
+    };
+    // A FastCGI server is asked with `php_fastcgi`, the script's path under its root.
+    let fastcgi = match &d.upstream {
+        Upstream::Service { port, .. } => match &port.speaks {
+            Speaks::Fastcgi { root } => Some(root.as_str()),
+            _ => None,
+        },
+        _ => None,
     };
     let plain = d.basic_auth.is_none()
         && d.forward_auth.is_none()
@@ -191,7 +205,9 @@ fn route(m: &Model, f: &mut String, d: &Domain, indent: &str) {
         }
     }
     if plain {
-        reverse_proxy(f, indent, &upstream, &header_up, insecure, &d.balance);
+        reverse_proxy(
+            f, indent, &upstream, &header_up, insecure, &d.balance, fastcgi,
+        );
         return;
     }
     let _ = writeln!(f, "{indent}route {{");
@@ -307,13 +323,24 @@ fn route(m: &Model, f: &mut String, d: &Domain, indent: &str) {
     if d.middlewares.contains(&Middleware::Compress) {
         let _ = writeln!(f, "{i}encode zstd gzip");
     }
-    reverse_proxy(f, &i, &upstream, &header_up, insecure, &d.balance);
+    reverse_proxy(f, &i, &upstream, &header_up, insecure, &d.balance, fastcgi);
     let _ = writeln!(f, "{indent}}}");
+}
+
+/// The scheme Caddy's upstream address carries for what a port speaks (none: plain HTTP, and
+/// FastCGI, which `php_fastcgi` speaks).
+fn scheme_of(speaks: &Speaks) -> &'static str {
+    match speaks {
+        Speaks::Https => "https://",
+        Speaks::H2c => "h2c://",
+        Speaks::Http | Speaks::Fastcgi { .. } => "",
+    }
 }
 
 /// `reverse_proxy` to `upstream` (one, or the replicas separated by spaces), with the request
 /// headers it sets; `insecure`: TLS to it without verifying its certificate (a self-signed
-/// one); `balance`: the health check and sticky cookie over the replicas.
+/// one); `balance`: the health check and sticky cookie over the replicas; `fastcgi`: the
+/// FastCGI server's document root, where it is one (`php_fastcgi`, which proxies the same way).
 fn reverse_proxy(
     f: &mut String,
     indent: &str,
@@ -321,13 +348,21 @@ fn reverse_proxy(
     header_up: &[String],
     insecure: bool,
     balance: &Balance,
+    fastcgi: Option<&str>,
 ) {
     let balanced = balance.health_check.is_some() || balance.sticky_cookie.is_some();
+    let directive = match fastcgi {
+        Some(root) => {
+            let _ = writeln!(f, "{indent}root * {root}");
+            "php_fastcgi"
+        }
+        None => "reverse_proxy",
+    };
     if header_up.is_empty() && !insecure && !balanced {
-        let _ = writeln!(f, "{indent}reverse_proxy {upstream}");
+        let _ = writeln!(f, "{indent}{directive} {upstream}");
         return;
     }
-    let _ = writeln!(f, "{indent}reverse_proxy {upstream} {{");
+    let _ = writeln!(f, "{indent}{directive} {upstream} {{");
     if let Some(c) = &balance.sticky_cookie {
         let _ = writeln!(f, "{indent}\tlb_policy cookie {c}");
     }

@@ -88,6 +88,21 @@ impl Emitter<'_> {
                 );
                 continue;
             }
+            if let Upstream::Service { port, .. } = &d.upstream
+                && matches!(port.speaks, Speaks::Fastcgi { .. })
+            {
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::Unsupported,
+                        format!("`{}` routes to a FastCGI port, and Traefik cannot speak FastCGI", d.name),
+                        d.loc.file,
+                        d.loc.span,
+                    )
+                    .label(format!("`{}` is `fastcgi(...)`", port.name))
+                    .help("put a web server that speaks FastCGI in front of it (an nginx or Caddy container, or the image's `-apache` variant) and route to its HTTP port, or serve this host's domains with `proxy = caddy`"),
+                );
+                continue;
+            }
             let key = RouteKey::of(d);
             match routers.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, ds)) => ds.push(d),
@@ -164,7 +179,7 @@ impl Emitter<'_> {
             let service =
                 (!single || key.protocol != RouteProtocol::Http).then_some(names[owner].as_str());
             let server = if owner == i {
-                Server::Port(port.number)
+                Server::Port(port.number, port.speaks.clone())
             } else {
                 Server::Elsewhere
             };
@@ -231,8 +246,8 @@ fn host_rule(matcher: &str, name: &str) -> String {
 
 /// Where a router's service sends requests.
 pub(super) enum Server {
-    /// The container's port (the docker provider knows its address).
-    Port(u16),
+    /// The container's port (the docker provider knows its address), and what it speaks.
+    Port(u16, Speaks),
     /// An address; `true`: its certificate is not verified.
     Url(String, bool),
     /// A TCP or UDP address, `host:port`.
@@ -397,8 +412,14 @@ impl RouterWriter<'_> {
         let lb = format!("traefik.{layer}.services.{lb_name}.loadbalancer");
         match server {
             Server::Internal(_) | Server::Elsewhere => {}
-            Server::Port(number) => {
+            Server::Port(number, speaks) => {
                 labels.set(format!("{lb}.server.port"), number.to_string());
+                match speaks {
+                    _ if layer != "http" => {}
+                    Speaks::Https => labels.set(format!("{lb}.server.scheme"), "https".to_string()),
+                    Speaks::H2c => labels.set(format!("{lb}.server.scheme"), "h2c".to_string()),
+                    Speaks::Http | Speaks::Fastcgi { .. } => {}
+                }
             }
             Server::Address(address) => {
                 labels.set(format!("{lb}.server.address"), address);

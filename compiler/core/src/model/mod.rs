@@ -543,8 +543,29 @@ pub struct PortDef {
     pub port: u16,
     /// `tcp` or `udp`.
     pub proto: Proto,
+    /// What it speaks, where a proxy must know (`port { php = fastcgi(9000, root = ...) }`).
+    pub speaks: Speaks,
     /// Where it is declared.
     pub loc: Loc,
+}
+
+/// What a port speaks, for a proxy that forwards to it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Speaks {
+    /// Plain HTTP (the default; also any TCP or UDP protocol a route does not proxy as HTTP).
+    #[default]
+    Http,
+    /// HTTPS: the proxy talks TLS to it, verifying its certificate.
+    Https,
+    /// HTTP/2 without TLS (`h2c`; gRPC servers).
+    H2c,
+    /// FastCGI (php-fpm), serving the PHP files under `root` in its container; the proxy
+    /// needs the same files at the same path for anything but PHP.
+    Fastcgi {
+        /// The document root, as the FastCGI server sees it.
+        root: String,
+    },
 }
 
 /// A reference to one of a service's declared ports, resolved by the checker: readers never
@@ -557,6 +578,8 @@ pub struct PortRef {
     pub number: u16,
     /// Its protocol.
     pub proto: Proto,
+    /// What it speaks.
+    pub speaks: Speaks,
 }
 
 /// A port (range) published on the host.

@@ -529,6 +529,7 @@ impl Lowerer<'_, '_> {
                 } else {
                     crate::syntax::ast::Proto::Tcp
                 },
+                speaks: Speaks::Http,
             }),
             _ => None,
         };
@@ -1359,6 +1360,7 @@ impl Lowerer<'_, '_> {
                     name: x.name.clone(),
                     number: x.port,
                     proto: x.proto,
+                    speaks: x.speaks.clone(),
                 })
         });
         if let Some(x) = found {
@@ -1519,6 +1521,7 @@ impl Lowerer<'_, '_> {
                                     name: def.name.clone(),
                                     number: def.port,
                                     proto: def.proto,
+                                    speaks: def.speaks.clone(),
                                 },
                             ))
                         } else {

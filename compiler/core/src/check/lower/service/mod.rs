@@ -54,8 +54,8 @@ pub(crate) static FIELDS: FieldTable<Service> = FieldTable::new(&[
     },
     Field {
         name: "port",
-        form: "port { NAME = 8080, dns = 53/udp }",
-        doc: "Its container ports, by name: what `publish`, domains, monitors and health checks refer to.",
+        form: "port { NAME = 8080, dns = 53/udp, ui = https(8443), rpc = grpc(50051), fpm = fastcgi(9000, root = \"/var/www/html\") }",
+        doc: "Its container ports, by name: what `publish`, domains, monitors and health checks refer to; `https(...)`, `h2c(...)`/`grpc(...)` and `fastcgi(...)` say what a proxy must speak to it.",
         lower: |l, v, s| s.ports = l.ports(v),
     },
     Field {
@@ -581,11 +581,15 @@ impl Lowerer<'_, '_> {
         let mut out = Vec::new();
         if let Some(rec) = self.record(v) {
             for (k, pv, kf) in rec {
-                if let Some((port, proto)) = self.port(pv) {
+                let Some((pv, speaks)) = self.port_speaks(pv) else {
+                    continue;
+                };
+                if let Some((port, proto)) = self.port(&pv) {
                     out.push(PortDef {
                         name: k.text.as_str().to_owned(),
                         port,
                         proto,
+                        speaks,
                         loc: Loc {
                             file: *kf,
                             span: k.span,
@@ -595,6 +599,65 @@ impl Lowerer<'_, '_> {
             }
         }
         out
+    }
+
+    /// A port's number, and what it speaks: `8080` (HTTP), `https(8443)`, `h2c(50051)`,
+    /// `grpc(50051)`, `fastcgi(9000, root = "/var/www/html")`.
+    fn port_speaks(&mut self, v: &V) -> Option<(V, Speaks)> {
+        const FORM: &str = "a port (`8080`, `53/udp`) or what it speaks: `https(8443)`, `h2c(50051)`, `grpc(50051)`, `fastcgi(9000, root = \"/var/www/html\")`";
+        let Val::Call(n, args) = &v.val else {
+            return Some((v.clone(), Speaks::Http));
+        };
+        let number = args
+            .iter()
+            .find(|(name, _)| name.is_none())
+            .map(|(_, a)| a.clone());
+        let named = |k: &str| {
+            args.iter()
+                .find(|(name, _)| name.as_ref().is_some_and(|n| n.text == k))
+                .map(|(_, a)| a.clone())
+        };
+        let fastcgi = n.text == "fastcgi";
+        // Named arguments: `root`, of a FastCGI port only.
+        let unknown = args
+            .iter()
+            .find(|(name, _)| {
+                name.as_ref()
+                    .is_some_and(|k| !(fastcgi && k.text == "root"))
+            })
+            .map(|(_, a)| a.clone());
+        let speaks = match n.text.as_str() {
+            "http" => Speaks::Http,
+            "https" => Speaks::Https,
+            "h2c" | "grpc" => Speaks::H2c,
+            "fastcgi" => {
+                let Some(root) = named("root") else {
+                    self.ev.err(
+                        Diagnostic::error(Code::MissingField, "a FastCGI port needs its document root", v.loc.file, v.loc.span)
+                            .label("where are the PHP files?")
+                            .help("write the path the FastCGI server finds them at: `fastcgi(9000, root = \"/var/www/html\")`"),
+                    );
+                    return None;
+                };
+                let root = self.str(&root)?;
+                if !root.starts_with('/') || self.control_char_in_path(v, &root) {
+                    return self.malformed(
+                        v,
+                        format!("`{root}` is not an absolute path"),
+                        "the document root inside the FastCGI container, e.g. `/var/www/html`",
+                    );
+                }
+                Speaks::Fastcgi { root }
+            }
+            _ => return self.mismatch(v, FORM),
+        };
+        if let Some(a) = unknown {
+            return self.mismatch(&a, FORM);
+        }
+        let Some(number) = number else {
+            return self.mismatch(v, FORM);
+        };
+        Some((number, speaks))
     }
 
     fn networks(&mut self, v: &V, s: &mut Service) {
