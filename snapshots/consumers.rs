@@ -680,6 +680,16 @@ fn loopback_caddy(
     let all: Vec<&str> = text.lines().collect();
     for (n, l) in all.iter().enumerate() {
         let t = l.trim_start();
+        // php-fpm: a FastCGI stand-in that says which script it was asked to run.
+        if let Some(up) = t.strip_prefix("php_fastcgi ") {
+            let up = up.split_whitespace().next().unwrap_or("");
+            let port = *stand_ins.entry(up.to_string()).or_insert_with(|| {
+                sparkc_snapshots::http::fastcgi_upstream((Ipv4Addr::LOCALHOST, 0), up.to_string())
+            });
+            caddyfile.push_str(&l.replacen(up, &format!("127.0.0.1:{port}"), 1));
+            caddyfile.push('\n');
+            continue;
+        }
         let line = match t
             .strip_prefix("reverse_proxy ")
             .or_else(|| t.strip_prefix("forward_auth "))
@@ -1822,4 +1832,62 @@ fn collect_handlers(v: &serde_json::Value, kind: &str, out: &mut Vec<serde_json:
         }
         _ => {}
     }
+}
+
+/// A route to php-fpm, live: the real Caddy, with the generated Caddyfile on loopback (the
+/// document root moved to the test's copy of the app's files), asks a FastCGI stand-in to run
+/// the `.php` script requested, and for a pretty URL or the site's root, the front controller
+/// `index.php` — each under the root.
+#[test]
+fn caddy_asks_php_fpm_for_the_script_under_its_root() {
+    let bin = caddy_bin();
+    let tmp = std::env::temp_dir().join(format!("sparkc-caddy-fastcgi-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap_or_else(|e| panic!("{e}"));
+    let users = caddy_users_file(&bin, &tmp);
+    let fixture = workspace().join("snapshots/build/port_protocols.spark");
+    let out = sparkc_snapshots::compile_build_fixture(&fixture);
+    assert_eq!(out.errors(), 0, "{}", out.rendered());
+    let generated = out
+        .artifacts
+        .iter()
+        .find(|a| a.path.ends_with("Caddyfile"))
+        .map(|a| a.contents.clone())
+        .unwrap_or_default();
+    assert!(generated.contains("php_fastcgi php:9000"), "{generated}");
+    // The app's files, which Caddy's container has under the root (the fixture mounts them
+    // there), in a directory of the test's.
+    let docroot = tmp.join("www");
+    std::fs::create_dir_all(&docroot).unwrap_or_else(|e| panic!("{e}"));
+    for f in ["index.php", "info.php"] {
+        std::fs::write(docroot.join(f), "<?php").unwrap_or_else(|e| panic!("{e}"));
+    }
+    let root = docroot.display().to_string();
+    let generated = generated.replace("root * /var/www/html", &format!("root * {root}"));
+    let LoopbackCaddy { config, http, .. } = loopback_caddy(&generated, &users, &tmp);
+    let file = tmp.join("Caddyfile");
+    std::fs::write(&file, &config).unwrap_or_else(|e| panic!("{e}"));
+    let _caddy = Running(serve(
+        Command::new(&bin)
+            .args(["run", "--adapter", "caddyfile", "--config"])
+            .arg(&file),
+        http,
+        &config,
+    ));
+    for (path, script) in [
+        ("/info.php?x=1", format!("{root}/info.php")),
+        ("/blog/2024/hello", format!("{root}/index.php")),
+        ("/", format!("{root}/index.php")),
+    ] {
+        let mut s = std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, http))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+        let req =
+            format!("GET {path} HTTP/1.1\r\nHost: app.example.org\r\nConnection: close\r\n\r\n");
+        let resp = exchange(&mut s, req.as_bytes());
+        assert!(
+            resp.starts_with("HTTP/1.1 200") && resp.ends_with(&format!("php:9000 {script}")),
+            "GET {path}: {resp}\n--- Caddyfile ---\n{config}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
 }

@@ -644,3 +644,78 @@ pub fn check_balance(
     }
     results
 }
+
+/// A FastCGI responder on `addr` (port 0: any free one, returned), as php-fpm is to a proxy:
+/// every request is answered `200` with the body `<name> <SCRIPT_FILENAME>` — the script the
+/// proxy asked it to run.
+pub fn fastcgi_upstream(addr: (Ipv4Addr, u16), name: String) -> u16 {
+    serve_each(addr, move |conn| while fastcgi_answer(conn, &name) {})
+}
+
+/// One FastCGI request on `conn`, answered; `false` when the connection ends.
+fn fastcgi_answer(conn: &mut (impl Read + Write), name: &str) -> bool {
+    const PARAMS: u8 = 4;
+    const STDIN: u8 = 5;
+    const STDOUT: u8 = 6;
+    const END_REQUEST: u8 = 3;
+    let mut params = Vec::new();
+    let mut id;
+    loop {
+        let mut h = [0u8; 8];
+        if conn.read_exact(&mut h).is_err() {
+            return false;
+        }
+        id = [h[2], h[3]];
+        let len = usize::from(u16::from_be_bytes([h[4], h[5]]));
+        let mut body = vec![0u8; len + usize::from(h[6])];
+        if conn.read_exact(&mut body).is_err() {
+            return false;
+        }
+        body.truncate(len);
+        match h[1] {
+            PARAMS => params.extend(body),
+            STDIN if len == 0 => break,
+            _ => {}
+        }
+    }
+    // Name-value pairs: each length one byte below 128, else four with the top bit set.
+    let mut vars = std::collections::BTreeMap::new();
+    let mut i = 0;
+    let length = |i: &mut usize| -> Option<usize> {
+        let b = *params.get(*i)?;
+        if b < 128 {
+            *i += 1;
+            Some(usize::from(b))
+        } else {
+            let v = params.get(*i..*i + 4)?;
+            *i += 4;
+            Some((u32::from_be_bytes([v[0] & 0x7f, v[1], v[2], v[3]])) as usize)
+        }
+    };
+    while i < params.len() {
+        let (Some(n), Some(v)) = (length(&mut i), length(&mut i)) else {
+            break;
+        };
+        let (Some(key), Some(value)) = (params.get(i..i + n), params.get(i + n..i + n + v)) else {
+            break;
+        };
+        vars.insert(
+            String::from_utf8_lossy(key).into_owned(),
+            String::from_utf8_lossy(value).into_owned(),
+        );
+        i += n + v;
+    }
+    let script = vars.get("SCRIPT_FILENAME").cloned().unwrap_or_default();
+    let out = format!("Status: 200 OK\r\nContent-Type: text/plain\r\n\r\n{name} {script}");
+    let record = |typ: u8, content: &[u8]| {
+        let mut r = vec![1, typ, id[0], id[1]];
+        r.extend((content.len() as u16).to_be_bytes());
+        r.extend([0, 0]);
+        r.extend(content);
+        r
+    };
+    let mut reply = record(STDOUT, out.as_bytes());
+    reply.extend(record(STDOUT, &[]));
+    reply.extend(record(END_REQUEST, &[0, 0, 0, 0, 0, 0, 0, 0]));
+    conn.write_all(&reply).is_ok()
+}

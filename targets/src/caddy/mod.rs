@@ -81,6 +81,7 @@ impl Target for Caddy {
             }
         }
         let proxies = m.app_per_host("caddy");
+        fastcgi_files(m, &by_host, &proxies, &mut diags);
         for (hid, domains) in by_host.iter_enumerated() {
             // A host's Caddy reads its Caddyfile even before any domain routes through it
             // (the bind mount's source must exist, and its metrics serve the health check).
@@ -325,6 +326,46 @@ fn route(m: &Model, f: &mut String, d: &Domain, indent: &str) {
     }
     reverse_proxy(f, &i, &upstream, &header_up, insecure, &d.balance, fastcgi);
     let _ = writeln!(f, "{indent}}}");
+}
+
+/// `php_fastcgi` looks for the requested file (and `index.php`) under the root in Caddy's own
+/// file system before it asks the FastCGI server: where the host's Caddy has nothing mounted
+/// there, every request but one for a `.php` path gets an empty page.
+fn fastcgi_files(
+    m: &Model,
+    by_host: &List<HostId, Vec<&Domain>>,
+    proxies: &List<HostId, Option<ServiceId>>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for (hid, domains) in by_host.iter_enumerated() {
+        let Some(caddy) = proxies[hid].map(|p| &m.services[p]) else {
+            continue;
+        };
+        for d in domains {
+            let Upstream::Service { service, port } = &d.upstream else {
+                continue;
+            };
+            let Speaks::Fastcgi { root } = &port.speaks else {
+                continue;
+            };
+            let mounted = caddy.volumes.iter().any(|v| {
+                let t = v.target.trim_end_matches('/');
+                root == t || root.starts_with(&format!("{t}/"))
+            });
+            if !mounted {
+                diags.push(
+                    Diagnostic::error(
+                        Code::Unsupported,
+                        format!("`{}` has none of the files under `{root}`, where it looks before asking `{}`", caddy.name, m.services[*service].name),
+                        d.loc.file,
+                        d.loc.span,
+                    )
+                    .label("every request but one for a `.php` path would get an empty page")
+                    .help(format!("mount the app's files into `{}` at the same path, read-only, from a volume both share: `volume app-files on HOST`, `app-files -> \"{root}\"` on `{}` and `ro(app-files -> \"{root}\")` among `{}`'s `volumes`", caddy.name, m.services[*service].name, caddy.name)),
+                );
+            }
+        }
+    }
 }
 
 /// The scheme Caddy's upstream address carries for what a port speaks (none: plain HTTP, and
