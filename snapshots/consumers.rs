@@ -1117,6 +1117,7 @@ fn a_literal_dollar_reaches_the_container_in_every_field() {
         ),
         ("port", "numbers"),
         ("publish", "numbers"),
+        ("expose", "a keyword"),
         ("networks", "references to networks"),
         ("network_mode", "a keyword or a service reference"),
         ("depends_on", "service references"),

@@ -162,6 +162,7 @@ impl Emitter<'_> {
         y.expose = s
             .ports
             .iter()
+            .filter(|_| !s.no_expose)
             .filter(|p| {
                 !s.publish.iter().any(|x| {
                     x.container.0 <= p.port && p.port <= x.container.1 && x.proto == p.proto

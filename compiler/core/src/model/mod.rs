@@ -918,6 +918,8 @@ pub struct Service {
     /// Serves an admin UI or API without a login of its own (Prometheus, cAdvisor): it may
     /// be reached only through a domain with `auth`, never published.
     pub admin_surface: bool,
+    /// `expose = none`: its unpublished ports are not listed under compose's `expose`.
+    pub no_expose: bool,
     /// Grafana panels charting its metrics (`panels = [panel(...)]`, usually set by its
     /// template), on a dashboard of its own.
     pub panels: Vec<Panel>,

@@ -316,10 +316,19 @@ impl Lowerer<'_, '_> {
         }
     }
 
+    /// Whether `v` is `none`: in a record a template set, the key is taken out
+    /// (`env { KEY = none }`, `port { imaps = none }`, `labels { "k" = none }`).
+    pub(crate) fn is_none(v: &V) -> bool {
+        matches!(&v.val, Val::Name(n) if n.as_str() == "none")
+    }
+
     pub(crate) fn text_map(&mut self, v: &V) -> Map<String, String> {
         let mut out = Map::default();
         if let Some(rec) = self.record(v) {
             for (k, fv, _) in rec {
+                if Self::is_none(fv) {
+                    continue;
+                }
                 if let Some(t) = self.text(fv) {
                     out.insert(k.text.as_str().to_owned(), t);
                 }

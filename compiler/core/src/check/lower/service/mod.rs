@@ -59,6 +59,12 @@ pub(crate) static FIELDS: FieldTable<Service> = FieldTable::new(&[
         lower: |l, v, s| s.ports = l.ports(v),
     },
     Field {
+        name: "expose",
+        form: "expose = none",
+        doc: "`none`: its unpublished ports are not listed under compose's `expose` (which only documents them: containers on a shared network reach every port anyway).",
+        lower: |l, v, s| s.no_expose = l.variant(v, "expose setting", &["none"]).is_some(),
+    },
+    Field {
         name: "publish",
         form: "publish = [8080 -> http, 127.0.0.1:9000 -> admin, http]",
         doc: "Ports published on the host (`[name]`: the same number on the host).",
@@ -581,6 +587,9 @@ impl Lowerer<'_, '_> {
         let mut out = Vec::new();
         if let Some(rec) = self.record(v) {
             for (k, pv, kf) in rec {
+                if Self::is_none(pv) {
+                    continue;
+                }
                 let Some((pv, speaks)) = self.port_speaks(pv) else {
                     continue;
                 };
@@ -1008,6 +1017,9 @@ impl Lowerer<'_, '_> {
             return (out, named);
         };
         for (k, ev, _) in rec {
+            if Self::is_none(ev) {
+                continue;
+            }
             if self.is_secret(ev) {
                 if let Some(id) = self.secret_ref(ev) {
                     out.insert(k.text.as_str().to_owned(), EnvValue::Secret(id));
