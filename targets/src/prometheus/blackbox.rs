@@ -65,38 +65,12 @@ pub fn probes(
             continue;
         };
         let module = module_of(mon);
-        let name = super::series::probe_job(mon);
-        if !taken.insert(name.clone()) {
-            diags.push(
-                Diagnostic::error(
-                    Code::Unsupported,
-                    format!("two scrape jobs would be named `{name}`"),
-                    mon.loc.file,
-                    mon.loc.span,
-                )
-                .help("a host's or a service's job has this name; rename the monitor"),
-            );
+        let Some((name, job)) = exporter_job(
+            mon, "/probe", &module, &target, None, &address, taken, diags,
+        ) else {
             continue;
-        }
+        };
         modules.entry(module.clone()).or_insert(mon);
-        let mut job = Yaml::map();
-        job.set("job_name", Yaml::Str(name.clone()));
-        if let Some(ms) = mon.interval {
-            let every = sparkc_core::model::units::format_duration(ms);
-            job.set("scrape_interval", Yaml::Str(every.clone()));
-            // A scrape may not outlast its interval (the default timeout is 10s).
-            if ms < 10_000 {
-                job.set("scrape_timeout", Yaml::Str(every));
-            }
-        }
-        job.set("metrics_path", Yaml::str("/probe"));
-        let mut params = Yaml::map();
-        params.set("module", Yaml::List(vec![Yaml::Str(module.clone())]));
-        job.set("params", params);
-        let mut sc = Yaml::map();
-        sc.set("targets", Yaml::List(vec![Yaml::Str(target.clone())]));
-        job.set("static_configs", Yaml::List(vec![sc]));
-        job.set("relabel_configs", relabel_through(&address));
         if let Some(after) = mon.down_for {
             out.alerts.push(alert(m, mon, &name, &target, after));
         }
@@ -298,7 +272,61 @@ fn module_config(mon: &Monitor) -> Yaml {
 
 /// The relabelling that sends a probe job's scrape to the exporter, with the target as a
 /// parameter and as the `instance` label.
-pub(super) fn relabel_through(address: &str) -> Yaml {
+/// The scrape job `probe-<monitor>` that asks a multi-target exporter at `exporter`
+/// (`host:port`) to probe `target` with `module` on `path` — the blackbox exporter's
+/// `/probe`, the SNMP exporter's `/snmp` — labelled `host` where given. `None`, reported,
+/// when another job has the name.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn exporter_job(
+    mon: &Monitor,
+    path: &str,
+    module: &str,
+    target: &str,
+    host: Option<&str>,
+    exporter: &str,
+    taken: &mut rustc_hash::FxHashSet<String>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<(String, Yaml)> {
+    let name = super::series::probe_job(mon);
+    if !taken.insert(name.clone()) {
+        diags.push(
+            Diagnostic::error(
+                Code::Unsupported,
+                format!("two scrape jobs would be named `{name}`"),
+                mon.loc.file,
+                mon.loc.span,
+            )
+            .help("a host's or a service's job has this name; rename the monitor"),
+        );
+        return None;
+    }
+    let mut job = Yaml::map();
+    job.set("job_name", Yaml::Str(name.clone()));
+    if let Some(ms) = mon.interval {
+        let every = sparkc_core::model::units::format_duration(ms);
+        job.set("scrape_interval", Yaml::Str(every.clone()));
+        // A scrape may not outlast its interval (the default timeout is 10s).
+        if ms < 10_000 {
+            job.set("scrape_timeout", Yaml::Str(every));
+        }
+    }
+    job.set("metrics_path", Yaml::str(path));
+    let mut params = Yaml::map();
+    params.set("module", Yaml::List(vec![Yaml::str(module)]));
+    job.set("params", params);
+    let mut sc = Yaml::map();
+    sc.set("targets", Yaml::List(vec![Yaml::str(target)]));
+    if let Some(h) = host {
+        let mut labels = Yaml::map();
+        labels.set("host", Yaml::str(h));
+        sc.set("labels", labels);
+    }
+    job.set("static_configs", Yaml::List(vec![sc]));
+    job.set("relabel_configs", relabel_through(exporter));
+    Some((name, job))
+}
+
+fn relabel_through(address: &str) -> Yaml {
     let rule = |pairs: &[(&str, Yaml)]| {
         let mut y = Yaml::map();
         for (k, v) in pairs {

@@ -3,7 +3,7 @@
 //! `if_mib` module, community `public` over SNMP v2c), and `alert = down_for(...)` a rule on
 //! the job's `up`: the exporter answers with an error when the walk fails.
 
-use super::blackbox::{alert_rule, relabel_through};
+use super::blackbox::{alert_rule, exporter_job};
 use crate::yaml::Yaml;
 use sparkc_core::diag::{Code, Diagnostic};
 use sparkc_core::model::reach::{attachment_text, join_help, unreachable};
@@ -65,39 +65,18 @@ pub fn probes(
         };
         let h = &m.hosts[hid];
         let target = h.address.map_or_else(|| h.name.clone(), |a| a.to_string());
-        let name = super::series::probe_job(mon);
-        if !taken.insert(name.clone()) {
-            diags.push(
-                Diagnostic::error(
-                    Code::Unsupported,
-                    format!("two scrape jobs would be named `{name}`"),
-                    mon.loc.file,
-                    mon.loc.span,
-                )
-                .help("a host's or a service's job has this name; rename the monitor"),
-            );
+        let Some((name, job)) = exporter_job(
+            mon,
+            "/snmp",
+            MODULE,
+            &target,
+            Some(&h.name),
+            &address,
+            taken,
+            diags,
+        ) else {
             continue;
-        }
-        let mut job = Yaml::map();
-        job.set("job_name", Yaml::Str(name.clone()));
-        if let Some(ms) = mon.interval {
-            let every = sparkc_core::model::units::format_duration(ms);
-            job.set("scrape_interval", Yaml::Str(every.clone()));
-            if ms < 10_000 {
-                job.set("scrape_timeout", Yaml::Str(every));
-            }
-        }
-        job.set("metrics_path", Yaml::str("/snmp"));
-        let mut params = Yaml::map();
-        params.set("module", Yaml::List(vec![Yaml::str(MODULE)]));
-        job.set("params", params);
-        let mut sc = Yaml::map();
-        sc.set("targets", Yaml::List(vec![Yaml::Str(target.clone())]));
-        let mut labels = Yaml::map();
-        labels.set("host", Yaml::Str(h.name.clone()));
-        sc.set("labels", labels);
-        job.set("static_configs", Yaml::List(vec![sc]));
-        job.set("relabel_configs", relabel_through(&address));
+        };
         jobs.push(job);
         if let Some(after) = mon.down_for {
             let after = sparkc_core::model::units::format_duration(after);
