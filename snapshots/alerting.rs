@@ -229,6 +229,63 @@ fn webhook_receiver() -> (u16, Deliveries) {
     (port, got)
 }
 
+/// The program `src`, its compose files and prometheus.yml, scraped and its rules evaluated
+/// every second (what a test on loopback can wait for).
+fn compile_every_second(src: &str) -> sparkc_driver::Compilation {
+    let world = sparkc_snapshots::single(src);
+    let mut config = sparkc_snapshots::Config::new("main.spark", &["compose", "prometheus"]);
+    config.options.insert(
+        "prometheus".to_string(),
+        [
+            ("scrape_interval".to_string(), "1s".to_string()),
+            ("evaluation_interval".to_string(), "1s".to_string()),
+        ]
+        .into(),
+    );
+    let out = sparkc_driver::compile(&world, &config).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.errors(), 0, "{}", sparkc::rendered(&out));
+    out
+}
+
+/// `artifacts` written under a fresh `tmp`, each address of `moves` replaced by its loopback
+/// stand-in: the configuration is changed in its addresses only.
+fn write_moved(
+    tmp: &Path,
+    artifacts: &[sparkc_core::target::Artifact],
+    moves: &[(String, String)],
+) {
+    let _ = std::fs::remove_dir_all(tmp);
+    let moved: Vec<_> = artifacts
+        .iter()
+        .map(|a| {
+            let mut a = a.clone();
+            for (from, to) in moves {
+                a.contents = a.contents.replace(from.as_str(), to);
+            }
+            a
+        })
+        .collect();
+    write_artifacts(tmp, &moved);
+}
+
+/// The real Prometheus with the prometheus.yml in `dir`, its data in `tmp`, on `port`.
+fn start_prometheus(dir: &Path, tmp: &Path, port: u16) -> Running {
+    Running(serve(
+        Command::new(tool("SPARKC_PROMETHEUS", "prometheus"))
+            .arg(format!(
+                "--config.file={}",
+                dir.join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                tmp.join("tsdb").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}")),
+        port,
+        "prometheus",
+    ))
+}
+
 /// GET `path` from a server on loopback, as JSON (`Null` when it does not answer so).
 fn get_json(port: u16, path: &str) -> serde_json::Value {
     let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
@@ -289,18 +346,7 @@ receiver chat { webhook { url = "http://hooks.invalid/warning" }, severity = war
 
 #[test]
 fn a_failing_service_alerts_the_receiver_its_severity_names() {
-    let world = sparkc_snapshots::single(END_TO_END);
-    let mut config = sparkc_snapshots::Config::new("main.spark", &["compose", "prometheus"]);
-    config.options.insert(
-        "prometheus".to_string(),
-        [
-            ("scrape_interval".to_string(), "1s".to_string()),
-            ("evaluation_interval".to_string(), "1s".to_string()),
-        ]
-        .into(),
-    );
-    let out = sparkc_driver::compile(&world, &config).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(out.errors(), 0, "{}", sparkc::rendered(&out));
+    let out = compile_every_second(END_TO_END);
 
     // Every address the configuration names, moved to loopback.
     let mut site = StandIn::start();
@@ -336,19 +382,7 @@ fn a_failing_service_alerts_the_receiver_its_severity_names() {
         ),
     ];
     let tmp = std::env::temp_dir().join(format!("sparkc-alerting-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    let artifacts: Vec<_> = out
-        .artifacts
-        .iter()
-        .map(|a| {
-            let mut a = a.clone();
-            for (from, to) in &moves {
-                a.contents = a.contents.replace(from.as_str(), to);
-            }
-            a
-        })
-        .collect();
-    write_artifacts(&tmp, &artifacts);
+    write_moved(&tmp, &out.artifacts, &moves);
     let dir = tmp.join("compose/web01");
     for file in [
         "prometheus.yml",
@@ -391,20 +425,7 @@ fn a_failing_service_alerts_the_receiver_its_severity_names() {
         am_port,
         "alertmanager",
     ));
-    let _prometheus = Running(serve(
-        Command::new(tool("SPARKC_PROMETHEUS", "prometheus"))
-            .arg(format!(
-                "--config.file={}",
-                dir.join("prometheus.yml").display()
-            ))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                tmp.join("tsdb").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{prom_port}")),
-        prom_port,
-        "prometheus",
-    ));
+    let _prometheus = start_prometheus(&dir, &tmp, prom_port);
 
     // Every expected target up, every rule loaded.
     let targets = || get_json(prom_port, "/api/v1/targets");
@@ -574,18 +595,7 @@ service prometheus on mon = prometheus()
 service snmp on mon = snmp_exporter()
 monitor router-snmp { target = router, probe = snmp, interval = 1s, alert = down_for(2s) }
 ";
-    let world = sparkc_snapshots::single(src);
-    let mut config = sparkc_snapshots::Config::new("main.spark", &["compose", "prometheus"]);
-    config.options.insert(
-        "prometheus".to_string(),
-        [
-            ("scrape_interval".to_string(), "1s".to_string()),
-            ("evaluation_interval".to_string(), "1s".to_string()),
-        ]
-        .into(),
-    );
-    let out = sparkc_driver::compile(&world, &config).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(out.errors(), 0, "{}", sparkc::rendered(&out));
+    let out = compile_every_second(src);
 
     let agent_port = std::net::UdpSocket::bind("127.0.0.1:0")
         .and_then(|s| s.local_addr())
@@ -603,19 +613,7 @@ monitor router-snmp { target = router, probe = snmp, interval = 1s, alert = down
         ),
     ];
     let tmp = std::env::temp_dir().join(format!("sparkc-snmp-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    let artifacts: Vec<_> = out
-        .artifacts
-        .iter()
-        .map(|a| {
-            let mut a = a.clone();
-            for (from, to) in &moves {
-                a.contents = a.contents.replace(from.as_str(), to);
-            }
-            a
-        })
-        .collect();
-    write_artifacts(&tmp, &artifacts);
+    write_moved(&tmp, &out.artifacts, &moves);
     let dir = tmp.join("compose/mon");
     let prom_yml = std::fs::read_to_string(dir.join("prometheus.yml")).unwrap_or_default();
     assert!(
@@ -646,20 +644,7 @@ monitor router-snmp { target = router, probe = snmp, interval = 1s, alert = down
         snmp_port,
         "snmp_exporter",
     ));
-    let _prometheus = Running(serve(
-        Command::new(tool("SPARKC_PROMETHEUS", "prometheus"))
-            .arg(format!(
-                "--config.file={}",
-                dir.join("prometheus.yml").display()
-            ))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                tmp.join("tsdb").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{prom_port}")),
-        prom_port,
-        "prometheus",
-    ));
+    let _prometheus = start_prometheus(&dir, &tmp, prom_port);
     let query = |q: &str| {
         let encoded: String = q
             .bytes()
