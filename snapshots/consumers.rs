@@ -778,6 +778,35 @@ fn loopback_caddy(
     }
 }
 
+/// The Caddyfile a build fixture generates (it compiles without errors).
+fn fixture_caddyfile(fixture: &std::path::Path) -> String {
+    let out = sparkc_snapshots::compile_build_fixture(fixture);
+    assert_eq!(out.errors(), 0, "{}", out.rendered());
+    out.artifacts
+        .iter()
+        .find(|a| a.path.ends_with("Caddyfile"))
+        .map(|a| a.contents.clone())
+        .unwrap_or_default()
+}
+
+/// The real Caddy running `config` (written to `tmp`), once it listens on `port`.
+fn start_caddy(
+    bin: &std::path::Path,
+    tmp: &std::path::Path,
+    config: &str,
+    port: u16,
+) -> std::process::Child {
+    let file = tmp.join("Caddyfile");
+    std::fs::write(&file, config).unwrap_or_else(|e| panic!("{e}"));
+    serve(
+        Command::new(bin)
+            .args(["run", "--adapter", "caddyfile", "--config"])
+            .arg(&file),
+        port,
+        config,
+    )
+}
+
 /// Caddy, started on loopback with the Caddyfile generated for the `caddy_routes` fixture
 /// (made to run here by [`loopback_caddy`]), routes real requests: each domain to its
 /// service's port, a path route only for its prefix and nothing else of its site, basic auth
@@ -789,28 +818,13 @@ fn caddy_serves_the_generated_routes() {
     std::fs::create_dir_all(&tmp).unwrap_or_else(|e| panic!("{e}"));
     let users = caddy_users_file(&bin, &tmp);
     let fixture = workspace().join("snapshots/build/caddy_routes.spark");
-    let out = sparkc_snapshots::compile_build_fixture(&fixture);
-    assert_eq!(out.errors(), 0, "{}", out.rendered());
-    let generated = out
-        .artifacts
-        .iter()
-        .find(|a| a.path.ends_with("Caddyfile"))
-        .map(|a| a.contents.clone())
-        .unwrap_or_default();
+    let generated = fixture_caddyfile(&fixture);
     let LoopbackCaddy {
         config,
         http,
         metrics: metrics_port,
     } = loopback_caddy(&generated, &users, &tmp);
-    let file = tmp.join("Caddyfile");
-    std::fs::write(&file, &config).unwrap_or_else(|e| panic!("{e}"));
-    let mut caddy = serve(
-        Command::new(&bin)
-            .args(["run", "--adapter", "caddyfile", "--config"])
-            .arg(&file),
-        http,
-        &config,
-    );
+    let mut caddy = start_caddy(&bin, &tmp, &config, http);
     // "admin:secret"
     let admin = Some("YWRtaW46c2VjcmV0");
     let wrong = Some("YWRtaW46d3Jvbmc="); // "admin:wrong"
@@ -905,15 +919,7 @@ fn caddy_applies_what_each_route_declares() {
                 continue;
             };
             let LoopbackCaddy { config, http, .. } = loopback_caddy(&a.contents, &users, &tmp);
-            let file = tmp.join("Caddyfile");
-            std::fs::write(&file, &config).unwrap_or_else(|e| panic!("{e}"));
-            let _caddy = Running(serve(
-                Command::new(&bin)
-                    .args(["run", "--adapter", "caddyfile", "--config"])
-                    .arg(&file),
-                http,
-                &config,
-            ));
+            let _caddy = Running(start_caddy(&bin, &tmp, &config, http));
             for d in &out.model.domains {
                 if sparkc_core::model::Id::index(d.host) != host {
                     continue;
@@ -1540,15 +1546,7 @@ service proxy on mon = caddy()
     let caddyfile = artifact("compose/mon/Caddyfile")
         .replace(&format!(":{metrics} {{"), &format!(":{port} {{"))
         .replacen("{\n", "{\n\tadmin off\n", 1);
-    let file = tmp.join("Caddyfile");
-    std::fs::write(&file, &caddyfile).unwrap_or_else(|e| panic!("{e}"));
-    let _caddy = Running(serve(
-        Command::new(caddy_bin())
-            .args(["run", "--adapter", "caddyfile", "--config"])
-            .arg(&file),
-        port,
-        &caddyfile,
-    ));
+    let _caddy = Running(start_caddy(&caddy_bin(), &tmp, &caddyfile, port));
     http("proxy", port);
     let _ = std::fs::remove_dir_all(&tmp);
 }
@@ -1731,7 +1729,7 @@ domain app.example.org -> app.port.http
 #[test]
 fn caddy_speaks_to_each_port_what_it_speaks() {
     use sparkc_core::model::Speaks;
-    let bin = tool("SPARKC_CADDY", "caddy");
+    let bin = caddy_bin();
     let mut checked = 0;
     for (name, out) in valid_programs() {
         for a in out
@@ -1846,14 +1844,7 @@ fn caddy_asks_php_fpm_for_the_script_under_its_root() {
     std::fs::create_dir_all(&tmp).unwrap_or_else(|e| panic!("{e}"));
     let users = caddy_users_file(&bin, &tmp);
     let fixture = workspace().join("snapshots/build/port_protocols.spark");
-    let out = sparkc_snapshots::compile_build_fixture(&fixture);
-    assert_eq!(out.errors(), 0, "{}", out.rendered());
-    let generated = out
-        .artifacts
-        .iter()
-        .find(|a| a.path.ends_with("Caddyfile"))
-        .map(|a| a.contents.clone())
-        .unwrap_or_default();
+    let generated = fixture_caddyfile(&fixture);
     assert!(generated.contains("php_fastcgi php:9000"), "{generated}");
     // The app's files, which Caddy's container has under the root (the fixture mounts them
     // there), in a directory of the test's.
@@ -1865,15 +1856,7 @@ fn caddy_asks_php_fpm_for_the_script_under_its_root() {
     let root = docroot.display().to_string();
     let generated = generated.replace("root * /var/www/html", &format!("root * {root}"));
     let LoopbackCaddy { config, http, .. } = loopback_caddy(&generated, &users, &tmp);
-    let file = tmp.join("Caddyfile");
-    std::fs::write(&file, &config).unwrap_or_else(|e| panic!("{e}"));
-    let _caddy = Running(serve(
-        Command::new(&bin)
-            .args(["run", "--adapter", "caddyfile", "--config"])
-            .arg(&file),
-        http,
-        &config,
-    ));
+    let _caddy = Running(start_caddy(&bin, &tmp, &config, http));
     for (path, script) in [
         ("/info.php?x=1", format!("{root}/info.php")),
         ("/blog/2024/hello", format!("{root}/index.php")),
