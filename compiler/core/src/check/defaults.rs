@@ -162,6 +162,15 @@ fn probes(m: &Model, syms: &Symbols, body: &mut String, causes: &mut Vec<(Span, 
             _ => None,
         })
         .collect();
+    // The names routed as a whole site (not only by path) somewhere.
+    let whole_sites: rustc_hash::FxHashSet<&str> = m
+        .domains
+        .iter()
+        .filter(|o| {
+            o.protocol == RouteProtocol::Http && o.path_prefix.is_none() && wants_default_probe(o)
+        })
+        .map(|o| o.name.as_str())
+        .collect();
     let mut done = rustc_hash::FxHashSet::default();
     for d in &m.domains {
         if !wants_default_probe(d) || probed.contains(d.name.as_str()) {
@@ -173,12 +182,7 @@ fn probes(m: &Model, syms: &Symbols, body: &mut String, causes: &mut Vec<(Span, 
                     continue;
                 }
                 // The whole site where it is routed, else the first path that is.
-                let whole = m.domains.iter().any(|o| {
-                    o.name == d.name
-                        && o.protocol == RouteProtocol::Http
-                        && o.path_prefix.is_none()
-                        && wants_default_probe(o)
-                });
+                let whole = whole_sites.contains(d.name.as_str());
                 let mut fields = vec![
                     format!("target = {}", quote(&d.name)),
                     "probe = https".to_string(),

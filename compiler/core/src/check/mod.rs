@@ -179,14 +179,16 @@ pub fn check_cached(
     entry: &str,
     cache: Option<&load::ParseCache>,
 ) -> Checked {
-    let written = check_once(provider, entry, cache, None);
-    let Some(defaults) = defaults::plan(&written.model, &written.symbols) else {
-        return written;
+    let (defaults, mut timings) = match check_once(provider, entry, cache, None) {
+        Ok(written) => return written,
+        Err(planned) => planned,
     };
-    let mut full = check_once(provider, entry, cache, Some(&defaults));
+    // With the defaults loaded, none is planned again.
+    let Ok(mut full) = check_once(provider, entry, cache, Some(&defaults)) else {
+        unreachable_plan()
+    };
     let file = full.sources.find(defaults::FILE_NAME);
     full.defaults = file.map(|f| (f, defaults));
-    let mut timings = written.timings;
     for (stage, t) in full.timings.drain(..) {
         match timings.iter_mut().find(|(s, _)| *s == stage) {
             Some((_, sum)) => *sum += t,
@@ -197,12 +199,22 @@ pub fn check_cached(
     full
 }
 
+fn unreachable_plan() -> ! {
+    panic!("defaults planned with the defaults loaded; this is a bug in sparkc")
+}
+
+/// The defaults a first check found due, and its stages' times so far.
+type Planned = (defaults::Defaults, Vec<(String, std::time::Duration)>);
+
+/// One check of the sources, with `defaults` when given. Without them, `Err` as soon as the
+/// lowered model calls for defaults: the rest of this check would be thrown away, so it is
+/// not done.
 fn check_once(
     provider: &dyn SourceProvider,
     entry: &str,
     cache: Option<&load::ParseCache>,
     defaults: Option<&defaults::Defaults>,
-) -> Checked {
+) -> Result<Checked, Planned> {
     let mut timings = Vec::new();
     let mut clock = std::time::Instant::now();
     let mut lap = |stage: &str, timings: &mut Vec<(String, std::time::Duration)>| {
@@ -295,6 +307,12 @@ fn check_once(
             std::mem::take(&mut ev.references),
         )
     };
+    if defaults.is_none()
+        && let Some(planned) = defaults::plan(&model, &syms)
+    {
+        lap("evaluate", &mut timings);
+        return Err((planned, timings));
+    }
     let mut references: Vec<Reference> = references
         .into_iter()
         .filter_map(|(file, span, name)| {
@@ -346,7 +364,7 @@ fn check_once(
     });
     diags.dedup();
     lap("rules", &mut timings);
-    Checked {
+    Ok(Checked {
         sources: loaded.sources,
         model,
         diagnostics: diags,
@@ -354,7 +372,7 @@ fn check_once(
         references,
         timings,
         defaults: None,
-    }
+    })
 }
 
 /// A file a secret is read from is never source: an import of it is refused, and the
