@@ -53,7 +53,12 @@ fn hosts(m: &Model, prom: ServiceId, diags: &mut Vec<Diagnostic>) {
         if watched {
             continue;
         }
-        let why = if h.runtime != Runtime::Compose {
+        let why = if h.runtime == Runtime::Swarm {
+            format!(
+                "sparkc runs its default node-exporter on compose hosts only: on a swarm, declare one yourself (`service {}-node-exporter on {} = node_exporter()`, pinned to its node), or write `exporters = none`",
+                h.name, h.name
+            )
+        } else if h.runtime != Runtime::Compose {
             format!(
                 "it runs no compose containers, where sparkc could run one: declare the exporter installed on it (`service {}-node on {} = node_exporter() {{ external = true }}`), walk its SNMP agent (`monitor {}-snmp {{ target = {}, probe = snmp }}`), or write `exporters = none` if it is not to be watched",
                 h.name, h.name, h.name, h.name

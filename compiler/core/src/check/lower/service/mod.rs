@@ -756,13 +756,10 @@ impl Lowerer<'_, '_> {
         }
     }
 
-    /// A runtime's name: letters, digits, `-`, `_` and `.`.
+    /// A runtime's name ([`is_word`]).
     fn runtime_name(&mut self, v: &V) -> Option<String> {
         let s = self.str(v)?;
-        if !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        {
+        if is_word(&s) {
             Some(s)
         } else {
             self.malformed(
@@ -782,11 +779,7 @@ impl Lowerer<'_, '_> {
                 _ => self.str(item),
             };
             let Some(name) = name else { continue };
-            if name.is_empty()
-                || !name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-            {
+            if !is_word(&name) {
                 self.malformed::<()>(
                     item,
                     format!("`{name}` is not a group name or id"),
@@ -1081,4 +1074,11 @@ impl Lowerer<'_, '_> {
         }
         Some(b)
     }
+}
+
+/// Letters, digits, `-`, `_` and `.`, at least one: a runtime's or a group's name.
+fn is_word(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
