@@ -1125,6 +1125,10 @@ fn a_literal_dollar_reaches_the_container_in_every_field() {
         ("publish", "numbers"),
         ("expose", "a keyword"),
         ("networks", "references to networks"),
+        (
+            "configs",
+            "references to declared configs (a config's `content` is a string the compose writer doubles like every other)",
+        ),
         ("network_mode", "a keyword or a service reference"),
         ("depends_on", "service references"),
         ("health_client", "a keyword"),
@@ -1352,7 +1356,14 @@ service proxy on mon = caddy()
     std::fs::create_dir_all(&tmp).unwrap_or_else(|e| panic!("{e}"));
     use sparkc_core::model::HealthTest;
     let words = |c: &Option<sparkc_core::model::Command>| match c {
-        Some(sparkc_core::model::Command::Exec(v)) => v.clone(),
+        Some(sparkc_core::model::Command::Exec(v)) => v
+            .iter()
+            .map(|w| {
+                w.as_lit()
+                    .unwrap_or_else(|| panic!("a stdlib flag with a variable: {w:?}"))
+                    .to_string()
+            })
+            .collect::<Vec<String>>(),
         other => panic!("expected an exec command, got {other:?}"),
     };
     let http = |name: &str, listen: u16| {
@@ -1874,4 +1885,85 @@ fn caddy_asks_php_fpm_for_the_script_under_its_root() {
         );
     }
     let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// Variables and secrets inside text reach the container as Compose fills them in: the
+/// environment's value where it sets one, the declared default where it does not, and no
+/// deploy at all without a required one — with the message sparkc wrote. A `$${` in a `"""`
+/// string reaches the container as a literal `${`.
+#[test]
+fn compose_fills_in_variables_as_declared() {
+    let src = r#"
+var puid from env "PUID" default "1000"
+var media_root from env "MEDIA_ROOT"
+var version default "3.20"
+secret db_password from env "DB_PASSWORD"
+host h { runtime = compose }
+service s on h {
+  image = "alpine:${version}"
+  env {
+    PUID = puid
+    URL = "postgres://app:${db_password}@db/app"
+  }
+  command = """
+    sh -c 'echo "$${HOME}" ${puid}'
+  """
+  volumes = ["${media_root}/tv" -> "/tv"]
+}
+"#;
+    let provider = sparkc_driver::MemWorld {
+        files: [("main.spark".to_string(), src.to_string())].into(),
+    };
+    let out = sparkc_snapshots::compile_with(&provider, "main.spark", &["compose".into()]);
+    assert_eq!(out.errors(), 0, "{}", out.rendered());
+    let dir = std::env::temp_dir().join(format!("sparkc-vars-{}", std::process::id()));
+    write_artifacts(&dir, &out.artifacts);
+    let file = dir.join("compose/h/docker-compose.yml");
+    let config = |env: &[(&str, &str)]| {
+        let mut cmd = Command::new(compose_bin());
+        cmd.arg("-f")
+            .arg(&file)
+            .args(["config", "--format", "json"])
+            .env_remove("DOCKER_HOST")
+            .env_remove("PUID")
+            .env_remove("MEDIA_ROOT")
+            .env_remove("DB_PASSWORD");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap_or_else(|e| panic!("{e}"))
+    };
+    let o = config(&[
+        ("MEDIA_ROOT", "/srv"),
+        ("DB_PASSWORD", "pw"),
+        ("PUID", "1234"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+    let s = &json["services"]["s"];
+    assert_eq!(s["image"], "alpine:3.20", "the default applies: {s}");
+    assert_eq!(
+        s["environment"]["PUID"], "1234",
+        "the environment's value wins: {s}"
+    );
+    assert_eq!(s["environment"]["URL"], "postgres://app:pw@db/app", "{s}");
+    assert_eq!(s["volumes"][0]["source"], "/srv/tv", "{s}");
+    // `config` writes a literal `$` back as `$$`: `$${HOME}` is the literal `${HOME}`.
+    let command = s["command"].to_string();
+    assert!(
+        command.contains("$${HOME}") && command.contains("1234"),
+        "{command}"
+    );
+    let o = config(&[("DB_PASSWORD", "pw")]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("variable media_root is not set"),
+        "a required variable left unset must stop the deploy, saying which: {err}"
+    );
+    let example = std::fs::read_to_string(dir.join("compose/h/.env.example")).unwrap_or_default();
+    assert!(
+        example.contains("\n#PUID=1000\n") && example.contains("\nMEDIA_ROOT=\n"),
+        "{example}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -22,7 +22,7 @@ pub fn project_dir(h: &Host, stack: Option<&str>) -> String {
 pub fn mounted_file(m: &Model, sid: ServiceId, container_path: &str) -> Option<String> {
     let s = &m.services[sid];
     let source = s.volumes.iter().find_map(|v| match &v.source {
-        MountSource::Bind(p) if v.target == container_path => Some(p.as_str()),
+        MountSource::Bind(p) if v.target == container_path => p.as_lit(),
         _ => None,
     })?;
     let rel = relative_inside(source)?;

@@ -291,6 +291,14 @@ impl ListOut<'_> {
         self.out.push('\n');
     }
 
+    /// `- v`, a string the consumer is meant to expand as written.
+    pub fn expand(&mut self, v: &str) {
+        indent(self.out, self.col);
+        self.out.push_str("- ");
+        write_str(self.out, v);
+        self.out.push('\n');
+    }
+
     /// `- ` and a mapping item, which must get at least one entry.
     pub fn map(&mut self) -> MapOut<'_> {
         indent(self.out, self.col);

@@ -191,6 +191,7 @@ codes! {
     UnknownPort = "E0211", "a reference to a port the service does not declare";
     UnknownEntryPoint = "E0212", "a route on an entry point its host's proxy does not have";
     BadRoute = "E0213", "a route or probe its protocol cannot carry (a path on TCP, TLS on UDP)";
+    DeployTimeValue = "E0214", "a variable, read at deploy time, where sparkc needs the value itself";
     DependencyCycle = "E0301", "services depend on each other in a cycle";
     PortConflict = "E0302", "two services publish the same host port on one host";
     OverCommitted = "E0303", "services reserve more memory or CPU than their host has";

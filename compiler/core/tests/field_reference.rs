@@ -26,8 +26,16 @@ fn reference() -> String {
             DeclKind::Secret,
             "secret NAME from env \"VAR\" | from file \"path\"",
         ),
+        (
+            DeclKind::Variable,
+            "var NAME [from env \"VAR\"] [default VALUE]",
+        ),
         (DeclKind::Network, "network NAME [on HOST] { ... }"),
         (DeclKind::Volume, "volume NAME on HOST { ... }"),
+        (
+            DeclKind::Config,
+            "config NAME { file = \"./path\" | content = \"...\" | external = true }",
+        ),
         (DeclKind::Domain, "domain NAME -> SERVICE.port.NAME { ... }"),
         (DeclKind::Monitor, "monitor NAME { ... }"),
         (DeclKind::Receiver, "receiver NAME { ... }"),
@@ -69,17 +77,7 @@ fn the_field_reference_is_generated_from_the_tables() {
 
 #[test]
 fn every_field_has_a_form_and_a_doc() {
-    for kind in [
-        DeclKind::Host,
-        DeclKind::Service,
-        DeclKind::Secret,
-        DeclKind::Network,
-        DeclKind::Volume,
-        DeclKind::Domain,
-        DeclKind::Monitor,
-        DeclKind::Receiver,
-        DeclKind::Alert,
-    ] {
+    for &kind in DeclKind::ALL {
         let fields = fields_of(kind);
         assert!(!fields.is_empty(), "{kind:?}");
         for (i, f) in fields.iter().enumerate() {

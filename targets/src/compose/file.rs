@@ -18,16 +18,27 @@ pub struct ComposeFile {
     pub networks: Vec<(String, NetworkDef)>,
     pub volumes: Vec<(String, VolumeDef)>,
     pub secrets: Vec<(String, SecretDef)>,
+    pub configs: Vec<(String, ConfigDef)>,
+}
+
+/// A top-level config: `file:`, `content:`, or `external:` with its Docker name.
+#[derive(Debug)]
+pub enum ConfigDef {
+    File(String),
+    Content(String),
+    External(Option<String>),
 }
 
 #[derive(Debug)]
 pub enum NetworkDef {
-    /// Created elsewhere (outside the project, or by another stack): looked up by its key.
-    External,
+    /// Created elsewhere (outside the project, or by another stack): looked up by `name`, or
+    /// by its key.
+    External { name: Option<String> },
     /// Created by this project, under its own name.
     Owned {
         name: String,
         driver: Option<String>,
+        driver_opts: Vec<(String, String)>,
         internal: bool,
     },
 }
@@ -35,7 +46,10 @@ pub enum NetworkDef {
 #[derive(Debug, Default)]
 pub struct VolumeDef {
     pub driver: Option<String>,
+    pub driver_opts: Vec<(String, String)>,
     pub external: bool,
+    /// The Docker name, where it is not `<project>_<key>`.
+    pub name: Option<String>,
 }
 
 #[derive(Debug)]
@@ -44,6 +58,8 @@ pub enum SecretDef {
     Environment(String),
     /// `file: PATH`.
     File(String),
+    /// `external: true`, and the Docker name where it is not the key.
+    External(Option<String>),
 }
 
 /// A string value, or a reference for Compose to expand (`${VAR:?...}`).
@@ -56,8 +72,8 @@ pub enum Value {
 #[derive(Debug)]
 pub enum CommandDef {
     /// A string: Compose splits it with shell quoting rules.
-    Shell(String),
-    Exec(Vec<String>),
+    Shell(Value),
+    Exec(Vec<Value>),
 }
 
 #[derive(Debug)]
@@ -74,7 +90,7 @@ pub enum MountDef {
     Short(String),
     Long {
         kind: &'static str,
-        source: Option<String>,
+        source: Option<Value>,
         target: String,
         read_only: bool,
     },
@@ -198,7 +214,7 @@ impl Labels {
 /// One service, its keys in the order the file lists them.
 #[derive(Debug, Default)]
 pub struct ComposeService {
-    pub image: Option<String>,
+    pub image: Option<Value>,
     pub build: Option<BuildDef>,
     pub container_name: Option<String>,
     pub hostname: Option<String>,
@@ -216,6 +232,8 @@ pub struct ComposeService {
     pub networks: Vec<String>,
     pub network_mode: Option<String>,
     pub secrets: Vec<String>,
+    /// `(config, target)`, in the long form (a target is always written).
+    pub configs: Vec<(String, String)>,
     pub healthcheck: Option<HealthcheckDef>,
     pub labels: Labels,
     pub security_opt: Vec<String>,
@@ -265,10 +283,15 @@ impl ComposeFile {
             let mut section = doc.map("networks");
             for (name, n) in &self.networks {
                 match n {
-                    NetworkDef::External => section.map(name).bool("external", true),
+                    NetworkDef::External { name: docker } => {
+                        let mut m = section.map(name);
+                        m.bool("external", true);
+                        opt(&mut m, "name", docker.as_ref());
+                    }
                     NetworkDef::Owned {
                         name: own,
                         driver,
+                        driver_opts,
                         internal,
                     } => {
                         let mut m = section.map(name);
@@ -276,6 +299,7 @@ impl ComposeFile {
                         if let Some(d) = driver {
                             m.str("driver", d);
                         }
+                        pairs(&mut m, "driver_opts", driver_opts);
                         if *internal {
                             m.bool("internal", true);
                         }
@@ -286,16 +310,32 @@ impl ComposeFile {
         if !self.volumes.is_empty() {
             let mut section = doc.map("volumes");
             for (name, v) in &self.volumes {
-                if v.driver.is_none() && !v.external {
+                if v.driver.is_none() && !v.external && v.name.is_none() {
                     section.empty_map(name);
                     continue;
                 }
                 let mut m = section.map(name);
+                opt(&mut m, "name", v.name.as_ref());
                 if let Some(d) = &v.driver {
                     m.str("driver", d);
                 }
+                pairs(&mut m, "driver_opts", &v.driver_opts);
                 if v.external {
                     m.bool("external", true);
+                }
+            }
+        }
+        if !self.configs.is_empty() {
+            let mut section = doc.map("configs");
+            for (name, c) in &self.configs {
+                let mut m = section.map(name);
+                match c {
+                    ConfigDef::File(p) => m.str("file", p),
+                    ConfigDef::Content(t) => m.str("content", t),
+                    ConfigDef::External(docker) => {
+                        m.bool("external", true);
+                        opt(&mut m, "name", docker.as_ref());
+                    }
                 }
             }
         }
@@ -305,6 +345,11 @@ impl ComposeFile {
                 match sec {
                     SecretDef::Environment(var) => section.map(name).str("environment", var),
                     SecretDef::File(p) => section.map(name).str("file", p),
+                    SecretDef::External(docker) => {
+                        let mut m = section.map(name);
+                        m.bool("external", true);
+                        opt(&mut m, "name", docker.as_ref());
+                    }
                 }
             }
         }
@@ -329,9 +374,25 @@ fn list(m: &mut MapOut<'_>, k: &str, items: &[String]) {
 
 fn command(m: &mut MapOut<'_>, k: &str, c: Option<&CommandDef>) {
     match c {
-        Some(CommandDef::Shell(s)) => m.str(k, s),
-        Some(CommandDef::Exec(v)) => m.strs(k, v.iter().map(String::as_str)),
+        Some(CommandDef::Shell(s)) => value(m, k, s),
+        Some(CommandDef::Exec(v)) if v.is_empty() => m.strs(k, []),
+        Some(CommandDef::Exec(v)) => {
+            let mut l = m.list(k);
+            for w in v {
+                match w {
+                    Value::Lit(s) => l.str(s),
+                    Value::Expand(s) => l.expand(s),
+                }
+            }
+        }
         None => {}
+    }
+}
+
+fn value(m: &mut MapOut<'_>, k: &str, v: &Value) {
+    match v {
+        Value::Lit(s) => m.str(k, s),
+        Value::Expand(s) => m.expand(k, s),
     }
 }
 
@@ -380,7 +441,9 @@ impl ComposeService {
     }
 
     fn write(&self, y: &mut MapOut<'_>) {
-        opt(y, "image", self.image.as_ref());
+        if let Some(i) = &self.image {
+            value(y, "image", i);
+        }
         if let Some(b) = &self.build {
             let mut by = y.map("build");
             by.str("context", &b.context);
@@ -410,10 +473,7 @@ impl ComposeService {
         if !self.environment.is_empty() {
             let mut env = y.map("environment");
             for (k, v) in &self.environment {
-                match v {
-                    Value::Lit(s) => env.str(k, s),
-                    Value::Expand(s) => env.expand(k, s),
-                }
+                value(&mut env, k, v);
             }
         }
         list(y, "env_file", &self.env_file);
@@ -432,7 +492,9 @@ impl ComposeService {
                     } => {
                         let mut m = vols.map();
                         m.str("type", kind);
-                        opt(&mut m, "source", source.as_ref());
+                        if let Some(src) = source {
+                            value(&mut m, "source", src);
+                        }
                         m.str("target", target);
                         if *read_only {
                             m.bool("read_only", true);
@@ -444,6 +506,14 @@ impl ComposeService {
         list(y, "networks", &self.networks);
         opt(y, "network_mode", self.network_mode.as_ref());
         list(y, "secrets", &self.secrets);
+        if !self.configs.is_empty() {
+            let mut l = y.list("configs");
+            for (source, target) in &self.configs {
+                let mut m = l.map();
+                m.str("source", source);
+                m.str("target", target);
+            }
+        }
         if let Some(h) = &self.healthcheck {
             let mut hy = y.map("healthcheck");
             if h.disable {

@@ -13,7 +13,7 @@ mod traefik_static;
 
 use crate::placement::{project_dir, relative_inside};
 use crate::yaml::Yaml;
-use file::{ComposeFile, NetworkDef, SecretDef, VolumeDef};
+use file::{ComposeFile, ConfigDef, NetworkDef, SecretDef, Value, VolumeDef};
 use sparkc_core::diag::{Code, Diagnostic};
 use sparkc_core::model::*;
 use sparkc_core::target::{Artifact, EmitContext, OptionKind, Target, TargetOption};
@@ -162,6 +162,7 @@ pub const MODELLED_KEYS: &[&str] = &[
     "extra_hosts",
     "logging",
     "secrets",
+    "configs",
     "profiles",
     "dns",
     "platform",
@@ -252,8 +253,27 @@ fn project_files(
              # Never commit the filled-in file.\n",
             ctx.source
         );
-        for (var, secrets) in &env_vars {
-            let _ = write!(env, "\n# secret {}\n{var}=\n", secrets.join(", "));
+        for (var, read) in &env_vars {
+            if let Some(id) = read.variable {
+                let x = &m.variables[id];
+                let about = x
+                    .doc
+                    .lines()
+                    .next()
+                    .map_or(String::new(), |l| format!(": {l}"));
+                match &x.default {
+                    // Commented out: the default applies until the copy sets another value.
+                    Some(d) => {
+                        let _ =
+                            write!(env, "\n# var {} (default {d}){about}\n#{var}={d}\n", x.name);
+                    }
+                    None => {
+                        let _ = write!(env, "\n# var {} (required){about}\n{var}=\n", x.name);
+                    }
+                }
+            } else {
+                let _ = write!(env, "\n# secret {}\n{var}=\n", read.secrets.join(", "));
+            }
         }
         out.push(Artifact {
             path: format!("{dir}/.env.example"),
@@ -263,14 +283,21 @@ fn project_files(
     (out, diags)
 }
 
+/// What reads one environment variable of a compose file: secrets, or a variable.
+#[derive(Default)]
+struct EnvRead {
+    secrets: Vec<String>,
+    variable: Option<VariableId>,
+}
+
 struct Emitter<'a> {
     m: &'a Model,
     host: &'a Host,
     hid: HostId,
     stack: Option<&'a str>,
     diags: &'a mut Vec<Diagnostic>,
-    /// Environment variables the file reads (for `.env.example`), with the secrets behind them.
-    env_vars: BTreeMap<String, Vec<String>>,
+    /// Environment variables the file reads (for `.env.example`), with what reads them.
+    env_vars: BTreeMap<String, EnvRead>,
     /// The domains routed to each service.
     routes: &'a List<ServiceId, Vec<DomainId>>,
     traefik: &'a traefik::TraefikNames,
@@ -281,6 +308,19 @@ struct Emitter<'a> {
     /// Whether the file's text is wanted: a check needs the diagnostics only, and skips
     /// what only the text would show (the routing labels).
     text: bool,
+}
+
+fn to_pairs(m: &Map<String, String>) -> Vec<(String, String)> {
+    m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+/// A bind mount's source as written (`${media_root}/movies`), for messages.
+fn bind_source(m: &Model, v: &Mount) -> String {
+    match &v.source {
+        MountSource::Bind(p) => p.as_written(m),
+        MountSource::Volume(n) => n.clone(),
+        MountSource::Tmpfs => "tmpfs".into(),
+    }
 }
 
 fn dur(ms: u64) -> String {
@@ -344,7 +384,7 @@ impl Emitter<'_> {
             let MountSource::Bind(p) = &v.source else {
                 continue;
             };
-            let Some(rel) = relative_inside(p) else {
+            let Some(rel) = p.as_lit().and_then(relative_inside) else {
                 continue;
             };
             let path = format!("{dir}/{rel}");
@@ -380,6 +420,8 @@ impl Emitter<'_> {
         if !self.swarm() {
             return;
         }
+        // A path the deploy tool completes is judged by what it starts with.
+        let p = p.literal_prefix();
         let everywhere = [
             "/var/run/",
             "/run/",
@@ -406,7 +448,7 @@ impl Emitter<'_> {
         self.diags.push(
             Diagnostic::warning(
                 Code::NodeLocalMount,
-                format!("`{}` bind-mounts `{p}` on swarm host `{}`", s.name, self.host.name),
+                format!("`{}` bind-mounts `{}` on swarm host `{}`", s.name, bind_source(self.m, v), self.host.name),
                 v.loc.file,
                 v.loc.span,
             )
@@ -424,13 +466,50 @@ impl Emitter<'_> {
         match &sec.source {
             SecretSource::Env(var) => {
                 let e = self.env_vars.entry(var.clone()).or_default();
-                if !e.contains(&sec.name) {
-                    e.push(sec.name.clone());
+                if !e.secrets.contains(&sec.name) {
+                    e.secrets.push(sec.name.clone());
                 }
                 Some(var.clone())
             }
-            SecretSource::File(_) => None,
+            SecretSource::File(_) | SecretSource::External(_) => None,
         }
+    }
+
+    /// Text compose completes: its literal `$` doubled, each variable `${VAR:-default}` (or
+    /// `${VAR:?...}` when it has no default), each secret `${VAR:?...}`.
+    fn text(&mut self, t: &Text) -> Value {
+        if let Some(s) = t.as_lit() {
+            return Value::Lit(s.to_string());
+        }
+        let mut out = String::new();
+        for p in &t.0 {
+            match p {
+                Piece::Lit(s) => out.push_str(&s.replace('$', "$$")),
+                Piece::Variable(id) => {
+                    let x = &self.m.variables[*id];
+                    self.env_vars.entry(x.env.clone()).or_default().variable = Some(*id);
+                    match &x.default {
+                        Some(d) => {
+                            let _ = write!(out, "${{{}:-{}}}", x.env, d.replace('$', "$$"));
+                        }
+                        None => {
+                            let _ = write!(out, "${{{}:?variable {} is not set}}", x.env, x.name);
+                        }
+                    }
+                }
+                Piece::Secret(id) => {
+                    // Lowering lets only secrets read from the environment into text.
+                    if let Some(var) = self.secret_var(*id) {
+                        let _ = write!(
+                            out,
+                            "${{{var}:?secret {} is not set}}",
+                            self.m.secrets[*id].name
+                        );
+                    }
+                }
+            }
+        }
+        Value::Expand(out)
     }
 
     fn file(&mut self, project: &str, services: &[ServiceId]) -> ComposeFile {
@@ -442,6 +521,7 @@ impl Emitter<'_> {
         let mut volumes: BTreeMap<String, VolumeDef> = BTreeMap::new();
         let mut networks: BTreeMap<String, NetworkDef> = BTreeMap::new();
         let mut secrets: BTreeMap<String, SecretDef> = BTreeMap::new();
+        let mut configs: BTreeMap<String, ConfigDef> = BTreeMap::new();
         for &sid in services {
             let s = &self.m.services[sid];
             let y = self.service(s, sid);
@@ -457,7 +537,9 @@ impl Emitter<'_> {
                         v.clone(),
                         VolumeDef {
                             driver: decl.and_then(|d| d.driver.clone()),
+                            driver_opts: decl.map(|d| to_pairs(&d.driver_opts)).unwrap_or_default(),
                             external: decl.is_some_and(|d| d.external),
+                            name: decl.and_then(|d| d.docker_name.clone()),
                         },
                     );
                 }
@@ -466,12 +548,16 @@ impl Emitter<'_> {
                 let net = &self.m.networks[*n];
                 let owned_here = net.stack.as_deref() == self.stack;
                 let def = if net.external || !owned_here {
-                    // An external network is looked up by its key, without a project prefix.
-                    NetworkDef::External
+                    // An external network is looked up by its key, without a project prefix,
+                    // or by the Docker name it was given.
+                    NetworkDef::External {
+                        name: net.docker_name.clone(),
+                    }
                 } else {
                     // The owner names it, so other stacks find it without the project prefix.
                     NetworkDef::Owned {
-                        name: net.name.clone(),
+                        name: net.docker_name.clone().unwrap_or_else(|| net.name.clone()),
+                        driver_opts: to_pairs(&net.driver_opts),
                         driver: net
                             .driver
                             .clone()
@@ -490,16 +576,53 @@ impl Emitter<'_> {
                                 s,
                                 "secrets",
                                 format!("swarm cannot create secret `{}` from an environment variable", sec.name),
-                                "on swarm, give the secret a file source (`secret x from file \"./x\"`) or create it with `docker secret create` and reference it as external",
+                                "on swarm, give the secret a file source (`secret x from file \"./x\"`) or create it with `docker secret create` and declare it `external = true`",
                             );
                         }
                         SecretDef::Environment(self.secret_var(*id).unwrap_or_default())
                     }
                     SecretSource::File(p) => SecretDef::File(p.clone()),
+                    SecretSource::External(name) => {
+                        if !self.swarm() {
+                            self.unsupported(
+                                s,
+                                "secrets",
+                                format!("docker compose cannot give `{}` the external secret `{}`: only swarm stores secrets", s.name, sec.name),
+                                "on a compose host, read the secret from a file or the environment (`secret x from file \"./x\"`); `external = true` is for secrets made with `docker secret create` on swarm",
+                            );
+                        }
+                        SecretDef::External((name != &sec.name).then(|| name.clone()))
+                    }
                 };
                 secrets.insert(sec.name.clone(), def);
             }
+            for mount in &s.configs {
+                let c = &self.m.configs[mount.config];
+                let def = match &c.source {
+                    ConfigSource::File(p) => ConfigDef::File(p.clone()),
+                    ConfigSource::Content(t) => ConfigDef::Content(t.clone()),
+                    ConfigSource::External(name) => {
+                        if !self.swarm() {
+                            let (file, span) = (mount.loc.file, mount.loc.span);
+                            self.diags.push(
+                                Diagnostic::error(
+                                    Code::Unsupported,
+                                    format!("docker compose cannot give `{}` the external config `{}`: only swarm stores configs", s.name, c.name),
+                                    file,
+                                    span,
+                                )
+                                .label("the compose target cannot express this")
+                                .help("on a compose host, give the config a `file` or its `content`; `external = true` is for configs made with `docker config create` on swarm")
+                                .about(s.subject()),
+                            );
+                        }
+                        ConfigDef::External((name != &c.name).then(|| name.clone()))
+                    }
+                };
+                configs.insert(c.name.clone(), def);
+            }
         }
+        file.configs = configs.into_iter().collect();
         file.networks = networks.into_iter().collect();
         file.volumes = volumes.into_iter().collect();
         file.secrets = secrets.into_iter().collect();

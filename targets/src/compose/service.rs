@@ -9,22 +9,22 @@ use sparkc_core::diag::{Code, Diagnostic};
 use sparkc_core::model::*;
 use std::fmt::Write as _;
 
-fn command(c: &Command) -> CommandDef {
-    match c {
-        Command::Shell(s) => CommandDef::Shell(s.clone()),
-        Command::Exec(v) => CommandDef::Exec(v.clone()),
-    }
-}
-
 fn pairs(m: &Map<String, String>) -> Vec<(String, String)> {
     m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
 impl Emitter<'_> {
+    fn command(&mut self, c: &Command) -> CommandDef {
+        match c {
+            Command::Shell(s) => CommandDef::Shell(self.text(s)),
+            Command::Exec(v) => CommandDef::Exec(v.iter().map(|w| self.text(w)).collect()),
+        }
+    }
+
     pub(super) fn service(&mut self, s: &Service, sid: ServiceId) -> ComposeService {
         self.swarm_traefik(s);
         let mut y = ComposeService {
-            image: s.image.clone(),
+            image: s.image.as_ref().map(|i| self.text(i)),
             ..ComposeService::default()
         };
         if let Some(b) = &s.build {
@@ -48,8 +48,8 @@ impl Emitter<'_> {
         }
         y.container_name.clone_from(&s.container_name);
         y.hostname.clone_from(&s.hostname);
-        y.entrypoint = s.entrypoint.as_ref().map(command);
-        y.command = s.command.as_ref().map(command);
+        y.entrypoint = s.entrypoint.as_ref().map(|c| self.command(c));
+        y.command = s.command.as_ref().map(|c| self.command(c));
         y.user.clone_from(&s.user);
         y.working_dir.clone_from(&s.working_dir);
         y.restart = s.restart.map(|r| match r {
@@ -177,7 +177,8 @@ impl Emitter<'_> {
             })
             .collect();
         for v in &s.volumes {
-            y.volumes.push(mount(v));
+            let m = self.mount(v);
+            y.volumes.push(m);
         }
         y.networks = s
             .networks
@@ -198,6 +199,11 @@ impl Emitter<'_> {
             .secrets
             .iter()
             .map(|id| self.m.secrets[*id].name.clone())
+            .collect();
+        y.configs = s
+            .configs
+            .iter()
+            .map(|c| (self.m.configs[c.config].name.clone(), c.target.clone()))
             .collect();
         // Traefik's docker provider reads container labels; its swarm provider reads the
         // service's, under `deploy.labels`.
@@ -274,6 +280,7 @@ impl Emitter<'_> {
         for (k, v) in &s.env {
             let val = match v {
                 EnvValue::Plain(p) => Value::Lit(p.clone()),
+                EnvValue::Text(t) => self.text(t),
                 EnvValue::Secret(id) => {
                     if let Some(var) = self.secret_var(*id) {
                         Value::Expand(format!(
@@ -282,7 +289,12 @@ impl Emitter<'_> {
                         ))
                     } else {
                         let sec = &self.m.secrets[*id];
-                        self.unsupported(s, "env", format!("secret `{}` comes from a file; compose cannot put a file's content into `{k}`", sec.name), &format!("mount it (`secrets = [{0}]`) and point the program at `{0}.path`, e.g. `{k}_FILE = {0}.path`", sec.name));
+                        let from = if matches!(sec.source, SecretSource::External(_)) {
+                            "is external"
+                        } else {
+                            "comes from a file"
+                        };
+                        self.unsupported(s, "env", format!("secret `{}` {from}; compose cannot put a file's content into `{k}`", sec.name), &format!("mount it (`secrets = [{0}]`) and point the program at `{0}.path`, e.g. `{k}_FILE = {0}.path`", sec.name));
                         continue;
                     }
                 }
@@ -367,35 +379,36 @@ fn published(p: &Publish) -> String {
     text
 }
 
-/// The `SOURCE:TARGET[:ro]` form of a mount where compose reads it back unchanged: a named
-/// volume, or a bind whose source is unmistakably a path. Anything else keeps the long form.
-fn mount(v: &Mount) -> MountDef {
-    let short = match &v.source {
-        MountSource::Volume(n) => Some(n),
-        MountSource::Bind(p)
-            if p.starts_with('/') || p.starts_with("./") || p.starts_with("../") =>
+impl Emitter<'_> {
+    /// The `SOURCE:TARGET[:ro]` form of a mount where compose reads it back unchanged: a
+    /// named volume, or a bind whose source is unmistakably a path. Anything else (a path the
+    /// deploy tool completes, whose value may hold a `:`) keeps the long form.
+    fn mount(&mut self, v: &Mount) -> MountDef {
+        let short = match &v.source {
+            MountSource::Volume(n) => Some(n.as_str()),
+            MountSource::Bind(p) => p
+                .as_lit()
+                .filter(|p| p.starts_with('/') || p.starts_with("./") || p.starts_with("../")),
+            MountSource::Tmpfs => None,
+        };
+        if let Some(source) = short
+            && !source.contains(':')
+            && !v.target.contains(':')
+            && v.target.starts_with('/')
         {
-            Some(p)
+            let ro = if v.read_only { ":ro" } else { "" };
+            return MountDef::Short(format!("{source}:{}{ro}", v.target));
         }
-        _ => None,
-    };
-    if let Some(source) = short
-        && !source.contains(':')
-        && !v.target.contains(':')
-        && v.target.starts_with('/')
-    {
-        let ro = if v.read_only { ":ro" } else { "" };
-        return MountDef::Short(format!("{source}:{}{ro}", v.target));
-    }
-    let (kind, source) = match &v.source {
-        MountSource::Volume(n) => ("volume", Some(n.clone())),
-        MountSource::Bind(p) => ("bind", Some(p.clone())),
-        MountSource::Tmpfs => ("tmpfs", None),
-    };
-    MountDef::Long {
-        kind,
-        source,
-        target: v.target.clone(),
-        read_only: v.read_only,
+        let (kind, source) = match &v.source {
+            MountSource::Volume(n) => ("volume", Some(Value::Lit(n.clone()))),
+            MountSource::Bind(p) => ("bind", Some(self.text(p))),
+            MountSource::Tmpfs => ("tmpfs", None),
+        };
+        MountDef::Long {
+            kind,
+            source,
+            target: v.target.clone(),
+            read_only: v.read_only,
+        }
     }
 }

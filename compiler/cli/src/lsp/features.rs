@@ -1171,8 +1171,10 @@ fn symbol_kind(k: DeclKind) -> lsp::SymbolKind {
         DeclKind::Monitor => lsp::SymbolKind::EVENT,
         DeclKind::Receiver => lsp::SymbolKind::FUNCTION,
         DeclKind::Alert => lsp::SymbolKind::OPERATOR,
+        DeclKind::Config => lsp::SymbolKind::FILE,
         DeclKind::Domain => lsp::SymbolKind::NAMESPACE,
         DeclKind::Secret => lsp::SymbolKind::KEY,
+        DeclKind::Variable => lsp::SymbolKind::VARIABLE,
     }
 }
 
@@ -1446,7 +1448,9 @@ const DEFAULT_LIBRARY: u32 = 4;
 
 fn token_of_kind(kind: SymKind) -> (Tok, u32) {
     match kind {
-        SymKind::Const | SymKind::Decl(DeclKind::Secret) => (Tok::Variable, READONLY),
+        SymKind::Const | SymKind::Decl(DeclKind::Secret | DeclKind::Variable) => {
+            (Tok::Variable, READONLY)
+        }
         SymKind::Template => (Tok::Function, 0),
         SymKind::Decl(DeclKind::Host | DeclKind::Domain) => (Tok::Namespace, 0),
         SymKind::Decl(DeclKind::Service) => (Tok::Class, 0),

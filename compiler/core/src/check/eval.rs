@@ -44,11 +44,29 @@ pub enum Val {
     Ref(usize, Vec<ast::Name>),
     /// `secret.path`: the file a compose/kubernetes secret is mounted at.
     SecretPath(usize),
+    /// Text with pieces the deploy tool fills in: variables and secrets (`"x:${version}"`).
+    Subst(Vec<Piece>),
     /// A bare name that is not in scope: an enum variant, a local name, or an error
     /// that lowering reports with the expected type in hand.
     Name(smol_str::SmolStr),
     /// Already reported.
     Error,
+}
+
+/// A piece of [`Val::Subst`] text.
+#[derive(Debug, Clone)]
+pub enum Piece {
+    Text(String),
+    /// A variable or a secret (its symbol), and where it is interpolated.
+    Sym(usize, Loc),
+}
+
+fn push_piece_text(pieces: &mut Vec<Piece>, t: &str) {
+    if let Some(Piece::Text(last)) = pieces.last_mut() {
+        last.push_str(t);
+    } else {
+        pieces.push(Piece::Text(t.to_string()));
+    }
 }
 
 impl Val {
@@ -81,6 +99,7 @@ impl Val {
                     .join(".")
             ),
             Val::SecretPath(_) => "a secret's file path".into(),
+            Val::Subst(_) => "a string completed at deploy time".into(),
             Val::Name(n) => format!("the name `{n}`"),
             Val::Error => "an invalid value".into(),
         }
@@ -408,6 +427,31 @@ impl<'a> Evaluator<'a> {
     /// Follow a reference to its value (`web01.address`, `db.port.mysql`).
     pub fn deref(&mut self, sym: usize, path: &[ast::Name], loc: Loc) -> V {
         let s = &self.syms.list[sym];
+        if s.kind == super::SymKind::Decl(DeclKind::Variable) {
+            if let Some(p) = path.first() {
+                self.err(
+                    Diagnostic::error(
+                        Code::UnknownField,
+                        format!("a variable has no field `{}`", p.text),
+                        loc.file,
+                        p.span,
+                    )
+                    .label("unknown field")
+                    .help(format!(
+                        "use the variable itself (`{}`): its value is read at deploy time",
+                        s.name
+                    )),
+                );
+                return V {
+                    val: Val::Error,
+                    loc,
+                };
+            }
+            return V {
+                val: Val::Ref(sym, Vec::new()),
+                loc,
+            };
+        }
         if s.kind == super::SymKind::Decl(DeclKind::Secret) {
             return match path {
                 [] => V {
@@ -821,7 +865,11 @@ impl<'a> Evaluator<'a> {
         }
         let decl_kind = |k: DeclKind| matches!(&v.val, Val::Ref(s, p) if p.is_empty() && self.syms.list[*s].kind == super::SymKind::Decl(k));
         let ok = match name {
-            "string" => matches!(v.val, Val::Str(_)),
+            // A variable, or text with one, is a string the deploy tool completes: lowering
+            // says where that cannot be.
+            "string" => {
+                matches!(v.val, Val::Str(_) | Val::Subst(_)) || decl_kind(DeclKind::Variable)
+            }
             "int" => matches!(v.val, Val::Int(_)),
             "float" => matches!(v.val, Val::Int(_) | Val::Float(_)),
             "bool" => matches!(v.val, Val::Bool(_)),
@@ -848,20 +896,69 @@ impl<'a> Evaluator<'a> {
     }
 
     fn string(&mut self, parts: &[StrPart], file: FileId, params: Option<&Params>) -> Val {
-        let mut out = String::new();
+        let mut pieces: Vec<Piece> = Vec::with_capacity(parts.len());
         for p in parts {
             match p {
-                StrPart::Text(t) => out.push_str(t),
+                StrPart::Text(t) => push_piece_text(&mut pieces, t),
                 StrPart::Interp(e) => {
                     let v = self.eval(e, file, params);
-                    match self.to_text(v) {
-                        Some(t) => out.push_str(&t),
-                        None => return Val::Error,
+                    if !self.interpolate(v, &mut pieces) {
+                        return Val::Error;
                     }
                 }
             }
         }
-        Val::Str(out)
+        match pieces.as_mut_slice() {
+            [] => Val::Str(String::new()),
+            [Piece::Text(t)] => Val::Str(std::mem::take(t)),
+            _ => Val::Subst(pieces),
+        }
+    }
+
+    /// Add what `${v}` stands for to `pieces`: a variable or a secret stays a piece for the
+    /// deploy tool (lowering says where it cannot fill it in), anything else becomes text.
+    fn interpolate(&mut self, v: V, pieces: &mut Vec<Piece>) -> bool {
+        match &v.val {
+            Val::Ref(s, path)
+                if path.is_empty()
+                    && matches!(
+                        self.syms.list[*s].kind,
+                        super::SymKind::Decl(DeclKind::Secret | DeclKind::Variable)
+                    ) =>
+            {
+                pieces.push(Piece::Sym(*s, v.loc));
+                true
+            }
+            Val::Subst(inner) => {
+                for p in inner {
+                    match p {
+                        Piece::Text(t) => push_piece_text(pieces, t),
+                        sym @ Piece::Sym(..) => pieces.push(sym.clone()),
+                    }
+                }
+                true
+            }
+            Val::Ref(s, path) if !path.is_empty() => {
+                let inner = self.deref(*s, path, v.loc);
+                if matches!(inner.val, Val::Subst(_)) {
+                    return self.interpolate(inner, pieces);
+                }
+                match self.to_text(inner) {
+                    Some(t) => {
+                        push_piece_text(pieces, &t);
+                        true
+                    }
+                    None => false,
+                }
+            }
+            _ => match self.to_text(v) {
+                Some(t) => {
+                    push_piece_text(pieces, &t);
+                    true
+                }
+                None => false,
+            },
+        }
     }
 
     /// The text of a value interpolated into a string.
@@ -881,22 +978,6 @@ impl<'a> Evaluator<'a> {
             }
             Val::Ref(s, path) => {
                 let sym = &self.syms.list[s];
-                if sym.kind == super::SymKind::Decl(DeclKind::Secret) && path.is_empty() {
-                    self.err(
-                        Diagnostic::error(
-                            Code::SecretAsPlain,
-                            format!("secret `{}` interpolated into a plain string", sym.name),
-                            v.loc.file,
-                            v.loc.span,
-                        )
-                        .label("this would write the secret's value into the artifact")
-                        .help(format!(
-                            "pass the secret as a whole value (`VAR = {0}`), or point the program at its file: `${{{0}.path}}`",
-                            sym.name
-                        )),
-                    );
-                    return None;
-                }
                 if sym.kind == super::SymKind::Decl(DeclKind::Service)
                     && let Some(&within) = self.busy.last()
                     && within != s

@@ -388,7 +388,7 @@ fn secret_files_as_source(model: &Model, loaded: &mut load::Loaded, diags: &mut 
             SecretSource::File(p) => {
                 crate::source::join_import("x", p).map(|n| (s.name.as_str(), n))
             }
-            SecretSource::Env(_) => None,
+            SecretSource::Env(_) | SecretSource::External(_) => None,
         })
         .filter(|(_, p)| !p.is_empty())
         .collect();
@@ -458,6 +458,8 @@ fn unused(syms: &Symbols, used: &[bool], loaded: &load::Loaded, diags: &mut Vec<
             SymKind::Decl(DeclKind::Secret) => "secret",
             SymKind::Decl(DeclKind::Network) => "network",
             SymKind::Decl(DeclKind::Volume) => "volume",
+            SymKind::Decl(DeclKind::Variable) => "variable",
+            SymKind::Decl(DeclKind::Config) => "config",
             SymKind::Decl(_) => continue,
         };
         // A stdlib template is reported where it was imported.

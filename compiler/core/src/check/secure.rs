@@ -454,13 +454,18 @@ fn sockets(s: &Service, diags: &mut Vec<Diagnostic>) {
         let MountSource::Bind(p) = &v.source else {
             continue;
         };
+        // A path the deploy tool completes is checked by its literal text (`/var/run/${x}`
+        // is not known to be the socket).
+        let Some(p) = p.as_lit() else {
+            continue;
+        };
         if v.read_only || !p.starts_with('/') {
             continue;
         }
         let Some(sock) = socket_reached(p) else {
             continue;
         };
-        let what = if sock == *p {
+        let what = if sock == p {
             format!("`{}` mounts the engine socket `{p}` writable", s.name)
         } else {
             format!(

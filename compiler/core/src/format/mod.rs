@@ -456,6 +456,9 @@ impl<'t> Fmt<'t> {
         if let Some((_, _, s)) = &d.source {
             end = end.max(s.end);
         }
+        if let Some(e) = &d.default {
+            end = end.max(e.span.end);
+        }
         end
     }
 
@@ -594,6 +597,10 @@ impl<'t> Fmt<'t> {
                 kind.text,
                 &self.text[quote as usize..span.end as usize]
             )));
+        }
+        if let Some(e) = &d.default {
+            parts.push(Doc::text(" default "));
+            parts.push(self.expr(e));
         }
         if let Some((open, close)) = self.decl_body(d) {
             parts.push(Doc::text(" "));

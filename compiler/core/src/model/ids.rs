@@ -41,6 +41,10 @@ ids! {
     ServiceId,
     /// A secret: `model.secrets[id]`.
     SecretId,
+    /// A variable: `model.variables[id]`.
+    VariableId,
+    /// A config: `model.configs[id]`.
+    ConfigId,
     /// A network: `model.networks[id]`.
     NetworkId,
     /// A domain: `model.domains[id]`.

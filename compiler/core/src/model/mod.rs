@@ -7,7 +7,7 @@ pub mod reach;
 pub mod traefik;
 pub mod units;
 
-pub use ids::{DomainId, HostId, Id, List, NetworkId, SecretId, ServiceId};
+pub use ids::{ConfigId, DomainId, HostId, Id, List, NetworkId, SecretId, ServiceId, VariableId};
 
 use crate::source::Loc;
 pub use crate::syntax::ast::Proto;
@@ -31,6 +31,10 @@ pub struct Model {
     pub services: List<ServiceId, Service>,
     /// Every secret (names and sources only: values never enter the model).
     pub secrets: List<SecretId, Secret>,
+    /// Every variable the deploy tool reads from its environment.
+    pub variables: List<VariableId, Variable>,
+    /// Every config file handed to containers.
+    pub configs: List<ConfigId, Config>,
     /// Every declared network.
     pub networks: List<NetworkId, Network>,
     /// Every declared named volume.
@@ -443,27 +447,29 @@ impl Exporter {
 #[serde(rename_all = "snake_case")]
 pub enum Command {
     /// `"sh -c ..."`: run by a shell.
-    Shell(String),
+    Shell(Text),
     /// `["mysqld", "--x"]`: exec form.
-    Exec(Vec<String>),
+    Exec(Vec<Text>),
 }
 
 /// The words of a command as the program receives them: Compose splits a string command
 /// with shell quoting rules; a word that is itself a shell line (`sh -c "traefik --x"`) is
 /// split too, so flags inside it are seen.
 pub fn command_words(c: &Option<Command>) -> Vec<String> {
+    // What the deploy tool fills in is not known here: `${}` holds its place in the word.
+    let text = |t: &Text| t.render(|_| "${}".into());
     let mut out = Vec::new();
     match c {
         Some(Command::Exec(v)) => {
-            for w in v {
+            for w in v.iter().map(text) {
                 if w.contains(char::is_whitespace) {
-                    out.extend(shell_words(w));
+                    out.extend(shell_words(&w));
                 } else {
-                    out.push(w.clone());
+                    out.push(w);
                 }
             }
         }
-        Some(Command::Shell(t)) => out.extend(shell_words(t)),
+        Some(Command::Shell(t)) => out.extend(shell_words(&text(t))),
         None => {}
     }
     out
@@ -532,6 +538,105 @@ pub enum EnvValue {
     Plain(String),
     /// The value of a secret, read at deploy time.
     Secret(SecretId),
+    /// Text the deploy tool completes: literal pieces around variables and secrets it reads
+    /// from its environment (`postgres://app:${db_password}@db/app`).
+    Text(Text),
+}
+
+/// Text that the deploy tool completes from its environment: what sparkc writes as
+/// `${VAR:-default}` in a compose file. Fields that sparkc must know in full (a domain,
+/// a port, a Caddyfile's contents) take a plain `String`; the fields a deploy tool fills in
+/// (an `env` value, the image, a bind mount's source) take this.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Text(pub Vec<Piece>);
+
+/// In the model's JSON, text with nothing to fill in is a string (as every such field was
+/// before variables); other text is `{"pieces": [{"lit": "x:"}, {"variable": 0}]}`.
+impl serde::Serialize for Text {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        if let Some(lit) = self.as_lit() {
+            return s.serialize_str(lit);
+        }
+        let mut m = s.serialize_map(Some(1))?;
+        m.serialize_entry("pieces", &self.0)?;
+        m.end()
+    }
+}
+
+/// One piece of a [`Text`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Piece {
+    /// Written as it is.
+    Lit(String),
+    /// The value of a variable, read at deploy time.
+    Variable(VariableId),
+    /// The value of a secret read from an environment variable, at deploy time.
+    Secret(SecretId),
+}
+
+impl Text {
+    /// Text without anything to fill in.
+    pub fn lit(s: impl Into<String>) -> Text {
+        Text(vec![Piece::Lit(s.into())])
+    }
+
+    /// The whole text, when it has nothing to fill in.
+    pub fn as_lit(&self) -> Option<&str> {
+        match self.0.as_slice() {
+            [] => Some(""),
+            [Piece::Lit(s)] => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The literal text before the first piece to fill in (all of it, when there is none).
+    pub fn literal_prefix(&self) -> &str {
+        match self.0.first() {
+            Some(Piece::Lit(s)) => s,
+            _ => "",
+        }
+    }
+
+    /// The text with every piece filled in by `fill`: for messages (`${puid}`), checks
+    /// (a variable's default) and the targets' own syntax.
+    pub fn render(&self, mut fill: impl FnMut(&Piece) -> String) -> String {
+        let mut out = String::new();
+        for p in &self.0 {
+            match p {
+                Piece::Lit(s) => out.push_str(s),
+                other => out.push_str(&fill(other)),
+            }
+        }
+        out
+    }
+
+    /// As written in the sources: `${name}` for each piece to fill in.
+    pub fn as_written(&self, m: &Model) -> String {
+        self.render(|p| match p {
+            Piece::Variable(v) => format!("${{{}}}", m.variables[*v].name),
+            Piece::Secret(s) => format!("${{{}}}", m.secrets[*s].name),
+            Piece::Lit(_) => String::new(),
+        })
+    }
+}
+
+/// A value the deploy tool reads from its environment that is not a secret: a path, a user
+/// id, a time zone, a version (`var puid from env "PUID" default "1000"`). Unlike a
+/// secret's, its default may be written into the artifacts and `.env.example`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Variable {
+    /// The declared name.
+    pub name: String,
+    /// Where it is declared.
+    pub loc: Loc,
+    /// Its doc comment, without the slashes.
+    pub doc: String,
+    /// The environment variable it is read from.
+    pub env: String,
+    /// Its value when the environment does not set it; `None`: the deploy fails without it.
+    pub default: Option<String>,
 }
 
 /// A named container port of a service.
@@ -603,8 +708,9 @@ pub struct Publish {
 pub enum MountSource {
     /// A named volume of the service's compose project.
     Volume(String),
-    /// A host path (relative paths are relative to the generated compose file).
-    Bind(String),
+    /// A host path (relative paths are relative to the generated compose file), which may
+    /// hold variables (`${media_root}/movies`).
+    Bind(Text),
     /// A tmpfs: memory, gone when the container stops.
     Tmpfs,
 }
@@ -847,7 +953,7 @@ pub struct Service {
     /// The template this service was instantiated from, if any.
     pub template: Option<String>,
     /// The image reference (`nextcloud:29`).
-    pub image: Option<String>,
+    pub image: Option<Text>,
     /// Built from source instead of (or as well as) pulled.
     pub build: Option<Box<Build>>,
     /// Overrides the image's command.
@@ -942,6 +1048,8 @@ pub struct Service {
     pub logging: Option<Box<Logging>>,
     /// The secrets it is given, mounted under `SECRETS_DIR`.
     pub secrets: Vec<SecretId>,
+    /// The configs it is given, each a read-only file at its path.
+    pub configs: Vec<ConfigMount>,
     /// Compose profiles it belongs to.
     pub profiles: Vec<String>,
     /// DNS servers.
@@ -1018,7 +1126,9 @@ impl Service {
     pub fn app_names(&self) -> [Option<&str>; 2] {
         [
             self.template.as_deref(),
-            self.image.as_deref().map(image_repository_name),
+            self.image
+                .as_ref()
+                .map(|i| image_repository_name(i.literal_prefix())),
         ]
     }
 }
@@ -1067,6 +1177,8 @@ pub enum SecretSource {
     Env(String),
     /// Read from a file on the deploy machine.
     File(String),
+    /// Created outside the project (`docker secret create NAME`, on swarm), by this name.
+    External(String),
 }
 
 /// A secret: a name and where its value comes from, never the value.
@@ -1089,6 +1201,43 @@ impl Secret {
     }
 }
 
+/// A configuration file Compose (and Swarm) hands to containers (`config nginx_conf { ... }`):
+/// on swarm, stored by the cluster, so every node that runs a task has it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Config {
+    /// The declared name.
+    pub name: String,
+    /// Where it is declared.
+    pub loc: Loc,
+    /// Its doc comment, without the slashes.
+    pub doc: String,
+    /// Where its content comes from.
+    pub source: ConfigSource,
+}
+
+/// Where a config's content comes from.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfigSource {
+    /// A file on the deploy machine, relative to the generated compose file.
+    File(String),
+    /// Written in the sources.
+    Content(String),
+    /// Created outside the project (`docker config create NAME`, on swarm), by this name.
+    External(String),
+}
+
+/// A config given to a service.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ConfigMount {
+    /// Which config.
+    pub config: ConfigId,
+    /// Where the container reads it.
+    pub target: String,
+    /// Where it is written.
+    pub loc: Loc,
+}
+
 /// A container network.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Network {
@@ -1104,8 +1253,12 @@ pub struct Network {
     pub internal: bool,
     /// The network driver (`bridge`, `overlay`, `macvlan`).
     pub driver: Option<String>,
+    /// The driver's options (`parent = "eth0"` for macvlan), as written.
+    pub driver_opts: Map<String, String>,
     /// Created outside the project; only joined.
     pub external: bool,
+    /// The name Docker knows it by, where that is not the declared name (`name = "x"`).
+    pub docker_name: Option<String>,
 }
 
 /// A named volume.
@@ -1119,8 +1272,13 @@ pub struct Volume {
     pub host: HostId,
     /// The volume driver.
     pub driver: Option<String>,
+    /// The driver's options (NFS: `type`, `o`, `device`), as written.
+    pub driver_opts: Map<String, String>,
     /// Created outside the project; only used.
     pub external: bool,
+    /// The name Docker knows it by, where that is not the project's own `<project>_<name>`
+    /// (`name = "nextcloud_data"`: the volume an existing installation already has).
+    pub docker_name: Option<String>,
 }
 
 /// How a domain's certificate is obtained.

@@ -164,7 +164,7 @@ pub fn section_on(s: &Service, key: &str) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Command;
+    use crate::model::{Command, Text};
 
     #[test]
     fn traefik_flags_as_traefik_reads_them() {
@@ -200,16 +200,16 @@ mod tests {
     fn words_as_compose_and_sh_split_them() {
         let w = |c: Command| command_words(&Some(c));
         assert_eq!(
-            w(Command::Shell(
-                "traefik --api.insecure=\"true\" 'a b'".into()
-            )),
+            w(Command::Shell(Text::lit(
+                "traefik --api.insecure=\"true\" 'a b'"
+            ))),
             ["traefik", "--api.insecure=true", "a b"]
         );
         assert_eq!(
             w(Command::Exec(vec![
-                "sh".into(),
-                "-c".into(),
-                "traefik --api.insecure".into()
+                Text::lit("sh"),
+                Text::lit("-c"),
+                Text::lit("traefik --api.insecure")
             ])),
             ["sh", "-c", "traefik", "--api.insecure"]
         );

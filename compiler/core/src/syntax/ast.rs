@@ -143,25 +143,44 @@ pub enum DeclKind {
     Service,
     Network,
     Volume,
+    Config,
     Monitor,
     Receiver,
     Alert,
     Domain,
     Secret,
+    Variable,
 }
 
 impl DeclKind {
+    /// Every kind, in the order the docs list them.
+    pub const ALL: &[DeclKind] = &[
+        DeclKind::Host,
+        DeclKind::Service,
+        DeclKind::Secret,
+        DeclKind::Variable,
+        DeclKind::Network,
+        DeclKind::Volume,
+        DeclKind::Config,
+        DeclKind::Domain,
+        DeclKind::Monitor,
+        DeclKind::Receiver,
+        DeclKind::Alert,
+    ];
+
     pub fn keyword(self) -> &'static str {
         match self {
             DeclKind::Host => "host",
             DeclKind::Service => "service",
             DeclKind::Network => "network",
             DeclKind::Volume => "volume",
+            DeclKind::Config => "config",
             DeclKind::Monitor => "monitor",
             DeclKind::Receiver => "receiver",
             DeclKind::Alert => "alert",
             DeclKind::Domain => "domain",
             DeclKind::Secret => "secret",
+            DeclKind::Variable => "var",
         }
     }
     pub fn from_keyword(s: &str) -> Option<DeclKind> {
@@ -170,11 +189,13 @@ impl DeclKind {
             "service" => DeclKind::Service,
             "network" => DeclKind::Network,
             "volume" => DeclKind::Volume,
+            "config" => DeclKind::Config,
             "monitor" => DeclKind::Monitor,
             "receiver" => DeclKind::Receiver,
             "alert" => DeclKind::Alert,
             "domain" => DeclKind::Domain,
             "secret" => DeclKind::Secret,
+            "var" => DeclKind::Variable,
             _ => return None,
         })
     }
@@ -192,6 +213,8 @@ pub struct Decl {
     pub route: Option<Expr>,
     /// `secret x from env "VAR"`
     pub source: Option<(Name, String, Span)>,
+    /// `var x default EXPR`
+    pub default: Option<Expr>,
     pub body: Vec<Field>,
     pub span: Span,
     pub doc: String,

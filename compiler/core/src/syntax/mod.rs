@@ -9,8 +9,8 @@ pub use parser::{agrees_with_grammar, parse};
 
 /// The words a top-level item starts with.
 pub const ITEM_KEYWORDS: &[&str] = &[
-    "import", "const", "template", "host", "service", "secret", "network", "volume", "domain",
-    "monitor", "receiver", "alert",
+    "import", "const", "template", "host", "service", "secret", "var", "network", "volume",
+    "config", "domain", "monitor", "receiver", "alert",
 ];
 
 /// Where the first token of `text` starts, after whitespace and comments; `None` when there

@@ -171,6 +171,9 @@ impl Cx<'_> {
                                 span: isp,
                             });
                         }
+                        Rule::var_default => {
+                            d.default = Some(self.expr(part.into_inner().nth(1)?));
+                        }
                         Rule::body => d.body = self.fields(part),
                         _ => {}
                     }
@@ -187,10 +190,15 @@ impl Cx<'_> {
                 }
                 Some(Item::Decl(d))
             }
-            Rule::secret_decl => {
+            Rule::secret_decl | Rule::var_decl => {
+                let kind = if p.as_rule() == Rule::var_decl {
+                    DeclKind::Variable
+                } else {
+                    DeclKind::Secret
+                };
                 let mut it = p.into_inner().skip(1);
                 let n = self.name(it.next()?);
-                let mut d = self.empty_decl(DeclKind::Secret, n, sp);
+                let mut d = self.empty_decl(kind, n, sp);
                 for part in it {
                     match part.as_rule() {
                         Rule::secret_source => {
@@ -199,6 +207,9 @@ impl Cx<'_> {
                             let kind = self.name(si.next()?);
                             let value = self.plain_string(si.next()?);
                             d.source = Some((kind, value, ssp));
+                        }
+                        Rule::var_default => {
+                            d.default = Some(self.expr(part.into_inner().nth(1)?));
                         }
                         Rule::body => d.body = self.fields(part),
                         _ => {}
@@ -218,6 +229,7 @@ impl Cx<'_> {
             instance: None,
             route: None,
             source: None,
+            default: None,
             body: Vec::new(),
             span: sp,
             doc: self.doc(sp),
@@ -376,6 +388,7 @@ impl Cx<'_> {
                         parts.push(StrPart::Interp(self.expr(e)));
                     }
                 }
+                Rule::triple_dollar => literal::push_text_str(&mut parts, "${"),
                 Rule::escape => {
                     let sp = self.span(&piece);
                     match literal::unescape(piece.as_str()) {

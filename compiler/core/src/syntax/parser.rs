@@ -27,6 +27,7 @@ const KINDS: &[(&str, DeclKind)] = &[
     ("service", DeclKind::Service),
     ("network", DeclKind::Network),
     ("volume", DeclKind::Volume),
+    ("config", DeclKind::Config),
     ("monitor", DeclKind::Monitor),
     ("receiver", DeclKind::Receiver),
     ("alert", DeclKind::Alert),
@@ -133,11 +134,13 @@ fn item_boundaries(text: &str, parts: usize) -> Vec<usize> {
         b"domain ",
         b"host ",
         b"secret ",
+        b"var ",
         b"monitor ",
         b"receiver ",
         b"alert ",
         b"network ",
         b"volume ",
+        b"config ",
         b"const ",
         b"template ",
         b"import ",
@@ -435,7 +438,7 @@ impl Parser<'_> {
         items
     }
 
-    /// `item = import | const_decl | template_decl | domain_decl | secret_decl | decl`
+    /// `item = import | const_decl | template_decl | domain_decl | secret_decl | var_decl | decl`
     fn item(&mut self) -> Option<Item> {
         if self.at_word("import") {
             return self.import();
@@ -450,12 +453,15 @@ impl Parser<'_> {
             return self.domain_decl();
         }
         if self.at_word("secret") {
-            return self.secret_decl();
+            return self.secret_decl("secret", DeclKind::Secret);
+        }
+        if self.at_word("var") {
+            return self.secret_decl("var", DeclKind::Variable);
         }
         if KINDS.iter().any(|(w, _)| self.at_word(w)) {
             return self.decl();
         }
-        self.expect("a declaration (`host`, `service`, `network`, `volume`, `monitor`, `receiver`, `alert`, `domain`, `secret`), `const`, `template` or `import`");
+        self.expect("a declaration (`host`, `service`, `network`, `volume`, `config`, `monitor`, `receiver`, `alert`, `domain`, `secret`, `var`), `const`, `template` or `import`");
         None
     }
 
@@ -517,6 +523,9 @@ impl Parser<'_> {
         } else if self.at_word("secret") {
             self.pos += "secret".len();
             Some(DeclaredKind::Decl(DeclKind::Secret))
+        } else if self.at_word("var") {
+            self.pos += "var".len();
+            Some(DeclaredKind::Decl(DeclKind::Variable))
         } else {
             KINDS.iter().find(|(w, _)| self.at_word(w)).map(|(w, k)| {
                 self.pos += w.len();
@@ -887,6 +896,7 @@ impl Parser<'_> {
             instance: None,
             route: None,
             source: None,
+            default: None,
             body: Vec::new(),
             span: Span::new(start, start),
             doc: literal::doc_before(self.text, start),
@@ -951,13 +961,22 @@ impl Parser<'_> {
     }
 
     /// `secret_decl = { kw_secret ~ ident ~ secret_source? ~ body? }`,
-    /// `secret_source = { kw_from ~ ident ~ plain_string }`
-    fn secret_decl(&mut self) -> Option<Item> {
+    /// `secret_source = { kw_from ~ ident ~ plain_string }`, and
+    /// `var_decl = { kw_var ~ ident ~ secret_source? ~ var_default? ~ body? }`,
+    /// `var_default = { kw_default ~ expr }`
+    fn secret_decl(&mut self, keyword: &'static str, kind: DeclKind) -> Option<Item> {
         let start = self.pos;
-        self.word("secret", "`secret`")?;
+        self.word(
+            keyword,
+            if kind == DeclKind::Variable {
+                "`var`"
+            } else {
+                "`secret`"
+            },
+        )?;
         self.skip();
         let name = self.ident()?;
-        let mut d = self.empty_decl(DeclKind::Secret, name, start);
+        let mut d = self.empty_decl(kind, name, start);
         self.skip();
         d.source = self.opt(|p| {
             let s = p.pos;
@@ -968,6 +987,14 @@ impl Parser<'_> {
             let value = p.plain_string()?;
             Some((kind, value, p.span_from(s)))
         });
+        if kind == DeclKind::Variable {
+            self.skip();
+            d.default = self.opt(|p| {
+                p.word("default", "`default`")?;
+                p.skip();
+                p.expr()
+            });
+        }
         self.skip();
         d.body = self.opt(Self::body).unwrap_or_default();
         d.span = self.span_from(start);
@@ -1292,13 +1319,19 @@ impl Parser<'_> {
         }
     }
 
-    /// `triple_string = ${ "\"\"\"" ~ (interp | triple_text)* ~ "\"\"\"" }`
+    /// `triple_string = ${ "\"\"\"" ~ (triple_dollar | interp | triple_text)* ~ "\"\"\"" }`,
+    /// `triple_dollar = @{ "$${" }`: a literal `${`
     fn triple_string(&mut self, parts: &mut Vec<StrPart>) -> bool {
         self.pos += 3;
         loop {
             if self.at("\"\"\"") {
                 self.pos += 3;
                 return true;
+            }
+            if self.at("$${") {
+                self.pos += 3;
+                literal::push_text_str(parts, "${");
+                continue;
             }
             if self.at("${") {
                 match self.interp() {
@@ -1311,7 +1344,8 @@ impl Parser<'_> {
                 return false;
             }
             let s = self.pos;
-            while self.pos < self.b.len() && !self.at("\"\"\"") && !self.at("${") {
+            while self.pos < self.b.len() && !self.at("\"\"\"") && !self.at("${") && !self.at("$${")
+            {
                 self.pos += 1;
             }
             literal::push_text_str(parts, &self.text[s..self.pos]);

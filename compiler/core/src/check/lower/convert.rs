@@ -3,7 +3,7 @@
 
 use super::{Lowerer, check_image_ref, is_safe_name};
 use crate::check::SymKind;
-use crate::check::eval::{Rec, V, Val};
+use crate::check::eval::{Piece, Rec, V, Val};
 use crate::diag::{Code, Diagnostic, did_you_mean};
 use crate::model::*;
 use crate::source::{FileId, Span};
@@ -15,6 +15,99 @@ impl Lowerer<'_, '_> {
         matches!(&v.val, Val::Ref(s, p) if p.is_empty() && self.ev.syms.list[*s].kind == SymKind::Decl(DeclKind::Secret))
     }
 
+    pub(crate) fn is_variable(&self, sym: usize) -> bool {
+        self.ev.syms.list[sym].kind == SymKind::Decl(DeclKind::Variable)
+    }
+
+    /// Text with a variable or a secret in it, where sparkc writes the value itself (a
+    /// Caddyfile, a domain, a port): E0214 for a variable, E0206 for a secret, at the piece.
+    fn not_completed_here(&mut self, pieces: &[Piece], expected: &str) {
+        for p in pieces {
+            let &Piece::Sym(sym, loc) = p else { continue };
+            let name = self.ev.syms.list[sym].name.clone();
+            let d = if self.is_variable(sym) {
+                Diagnostic::error(
+                    Code::DeployTimeValue,
+                    format!("variable `{name}` is read at deploy time, but here sparkc needs {expected} now"),
+                    loc.file,
+                    loc.span,
+                )
+                .label("its value is not known when sparkc writes this")
+                .help("a value fixed in the sources is a `const`; a variable can be used where the deploy tool fills it in: an `env` value, the `image`, a mount's source path")
+            } else {
+                Diagnostic::error(
+                    Code::SecretAsPlain,
+                    format!("secret `{name}` interpolated into a plain string"),
+                    loc.file,
+                    loc.span,
+                )
+                .label("this would write the secret's value into the artifact")
+                .help(format!(
+                    "pass the secret as a whole value (`VAR = {name}`), or point the program at its file: `${{{name}.path}}`; an `env` value may hold `${{{name}}}` when the secret is read from an environment variable (compose fills it in)"
+                ))
+            };
+            self.ev.err(d);
+        }
+    }
+
+    /// Text the deploy tool completes (an `env` value, the image, a mount's source): plain
+    /// text, or text with variables and, where `secrets`, secrets read from the environment.
+    pub(crate) fn deploy_text(&mut self, v: &V, secrets: bool, expected: &str) -> Option<Text> {
+        let r = self.resolved(v);
+        let pieces = match &r.val {
+            Val::Subst(p) => p.clone(),
+            Val::Ref(s, path) if path.is_empty() && self.is_variable(*s) => {
+                vec![Piece::Sym(*s, r.loc)]
+            }
+            _ => return self.text(&r).map(Text::lit),
+        };
+        let mut out = Vec::with_capacity(pieces.len());
+        let mut ok = true;
+        for p in pieces {
+            match p {
+                Piece::Text(t) => out.push(crate::model::Piece::Lit(t)),
+                Piece::Sym(sym, _) if self.is_variable(sym) => match self.variable_ids.get(&sym) {
+                    Some(&id) => out.push(crate::model::Piece::Variable(id)),
+                    None => ok = false,
+                },
+                Piece::Sym(sym, loc) => {
+                    let name = self.ev.syms.list[sym].name.clone();
+                    let Some(&id) = self.secret_ids.get(&sym) else {
+                        ok = false;
+                        continue;
+                    };
+                    let from_file = !matches!(self.model.secrets[id].source, SecretSource::Env(_));
+                    if !secrets || from_file {
+                        let (label, help) = if from_file {
+                            ("it is not read from an environment variable: no deploy tool fills a file's content into text".to_string(), format!("read it from the environment (`secret {name} from env \"VAR\"`), or mount it and point the program at `${{{name}.path}}`"))
+                        } else {
+                            (
+                                format!("{expected} is shown to everyone who can list containers"),
+                                format!(
+                                    "pass the secret where it stays secret: an `env` value (`VAR = {name}`) or a mounted file (`${{{name}.path}}`)"
+                                ),
+                            )
+                        };
+                        self.ev.err(
+                            Diagnostic::error(
+                                Code::SecretAsPlain,
+                                format!("secret `{name}` cannot be filled into {expected}"),
+                                loc.file,
+                                loc.span,
+                            )
+                            .label(label)
+                            .help(help),
+                        );
+                        ok = false;
+                    } else {
+                        out.push(crate::model::Piece::Secret(id));
+                    }
+                }
+            }
+        }
+        ok.then_some(Text(out))
+    }
+
     /// Report that `v` is not `expected`. Returns `None` for convenient `?` use.
     pub(crate) fn mismatch<T>(&mut self, v: &V, expected: &str) -> Option<T> {
         match &v.val {
@@ -22,6 +115,14 @@ impl Lowerer<'_, '_> {
             Val::Name(n) => {
                 let n = n.clone();
                 self.ev.unresolved(&n, v.loc.file, v.loc.span);
+            }
+            Val::Subst(pieces) => {
+                let pieces = pieces.clone();
+                self.not_completed_here(&pieces, expected);
+            }
+            Val::Ref(s, path) if path.is_empty() && self.is_variable(*s) => {
+                let piece = Piece::Sym(*s, v.loc);
+                self.not_completed_here(&[piece], expected);
             }
             _ if self.is_secret(v) => {
                 let Val::Ref(s, _) = v.val else { return None };
@@ -147,7 +248,7 @@ impl Lowerer<'_, '_> {
             Val::Bool(b) => Some(b.to_string()),
             Val::Port(p, _) => Some(p.to_string()),
             Val::Ip(ip) => Some(ip.to_string()),
-            Val::Ref(s, p) if p.is_empty() && !self.is_secret(&r) => {
+            Val::Ref(s, p) if p.is_empty() && !self.is_secret(&r) && !self.is_variable(*s) => {
                 Some(self.ev.syms.list[*s].name.clone())
             }
             _ => self.mismatch(&r, "a string"),
@@ -339,9 +440,25 @@ impl Lowerer<'_, '_> {
 
     pub(crate) fn command(&mut self, v: &V) -> Option<Command> {
         let r = self.resolved(v);
+        const WORD: &str = "a command's word";
         match &r.val {
-            Val::Str(s) => Some(Command::Shell(s.clone())),
-            Val::List(_) => Some(Command::Exec(self.strings(&r))),
+            Val::Str(s) => Some(Command::Shell(Text::lit(s.clone()))),
+            Val::Subst(_) => Some(Command::Shell(self.deploy_text(&r, true, "a command")?)),
+            Val::Ref(s, p) if p.is_empty() && self.is_variable(*s) => {
+                Some(Command::Shell(self.deploy_text(&r, true, "a command")?))
+            }
+            Val::List(items) => Some(Command::Exec(
+                items
+                    .iter()
+                    .filter_map(|i| match &i.val {
+                        Val::Str(_) | Val::Subst(_) => self.deploy_text(i, true, WORD),
+                        Val::Ref(s, p) if p.is_empty() && self.is_variable(*s) => {
+                            self.deploy_text(i, true, WORD)
+                        }
+                        _ => self.str(i).map(Text::lit),
+                    })
+                    .collect(),
+            )),
             _ => self.mismatch(
                 &r,
                 "a command: a string (run by a shell) or a list of strings",
@@ -349,10 +466,26 @@ impl Lowerer<'_, '_> {
         }
     }
 
-    pub(crate) fn image(&mut self, v: &V) -> Option<String> {
-        let s = self.str(v)?;
+    /// An image reference; a variable in it (`"jellyfin/jellyfin:${version}"`) is checked
+    /// with its default, or a placeholder tag when it has none.
+    pub(crate) fn image(&mut self, v: &V) -> Option<Text> {
+        if matches!(
+            self.resolved(v).val,
+            Val::Int(_) | Val::Float(_) | Val::Bool(_)
+        ) {
+            return self.mismatch(v, "a string");
+        }
+        let t = self.deploy_text(v, false, "an image reference")?;
+        let vars = &self.model.variables;
+        let s = t.render(|p| match p {
+            crate::model::Piece::Variable(id) => vars
+                .get(*id)
+                .and_then(|x| x.default.clone())
+                .unwrap_or_else(|| "0".into()),
+            _ => String::new(),
+        });
         match check_image_ref(&s) {
-            Ok(()) => Some(s),
+            Ok(()) => Some(t),
             Err(why) => self.malformed(v, format!("`{s}` is not a valid image reference: {why}"), "an image is `[registry/]name[:tag][@sha256:digest]`, lower-case, e.g. `mysql:8.4` or `ghcr.io/org/app:1.2`"),
         }
     }

@@ -8,6 +8,7 @@
 //! and literals (`validate`).
 
 mod alert;
+mod config;
 mod convert;
 mod domain;
 mod host;
@@ -17,6 +18,7 @@ mod receiver;
 mod secret;
 mod service;
 mod validate;
+mod variable;
 
 pub use validate::{check_domain, check_image_ref, is_safe_name};
 
@@ -99,6 +101,8 @@ pub fn fields_of(kind: DeclKind) -> Vec<FieldDoc> {
         DeclKind::Host => docs(&host::FIELDS),
         DeclKind::Service => docs(&service::FIELDS),
         DeclKind::Secret => docs(&secret::FIELDS),
+        DeclKind::Variable => docs(&variable::FIELDS),
+        DeclKind::Config => docs(&config::FIELDS),
         DeclKind::Network => docs(&network::NETWORK_FIELDS),
         DeclKind::Volume => docs(&network::VOLUME_FIELDS),
         DeclKind::Domain => docs(&domain::FIELDS),
@@ -114,6 +118,8 @@ pub struct Lowerer<'e, 'a> {
     host_ids: HashMap<usize, HostId>,
     service_ids: HashMap<usize, ServiceId>,
     secret_ids: HashMap<usize, SecretId>,
+    variable_ids: HashMap<usize, VariableId>,
+    config_ids: HashMap<usize, ConfigId>,
     network_ids: HashMap<usize, NetworkId>,
     /// Lowered domains by name, for monitors.
     domain_ids: HashMap<String, DomainId>,
@@ -161,6 +167,8 @@ struct ServiceContext<'a> {
     host_ids: HashMap<usize, HostId>,
     service_ids: HashMap<usize, ServiceId>,
     secret_ids: HashMap<usize, SecretId>,
+    variable_ids: HashMap<usize, VariableId>,
+    config_ids: HashMap<usize, ConfigId>,
     network_ids: HashMap<usize, NetworkId>,
     volume_names: HashMap<usize, String>,
 }
@@ -209,6 +217,8 @@ impl<'e, 'a> Lowerer<'e, 'a> {
             host_ids: HashMap::default(),
             service_ids: HashMap::default(),
             secret_ids: HashMap::default(),
+            variable_ids: HashMap::default(),
+            config_ids: HashMap::default(),
             network_ids: HashMap::default(),
             domain_ids: HashMap::default(),
             volume_names: HashMap::default(),
@@ -321,6 +331,12 @@ impl<'e, 'a> Lowerer<'e, 'a> {
         for (i, s) in self.syms_of(DeclKind::Secret).into_iter().enumerate() {
             self.secret_ids.insert(s, SecretId::new(i));
         }
+        for (i, s) in self.syms_of(DeclKind::Variable).into_iter().enumerate() {
+            self.variable_ids.insert(s, VariableId::new(i));
+        }
+        for (i, s) in self.syms_of(DeclKind::Config).into_iter().enumerate() {
+            self.config_ids.insert(s, ConfigId::new(i));
+        }
         for (i, s) in self.syms_of(DeclKind::Network).into_iter().enumerate() {
             self.network_ids.insert(s, NetworkId::new(i));
         }
@@ -334,6 +350,18 @@ impl<'e, 'a> Lowerer<'e, 'a> {
             let x = self.secret(s);
             self.model.secrets.push(x);
         }
+        for s in self.syms_of(DeclKind::Variable) {
+            self.enter(s);
+            let x = self.variable(s);
+            self.model.variables.push(x);
+        }
+        for s in self.syms_of(DeclKind::Config) {
+            self.enter(s);
+            let x = self.config(s);
+            self.model.configs.push(x);
+        }
+        self.ev.subject = None;
+        self.check_variable_env_names();
         for s in self.syms_of(DeclKind::Network) {
             self.enter(s);
             let x = self.network(s);
@@ -346,6 +374,8 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                 self.model.volumes.push(x);
             }
         }
+        self.ev.subject = None;
+        self.check_docker_names();
         let services = self.syms_of(DeclKind::Service);
         // Services are large; growing the vector by doubling would briefly hold two copies.
         self.model.services.reserve_exact(services.len());
@@ -447,6 +477,8 @@ impl<'e, 'a> Lowerer<'e, 'a> {
             model: Model {
                 hosts: self.model.hosts.clone(),
                 secrets: self.model.secrets.clone(),
+                variables: self.model.variables.clone(),
+                configs: self.model.configs.clone(),
                 networks: self.model.networks.clone(),
                 volumes: self.model.volumes.clone(),
                 ..Model::default()
@@ -454,6 +486,8 @@ impl<'e, 'a> Lowerer<'e, 'a> {
             host_ids: self.host_ids.clone(),
             service_ids: self.service_ids.clone(),
             secret_ids: self.secret_ids.clone(),
+            variable_ids: self.variable_ids.clone(),
+            config_ids: self.config_ids.clone(),
             network_ids: self.network_ids.clone(),
             volume_names: self.volume_names.clone(),
         };
@@ -470,6 +504,8 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                     host_ids: cx.host_ids.clone(),
                     service_ids: cx.service_ids.clone(),
                     secret_ids: cx.secret_ids.clone(),
+                    variable_ids: cx.variable_ids.clone(),
+                    config_ids: cx.config_ids.clone(),
                     network_ids: cx.network_ids.clone(),
                     domain_ids: HashMap::default(),
                     volume_names: cx.volume_names.clone(),

@@ -24,6 +24,26 @@ pub(super) static FIELDS: FieldTable<Option<SecretSource>> = FieldTable::new(&[
         doc: "Read from this file on the deploy machine (as `from file \"path\"`).",
         lower: |l, v, source| *source = l.str(v).map(SecretSource::File),
     },
+    Field {
+        name: "external",
+        form: "external = true",
+        doc: "Created outside the project, with `docker secret create` on swarm: only used, never created.",
+        lower: |l, v, source| {
+            if l.bool(v) == Some(true) && !matches!(source, Some(SecretSource::External(_))) {
+                *source = Some(SecretSource::External(String::new()));
+            }
+        },
+    },
+    Field {
+        name: "name",
+        form: "name = \"db_password_v2\"",
+        doc: "An external secret's name in Docker, where it is not the declared one.",
+        lower: |l, v, source| {
+            if let Some(s) = l.str(v) {
+                *source = Some(SecretSource::External(s));
+            }
+        },
+    },
 ]);
 
 impl Lowerer<'_, '_> {
@@ -58,6 +78,42 @@ impl Lowerer<'_, '_> {
             };
         }
         self.lower_fields(&f, &FIELDS, &mut source, |_| true);
+        let external = f
+            .get("external")
+            .is_some_and(|v| matches!(v.val, Val::Bool(true)));
+        if let Some(v) = f.get("name")
+            && !external
+        {
+            let v = v.clone();
+            self.malformed::<()>(
+                &v,
+                "only an external secret has a name of its own".into(),
+                "a secret sparkc creates is named after its declaration; write `external = true` for one created with `docker secret create`",
+            );
+        }
+        let sources = [
+            decl.source.is_some(),
+            f.get("env").is_some(),
+            f.get("file").is_some(),
+            external,
+        ];
+        if sources.iter().filter(|x| **x).count() > 1 {
+            self.ev.err(
+                Diagnostic::error(
+                    Code::TypeMismatch,
+                    format!("secret `{}` has more than one source", decl.name.text),
+                    file,
+                    decl.name.span,
+                )
+                .label("which one holds the value?")
+                .help("give a secret one source: `from env \"VAR\"`, `from file \"./path\"`, or `external = true`"),
+            );
+        }
+        if let Some(SecretSource::External(name)) = &mut source
+            && name.is_empty()
+        {
+            *name = decl.name.text.to_string();
+        }
         let source = source.unwrap_or_else(|| {
             if decl.source.is_none() && f.get("env").is_none() && f.get("file").is_none() {
                 self.ev.err(

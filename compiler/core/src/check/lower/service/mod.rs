@@ -277,6 +277,12 @@ pub(crate) static FIELDS: FieldTable<Service> = FieldTable::new(&[
         lower: |l, v, s| l.secrets(v, s),
     },
     Field {
+        name: "configs",
+        form: "configs = [nginx_conf -> \"/etc/nginx/nginx.conf\"]",
+        doc: "Configs handed to it as read-only files (a bare name is read at `/NAME`); on swarm, every node has them.",
+        lower: |l, v, s| s.configs = l.config_mounts(v),
+    },
+    Field {
         name: "profiles",
         form: "profiles = [\"debug\"]",
         doc: "Compose profiles it belongs to.",
@@ -965,18 +971,25 @@ impl Lowerer<'_, '_> {
     /// The declared secrets whose mounted path appears in the service's text.
     fn secrets_read_by_path(&self, s: &Service) -> Vec<SecretId> {
         let mut texts: Vec<&str> = Vec::new();
+        fn lits(t: &Text) -> impl Iterator<Item = &str> {
+            t.0.iter().filter_map(|p| match p {
+                Piece::Lit(l) => Some(l.as_str()),
+                _ => None,
+            })
+        }
         fn command(c: Option<&Command>) -> Vec<&str> {
             match c {
-                Some(Command::Shell(t)) => vec![t.as_str()],
-                Some(Command::Exec(v)) => v.iter().map(String::as_str).collect(),
+                Some(Command::Shell(t)) => lits(t).collect(),
+                Some(Command::Exec(v)) => v.iter().flat_map(lits).collect(),
                 None => Vec::new(),
             }
         }
         texts.extend(command(s.command.as_ref()));
         texts.extend(command(s.entrypoint.as_ref()));
-        texts.extend(s.env.values().filter_map(|v| match v {
-            EnvValue::Plain(t) => Some(t.as_str()),
-            EnvValue::Secret(_) => None,
+        texts.extend(s.env.values().flat_map(|v| match v {
+            EnvValue::Plain(t) => vec![t.as_str()],
+            EnvValue::Text(t) => lits(t).collect(),
+            EnvValue::Secret(_) => Vec::new(),
         }));
         if let Some(h) = &s.healthcheck {
             match &h.test {
@@ -1013,9 +1026,18 @@ impl Lowerer<'_, '_> {
             if Self::is_none(ev) {
                 continue;
             }
+            let deferred = match &ev.val {
+                Val::Subst(_) => true,
+                Val::Ref(s, p) => p.is_empty() && self.is_variable(*s),
+                _ => false,
+            };
             if self.is_secret(ev) {
                 if let Some(id) = self.secret_ref(ev) {
                     out.insert(k.text.as_str().to_owned(), EnvValue::Secret(id));
+                }
+            } else if deferred {
+                if let Some(t) = self.deploy_text(ev, true, "an environment value") {
+                    out.insert(k.text.as_str().to_owned(), EnvValue::Text(t));
                 }
             } else if let Some(t) = self.text(ev) {
                 if let Val::Ref(sym, path) = &ev.val

@@ -61,7 +61,19 @@ impl Lowerer<'_, '_> {
                     if self.control_char_in_path(src, p) {
                         continue;
                     }
-                    MountSource::Bind(p.clone())
+                    MountSource::Bind(Text::lit(p.clone()))
+                }
+                // A path with a variable in it (`"${media_root}/movies"`): the deploy tool
+                // completes it, so it is a path whatever it starts with.
+                Val::Subst(_) => match self.deploy_text(src, false, "a mount's source path") {
+                    Some(t) => MountSource::Bind(t),
+                    None => continue,
+                },
+                Val::Ref(sym, p) if p.is_empty() && self.is_variable(*sym) => {
+                    match self.deploy_text(src, false, "a mount's source path") {
+                        Some(t) => MountSource::Bind(t),
+                        None => continue,
+                    }
                 }
                 Val::Str(p) => {
                     self.malformed::<()>(src, format!("bind mount source `{p}` is neither relative (`./`) nor absolute (`/`)"), "write `./dir` for a path next to the compose file, or a bare name (no quotes) for a named volume");
