@@ -536,10 +536,11 @@ impl<'a> Evaluator<'a> {
         let own = self.record(&decl.body, file, None);
         let rec = match &decl.instance {
             Some(inst) => match self.instantiate(inst, decl.kind, file, None) {
-                Some(base) => merge(base, own),
+                Some(base) => self.merge(base, own),
                 None => own,
             },
-            None => own,
+            // `add(...)` and `remove(...)` without a template are reported here.
+            None => self.merge(Vec::new(), own),
         };
         self.busy.pop();
         let rc = Rc::new(rec);
@@ -757,7 +758,7 @@ impl<'a> Evaluator<'a> {
         self.template_stack.push(tsym);
         let base_rec = self.instantiate(base, kind, tfile, Some(&params));
         self.template_stack.pop();
-        Some(merge(base_rec?, own))
+        Some(self.merge(base_rec?, own))
     }
 
     /// Check an argument against a parameter's declared type.
@@ -1008,23 +1009,159 @@ impl<'a> Evaluator<'a> {
     }
 }
 
-/// Override `base` with `over`: records merge key by key, everything else is replaced.
-pub fn merge(mut base: Rec, over: Rec) -> Rec {
-    for (k, v, f) in over {
-        match base.iter_mut().find(|(bk, _, _)| bk.text == k.text) {
-            Some((bk, bv, bf)) => {
-                if let (Val::Record(b), Val::Record(o)) = (&mut bv.val, &v.val) {
-                    let merged = merge(std::mem::take(b), o.clone());
-                    *b = merged;
-                    bv.loc = v.loc;
-                } else {
-                    *bv = v;
-                }
-                *bk = k;
-                *bf = f;
-            }
-            None => base.push((k, v, f)),
+/// Whether two values are the same, wherever they are written: what `remove(...)` matches
+/// a template's list entries by.
+pub fn same_value(a: &Val, b: &Val) -> bool {
+    let all = |x: &[V], y: &[V]| {
+        x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_value(&p.val, &q.val))
+    };
+    match (a, b) {
+        (Val::Str(x), Val::Str(y)) => x == y,
+        (Val::Int(x), Val::Int(y)) => x == y,
+        (Val::Float(x), Val::Float(y)) => x == y,
+        (Val::Bool(x), Val::Bool(y)) => x == y,
+        (Val::Size(x), Val::Size(y)) | (Val::Duration(x), Val::Duration(y)) => x == y,
+        (Val::Port(x, p), Val::Port(y, q)) => x == y && p == q,
+        (Val::PortRange(x, x2, p), Val::PortRange(y, y2, q)) => x == y && x2 == y2 && p == q,
+        (Val::Ip(x), Val::Ip(y)) => x == y,
+        (Val::Cidr(x, n), Val::Cidr(y, m)) => x == y && n == m,
+        (Val::List(x), Val::List(y)) => all(x, y),
+        (Val::Record(x), Val::Record(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|(p, q)| p.0.text == q.0.text && same_value(&p.1.val, &q.1.val))
         }
+        (Val::Call(n, x), Val::Call(m, y)) => {
+            n.text == m.text
+                && x.len() == y.len()
+                && x.iter().zip(y).all(|(p, q)| {
+                    p.0.as_ref().map(|k| &k.text) == q.0.as_ref().map(|k| &k.text)
+                        && same_value(&p.1.val, &q.1.val)
+                })
+        }
+        (Val::Pair(a1, b1), Val::Pair(a2, b2)) => {
+            same_value(&a1.val, &a2.val) && same_value(&b1.val, &b2.val)
+        }
+        (Val::Ref(s, p), Val::Ref(t, q)) => {
+            s == t && p.len() == q.len() && p.iter().zip(q).all(|(x, y)| x.text == y.text)
+        }
+        (Val::SecretPath(s), Val::SecretPath(t)) => s == t,
+        (Val::Name(x), Val::Name(y)) => x == y,
+        _ => false,
     }
-    base
+}
+
+impl Evaluator<'_> {
+    /// Override `base` (what a template provides) with `over` (the body written on top of
+    /// it): records merge key by key, `add(...)` and `remove(...)` change a list the
+    /// template provides, everything else is replaced.
+    pub fn merge(&mut self, mut base: Rec, over: Rec) -> Rec {
+        for (k, v, f) in over {
+            match base.iter_mut().find(|(bk, _, _)| bk.text == k.text) {
+                Some((bk, bv, bf)) => {
+                    if let (Val::Record(b), Val::Record(o)) = (&mut bv.val, &v.val) {
+                        let taken = std::mem::take(b);
+                        let merged = self.merge(taken, o.clone());
+                        if let Val::Record(b) = &mut bv.val {
+                            *b = merged;
+                        }
+                        bv.loc = v.loc;
+                    } else if let Some(changed) = self.list_change(&k, Some(&*bv), &v) {
+                        *bv = changed;
+                    } else {
+                        *bv = v;
+                    }
+                    *bk = k;
+                    *bf = f;
+                }
+                None => {
+                    let v = self.list_change(&k, None, &v).unwrap_or(v);
+                    base.push((k, v, f));
+                }
+            }
+        }
+        base
+    }
+
+    /// `add(x, y)` / `remove(x)` over the list `base` a template provides for `key`: the
+    /// changed list; `None` when `over` is neither. A change to nothing, or a removal of an
+    /// entry the list does not hold, is reported (a typo would otherwise change nothing).
+    fn list_change(&mut self, key: &ast::Name, base: Option<&V>, over: &V) -> Option<V> {
+        let Val::Call(name, args) = &over.val else {
+            return None;
+        };
+        let adding = match name.text.as_str() {
+            "add" => true,
+            "remove" => false,
+            _ => return None,
+        };
+        let error = V {
+            val: Val::Error,
+            loc: over.loc,
+        };
+        if let Some((Some(n), _)) = args.iter().find(|(n, _)| n.is_some()) {
+            self.err(
+                Diagnostic::error(
+                    Code::UnknownParam,
+                    format!("`{}(...)` takes list entries, not `{}`", name.text, n.text),
+                    over.loc.file,
+                    n.span,
+                )
+                .label("not an entry")
+                .help(format!(
+                    "write the entries themselves: `{}(a, b)`",
+                    name.text
+                )),
+            );
+            return Some(error);
+        }
+        let items = match base.map(|b| &b.val) {
+            Some(Val::List(items)) => items.clone(),
+            Some(Val::Error) => return Some(error),
+            other => {
+                let has = match other {
+                    None => format!("no template sets `{}`", key.text),
+                    Some(v) => format!("its template sets {}", v.describe(self.syms)),
+                };
+                self.err(
+                    Diagnostic::error(
+                        Code::TypeMismatch,
+                        format!(
+                            "`{}(...)` changes a list a template provides, but `{}` has none",
+                            name.text, key.text
+                        ),
+                        over.loc.file,
+                        over.loc.span,
+                    )
+                    .label(has)
+                    .help(format!("write the whole list: `{} = [...]`", key.text)),
+                );
+                return Some(error);
+            }
+        };
+        let mut out = items;
+        for (_, a) in args {
+            if adding {
+                out.push(a.clone());
+            } else if let Some(i) = out.iter().position(|x| same_value(&x.val, &a.val)) {
+                out.remove(i);
+            } else if !matches!(a.val, Val::Error) {
+                self.err(
+                    Diagnostic::error(
+                        Code::TypeMismatch,
+                        format!("the template's `{}` has no such entry", key.text),
+                        a.loc.file,
+                        a.loc.span,
+                    )
+                    .label("not in the list")
+                    .help("`remove(...)` takes entries as the template writes them; `sparkc stdlib NAME` shows a stdlib template's fields"),
+                );
+            }
+        }
+        Some(V {
+            val: Val::List(out),
+            loc: over.loc,
+        })
+    }
 }

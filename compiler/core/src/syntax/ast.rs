@@ -211,6 +211,9 @@ pub struct Decl {
     pub instance: Option<Instance>,
     /// `domain x -> ROUTE`
     pub route: Option<Expr>,
+    /// `domain "cloud.${zone}" -> ...`: the name as a string to evaluate (`name` then holds
+    /// the string as written).
+    pub name_expr: Option<Expr>,
     /// `secret x from env "VAR"`
     pub source: Option<(Name, String, Span)>,
     /// `var x default EXPR`

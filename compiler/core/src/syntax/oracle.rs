@@ -182,8 +182,17 @@ impl Cx<'_> {
             }
             Rule::domain_decl => {
                 let mut it = p.into_inner().skip(1);
-                let n = self.name(it.next()?);
+                let first = it.next()?;
+                let name_expr = (first.as_rule() == Rule::string).then(|| {
+                    let span = self.span(&first);
+                    Expr {
+                        kind: self.string(first.clone()),
+                        span,
+                    }
+                });
+                let n = self.name(first);
                 let mut d = self.empty_decl(DeclKind::Domain, n, sp);
+                d.name_expr = name_expr;
                 d.route = Some(self.expr(it.next()?));
                 if let Some(b) = it.next() {
                     d.body = self.fields(b);
@@ -228,6 +237,7 @@ impl Cx<'_> {
             placement: None,
             instance: None,
             route: None,
+            name_expr: None,
             source: None,
             default: None,
             body: Vec::new(),

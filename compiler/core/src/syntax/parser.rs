@@ -895,6 +895,7 @@ impl Parser<'_> {
             placement: None,
             instance: None,
             route: None,
+            name_expr: None,
             source: None,
             default: None,
             body: Vec::new(),
@@ -903,13 +904,23 @@ impl Parser<'_> {
         }
     }
 
-    /// `domain_decl = { kw_domain ~ domain_name ~ "->" ~ expr ~ body? }`
+    /// `domain_decl = { kw_domain ~ (domain_name | string) ~ "->" ~ expr ~ body? }`
     fn domain_decl(&mut self) -> Option<Item> {
         let start = self.pos;
         self.word("domain", "`domain`")?;
         self.skip();
-        let name = self.domain_name()?;
+        let (name, name_expr) = if self.peek() == Some(b'"') {
+            let e = self.string()?;
+            let name = Name {
+                text: self.text[e.span.start as usize..e.span.end as usize].into(),
+                span: e.span,
+            };
+            (name, Some(e))
+        } else {
+            (self.domain_name()?, None)
+        };
         let mut d = self.empty_decl(DeclKind::Domain, name, start);
+        d.name_expr = name_expr;
         self.skip();
         self.eat("->", "`->`").then_some(())?;
         self.skip();

@@ -228,22 +228,36 @@ fn shift_item(item: &mut Item, d: i64) {
             }
         }
         Item::Decl(x) => {
-            x.span = moved(x.span, d);
-            shift_name(&mut x.name, d);
-            if let Some(n) = &mut x.placement {
+            // Every field named, so that a new one with a span cannot be missed here.
+            let Decl {
+                kind: _,
+                name,
+                placement,
+                instance,
+                route,
+                name_expr,
+                source,
+                default,
+                body,
+                span,
+                doc: _,
+            } = x;
+            *span = moved(*span, d);
+            shift_name(name, d);
+            if let Some(n) = placement {
                 shift_name(n, d);
             }
-            if let Some(i) = &mut x.instance {
+            if let Some(i) = instance {
                 shift_instance(i, d);
             }
-            if let Some(r) = &mut x.route {
-                shift_expr(r, d);
+            for e in [route, name_expr, default].into_iter().flatten() {
+                shift_expr(e, d);
             }
-            if let Some((n, _, s)) = &mut x.source {
+            if let Some((n, _, s)) = source {
                 shift_name(n, d);
                 *s = moved(*s, d);
             }
-            for f in &mut x.body {
+            for f in body {
                 shift_field(f, d);
             }
         }

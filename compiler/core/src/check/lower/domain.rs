@@ -506,9 +506,19 @@ impl Lowerer<'_, '_> {
     pub(super) fn domain(&mut self, sym: usize) -> Option<Domain> {
         let d = self.decl(sym);
         let loc = self.loc_of(sym);
-        if let Err(why) = check_domain(&d.name.text) {
+        // `domain "cloud.${zone}"`: the name is the string's value, known now (a variable
+        // read at deploy time is E0214).
+        let name: String = match &d.name_expr {
+            Some(e) => {
+                let v = self.ev.eval(e, loc.file, None);
+                self.str(&v)?
+            }
+            None => d.name.text.to_string(),
+        };
+        if let Err(why) = check_domain(&name) {
             self.ev.err(
-                Diagnostic::error(Code::MalformedLiteral, format!("`{}` is not a valid domain name: {why}", d.name.text), loc.file, loc.span)
+                Diagnostic::error(Code::MalformedLiteral, format!("`{name}` is not a valid domain name: {why}"), loc.file, loc.span)
+                    .label("not a domain name")
                     .help("a domain is dot-separated labels of letters, digits and `-`, e.g. cloud.example.org or *.example.org"),
             );
         }
@@ -533,7 +543,7 @@ impl Lowerer<'_, '_> {
             }),
             _ => None,
         };
-        let host = self.route_host(&d.name.text, &upstream, written.via, rv.loc)?;
+        let host = self.route_host(&name, &upstream, written.via, rv.loc)?;
         if self.model.hosts[host].proxy == Proxy::External {
             self.external_route(&written, &upstream, host, rv.loc)?;
         }
@@ -559,21 +569,21 @@ impl Lowerer<'_, '_> {
             (None, _) => Tls::Auto,
         };
         if let Upstream::Redirect(r) = &upstream {
-            self.redirect_fits(&written, r, &d.name.text, tls, rv.loc)?;
+            self.redirect_fits(&written, r, &name, tls, rv.loc)?;
         }
         if let Upstream::Dashboard { proxy } = upstream {
             self.dashboard_fits(&written, proxy, host, rv.loc)?;
         }
         let entrypoints = self.route_entrypoints(&written, host, protocol, tls, loc)?;
         self.route_fits_proxy(
-            &d.name.text,
+            &name,
             host,
             protocol,
             tls,
             written.tls.map_or(loc, |(_, l)| l),
         )?;
         Some(Domain {
-            name: d.name.text.as_str().to_owned(),
+            name: name.clone(),
             loc,
             host,
             upstream,
