@@ -1018,7 +1018,7 @@ pub fn same_value(a: &Val, b: &Val) -> bool {
     match (a, b) {
         (Val::Str(x), Val::Str(y)) => x == y,
         (Val::Int(x), Val::Int(y)) => x == y,
-        (Val::Float(x), Val::Float(y)) => x == y,
+        (Val::Float(x), Val::Float(y)) => x.to_bits() == y.to_bits(),
         (Val::Bool(x), Val::Bool(y)) => x == y,
         (Val::Size(x), Val::Size(y)) | (Val::Duration(x), Val::Duration(y)) => x == y,
         (Val::Port(x, p), Val::Port(y, q)) => x == y && p == q,
