@@ -1058,28 +1058,25 @@ impl Evaluator<'_> {
     /// template provides, everything else is replaced.
     pub fn merge(&mut self, mut base: Rec, over: Rec) -> Rec {
         for (k, v, f) in over {
-            match base.iter_mut().find(|(bk, _, _)| bk.text == k.text) {
-                Some((bk, bv, bf)) => {
-                    if let (Val::Record(b), Val::Record(o)) = (&mut bv.val, &v.val) {
-                        let taken = std::mem::take(b);
-                        let merged = self.merge(taken, o.clone());
-                        if let Val::Record(b) = &mut bv.val {
-                            *b = merged;
-                        }
-                        bv.loc = v.loc;
-                    } else if let Some(changed) = self.list_change(&k, Some(&*bv), &v) {
-                        *bv = changed;
-                    } else {
-                        *bv = v;
-                    }
-                    *bk = k;
-                    *bf = f;
+            let Some((bk, bv, bf)) = base.iter_mut().find(|(bk, _, _)| bk.text == k.text) else {
+                let v = self.list_change(&k, None, &v).unwrap_or(v);
+                base.push((k, v, f));
+                continue;
+            };
+            if let (Val::Record(b), Val::Record(o)) = (&mut bv.val, &v.val) {
+                let taken = std::mem::take(b);
+                let merged = self.merge(taken, o.clone());
+                if let Val::Record(b) = &mut bv.val {
+                    *b = merged;
                 }
-                None => {
-                    let v = self.list_change(&k, None, &v).unwrap_or(v);
-                    base.push((k, v, f));
-                }
+                bv.loc = v.loc;
+            } else if let Some(changed) = self.list_change(&k, Some(&*bv), &v) {
+                *bv = changed;
+            } else {
+                *bv = v;
             }
+            *bk = k;
+            *bf = f;
         }
         base
     }

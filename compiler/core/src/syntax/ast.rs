@@ -213,11 +213,11 @@ pub struct Decl {
     pub route: Option<Expr>,
     /// `domain "cloud.${zone}" -> ...`: the name as a string to evaluate (`name` then holds
     /// the string as written).
-    pub name_expr: Option<Expr>,
+    pub name_expr: Option<Box<Expr>>,
     /// `secret x from env "VAR"`
     pub source: Option<(Name, String, Span)>,
     /// `var x default EXPR`
-    pub default: Option<Expr>,
+    pub default: Option<Box<Expr>>,
     pub body: Vec<Field>,
     pub span: Span,
     pub doc: String,

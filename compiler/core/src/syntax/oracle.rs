@@ -171,9 +171,6 @@ impl Cx<'_> {
                                 span: isp,
                             });
                         }
-                        Rule::var_default => {
-                            d.default = Some(self.expr(part.into_inner().nth(1)?));
-                        }
                         Rule::body => d.body = self.fields(part),
                         _ => {}
                     }
@@ -185,10 +182,10 @@ impl Cx<'_> {
                 let first = it.next()?;
                 let name_expr = (first.as_rule() == Rule::string).then(|| {
                     let span = self.span(&first);
-                    Expr {
+                    Box::new(Expr {
                         kind: self.string(first.clone()),
                         span,
-                    }
+                    })
                 });
                 let n = self.name(first);
                 let mut d = self.empty_decl(DeclKind::Domain, n, sp);
@@ -218,7 +215,7 @@ impl Cx<'_> {
                             d.source = Some((kind, value, ssp));
                         }
                         Rule::var_default => {
-                            d.default = Some(self.expr(part.into_inner().nth(1)?));
+                            d.default = Some(Box::new(self.expr(part.into_inner().nth(1)?)));
                         }
                         Rule::body => d.body = self.fields(part),
                         _ => {}

@@ -915,7 +915,7 @@ impl Parser<'_> {
                 text: self.text[e.span.start as usize..e.span.end as usize].into(),
                 span: e.span,
             };
-            (name, Some(e))
+            (name, Some(Box::new(e)))
         } else {
             (self.domain_name()?, None)
         };
@@ -1003,7 +1003,7 @@ impl Parser<'_> {
             d.default = self.opt(|p| {
                 p.word("default", "`default`")?;
                 p.skip();
-                p.expr()
+                p.expr().map(Box::new)
             });
         }
         self.skip();

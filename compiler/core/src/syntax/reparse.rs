@@ -250,7 +250,10 @@ fn shift_item(item: &mut Item, d: i64) {
             if let Some(i) = instance {
                 shift_instance(i, d);
             }
-            for e in [route, name_expr, default].into_iter().flatten() {
+            if let Some(r) = route {
+                shift_expr(r, d);
+            }
+            for e in [name_expr, default].into_iter().flatten() {
                 shift_expr(e, d);
             }
             if let Some((n, _, s)) = source {
