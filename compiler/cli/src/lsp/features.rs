@@ -209,23 +209,17 @@ fn describe_symbol(comp: &Compilation, sym: usize) -> (String, Option<(DeclKind,
             }
             Item::Template(t) => {
                 let mut doc = t.doc.clone();
-                if !t.params.is_empty() {
+                let params = t.param_docs(&file.text);
+                if !params.is_empty() {
                     doc.push_str("\n\nParameters:");
-                    for p in &t.params {
-                        let default = p.default.as_ref().map_or(String::new(), |d| {
-                            format!(" = `{}`", &file.text[d.span.range()])
-                        });
-                        let _ = write!(
-                            doc,
-                            "\n- `{}: {}`{default}{}",
-                            p.name.text,
-                            type_name(&p.ty),
-                            if p.doc.is_empty() {
-                                String::new()
-                            } else {
-                                format!(" — {}", p.doc.replace('\n', " "))
-                            }
-                        );
+                    for p in params {
+                        let default = p.default.map_or(String::new(), |d| format!(" = `{d}`"));
+                        let about = if p.doc.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" — {}", p.doc)
+                        };
+                        let _ = write!(doc, "\n- `{}: {}`{default}{about}", p.name, p.ty);
                     }
                 }
                 doc
@@ -238,13 +232,6 @@ fn describe_symbol(comp: &Compilation, sym: usize) -> (String, Option<(DeclKind,
         }
     }
     (md, preview)
-}
-
-fn type_name(t: &ast::TypeExpr) -> String {
-    match t {
-        ast::TypeExpr::Named(n) => n.text.as_str().to_owned(),
-        ast::TypeExpr::List(inner, _) => format!("[{}]", type_name(inner)),
-    }
 }
 
 /// A declaration's header, from the start of the line its name is on to its body's `{`,
@@ -318,7 +305,7 @@ fn describe_argument(
         "```spark
 {}: {}",
         p.name.text,
-        type_name(&p.ty)
+        &p.ty.name()
     );
     if let Some(d) = &p.default {
         let _ = write!(md, " = {}", &tpl_text[d.span.range()]);
@@ -805,8 +792,8 @@ pub fn completion(
         {
             for p in &tpl.params {
                 let detail = match &p.default {
-                    Some(d) => format!("{} = {}", type_name(&p.ty), &tpl_text[d.span.range()]),
-                    None => format!("{} (required)", type_name(&p.ty)),
+                    Some(d) => format!("{} = {}", &p.ty.name(), &tpl_text[d.span.range()]),
+                    None => format!("{} (required)", &p.ty.name()),
                 };
                 let mut it = item(
                     &p.name.text,

@@ -128,7 +128,47 @@ pub enum TypeExpr {
     List(Box<TypeExpr>, Span),
 }
 
+/// One parameter of a template as its documentation shows it: what the editor's hover and
+/// `sparkc stdlib NAME` print.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamDoc {
+    pub name: String,
+    /// `string`, `[string]`.
+    pub ty: String,
+    /// The default as written; `None`: the parameter must be given.
+    pub default: Option<String>,
+    /// Its doc comment, on one line.
+    pub doc: String,
+}
+
+impl TemplateDecl {
+    /// Its parameters, documented; `text` is the source the template is parsed from.
+    pub fn param_docs(&self, text: &str) -> Vec<ParamDoc> {
+        self.params
+            .iter()
+            .map(|p| ParamDoc {
+                name: p.name.text.to_string(),
+                ty: p.ty.name(),
+                default: p
+                    .default
+                    .as_ref()
+                    .and_then(|d| text.get(d.span.range()))
+                    .map(str::to_string),
+                doc: p.doc.split_whitespace().collect::<Vec<_>>().join(" "),
+            })
+            .collect()
+    }
+}
+
 impl TypeExpr {
+    /// As written: `string`, `[secret]`.
+    pub fn name(&self) -> String {
+        match self {
+            TypeExpr::Named(n) => n.text.as_str().to_owned(),
+            TypeExpr::List(inner, _) => format!("[{}]", inner.name()),
+        }
+    }
+
     pub fn span(&self) -> Span {
         match self {
             TypeExpr::Named(n) => n.span,
