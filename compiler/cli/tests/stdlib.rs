@@ -24,7 +24,7 @@ fn every_template_is_listed_with_a_sentence() {
     let modules = sparkc_stdlib::modules();
     assert_eq!(out.lines().count(), modules.len(), "{out}");
     for (line, m) in out.lines().zip(&modules) {
-        let doc = line.strip_prefix(m).map(str::trim).unwrap_or("");
+        let doc = line.strip_prefix(m).map_or("", str::trim);
         assert!(
             doc.ends_with('.') || doc.ends_with(')'),
             "{m}: no doc sentence: {line:?}"
