@@ -248,7 +248,7 @@ impl<'a> Evaluator<'a> {
                 val: v.val.clone(),
                 loc: v.loc,
             }
-        } else if let Some(sym) = self.syms.lookup(&first.text) {
+        } else if let Some(sym) = self.syms.lookup_from(loc.file, &first.text) {
             self.used[sym] = true;
             if self.syms.list[sym].broken {
                 // Its declaration's syntax error is reported; nothing more to say here.

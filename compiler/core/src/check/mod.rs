@@ -54,9 +54,19 @@ pub struct Symbols {
     /// Domains too: they are referred to by their name as a string (`target = "a.org"`), and
     /// a one-label name must not clash with a host's.
     domains_by_name: HashMap<String, usize>,
+    /// The stdlib's files: a name in them means the stdlib's own, never a user's
+    /// declaration (a template's volume `cache` is not the user's service `cache`).
+    pub stdlib_files: Vec<FileId>,
 }
 
 impl Symbols {
+    /// What `name`, written in `file`, refers to: in a stdlib file, only the stdlib's own.
+    pub fn lookup_from(&self, file: FileId, name: &str) -> Option<usize> {
+        let sym = self.lookup(name)?;
+        let hygienic = !self.stdlib_files.contains(&file)
+            || self.stdlib_files.contains(&self.list[sym].file);
+        hygienic.then_some(sym)
+    }
     /// A constant or declaration.
     pub fn lookup(&self, name: &str) -> Option<usize> {
         self.by_name.get(name).copied()
@@ -280,6 +290,9 @@ fn check_once(
             ast::Item::Template(t) if t.name.text == name.text => Some((ii, t.name.span)),
             _ => None,
         });
+        if !syms.stdlib_files.contains(std_file) {
+            syms.stdlib_files.push(*std_file);
+        }
         if let Some((ii, span)) = found {
             references.push((*from, name.span, name.text.as_str().to_owned()));
             syms.add(
