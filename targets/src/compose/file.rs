@@ -499,6 +499,11 @@ impl ComposeService {
                         if *read_only {
                             m.bool("read_only", true);
                         }
+                        // As the short form does: a missing host directory is made, whether
+                        // or not its path holds a variable.
+                        if *kind == "bind" {
+                            m.map("bind").bool("create_host_path", true);
+                        }
                     }
                 }
             }

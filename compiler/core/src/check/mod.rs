@@ -63,8 +63,8 @@ impl Symbols {
     /// What `name`, written in `file`, refers to: in a stdlib file, only the stdlib's own.
     pub fn lookup_from(&self, file: FileId, name: &str) -> Option<usize> {
         let sym = self.lookup(name)?;
-        let hygienic = !self.stdlib_files.contains(&file)
-            || self.stdlib_files.contains(&self.list[sym].file);
+        let hygienic =
+            !self.stdlib_files.contains(&file) || self.stdlib_files.contains(&self.list[sym].file);
         hygienic.then_some(sym)
     }
     /// A constant or declaration.
