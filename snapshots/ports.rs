@@ -6,8 +6,9 @@
 //! published = 8989`, `sonarr.volumes./config.source = ...`), and the two sets are compared.
 //!
 //! A fact of the original that the port lacks or states otherwise must be listed, with the
-//! reason, in `snapshots/ports/NAME.differences` (one `fact.path  # why` per line); a listed
-//! fact that no longer differs fails too, so the list stays true. Facts only the port has
+//! reason, in `snapshots/ports/NAME.differences` (one `fact.path  # why` per line; a path
+//! ending in `*` covers every fact under it); a listed entry that covers no difference fails
+//! too, so the list stays true. Facts only the port has
 //! (health checks, a restart policy) are what sparkc adds: counted, not listed.
 
 use sparkc_snapshots::real::{tool, write_artifacts};
@@ -37,7 +38,32 @@ fn required_vars(text: &str) -> Vec<String> {
     out
 }
 
+/// The files `env_file:` names are the deployer's: empty stand-ins beside `file`.
+fn env_file_stand_ins(file: &Path) {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    let dir = file.parent().unwrap_or(file);
+    let mut in_list = false;
+    for line in text.lines() {
+        let t = line.trim();
+        let entry = if let Some(rest) = t.strip_prefix("env_file:") {
+            in_list = rest.trim().is_empty();
+            (!in_list).then(|| rest.trim())
+        } else if in_list && t.starts_with("- ") {
+            Some(t.trim_start_matches("- "))
+        } else {
+            in_list = false;
+            None
+        };
+        if let Some(rel) = entry {
+            let f = dir.join(rel.trim_matches(['"', '\'']));
+            std::fs::create_dir_all(f.parent().unwrap_or(dir)).unwrap_or_else(|e| panic!("{e}"));
+            std::fs::write(f, "").unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+}
+
 fn config(file: &Path, env: &[String]) -> serde_json::Value {
+    env_file_stand_ins(file);
     let mut cmd = Command::new(tool("SPARKC_DOCKER_COMPOSE", "docker-compose"));
     cmd.arg("-p")
         .arg("port")
@@ -187,14 +213,16 @@ fn ported_stacks_state_what_their_originals_state() {
             .map(|l| l.split('#').next().unwrap_or("").trim())
             .filter(|l| !l.is_empty())
             .collect();
+        let covers = |l: &str, k: &str| match l.strip_suffix('*') {
+            Some(prefix) => k.starts_with(prefix),
+            None => l == k,
+        };
+        let mut used = vec![false; listed.len()];
         let (mut equal, mut different, mut missing) = (0, 0, 0);
         for (k, v) in &want {
             let why = match have.get(k) {
                 Some(h) if h == v => {
                     equal += 1;
-                    if listed.contains(&k.as_str()) {
-                        failures.push(format!("{name}: `{k}` is listed as a difference, but the port states it as the original does"));
-                    }
                     continue;
                 }
                 Some(h) => {
@@ -206,15 +234,14 @@ fn ported_stacks_state_what_their_originals_state() {
                     format!("the original says {v}, the port nothing")
                 }
             };
-            if !listed.contains(&k.as_str()) {
-                failures.push(format!("{name}: `{k}`: {why}"));
+            match listed.iter().position(|l| covers(l, k)) {
+                Some(i) => used[i] = true,
+                None => failures.push(format!("{name}: `{k}`: {why}")),
             }
         }
-        for l in &listed {
-            if !want.contains_key(*l) {
-                failures.push(format!(
-                    "{name}: `{l}` is listed, but the original does not state it"
-                ));
+        for (l, used) in listed.iter().zip(used) {
+            if !used {
+                failures.push(format!("{name}: `{l}` is listed, but covers no difference"));
             }
         }
         let added = have.keys().filter(|k| !want.contains_key(*k)).count();
