@@ -170,7 +170,8 @@ pub(crate) fn is_private(ip: std::net::IpAddr) -> bool {
 
 pub fn check(m: &Model, diags: &mut Vec<Diagnostic>) {
     for d in &m.domains {
-        let Some(sid) = d.service() else { continue };
+        // However the proxy reaches it: an admin surface behind an address is one too.
+        let Some(sid) = d.ends_at else { continue };
         let s = &m.services[sid];
         if d.basic_auth.is_none()
             && let Some(why) = admin_surface(s)

@@ -198,6 +198,35 @@ impl Model {
         }
     }
 
+    /// Where a process in the host's own network namespace on `sid`'s host (a proxy with
+    /// `network_mode = host`) reaches `sid`'s container `port`: the port it publishes, at the
+    /// loopback address when it binds every address or the loopback, else the address it
+    /// binds. A service in the host's namespace is at the loopback itself.
+    pub fn from_same_host(
+        &self,
+        sid: ServiceId,
+        port: u16,
+        proto: Proto,
+    ) -> Result<(IpAddr, u16), OutsideGap> {
+        let loopback = IpAddr::from([127, 0, 0, 1]);
+        let owner = self.namespace_owner(sid).unwrap_or(sid);
+        if self.services[owner].network_mode == Some(NetworkMode::Host)
+            || self.services[sid].external
+        {
+            return Ok((loopback, port));
+        }
+        let p = self.services[owner]
+            .publish
+            .iter()
+            .find(|x| x.container.0 <= port && port <= x.container.1 && x.proto == proto)
+            .ok_or(OutsideGap::NotPublished)?;
+        let host_port = p.host.0 + (port - p.container.0);
+        match p.address {
+            Some(a) if !a.is_unspecified() && !a.is_loopback() => Ok((a, host_port)),
+            _ => Ok((loopback, host_port)),
+        }
+    }
+
     /// Whether `from`'s container connects to `to` by its container name (both containers on
     /// one host), rather than at the address and port `to` is reached at from outside
     /// ([`Model::from_outside`]): across hosts, and to a service that runs outside sparkc.
@@ -1467,6 +1496,11 @@ pub struct Domain {
     pub host: HostId,
     /// Where the proxy sends what the route accepts.
     pub upstream: Upstream,
+    /// The project's service the route ends at, however the proxy reaches it: by container
+    /// name (`upstream` is that service), or at an address it publishes (a service of
+    /// another host, or of a proxy in the host's own network). What the security rules and
+    /// monitors ask about.
+    pub ends_at: Option<ServiceId>,
     /// How its certificate is obtained.
     pub tls: Tls,
     /// Basic-auth users file secret, if the route needs auth.
@@ -1719,7 +1753,7 @@ impl Monitor {
         match &self.target {
             MonitorTarget::Host(h) => Some(*h),
             MonitorTarget::Service { service, .. } => m.services[*service].host,
-            MonitorTarget::Domain(d) => m.domains[*d].service().and_then(|s| m.services[s].host),
+            MonitorTarget::Domain(d) => m.domains[*d].ends_at.and_then(|s| m.services[s].host),
             MonitorTarget::Url(_) => None,
         }
     }

@@ -547,7 +547,11 @@ impl Lowerer<'_, '_> {
         if self.model.hosts[host].proxy == Proxy::External {
             self.external_route(&written, &upstream, host, rv.loc)?;
         }
-        let upstream = self.across_hosts(upstream, host, written.via.map(|(_, l)| l))?;
+        let ends_at = match &upstream {
+            Upstream::Service { service, .. } => Some(*service),
+            _ => None,
+        };
+        let upstream = self.across_hosts(upstream, host, written.via.map(|(_, l)| l), rv.loc)?;
         let protocol = self.route_protocol(&written, port.as_ref(), &upstream, rv.loc)?;
         if let (None, Some(("/", at))) = (
             &written.path_prefix,
@@ -587,6 +591,7 @@ impl Lowerer<'_, '_> {
             loc,
             host,
             upstream,
+            ends_at,
             tls,
             basic_auth: written.basic_auth.map(|(id, _)| id),
             path_prefix: written.path_prefix.map(|(p, _)| p),
@@ -914,16 +919,62 @@ impl Lowerer<'_, '_> {
 
     /// A service on another host than the route's proxy: reached at its host's address and
     /// the port the service publishes there.
+    /// For each host, whether the container of its proxy (Caddy or Traefik, by template or
+    /// image) runs with `network_mode = host`.
+    pub(super) fn proxies_on_host_network(&self) -> List<HostId, bool> {
+        let caddy = self.model.app_per_host("caddy");
+        let traefik = self.model.app_per_host("traefik");
+        let mut out = List::filled(self.model.hosts.len(), false);
+        for (hid, h) in self.model.hosts.iter_enumerated() {
+            let proxy = match h.proxy {
+                Proxy::Caddy => caddy[hid],
+                Proxy::Traefik => traefik[hid],
+                _ => None,
+            };
+            out[hid] = proxy
+                .is_some_and(|p| self.model.services[p].network_mode == Some(NetworkMode::Host));
+        }
+        out
+    }
+
     fn across_hosts(
         &mut self,
         upstream: Upstream,
         host: HostId,
         via_at: Option<Loc>,
+        route_at: Loc,
     ) -> Option<Upstream> {
         let Upstream::Service { service, port } = &upstream else {
             return Some(upstream);
         };
         let s = &self.model.services[*service];
+        // A proxy in the host's own network namespace has no container DNS: it reaches a
+        // container of its host at the port that container publishes.
+        let proxy_on_host = self
+            .proxy_on_host_network
+            .get(host)
+            .copied()
+            .unwrap_or(false);
+        if proxy_on_host && s.host == Some(host) && !s.external {
+            let (sn, pn) = (s.name.clone(), port.name.clone());
+            let at = route_at;
+            return match self.model.from_same_host(*service, port.number, port.proto) {
+                Ok((address, published)) => Some(Upstream::Address(AddressUpstream {
+                    scheme: "http".into(),
+                    host: address.to_string(),
+                    port: published,
+                    verify_tls: true,
+                })),
+                Err(_) => {
+                    self.ev.err(
+                        Diagnostic::error(Code::BadRoute, format!("`{sn}` does not publish port `{pn}`, and its host's proxy runs in the host's network"), at.file, at.span)
+                            .label("a proxy with `network_mode = host` reaches containers only at published ports")
+                            .help(format!("publish it on the loopback address: `publish = [{{ address = 127.0.0.1, host_port = N, port = {pn} }}]`")),
+                    );
+                    None
+                }
+            };
+        }
         if (s.host == Some(host) && !s.external) || s.host.is_none() {
             return Some(upstream);
         }

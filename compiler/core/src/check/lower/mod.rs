@@ -132,6 +132,9 @@ pub struct Lowerer<'e, 'a> {
     current_service: ServiceId,
     /// Each host's proxy configured by sparkc, once services are lowered (for domains).
     proxies: List<HostId, Option<ServiceId>>,
+    /// Hosts whose proxy container runs in the host's own network namespace
+    /// (`network_mode = host`): it reaches its neighbours at their published ports.
+    proxy_on_host_network: List<HostId, bool>,
 }
 
 /// What orders the routes of one name: the whole site before a path, then by path, protocol,
@@ -226,6 +229,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
             implicit_deps: Vec::new(),
             current_service: ServiceId::new(0),
             proxies: List::default(),
+            proxy_on_host_network: List::default(),
         }
     }
 
@@ -403,6 +407,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
             }
         }
         self.proxies = self.model.configured_proxies();
+        self.proxy_on_host_network = self.proxies_on_host_network();
         self.one_proxy_per_host();
         // Domains and monitors reference services and ports.
         let mut lowered = Vec::new();
@@ -513,6 +518,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                     implicit_deps: Vec::new(),
                     current_service: ServiceId::new(0),
                     proxies: List::default(),
+                    proxy_on_host_network: List::default(),
                 };
                 let mut lowered = Vec::with_capacity(chunk.len());
                 for (i, &s) in chunk.iter().enumerate() {
