@@ -201,29 +201,24 @@ impl Model {
     /// Where a process in the host's own network namespace on `sid`'s host (a proxy with
     /// `network_mode = host`) reaches `sid`'s container `port`: the port it publishes, at the
     /// loopback address when it binds every address or the loopback, else the address it
-    /// binds. A service in the host's namespace is at the loopback itself.
-    pub fn from_same_host(
-        &self,
-        sid: ServiceId,
-        port: u16,
-        proto: Proto,
-    ) -> Result<(IpAddr, u16), OutsideGap> {
+    /// binds. A service in the host's namespace is at the loopback itself. `None`: it does
+    /// not publish the port.
+    pub fn from_same_host(&self, sid: ServiceId, port: u16, proto: Proto) -> Option<(IpAddr, u16)> {
         let loopback = IpAddr::from([127, 0, 0, 1]);
         let owner = self.namespace_owner(sid).unwrap_or(sid);
         if self.services[owner].network_mode == Some(NetworkMode::Host)
             || self.services[sid].external
         {
-            return Ok((loopback, port));
+            return Some((loopback, port));
         }
         let p = self.services[owner]
             .publish
             .iter()
-            .find(|x| x.container.0 <= port && port <= x.container.1 && x.proto == proto)
-            .ok_or(OutsideGap::NotPublished)?;
+            .find(|x| x.container.0 <= port && port <= x.container.1 && x.proto == proto)?;
         let host_port = p.host.0 + (port - p.container.0);
         match p.address {
-            Some(a) if !a.is_unspecified() && !a.is_loopback() => Ok((a, host_port)),
-            _ => Ok((loopback, host_port)),
+            Some(a) if !a.is_unspecified() && !a.is_loopback() => Some((a, host_port)),
+            _ => Some((loopback, host_port)),
         }
     }
 

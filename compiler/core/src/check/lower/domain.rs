@@ -958,22 +958,22 @@ impl Lowerer<'_, '_> {
         if proxy_on_host && s.host == Some(host) && !s.external {
             let (sn, pn) = (s.name.clone(), port.name.clone());
             let at = route_at;
-            return match self.model.from_same_host(*service, port.number, port.proto) {
-                Ok((address, published)) => Some(Upstream::Address(AddressUpstream {
-                    scheme: "http".into(),
-                    host: address.to_string(),
-                    port: published,
-                    verify_tls: true,
-                })),
-                Err(_) => {
-                    self.ev.err(
-                        Diagnostic::error(Code::BadRoute, format!("`{sn}` does not publish port `{pn}`, and its host's proxy runs in the host's network"), at.file, at.span)
-                            .label("a proxy with `network_mode = host` reaches containers only at published ports")
-                            .help(format!("publish it on the loopback address: `publish = [{{ address = 127.0.0.1, host_port = N, port = {pn} }}]`")),
-                    );
-                    None
-                }
+            let Some((address, published)) =
+                self.model.from_same_host(*service, port.number, port.proto)
+            else {
+                self.ev.err(
+                    Diagnostic::error(Code::BadRoute, format!("`{sn}` does not publish port `{pn}`, and its host's proxy runs in the host's network"), at.file, at.span)
+                        .label("a proxy with `network_mode = host` reaches containers only at published ports")
+                        .help(format!("publish it on the loopback address: `publish = [{{ address = 127.0.0.1, host_port = N, port = {pn} }}]`")),
+                );
+                return None;
             };
+            return Some(Upstream::Address(AddressUpstream {
+                scheme: "http".into(),
+                host: address.to_string(),
+                port: published,
+                verify_tls: true,
+            }));
         }
         if (s.host == Some(host) && !s.external) || s.host.is_none() {
             return Some(upstream);
