@@ -1224,6 +1224,7 @@ fn a_literal_dollar_reaches_the_container_in_every_field() {
         ("profiles", r#"profiles = ["p$PW"]"#),
         ("platform", r#"platform = "linux/$PW""#),
         ("cgroup_parent", r#"cgroup_parent = "/c$PW""#),
+        ("storage_opt", r#"storage_opt { size = "20G$PW" }"#),
         ("placement", r#"placement = ["node.labels.x == $PW"]"#),
         (
             "passthrough",

@@ -19,6 +19,8 @@ pub struct ComposeFile {
     pub volumes: Vec<(String, VolumeDef)>,
     pub secrets: Vec<(String, SecretDef)>,
     pub configs: Vec<(String, ConfigDef)>,
+    /// Top-level extension fields (`x-...`), as written.
+    pub extensions: Vec<(String, Yaml)>,
 }
 
 /// A top-level config: `file:`, `content:`, or `external:` with its Docker name.
@@ -271,6 +273,9 @@ impl ComposeFile {
         }
         let mut doc = MapOut::document(&mut out, Dollars::Doubled);
         doc.str("name", &self.name);
+        for (k, v) in &self.extensions {
+            doc.yaml(k, v);
+        }
         if self.services.is_empty() {
             doc.empty_map("services");
         } else {
@@ -429,6 +434,12 @@ impl ComposeService {
         opt(y, "cpuset", p.cpuset.as_ref());
         opt(y, "userns_mode", p.userns_mode.as_ref());
         opt(y, "cgroup_parent", p.cgroup_parent.as_ref());
+        if !p.storage_opt.is_empty() {
+            let mut m = y.map("storage_opt");
+            for (k, v) in &p.storage_opt {
+                m.str(k, v);
+            }
+        }
         match p.gpus {
             Some(None) => y.str("gpus", "all"),
             Some(Some(n)) => {

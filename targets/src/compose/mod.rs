@@ -182,6 +182,7 @@ pub const MODELLED_KEYS: &[&str] = &[
     "cpuset",
     "userns_mode",
     "cgroup_parent",
+    "storage_opt",
     "gpus",
     "deploy",
     "mem_limit",
@@ -623,6 +624,22 @@ impl Emitter<'_> {
             }
         }
         file.configs = configs.into_iter().collect();
+        for (k, p) in &self.host.passthrough_compose {
+            if !k.starts_with("x-") {
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::UnknownField,
+                        format!("`{k}` is not an extension field; a host passes through only `x-...` keys"),
+                        p.loc.file,
+                        p.loc.span,
+                    )
+                    .label("not an `x-` key")
+                    .help("the top-level sections sparkc writes (`services`, `networks`, `volumes`, `secrets`, `configs`) come from declarations, and `include` would add services no check sees; extension fields are `x-...`"),
+                );
+                continue;
+            }
+            file.extensions.push((k.clone(), raw(&p.value)));
+        }
         file.networks = networks.into_iter().collect();
         file.volumes = volumes.into_iter().collect();
         file.secrets = secrets.into_iter().collect();

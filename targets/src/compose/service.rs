@@ -120,6 +120,7 @@ impl Emitter<'_> {
                 ("gpus", p.gpus.is_some()),
                 ("userns_mode", p.userns_mode.is_some()),
                 ("cgroup_parent", p.cgroup_parent.is_some()),
+                ("storage_opt", !p.storage_opt.is_empty()),
             ] {
                 if set {
                     self.unsupported(

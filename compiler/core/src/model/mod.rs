@@ -393,6 +393,9 @@ pub struct Host {
     /// The exporters sparkc runs on it when the project has a Prometheus (`exporters = [...]`);
     /// `None`: the default, a node-exporter and cAdvisor on a compose host with services.
     pub exporters: Option<Vec<Exporter>>,
+    /// Top-level keys written into each of its compose files as they are
+    /// (`passthrough { compose = { "x-backup" = {...} } }`): extension fields.
+    pub passthrough_compose: Map<String, Passthrough>,
     /// Where each field was written, by field name.
     pub field_locs: FieldLocs,
 }
@@ -426,6 +429,8 @@ pub struct ProcessSettings {
     pub userns_mode: Option<String>,
     /// The cgroup it runs under.
     pub cgroup_parent: Option<String>,
+    /// Options of its writable layer's storage driver (`size = "20G"`).
+    pub storage_opt: Map<String, String>,
     /// GPUs passed through: `None` none, `Some(None)` all, `Some(Some(n))` that many.
     pub gpus: Option<Option<u32>>,
 }

@@ -77,6 +77,12 @@ pub(super) static FIELDS: FieldTable<Host> = FieldTable::new(&[
         doc: "The exporters sparkc runs on it for the project's Prometheus (default on a compose host with services: both; `none` runs none and silences W0315).",
         lower: |l, v, h| h.exporters = l.exporters(v),
     },
+    Field {
+        name: "passthrough",
+        form: "passthrough { compose = { \"x-backup\" = { schedule = \"daily\" } } }",
+        doc: "Top-level keys written into each of its compose files as they are: extension fields (`x-...`), which tools beside Compose read.",
+        lower: |l, v, h| h.passthrough_compose = l.passthrough(v),
+    },
 ]);
 
 impl Lowerer<'_, '_> {
@@ -97,6 +103,7 @@ impl Lowerer<'_, '_> {
             parent: None,
             hypervisor: false,
             exporters: None,
+            passthrough_compose: Map::default(),
             field_locs: self.record_locs(&f, &FIELDS),
         };
         self.lower_fields(&f, &FIELDS, &mut h, |_| true);

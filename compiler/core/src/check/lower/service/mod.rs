@@ -415,6 +415,12 @@ pub(crate) static FIELDS: FieldTable<Service> = FieldTable::new(&[
         lower: |l, v, s| s.process.cgroup_parent = l.str(v),
     },
     Field {
+        name: "storage_opt",
+        form: "storage_opt { size = \"20G\" }",
+        doc: "Options of its writable layer's storage driver (a size limit needs overlay2 on xfs with pquota).",
+        lower: |l, v, s| s.process.storage_opt = l.text_map(v),
+    },
+    Field {
         name: "gpus",
         form: "gpus = all | 1",
         doc: "GPUs passed through to it: every one, or that many.",
