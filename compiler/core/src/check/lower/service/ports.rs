@@ -10,6 +10,10 @@ impl Lowerer<'_, '_> {
     /// `publish = [80 -> http, 8443 -> 443, 127.0.0.1:9000 ...]`
     pub(crate) fn publish(&mut self, v: &V, s: &Service) -> Vec<Publish> {
         let mut out = Vec::new();
+        // `publish = none`: nothing a template publishes (a proxy in the host's network).
+        if Self::is_none(v) {
+            return out;
+        }
         let Some(items) = self.list(v) else {
             return out;
         };
