@@ -679,7 +679,11 @@ impl<'a> Evaluator<'a> {
             let v = match given.iter().find(|(gi, _)| *gi == Some(i)) {
                 Some((_, a)) => {
                     let v = self.eval(&a.value, file, outer);
-                    self.check_param_type(&v, &p.ty, &p.name.text)
+                    let declared = Loc {
+                        file: tfile,
+                        span: Span::new(p.name.span.start as usize, p.ty.span().end as usize),
+                    };
+                    self.check_param_type(&v, &p.ty, &p.name.text, declared)
                 }
                 // A default may use the parameters before it (`database: string = app`).
                 None => {
@@ -762,7 +766,7 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Check an argument against a parameter's declared type.
-    fn check_param_type(&mut self, v: &V, ty: &ast::TypeExpr, param: &str) -> V {
+    fn check_param_type(&mut self, v: &V, ty: &ast::TypeExpr, param: &str, declared: Loc) -> V {
         let ok = self.conforms(v, ty);
         match ok {
             Ok(()) => v.clone(),
@@ -774,7 +778,12 @@ impl<'a> Evaluator<'a> {
                     v.loc.file,
                     v.loc.span,
                 )
-                .label(format!("expected {expected}"));
+                .label(format!("expected {expected}"))
+                .with_secondary(
+                    declared.file,
+                    declared.span,
+                    "the parameter is declared here",
+                );
                 d.help = Some(match code {
                     Code::PlainAsSecret => "declare a secret (`secret name from env \"VAR\"`) and pass its name: secret values never appear in sources or artifacts".into(),
                     Code::SecretAsPlain => "this parameter ends up in plain text; pass a plain value".into(),
