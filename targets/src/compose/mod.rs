@@ -79,6 +79,23 @@ impl Target for Compose {
                 routes[sid].push(did);
             }
         }
+        // A host's top-level passthrough: only extension fields, said once per host.
+        for h in &m.hosts {
+            for (k, p) in &h.passthrough_compose {
+                if !k.starts_with("x-") {
+                    diags.push(
+                        Diagnostic::error(
+                            Code::UnknownField,
+                            format!("`{k}` is not an extension field; a host passes through only `x-...` keys"),
+                            p.loc.file,
+                            p.loc.span,
+                        )
+                        .label("not an `x-` key")
+                        .help("the top-level sections sparkc writes (`services`, `networks`, `volumes`, `secrets`, `configs`) come from declarations, and `include` would add services no check sees; extension fields are `x-...`"),
+                    );
+                }
+            }
+        }
         let proxies = m.configured_proxies();
         // Traefik's static files first: the config-hash label of the Traefik that reads one
         // covers it like any other generated file.
@@ -624,21 +641,11 @@ impl Emitter<'_> {
             }
         }
         file.configs = configs.into_iter().collect();
+        // (A key that is not `x-` is reported once per host, in `emit`.)
         for (k, p) in &self.host.passthrough_compose {
-            if !k.starts_with("x-") {
-                self.diags.push(
-                    Diagnostic::error(
-                        Code::UnknownField,
-                        format!("`{k}` is not an extension field; a host passes through only `x-...` keys"),
-                        p.loc.file,
-                        p.loc.span,
-                    )
-                    .label("not an `x-` key")
-                    .help("the top-level sections sparkc writes (`services`, `networks`, `volumes`, `secrets`, `configs`) come from declarations, and `include` would add services no check sees; extension fields are `x-...`"),
-                );
-                continue;
+            if k.starts_with("x-") {
+                file.extensions.push((k.clone(), raw(&p.value)));
             }
-            file.extensions.push((k.clone(), raw(&p.value)));
         }
         file.networks = networks.into_iter().collect();
         file.volumes = volumes.into_iter().collect();
