@@ -86,14 +86,24 @@ fn show(name: &str) -> Result<String, String> {
                 None => format!("{}: {}", p.name, p.ty),
             })
             .collect();
-        let width = heads.iter().map(String::len).max().unwrap_or(0).min(40);
+        // Docs in one column; a parameter too long for it has its doc on the next line.
+        let width = heads
+            .iter()
+            .map(String::len)
+            .filter(|&n| n <= 40)
+            .max()
+            .unwrap_or(0);
         for (h, p) in heads.iter().zip(&params) {
             let required = if p.default.is_none() {
                 " (required)"
             } else {
                 ""
             };
-            let _ = writeln!(out, "  {h:width$}  {}{required}", p.doc);
+            if h.len() > width {
+                let _ = writeln!(out, "  {h}\n  {:width$}  {}{required}", "", p.doc);
+            } else {
+                let _ = writeln!(out, "  {h:width$}  {}{required}", p.doc);
+            }
         }
     }
     if !t.body.is_empty() {
