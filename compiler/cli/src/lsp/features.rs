@@ -1647,6 +1647,7 @@ impl TokenWalk<'_> {
             | K::Port(..)
             | K::PortRange(..)
             | K::Ip(_)
+            | K::IpPort(..)
             | K::Cidr(..) => self.push(e.span, Tok::Number, 0),
             K::Bool(_) => self.push(e.span, Tok::Keyword, 0),
             K::List(items) => items.iter().for_each(|x| self.expr(x)),

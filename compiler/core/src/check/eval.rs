@@ -35,6 +35,8 @@ pub enum Val {
     Port(u32, Proto),
     PortRange(u32, u32, Proto),
     Ip(IpAddr),
+    /// `127.0.0.1:9000`.
+    IpPort(IpAddr, u32),
     Cidr(IpAddr, u8),
     List(Vec<V>),
     Record(Rec),
@@ -82,6 +84,7 @@ impl Val {
             Val::Port(..) => "a port".into(),
             Val::PortRange(..) => "a port range".into(),
             Val::Ip(_) => "an IP address".into(),
+            Val::IpPort(..) => "an address and port".into(),
             Val::Cidr(..) => "a CIDR network".into(),
             Val::List(_) => "a list".into(),
             Val::Record(_) => "a record".into(),
@@ -201,6 +204,7 @@ impl<'a> Evaluator<'a> {
             ExprKind::Port(p, pr) => Val::Port(*p, *pr),
             ExprKind::PortRange(a, b, pr) => Val::PortRange(*a, *b, *pr),
             ExprKind::Ip(ip) => Val::Ip(*ip),
+            ExprKind::IpPort(ip, p) => Val::IpPort(*ip, *p),
             ExprKind::Cidr(ip, p) => Val::Cidr(*ip, *p),
             ExprKind::Error => Val::Error,
             ExprKind::Str(parts) => self.string(parts, file, params),
@@ -982,6 +986,7 @@ impl<'a> Evaluator<'a> {
             Val::Duration(ms) => crate::model::units::format_duration(ms),
             Val::Port(p, _) => p.to_string(),
             Val::Ip(ip) => ip.to_string(),
+            Val::IpPort(ip, p) => format!("{ip}:{p}"),
             Val::Cidr(ip, p) => format!("{ip}/{p}"),
             Val::SecretPath(s) => {
                 format!("{}{}", crate::model::SECRETS_DIR, self.syms.list[s].name)
@@ -1033,6 +1038,7 @@ pub fn same_value(a: &Val, b: &Val) -> bool {
         (Val::Port(x, p), Val::Port(y, q)) => x == y && p == q,
         (Val::PortRange(x, x2, p), Val::PortRange(y, y2, q)) => x == y && x2 == y2 && p == q,
         (Val::Ip(x), Val::Ip(y)) => x == y,
+        (Val::IpPort(x, p), Val::IpPort(y, q)) => x == y && p == q,
         (Val::Cidr(x, n), Val::Cidr(y, m)) => x == y && n == m,
         (Val::List(x), Val::List(y)) => all(x, y),
         (Val::Record(x), Val::Record(y)) => {

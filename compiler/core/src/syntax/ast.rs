@@ -324,6 +324,8 @@ pub enum ExprKind {
     Port(u32, Proto),
     PortRange(u32, u32, Proto),
     Ip(std::net::IpAddr),
+    /// `127.0.0.1:9000`: an address and a port on it.
+    IpPort(std::net::IpAddr, u32),
     Cidr(std::net::IpAddr, u8),
     List(Vec<Expr>),
     Record(Vec<Field>),

@@ -33,6 +33,7 @@ pub enum Number {
     Ipv4,
     Ipv6,
     Cidr4,
+    IpPort,
 }
 
 /// The value of a literal `s` that matched rule `kind`.
@@ -72,6 +73,17 @@ pub fn number(kind: Number, s: &str) -> Result<ExprKind, LitError> {
                 )
             }),
         Number::Ipv6 => cidr_or_ip(s, true),
+        Number::IpPort => {
+            let (ip, port) = s.split_once(':').unwrap_or((s, ""));
+            match (ip.parse::<std::net::Ipv4Addr>(), port.parse::<u32>()) {
+                (Ok(ip), Ok(p)) => Ok(ExprKind::IpPort(ip.into(), p)),
+                (Err(_), _) => Err(malformed(
+                    format!("`{ip}` is not an IPv4 address"),
+                    "an IPv4 address is four numbers 0..255 separated by dots, e.g. 127.0.0.1:9000",
+                )),
+                (_, Err(_)) => Err(malformed("port number is too large", "ports are 1..65535")),
+            }
+        }
         Number::Cidr4 => cidr_or_ip(s, false),
     }
 }

@@ -363,6 +363,7 @@ impl Cx<'_> {
             Rule::ipv4 => self.number(Number::Ipv4, s, sp),
             Rule::ipv6 => self.number(Number::Ipv6, s, sp),
             Rule::cidr4 => self.number(Number::Cidr4, s, sp),
+            Rule::ip_port => self.number(Number::IpPort, s, sp),
             _ => ExprKind::Error,
         }
     }

@@ -1116,8 +1116,9 @@ impl Parser<'_> {
             Some(b'[') => return self.list(),
             Some(c) if c.is_ascii_digit() || c == b'-' => {
                 type Scan = fn(&[u8], usize) -> Option<usize>;
-                const NUMBERS: [(Scan, Number); 9] = [
+                const NUMBERS: [(Scan, Number); 10] = [
                     (scan_ipv6, Number::Ipv6),
+                    (scan_ip_port, Number::IpPort),
                     (scan_cidr4, Number::Cidr4),
                     (scan_ipv4, Number::Ipv4),
                     (scan_size, Number::Size),
@@ -1526,6 +1527,13 @@ fn dotted_quad(b: &[u8], i: usize) -> Option<usize> {
 fn scan_ipv4(b: &[u8], i: usize) -> Option<usize> {
     let e = dotted_quad(b, i)?;
     (no_ident_char(b, e) && b.get(e) != Some(&b'.')).then_some(e)
+}
+
+/// `ip_port = @{ ASCII_DIGIT+ ~ ("." ~ ASCII_DIGIT+){3} ~ ":" ~ ASCII_DIGIT+ ~
+/// !(ident_char | "." | ":") }`
+fn scan_ip_port(b: &[u8], i: usize) -> Option<usize> {
+    let e = digits1(b, lit(b, dotted_quad(b, i)?, ":")?)?;
+    (no_ident_char(b, e) && !matches!(b.get(e), Some(b'.' | b':'))).then_some(e)
 }
 
 /// `cidr4 = @{ ASCII_DIGIT+ ~ ("." ~ ASCII_DIGIT+){3} ~ "/" ~ ASCII_DIGIT+ ~ !ident_char }`

@@ -153,6 +153,7 @@ fn shift_expr(e: &mut Expr, d: i64) {
         | ExprKind::Port(..)
         | ExprKind::PortRange(..)
         | ExprKind::Ip(_)
+        | ExprKind::IpPort(..)
         | ExprKind::Cidr(..)
         | ExprKind::Error => {}
     }

@@ -66,7 +66,7 @@ pub(crate) static FIELDS: FieldTable<Service> = FieldTable::new(&[
     },
     Field {
         name: "publish",
-        form: "publish = [8080 -> http, { address = 127.0.0.1, host_port = 9000, port = admin }, http]",
+        form: "publish = [8080 -> http, 127.0.0.1:9000 -> admin, http]",
         doc: "Ports published on the host (`[name]`: the same number on the host); `none` publishes none of a template's.",
         lower: |l, v, s| s.publish = l.publish(v, s),
     },

@@ -38,6 +38,15 @@ impl Lowerer<'_, '_> {
                     );
                     continue;
                 }
+                // `127.0.0.1:9000 -> admin`: the host port on one address.
+                Val::Pair(a, b) if matches!(a.val, Val::IpPort(..)) => {
+                    let Val::IpPort(ip, p) = a.val else { continue };
+                    let port = V {
+                        val: Val::Int(i64::from(p)),
+                        loc: a.loc,
+                    };
+                    (port, (**b).clone(), Some(ip))
+                }
                 Val::Pair(a, b) => ((**a).clone(), (**b).clone(), None),
                 Val::Record(rec) => {
                     let get = |k: &str| {
