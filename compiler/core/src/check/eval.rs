@@ -63,11 +63,30 @@ pub enum Piece {
     Sym(usize, Loc),
 }
 
-fn push_piece_text(pieces: &mut Vec<Piece>, t: &str) {
-    if let Some(Piece::Text(last)) = pieces.last_mut() {
-        last.push_str(t);
-    } else {
-        pieces.push(Piece::Text(t.to_string()));
+/// A string being evaluated: the text since the last piece to fill in, and the pieces
+/// before it (none, for a string with nothing to fill in: it stays one `String`).
+#[derive(Default)]
+struct TextBuilder {
+    cur: String,
+    done: Vec<Piece>,
+}
+
+impl TextBuilder {
+    fn sym(&mut self, p: Piece) {
+        if !self.cur.is_empty() {
+            self.done.push(Piece::Text(std::mem::take(&mut self.cur)));
+        }
+        self.done.push(p);
+    }
+
+    fn finish(mut self) -> Val {
+        if self.done.is_empty() {
+            return Val::Str(self.cur);
+        }
+        if !self.cur.is_empty() {
+            self.done.push(Piece::Text(self.cur));
+        }
+        Val::Subst(self.done)
     }
 }
 
@@ -544,7 +563,8 @@ impl<'a> Evaluator<'a> {
                 None => own,
             },
             // `add(...)` and `remove(...)` without a template are reported here.
-            None => self.merge(Vec::new(), own),
+            None if own.iter().any(|(_, v, _)| changes_a_list(v)) => self.merge(Vec::new(), own),
+            None => own,
         };
         self.busy.pop();
         let rc = Rc::new(rec);
@@ -910,28 +930,28 @@ impl<'a> Evaluator<'a> {
     }
 
     fn string(&mut self, parts: &[StrPart], file: FileId, params: Option<&Params>) -> Val {
-        let mut pieces: Vec<Piece> = Vec::with_capacity(parts.len());
+        // Most strings are one literal: no pieces to build.
+        if let [StrPart::Text(t)] = parts {
+            return Val::Str(t.clone());
+        }
+        let mut text = TextBuilder::default();
         for p in parts {
             match p {
-                StrPart::Text(t) => push_piece_text(&mut pieces, t),
+                StrPart::Text(t) => text.cur.push_str(t),
                 StrPart::Interp(e) => {
                     let v = self.eval(e, file, params);
-                    if !self.interpolate(v, &mut pieces) {
+                    if !self.interpolate(v, &mut text) {
                         return Val::Error;
                     }
                 }
             }
         }
-        match pieces.as_mut_slice() {
-            [] => Val::Str(String::new()),
-            [Piece::Text(t)] => Val::Str(std::mem::take(t)),
-            _ => Val::Subst(pieces),
-        }
+        text.finish()
     }
 
-    /// Add what `${v}` stands for to `pieces`: a variable or a secret stays a piece for the
+    /// Add what `${v}` stands for to `text`: a variable or a secret stays a piece for the
     /// deploy tool (lowering says where it cannot fill it in), anything else becomes text.
-    fn interpolate(&mut self, v: V, pieces: &mut Vec<Piece>) -> bool {
+    fn interpolate(&mut self, v: V, text: &mut TextBuilder) -> bool {
         match &v.val {
             Val::Ref(s, path)
                 if path.is_empty()
@@ -940,14 +960,14 @@ impl<'a> Evaluator<'a> {
                         super::SymKind::Decl(DeclKind::Secret | DeclKind::Variable)
                     ) =>
             {
-                pieces.push(Piece::Sym(*s, v.loc));
+                text.sym(Piece::Sym(*s, v.loc));
                 true
             }
             Val::Subst(inner) => {
                 for p in inner {
                     match p {
-                        Piece::Text(t) => push_piece_text(pieces, t),
-                        sym @ Piece::Sym(..) => pieces.push(sym.clone()),
+                        Piece::Text(t) => text.cur.push_str(t),
+                        sym @ Piece::Sym(..) => text.sym(sym.clone()),
                     }
                 }
                 true
@@ -955,11 +975,11 @@ impl<'a> Evaluator<'a> {
             Val::Ref(s, path) if !path.is_empty() => {
                 let inner = self.deref(*s, path, v.loc);
                 if matches!(inner.val, Val::Subst(_)) {
-                    return self.interpolate(inner, pieces);
+                    return self.interpolate(inner, text);
                 }
                 match self.to_text(inner) {
                     Some(t) => {
-                        push_piece_text(pieces, &t);
+                        text.cur.push_str(&t);
                         true
                     }
                     None => false,
@@ -967,7 +987,7 @@ impl<'a> Evaluator<'a> {
             }
             _ => match self.to_text(v) {
                 Some(t) => {
-                    push_piece_text(pieces, &t);
+                    text.cur.push_str(&t);
                     true
                 }
                 None => false,
@@ -1020,6 +1040,15 @@ impl<'a> Evaluator<'a> {
                 return None;
             }
         })
+    }
+}
+
+/// Whether `v` is, or holds in a record, `add(...)` or `remove(...)`.
+fn changes_a_list(v: &V) -> bool {
+    match &v.val {
+        Val::Call(n, _) => matches!(n.text.as_str(), "add" | "remove"),
+        Val::Record(r) => r.iter().any(|(_, x, _)| changes_a_list(x)),
+        _ => false,
     }
 }
 
