@@ -160,10 +160,17 @@ impl Emitter<'_> {
     fn service_text(&mut self, s: &Service, sid: ServiceId, y: &mut ComposeService) -> Labels {
         y.ports = s.publish.iter().map(published).collect();
         // Declared ports that are not published are exposed to the project's networks only.
+        // A container in another's network namespace exposes nothing of its own (Docker
+        // refuses `expose` there: "conflicting options: port exposing and the container type
+        // network mode"), nor does one in the host's.
+        let own_namespace = !matches!(
+            s.network_mode,
+            Some(NetworkMode::Service(_) | NetworkMode::Host)
+        );
         y.expose = s
             .ports
             .iter()
-            .filter(|_| !s.no_expose)
+            .filter(|_| !s.no_expose && own_namespace)
             .filter(|p| {
                 !s.publish.iter().any(|x| {
                     x.container.0 <= p.port && p.port <= x.container.1 && x.proto == p.proto
