@@ -11,7 +11,7 @@
 //! too, so the list stays true. Facts only the port has
 //! (health checks, a restart policy) are what sparkc adds: counted, not listed.
 
-use sparkc_snapshots::real::{tool, write_artifacts};
+use sparkc_snapshots::real::{env_file_stand_ins, tool, write_artifacts};
 use sparkc_snapshots::{Rendered, workspace};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -38,32 +38,9 @@ fn required_vars(text: &str) -> Vec<String> {
     out
 }
 
-/// The files `env_file:` names are the deployer's: empty stand-ins beside `file`.
-fn env_file_stand_ins(file: &Path) {
-    let text = std::fs::read_to_string(file).unwrap_or_default();
-    let dir = file.parent().unwrap_or(file);
-    let mut in_list = false;
-    for line in text.lines() {
-        let t = line.trim();
-        let entry = if let Some(rest) = t.strip_prefix("env_file:") {
-            in_list = rest.trim().is_empty();
-            (!in_list).then(|| rest.trim())
-        } else if in_list && t.starts_with("- ") {
-            Some(t.trim_start_matches("- "))
-        } else {
-            in_list = false;
-            None
-        };
-        if let Some(rel) = entry {
-            let f = dir.join(rel.trim_matches(['"', '\'']));
-            std::fs::create_dir_all(f.parent().unwrap_or(dir)).unwrap_or_else(|e| panic!("{e}"));
-            std::fs::write(f, "").unwrap_or_else(|e| panic!("{e}"));
-        }
-    }
-}
-
 fn config(file: &Path, env: &[String]) -> serde_json::Value {
-    env_file_stand_ins(file);
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    env_file_stand_ins(file.parent().unwrap_or(file), &text);
     let mut cmd = Command::new(tool("SPARKC_DOCKER_COMPOSE", "docker-compose"));
     cmd.arg("-p")
         .arg("port")

@@ -92,6 +92,29 @@ impl Drop for Running {
     }
 }
 
+/// The files `env_file:` names in a compose file's `contents` (the list or the one-path form)
+/// are the deployer's: empty stand-ins for them under `dir`, the file's directory.
+pub fn env_file_stand_ins(dir: &Path, contents: &str) {
+    let mut in_list = false;
+    for line in contents.lines() {
+        let t = line.trim();
+        let entry = if let Some(rest) = t.strip_prefix("env_file:") {
+            in_list = rest.trim().is_empty();
+            (!in_list).then(|| rest.trim())
+        } else if in_list && t.starts_with("- ") {
+            Some(t.trim_start_matches("- "))
+        } else {
+            in_list = false;
+            None
+        };
+        if let Some(rel) = entry {
+            let f = dir.join(rel.trim_matches(['"', '\'']));
+            std::fs::create_dir_all(f.parent().unwrap_or(dir)).unwrap_or_else(|e| panic!("{e}"));
+            std::fs::write(f, "").unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+}
+
 /// `docker compose config --format json` of a generated compose file `file` (whose text is
 /// `contents`), as Compose reads it: every variable `.env.example` names set to a dummy
 /// value, every `env_file:` given an empty stand-in, every profile on. `Err`: Compose's
@@ -108,21 +131,7 @@ pub fn compose_config(
         .filter(|l| l.ends_with('=') && !l.starts_with('#'))
         .map(|l| format!("{l}dummy\n"))
         .collect();
-    // The files `env_file:` names are the deployer's; give them empty stand-ins.
-    let mut in_env_files = false;
-    for line in contents.lines() {
-        if line == "    env_file:" {
-            in_env_files = true;
-        } else if in_env_files && line.starts_with("    - ") {
-            let rel = line.trim_start_matches("    - ").trim_matches('"');
-            let f = project_dir.join(rel);
-            std::fs::create_dir_all(f.parent().unwrap_or(&project_dir))
-                .map_err(|e| e.to_string())?;
-            std::fs::write(f, "").map_err(|e| e.to_string())?;
-        } else {
-            in_env_files = false;
-        }
-    }
+    env_file_stand_ins(&project_dir, contents);
     let env_file = project_dir.join("test.env");
     std::fs::write(&env_file, env).map_err(|e| e.to_string())?;
     let out = Command::new(bin)

@@ -328,10 +328,6 @@ struct Emitter<'a> {
     text: bool,
 }
 
-fn to_pairs(m: &Map<String, String>) -> Vec<(String, String)> {
-    m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
-}
-
 /// A bind mount's source as written (`${media_root}/movies`), for messages.
 fn bind_source(m: &Model, v: &Mount) -> String {
     match &v.source {
@@ -555,7 +551,9 @@ impl Emitter<'_> {
                         v.clone(),
                         VolumeDef {
                             driver: decl.and_then(|d| d.driver.clone()),
-                            driver_opts: decl.map(|d| to_pairs(&d.driver_opts)).unwrap_or_default(),
+                            driver_opts: decl
+                                .map(|d| service::pairs(&d.driver_opts))
+                                .unwrap_or_default(),
                             external: decl.is_some_and(|d| d.external),
                             name: decl.and_then(|d| d.docker_name.clone()),
                         },
@@ -575,7 +573,7 @@ impl Emitter<'_> {
                     // The owner names it, so other stacks find it without the project prefix.
                     NetworkDef::Owned {
                         name: net.docker_name.clone().unwrap_or_else(|| net.name.clone()),
-                        driver_opts: to_pairs(&net.driver_opts),
+                        driver_opts: service::pairs(&net.driver_opts),
                         driver: net
                             .driver
                             .clone()

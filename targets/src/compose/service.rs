@@ -9,7 +9,7 @@ use sparkc_core::diag::{Code, Diagnostic};
 use sparkc_core::model::*;
 use std::fmt::Write as _;
 
-fn pairs(m: &Map<String, String>) -> Vec<(String, String)> {
+pub(super) fn pairs(m: &Map<String, String>) -> Vec<(String, String)> {
     m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 

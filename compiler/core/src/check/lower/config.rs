@@ -49,26 +49,14 @@ impl Lowerer<'_, '_> {
         let file = self.ev.syms.list[sym].file;
         let mut source = None;
         self.lower_fields(&f, &FIELDS, &mut source, |_| true);
-        let external = f
-            .get("external")
-            .is_some_and(|v| matches!(v.val, Val::Bool(true)));
-        if let Some(v) = f.get("name")
-            && !external
-        {
-            let v = v.clone();
-            self.malformed::<()>(
-                &v,
-                "only an external config has a name of its own".into(),
-                "a config sparkc writes is named after its declaration; write `external = true` for one created with `docker config create`",
-            );
-        }
+        let external = self.external_with_name(&f, "config", "docker config create");
         let given = [
             f.get("file").is_some(),
             f.get("content").is_some(),
             external,
         ];
-        match given.iter().filter(|x| **x).count() {
-            0 => self.ev.err(
+        if !given.contains(&true) {
+            self.ev.err(
                 Diagnostic::error(
                     Code::MissingField,
                     format!("config `{}` has no content", decl.name.text),
@@ -77,19 +65,14 @@ impl Lowerer<'_, '_> {
                 )
                 .label("where does its content come from?")
                 .help("give it `file = \"./path\"`, `content = \"\"\"...\"\"\"`, or `external = true`"),
-            ),
-            1 => {}
-            _ => self.ev.err(
-                Diagnostic::error(
-                    Code::TypeMismatch,
-                    format!("config `{}` has more than one source", decl.name.text),
-                    file,
-                    decl.name.span,
-                )
-                .label("which one is its content?")
-                .help("give a config one of `file`, `content` or `external = true`"),
-            ),
+            );
         }
+        self.at_most_one_source(
+            sym,
+            &given,
+            "config",
+            "give a config one of `file`, `content` or `external = true`",
+        );
         if let Some(ConfigSource::External(name)) = &mut source
             && name.is_empty()
         {

@@ -78,37 +78,19 @@ impl Lowerer<'_, '_> {
             };
         }
         self.lower_fields(&f, &FIELDS, &mut source, |_| true);
-        let external = f
-            .get("external")
-            .is_some_and(|v| matches!(v.val, Val::Bool(true)));
-        if let Some(v) = f.get("name")
-            && !external
-        {
-            let v = v.clone();
-            self.malformed::<()>(
-                &v,
-                "only an external secret has a name of its own".into(),
-                "a secret sparkc creates is named after its declaration; write `external = true` for one created with `docker secret create`",
-            );
-        }
+        let external = self.external_with_name(&f, "secret", "docker secret create");
         let sources = [
             decl.source.is_some(),
             f.get("env").is_some(),
             f.get("file").is_some(),
             external,
         ];
-        if sources.iter().filter(|x| **x).count() > 1 {
-            self.ev.err(
-                Diagnostic::error(
-                    Code::TypeMismatch,
-                    format!("secret `{}` has more than one source", decl.name.text),
-                    file,
-                    decl.name.span,
-                )
-                .label("which one holds the value?")
-                .help("give a secret one source: `from env \"VAR\"`, `from file \"./path\"`, or `external = true`"),
-            );
-        }
+        self.at_most_one_source(
+            sym,
+            &sources,
+            "secret",
+            "give a secret one source: `from env \"VAR\"`, `from file \"./path\"`, or `external = true`",
+        );
         if let Some(SecretSource::External(name)) = &mut source
             && name.is_empty()
         {
@@ -137,6 +119,54 @@ impl Lowerer<'_, '_> {
             loc: self.loc_of(sym),
             doc: decl.doc.clone(),
             source,
+        }
+    }
+
+    /// `external = true` on a secret or config, and its Docker `name`: whether it is
+    /// external. A `name` without it is E0205: sparkc names what it creates after the
+    /// declaration.
+    pub(super) fn external_with_name(
+        &mut self,
+        f: &super::Fields,
+        kind: &str,
+        create: &str,
+    ) -> bool {
+        let external = f
+            .get("external")
+            .is_some_and(|v| matches!(v.val, Val::Bool(true)));
+        if let Some(v) = f.get("name")
+            && !external
+        {
+            let v = v.clone();
+            self.malformed::<()>(
+                &v,
+                format!("only an external {kind} has a name of its own"),
+                &format!("a {kind} sparkc makes is named after its declaration; write `external = true` for one created with `{create}`"),
+            );
+        }
+        external
+    }
+
+    /// More than one of the ways a declaration's content can be given (`given`): E0202 at
+    /// its name.
+    pub(super) fn at_most_one_source(
+        &mut self,
+        sym: usize,
+        given: &[bool],
+        kind: &str,
+        help: &str,
+    ) {
+        if given.iter().filter(|x| **x).count() > 1 {
+            let s = &self.ev.syms.list[sym];
+            let d = Diagnostic::error(
+                Code::TypeMismatch,
+                format!("{kind} `{}` has more than one source", s.name),
+                s.file,
+                s.name_span,
+            )
+            .label("which one holds its content?")
+            .help(help.to_string());
+            self.ev.err(d);
         }
     }
 
