@@ -95,6 +95,8 @@ pub enum MountDef {
         source: Option<Value>,
         target: String,
         read_only: bool,
+        /// Bind propagation (`rslave`).
+        propagation: Option<&'static str>,
     },
 }
 
@@ -500,6 +502,7 @@ impl ComposeService {
                         source,
                         target,
                         read_only,
+                        propagation,
                     } => {
                         let mut m = vols.map();
                         m.str("type", kind);
@@ -513,7 +516,11 @@ impl ComposeService {
                         // As the short form does: a missing host directory is made, whether
                         // or not its path holds a variable.
                         if *kind == "bind" {
-                            m.map("bind").bool("create_host_path", true);
+                            let mut bind = m.map("bind");
+                            if let Some(p) = propagation {
+                                bind.str("propagation", p);
+                            }
+                            bind.bool("create_host_path", true);
                         }
                     }
                 }

@@ -404,8 +404,16 @@ impl Emitter<'_> {
             && !v.target.contains(':')
             && v.target.starts_with('/')
         {
-            let ro = if v.read_only { ":ro" } else { "" };
-            return MountDef::Short(format!("{source}:{}{ro}", v.target));
+            let options = [
+                v.read_only.then_some("ro"),
+                v.propagation.map(Propagation::as_str),
+            ];
+            let mut text = format!("{source}:{}", v.target);
+            for (i, o) in options.into_iter().flatten().enumerate() {
+                text.push(if i == 0 { ':' } else { ',' });
+                text.push_str(o);
+            }
+            return MountDef::Short(text);
         }
         let (kind, source) = match &v.source {
             MountSource::Volume(n) => ("volume", Some(Value::Lit(n.clone()))),
@@ -417,6 +425,7 @@ impl Emitter<'_> {
             source,
             target: v.target.clone(),
             read_only: v.read_only,
+            propagation: v.propagation.map(Propagation::as_str),
         }
     }
 }

@@ -753,8 +753,56 @@ pub struct Mount {
     pub target: String,
     /// Mounted read-only (`:ro`).
     pub read_only: bool,
+    /// How mounts made below the source later reach the container (bind mounts only).
+    pub propagation: Option<Propagation>,
     /// Where it is written.
     pub loc: Loc,
+}
+
+/// Bind propagation: whether mounts made later under a bind mount's source (a USB disk,
+/// an NFS share mounted by the host) appear inside the container, and the other way round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Propagation {
+    /// Neither way (Docker's default for a bind is `rprivate`).
+    Private,
+    /// Neither way, for the mounts below too.
+    Rprivate,
+    /// Both ways.
+    Shared,
+    /// Both ways, for the mounts below too.
+    Rshared,
+    /// From the host into the container only.
+    Slave,
+    /// From the host into the container only, for the mounts below too.
+    Rslave,
+}
+
+impl Propagation {
+    /// The mode a modifier names (`rslave`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "private" => Self::Private,
+            "rprivate" => Self::Rprivate,
+            "shared" => Self::Shared,
+            "rshared" => Self::Rshared,
+            "slave" => Self::Slave,
+            "rslave" => Self::Rslave,
+            _ => return None,
+        })
+    }
+
+    /// Its name as Docker writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Private => "private",
+            Self::Rprivate => "rprivate",
+            Self::Shared => "shared",
+            Self::Rshared => "rshared",
+            Self::Slave => "slave",
+            Self::Rslave => "rslave",
+        }
+    }
 }
 
 /// A container's network namespace other than its networks.

@@ -15,11 +15,36 @@ impl Lowerer<'_, '_> {
             return out;
         };
         for item in items {
-            let (inner, ro) = match &item.val {
-                Val::Call(n, args) if n.text == "ro" && args.len() == 1 => {
-                    (args[0].1.clone(), true)
-                }
-                Val::Call(n, _) => {
+            // Modifiers wrap the pair and nest in any order: `ro(rslave("/" -> "/host"))`.
+            let mut inner = item.clone();
+            let mut ro = false;
+            let mut propagation = None;
+            let mut bad = false;
+            while let Val::Call(n, args) = &inner.val {
+                let n = n.clone();
+                let [(_, arg)] = args.as_slice() else {
+                    self.malformed::<()>(
+                        &inner,
+                        format!("`{}(...)` takes one mount", n.text),
+                        "write `ro(SOURCE -> \"/container/path\")`",
+                    );
+                    bad = true;
+                    break;
+                };
+                let arg = arg.clone();
+                if n.text == "ro" {
+                    ro = true;
+                } else if let Some(p) = Propagation::from_name(&n.text) {
+                    if propagation.replace(p).is_some() {
+                        self.malformed::<()>(
+                            &inner,
+                            "a mount has one propagation mode".into(),
+                            "keep one of `rslave(...)`, `rshared(...)`, ...",
+                        );
+                        bad = true;
+                        break;
+                    }
+                } else {
                     self.ev.err(
                         Diagnostic::error(
                             Code::TypeMismatch,
@@ -27,12 +52,16 @@ impl Lowerer<'_, '_> {
                             item.loc.file,
                             n.span,
                         )
-                        .help("the only modifier is `ro(SOURCE -> TARGET)` for a read-only mount"),
+                        .help("the modifiers are `ro(SOURCE -> TARGET)` for a read-only mount and, for a bind mount, a propagation mode: `rslave`, `rshared`, `rprivate`, `slave`, `shared`, `private`"),
                     );
-                    continue;
+                    bad = true;
+                    break;
                 }
-                _ => (item.clone(), false),
-            };
+                inner = arg;
+            }
+            if bad {
+                continue;
+            }
             let Val::Pair(src, dst) = &inner.val else {
                 self.mismatch::<()>(&inner, "a mount `SOURCE -> \"/container/path\"`");
                 continue;
@@ -112,10 +141,19 @@ impl Lowerer<'_, '_> {
                     continue;
                 }
             };
+            if propagation.is_some() && !matches!(source, MountSource::Bind(_)) {
+                self.malformed::<()>(
+                    item,
+                    "mount propagation is a property of bind mounts".into(),
+                    "a named volume or a tmpfs has no propagation: drop the modifier, or mount a host path",
+                );
+                continue;
+            }
             out.push(Mount {
                 source,
                 target,
                 read_only: ro,
+                propagation,
                 loc: item.loc,
             });
         }
