@@ -173,15 +173,18 @@ impl Emitter<'_> {
             .filter(|_| !s.no_expose && own_namespace)
             .filter(|p| {
                 !s.publish.iter().any(|x| {
-                    x.container.0 <= p.port && p.port <= x.container.1 && x.proto == p.proto
+                    x.container.0 <= p.port && p.last <= x.container.1 && x.proto == p.proto
                 })
             })
             .map(|p| {
-                if p.proto == Proto::Udp {
-                    format!("{}/udp", p.port)
-                } else {
-                    p.port.to_string()
+                let mut text = p.port.to_string();
+                if p.last != p.port {
+                    let _ = write!(text, "-{}", p.last);
                 }
+                if p.proto == Proto::Udp {
+                    text.push_str("/udp");
+                }
+                text
             })
             .collect();
         for v in &s.volumes {

@@ -162,7 +162,8 @@ fn static_config(
 ) -> Yaml {
     let mut doc = Yaml::map();
     let mut eps = Yaml::map();
-    for port in &s.ports {
+    // A range (a relay range beside the proxy) is published, not listened on by Traefik.
+    for port in s.ports.iter().filter(|p| p.last == p.port) {
         let mut ep = Yaml::map();
         let address = match port.proto {
             sparkc_core::syntax::ast::Proto::Tcp => format!(":{}", port.port),

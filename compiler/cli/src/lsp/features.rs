@@ -817,7 +817,8 @@ pub fn completion(
     }) {
         // `svc.port.` — the ports the service declares.
         if let Some(svc) = h.comp.model.services.iter().find(|x| x.name == service) {
-            for p in &svc.ports {
+            // A range is published, never routed to or probed: not offered after `.port.`.
+            for p in svc.ports.iter().filter(|p| p.last == p.port) {
                 items.push(item(
                     &p.name,
                     lsp::CompletionItemKind::FIELD,

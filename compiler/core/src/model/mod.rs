@@ -673,8 +673,12 @@ pub struct Variable {
 pub struct PortDef {
     /// The port's name (`ports { http = 8080 }`): what domains and monitors refer to.
     pub name: String,
-    /// The container port.
+    /// The container port (the first of a range).
     pub port: u16,
+    /// The last container port of a range (`49160-49200/udp`, a TURN server's relays);
+    /// equal to `port` for a single port. A range is published or exposed, never routed to,
+    /// probed or scraped.
+    pub last: u16,
     /// `tcp` or `udp`.
     pub proto: Proto,
     /// What it speaks, where a proxy must know (`port { php = fastcgi(9000, root = ...) }`).

@@ -1576,6 +1576,14 @@ impl Lowerer<'_, '_> {
                     [p, n] if p.text == "port" => {
                         let svc = &self.model.services[id];
                         if let Some(def) = svc.port(&n.text) {
+                            if def.last != def.port {
+                                let (first, last) = (def.port, def.last);
+                                let loc = Loc {
+                                    file: v.loc.file,
+                                    span: n.span,
+                                };
+                                return self.range_refused(loc, first, last, "a route or probe");
+                            }
                             Some((
                                 id,
                                 PortRef {

@@ -72,7 +72,7 @@ impl Lowerer<'_, '_> {
                 for (name, a) in args {
                     match name.as_ref().map(|n| n.text.as_str()) {
                         Some("port") | None if port.is_none() => {
-                            port = self.container_port(a, s).map(|(p, _)| p.0);
+                            port = self.single_port(a, s, "an HTTP health check");
                         }
                         Some("path") => path = self.str(a).unwrap_or(path),
                         _ => {

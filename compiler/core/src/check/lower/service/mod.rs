@@ -110,7 +110,7 @@ pub(crate) static FIELDS: FieldTable<Service> = FieldTable::new(&[
         name: "metrics",
         form: "metrics = http",
         doc: "The port Prometheus scrapes.",
-        lower: |l, v, s| s.metrics_port = l.container_port(v, s).map(|(p, _)| p.0),
+        lower: |l, v, s| s.metrics_port = l.single_port(v, s, "metrics"),
     },
     Field {
         name: "metrics_path",
@@ -605,10 +605,38 @@ impl Lowerer<'_, '_> {
                 let Some((pv, speaks)) = self.port_speaks(pv) else {
                     continue;
                 };
-                if let Some((port, proto)) = self.port(&pv) {
+                let range = match &pv.val {
+                    Val::PortRange(a, b, proto) => {
+                        let (Some(a), Some(b)) =
+                            (self.port_number(&pv, *a), self.port_number(&pv, *b))
+                        else {
+                            continue;
+                        };
+                        if a > b {
+                            self.malformed::<()>(
+                                &pv,
+                                format!("the port range {a}-{b} runs backwards"),
+                                "write the lower port first",
+                            );
+                            continue;
+                        }
+                        if speaks != Speaks::Http {
+                            self.malformed::<()>(
+                                &pv,
+                                "a port range is published as it is, not spoken to".into(),
+                                "declare the range as plain numbers: `relay = 49160-49200/udp`",
+                            );
+                            continue;
+                        }
+                        Some((a, b, *proto))
+                    }
+                    _ => self.port(&pv).map(|(p, proto)| (p, p, proto)),
+                };
+                if let Some((port, last, proto)) = range {
                     out.push(PortDef {
                         name: k.text.as_str().to_owned(),
                         port,
+                        last,
                         proto,
                         speaks,
                         loc: Loc {

@@ -120,7 +120,7 @@ impl Lowerer<'_, '_> {
         };
         if let Some(n) = name {
             return if let Some(p) = s.port(&n) {
-                Some(((p.port, p.port), p.proto))
+                Some(((p.port, p.last), p.proto))
             } else {
                 self.unknown_port(&n, v.loc, s);
                 None
@@ -132,6 +132,37 @@ impl Lowerer<'_, '_> {
             }
             _ => self.port(v).map(|(p, proto)| ((p, p), proto)),
         }
+    }
+
+    /// One container port, for what reaches a single port (`metrics`, an HTTP health check):
+    /// a number, or the name of a port that is not a range.
+    pub(crate) fn single_port(&mut self, v: &V, s: &Service, what: &str) -> Option<u16> {
+        let ((first, last), _) = self.container_port(v, s)?;
+        if first != last {
+            return self.range_refused(v.loc, first, last, what);
+        }
+        Some(first)
+    }
+
+    /// A port range where one port is needed.
+    pub(crate) fn range_refused<T>(
+        &mut self,
+        loc: Loc,
+        first: u16,
+        last: u16,
+        what: &str,
+    ) -> Option<T> {
+        self.ev.err(
+            Diagnostic::error(
+                Code::TypeMismatch,
+                format!("{what} reaches one port, not the range {first}-{last}"),
+                loc.file,
+                loc.span,
+            )
+            .label("a range")
+            .help("a port range can only be published or exposed; declare the single port it needs beside it: `port { http = 8080, relay = 49160-49200/udp }`"),
+        );
+        None
     }
 
     pub(crate) fn unknown_port(&mut self, name: &str, loc: Loc, s: &Service) {

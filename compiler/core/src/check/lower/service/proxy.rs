@@ -224,7 +224,10 @@ impl Lowerer<'_, '_> {
             Val::Error => return None,
             _ => return self.mismatch(v, "the name of one of its ports"),
         };
-        if s.port(&name).is_some() {
+        if let Some(p) = s.port(&name) {
+            if p.last != p.port {
+                return self.range_refused(v.loc, p.port, p.last, "an entry point");
+            }
             Some(name)
         } else {
             self.unknown_port(&name, v.loc, s);
