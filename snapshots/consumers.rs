@@ -1145,6 +1145,14 @@ fn a_literal_dollar_reaches_the_container_in_every_field() {
             "proxy",
             "written into Traefik's own traefik.yml, which nothing interpolates",
         ),
+        (
+            "domains",
+            "routes: lowered as `domain` declarations are, written by the same code as theirs",
+        ),
+        (
+            "monitors",
+            "probes, written into prometheus.yml and blackbox.yml, never in a compose file",
+        ),
         ("restart", "a keyword"),
         ("privileged", "a boolean"),
         ("admin_surface", "a boolean"),

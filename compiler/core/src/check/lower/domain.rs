@@ -515,6 +515,21 @@ impl Lowerer<'_, '_> {
             }
             None => d.name.text.to_string(),
         };
+        let f = self.fields(sym, &FIELDS);
+        let rv = d.route.as_ref().map(|r| self.ev.eval(r, loc.file, None));
+        self.domain_from(name, loc, &f, rv.as_ref())
+    }
+
+    /// A route named `name` (declared at `loc`) with the written fields `f`, to what `rv`
+    /// says (`None`: nothing, already reported): a `domain` declaration's, or one of a
+    /// service's `domains`.
+    pub(super) fn domain_from(
+        &mut self,
+        name: String,
+        loc: Loc,
+        f: &super::Fields,
+        rv: Option<&V>,
+    ) -> Option<Domain> {
         if let Err(why) = check_domain(&name) {
             self.ev.err(
                 Diagnostic::error(Code::MalformedLiteral, format!("`{name}` is not a valid domain name: {why}"), loc.file, loc.span)
@@ -522,12 +537,10 @@ impl Lowerer<'_, '_> {
                     .help("a domain is dot-separated labels of letters, digits and `-`, e.g. cloud.example.org or *.example.org"),
             );
         }
-        let f = self.fields(sym, &FIELDS);
         let mut written = DomainFields::default();
-        self.lower_fields(&f, &FIELDS, &mut written, |_| true);
-        let route = d.route.as_ref()?;
-        let rv = self.ev.eval(route, loc.file, None);
-        let upstream = self.route_upstream(&rv)?;
+        self.lower_fields(f, &FIELDS, &mut written, |_| true);
+        let rv = rv?;
+        let upstream = self.route_upstream(rv)?;
         // What the route forwards to, as a port (a TCP or UDP address is one too).
         let port = match &upstream {
             Upstream::Service { port, .. } => Some(port.clone()),

@@ -128,6 +128,8 @@ pub struct Lowerer<'e, 'a> {
     path_secrets: Vec<SecretId>,
     /// Dependencies written without a condition: (service, index in its `depends_on`).
     implicit_deps: Vec<(ServiceId, usize)>,
+    /// The routes and monitors services declare, lowered after them.
+    nested: Vec<service::NestedDecl>,
     /// The service being lowered.
     current_service: ServiceId,
     /// Each host's proxy configured by sparkc, once services are lowered (for domains).
@@ -183,6 +185,7 @@ struct ServicesLowered {
     used: Vec<bool>,
     references: Vec<(Loc, usize)>,
     implicit_deps: Vec<(ServiceId, usize)>,
+    nested: Vec<service::NestedDecl>,
 }
 
 /// A declaration's fields, checked against the names its kind knows.
@@ -227,6 +230,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
             volume_names: HashMap::default(),
             path_secrets: Vec::new(),
             implicit_deps: Vec::new(),
+            nested: Vec::new(),
             current_service: ServiceId::new(0),
             proxies: List::default(),
             proxy_on_host_network: List::default(),
@@ -283,8 +287,20 @@ impl<'e, 'a> Lowerer<'e, 'a> {
     fn fields<T>(&mut self, sym: usize, table: &FieldTable<T>) -> Fields {
         let rec = self.ev.take_decl_record(sym);
         let kind = self.ev.syms.list[sym].kind_name();
+        self.known_fields(rec, kind, table, &[])
+    }
+
+    /// A record's fields, each one `table` (or `extra`, the keys the caller reads itself)
+    /// does not know reported.
+    fn known_fields<T>(
+        &mut self,
+        rec: std::rc::Rc<Rec>,
+        kind: &str,
+        table: &FieldTable<T>,
+        extra: &[&'static str],
+    ) -> Fields {
         for (k, _, f) in rec.iter() {
-            if table.get(&k.text).is_none() {
+            if table.get(&k.text).is_none() && !extra.contains(&k.text.as_str()) {
                 let mut d = Diagnostic::error(
                     Code::UnknownField,
                     format!("a {kind} has no field `{}`", k.text),
@@ -292,11 +308,12 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                     k.span,
                 )
                 .label("unknown field");
-                d.help = Some(match did_you_mean(&k.text, table.names()) {
+                let names = || extra.iter().copied().chain(table.names());
+                d.help = Some(match did_you_mean(&k.text, names()) {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => format!(
                         "the fields of a {kind} are: {}",
-                        table.names().collect::<Vec<_>>().join(", ")
+                        names().collect::<Vec<_>>().join(", ")
                     ),
                 });
                 self.ev.err(d);
@@ -417,6 +434,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                 lowered.push(x);
             }
         }
+        lowered.extend(self.nested_domains());
         // Several routes of one name in an order of their own, not the declarations': what
         // a target derives from their order (router names, the service routers share) must
         // not change when the sources are reordered.
@@ -443,6 +461,9 @@ impl<'e, 'a> Lowerer<'e, 'a> {
             if let Some(x) = self.monitor(s) {
                 self.model.monitors.push(x);
             }
+        }
+        for x in self.nested_monitors() {
+            self.model.monitors.push(x);
         }
         for s in self.syms_of(DeclKind::Alert) {
             self.enter(s);
@@ -516,6 +537,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                     volume_names: cx.volume_names.clone(),
                     path_secrets: Vec::new(),
                     implicit_deps: Vec::new(),
+                    nested: Vec::new(),
                     current_service: ServiceId::new(0),
                     proxies: List::default(),
                     proxy_on_host_network: List::default(),
@@ -527,6 +549,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                     lowered.push(lw.service(s));
                 }
                 let implicit_deps = std::mem::take(&mut lw.implicit_deps);
+                let nested = std::mem::take(&mut lw.nested);
                 let used = std::mem::take(&mut ev.used);
                 let references = std::mem::take(&mut ev.references);
                 drop(ev);
@@ -536,6 +559,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
                     used,
                     references,
                     implicit_deps,
+                    nested,
                 }
             })
             .collect();
@@ -546,6 +570,7 @@ impl<'e, 'a> Lowerer<'e, 'a> {
             self.ev.diags.extend(share.diags);
             self.ev.absorb(&share.used, share.references);
             self.implicit_deps.extend(share.implicit_deps);
+            self.nested.extend(share.nested);
         }
     }
 

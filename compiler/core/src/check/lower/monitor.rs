@@ -5,6 +5,7 @@ use crate::check::SymKind;
 use crate::check::eval::{V, Val};
 use crate::diag::{Code, Diagnostic, did_you_mean};
 use crate::model::*;
+use crate::source::Loc;
 use crate::syntax::ast::DeclKind;
 
 /// A monitor's fields as written.
@@ -169,8 +170,19 @@ impl Lowerer<'_, '_> {
         let f = self.fields(sym, &FIELDS);
         let loc = self.loc_of(sym);
         let name = decl.name.text.as_str().to_owned();
+        self.monitor_from(name, loc, &f)
+    }
+
+    /// A monitor named `name` (declared at `loc`) with the written fields `f`: a `monitor`
+    /// declaration's, or one of a service's `monitors`.
+    pub(super) fn monitor_from(
+        &mut self,
+        name: String,
+        loc: Loc,
+        f: &super::Fields,
+    ) -> Option<Monitor> {
         let mut written = MonitorFields::default();
-        self.lower_fields(&f, &FIELDS, &mut written, |_| true);
+        self.lower_fields(f, &FIELDS, &mut written, |_| true);
         if f.get("target").is_none() {
             self.ev.err(
                 Diagnostic::error(Code::MissingField, format!("monitor `{name}` has no `target`"), loc.file, loc.span)

@@ -4,8 +4,11 @@
 mod deploy;
 mod health;
 mod mounts;
+mod nested;
 mod ports;
 mod proxy;
+
+pub(crate) use nested::NestedDecl;
 
 use super::{Field, FieldTable, Lowerer, is_safe_name};
 use crate::check::eval::{V, Val};
@@ -149,6 +152,18 @@ pub(crate) static FIELDS: FieldTable<Service> = FieldTable::new(&[
         form: "panels = [panel(\"Queries\", \"rate(x_total{$service}[$__rate_interval])\", unit = \"ops\", legend = \"{{db}}\")]",
         doc: "Grafana panels of its metrics, on a dashboard of its own (the grafana target); `$service` in a query stands for the matchers of its series.",
         lower: |l, v, s| s.panels = l.panels(v),
+    },
+    Field {
+        name: "domains",
+        form: "domains = [{ name = \"status.example.org\", port = http, auth = basic_auth(users) }]",
+        doc: "Routes to its own ports declared with it, so that a template brings its route: each takes a domain's fields, with the `name` it answers to and the `port` it goes to (default: its only port).",
+        lower: |l, v, _| l.nest(DeclKind::Domain, v),
+    },
+    Field {
+        name: "monitors",
+        form: "monitors = [{ name = \"up\", path = \"/alive\", alert = down_for(5m) }]",
+        doc: "Monitors of it declared with it: each takes a monitor's fields and is named `SERVICE-NAME` (default name `up`); it probes the service's first route unless `target` says otherwise (`target = http`: one of its ports).",
+        lower: |l, v, _| l.nest(DeclKind::Monitor, v),
     },
     Field {
         name: "restart",
