@@ -660,6 +660,8 @@ struct LoopbackCaddy {
     http: u16,
     /// The metrics site.
     metrics: u16,
+    /// The certificate (PEM) of each HTTPS stand-in, which no system trusts.
+    certs: Vec<String>,
 }
 
 /// What a Caddy test changes in a generated Caddyfile: each upstream container `name:port`
@@ -676,6 +678,7 @@ fn loopback_caddy(
 ) -> LoopbackCaddy {
     let mut caddyfile = String::new();
     let mut stand_ins: BTreeMap<String, u16> = BTreeMap::new();
+    let mut certs = Vec::new();
     let text = with_users_file(generated, users);
     let all: Vec<&str> = text.lines().collect();
     for (n, l) in all.iter().enumerate() {
@@ -713,16 +716,22 @@ fn loopback_caddy(
                         .filter(|_| k + 1 == ups.len() && ups.len() > 1);
                     let port = *stand_ins.entry((*up).to_string()).or_insert_with(|| {
                         if up.starts_with("https://") {
-                            sparkc_snapshots::http::tls_upstream(at, (*up).to_string())
+                            let (port, pem) = sparkc_snapshots::http::tls_upstream_with_cert(
+                                at,
+                                (*up).to_string(),
+                            );
+                            certs.push(pem);
+                            port
+                        } else if let Some(name) = up.strip_prefix("h2c://") {
+                            sparkc_snapshots::http::h2c_upstream(at, name.to_string())
                         } else {
                             sparkc_snapshots::http::sick_upstream(at, (*up).to_string(), fails)
                         }
                     });
-                    let scheme = if up.starts_with("https://") {
-                        "https://"
-                    } else {
-                        ""
-                    };
+                    let scheme = ["https://", "h2c://"]
+                        .into_iter()
+                        .find(|s| up.starts_with(s))
+                        .unwrap_or("");
                     line = line.replacen(up, &format!("{scheme}127.0.0.1:{port}"), 1);
                 }
                 line
@@ -775,6 +784,7 @@ fn loopback_caddy(
         config,
         http,
         metrics,
+        certs,
     }
 }
 
@@ -823,6 +833,7 @@ fn caddy_serves_the_generated_routes() {
         config,
         http,
         metrics: metrics_port,
+        ..
     } = loopback_caddy(&generated, &users, &tmp);
     let mut caddy = start_caddy(&bin, &tmp, &config, http);
     // "admin:secret"
@@ -924,8 +935,10 @@ fn caddy_applies_what_each_route_declares() {
                 if sparkc_core::model::Id::index(d.host) != host {
                     continue;
                 }
-                // A port that speaks HTTPS, h2c or FastCGI has no stand-in here: what Caddy
-                // makes of those routes is `caddy_speaks_to_each_port_what_it_speaks`.
+                // A port that speaks HTTPS, h2c or FastCGI is driven by tests of its own:
+                // `caddy_reaches_h2c_and_https_ports_over_their_protocols`,
+                // `caddy_asks_php_fpm_for_the_script_under_its_root`, and what Caddy makes of
+                // each in `caddy_speaks_to_each_port_what_it_speaks`.
                 if let Upstream::Service { port, .. } = &d.upstream
                     && port.speaks != sparkc_core::model::Speaks::Http
                 {
@@ -1894,6 +1907,85 @@ fn caddy_asks_php_fpm_for_the_script_under_its_root() {
         );
     }
     let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// Caddy reaches a port that speaks h2c over HTTP/2 without TLS, and one that speaks HTTPS
+/// over TLS, verifying its certificate: the stand-ins for them (`port_protocols`) are an
+/// HTTP/2-only server, which an HTTP/1.1 client gets nothing from, and a TLS server with a
+/// self-signed certificate. Caddy with the generated file refuses that certificate (502);
+/// trusting it — standing in for a certificate the host's system trusts — it reaches the
+/// backend with the request's path.
+#[test]
+fn caddy_reaches_h2c_and_https_ports_over_their_protocols() {
+    let bin = caddy_bin();
+    let tmp = std::env::temp_dir().join(format!("sparkc-caddy-speaks-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap_or_else(|e| panic!("{e}"));
+    let users = caddy_users_file(&bin, &tmp);
+    let fixture = workspace().join("snapshots/build/port_protocols.spark");
+    let generated = fixture_caddyfile(&fixture);
+    let get = |port: u16, host: &str, path: &str| {
+        let mut s = std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+        let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        let resp = exchange(&mut s, req.as_bytes());
+        let (status, body) = sparkc_snapshots::http::parse_http(&resp);
+        (
+            status,
+            sparkc_snapshots::http::dechunk_if_needed(&resp, &body),
+        )
+    };
+    let LoopbackCaddy {
+        config,
+        http,
+        certs,
+        ..
+    } = loopback_caddy(&generated, &users, &tmp);
+    assert_eq!(certs.len(), 1, "one HTTPS stand-in:\n{config}");
+    let caddy = Running(start_caddy(&bin, &tmp, &config, http));
+    let h2c = get(http, "api.example.org", "/grpc.health.v1.Health/Check");
+    let refused = get(http, "unifi.example.org", "/manage");
+    drop(caddy);
+    assert_eq!(
+        h2c,
+        (200, "grpc-api:50051 h2c\n".to_string()),
+        "the h2c port\n--- Caddyfile ---\n{config}"
+    );
+    assert_eq!(
+        refused.0, 502,
+        "a self-signed certificate was accepted: {refused:?}\n--- Caddyfile ---\n{config}"
+    );
+    // The same file, with the stand-in's certificate trusted.
+    let ca = tmp.join("upstream-ca.pem");
+    std::fs::write(&ca, &certs[0]).unwrap_or_else(|e| panic!("{e}"));
+    let mut trusting = String::new();
+    for l in config.lines() {
+        trusting.push_str(l);
+        trusting.push('\n');
+        if l.trim_start().starts_with("reverse_proxy https://") && l.ends_with('{') {
+            let _ = std::fmt::Write::write_fmt(
+                &mut trusting,
+                format_args!(
+                    "\t\ttransport http {{\n\t\t\ttls_trust_pool file {}\n\t\t}}\n",
+                    ca.display()
+                ),
+            );
+        }
+    }
+    assert_ne!(
+        trusting,
+        format!("{config}\n"),
+        "no HTTPS upstream block:\n{config}"
+    );
+    let caddy = Running(start_caddy(&bin, &tmp, &trusting, http));
+    let reached = get(http, "unifi.example.org", "/manage");
+    drop(caddy);
+    let _ = std::fs::remove_dir_all(&tmp);
+    assert_eq!(
+        (reached.0, reached.1.lines().next()),
+        (200, Some("https://controller:8443 /manage")),
+        "the HTTPS port, its certificate trusted: {reached:?}\n--- Caddyfile ---\n{trusting}"
+    );
 }
 
 /// Variables and secrets inside text reach the container as Compose fills them in: the

@@ -64,8 +64,15 @@ fn serve_each(
 /// [`upstream`] over TLS, with a self-signed certificate for `name`'s host: what a
 /// hypervisor's web UI serves, which a proxy reaches only where told not to verify it.
 pub fn tls_upstream(addr: (Ipv4Addr, u16), name: String) -> u16 {
+    tls_upstream_with_cert(addr, name).0
+}
+
+/// [`tls_upstream`], and its certificate (PEM): what a test makes a proxy trust, standing in
+/// for a certificate the proxy's system trusts.
+pub fn tls_upstream_with_cert(addr: (Ipv4Addr, u16), name: String) -> (u16, String) {
     let cert = rcgen::generate_simple_self_signed(vec![addr.0.to_string()])
         .unwrap_or_else(|e| panic!("{e}"));
+    let pem = cert.cert.pem();
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
@@ -76,7 +83,7 @@ pub fn tls_upstream(addr: (Ipv4Addr, u16), name: String) -> u16 {
         })
         .unwrap_or_else(|e| panic!("{e}"));
     let config = std::sync::Arc::new(config);
-    serve_each(addr, move |conn| {
+    let port = serve_each(addr, move |conn| {
         let Ok(mut tls) = rustls::ServerConnection::new(config.clone()) else {
             return;
         };
@@ -85,7 +92,8 @@ pub fn tls_upstream(addr: (Ipv4Addr, u16), name: String) -> u16 {
         let _ = stream.flush();
         stream.conn.send_close_notify();
         let _ = stream.conn.write_tls(stream.sock);
-    })
+    });
+    (port, pem)
 }
 
 /// One connection to a stand-in upstream, answered as [`upstream`] describes.
@@ -718,4 +726,118 @@ fn fastcgi_answer(conn: &mut (impl Read + Write), name: &str) -> bool {
     reply.extend(record(STDOUT, &[]));
     reply.extend(record(END_REQUEST, &[0, 0, 0, 0, 0, 0, 0, 0]));
     conn.write_all(&reply).is_ok()
+}
+
+/// What a route to a port that speaks HTTPS or h2c must do through a running proxy: (what
+/// was sent, what came back, what should have). Asked as its clients ask it (HTTP/1.1 to the
+/// proxy, with the route's login), it is answered `200` by one of its backends — over TLS by
+/// the HTTPS stand-in (which names the path it saw), over HTTP/2 by the h2c one (whose
+/// body ends in `h2c`), neither of which answers anything else.
+pub fn check_spoken_route(
+    d: &Domain,
+    h2c: bool,
+    via: &str,
+    send: &(dyn Fn(&[u8]) -> String + Sync),
+    answered: &dyn Fn(&str) -> bool,
+) -> Vec<(String, String, String)> {
+    let prefix = d.path_prefix.as_deref().unwrap_or("");
+    let path = format!("{prefix}/x");
+    let name = asked_name(d);
+    let login = if d.basic_auth.is_some() { LOGIN } else { "" };
+    let resp = send(&http_request_with("GET", &name, &path, login, b""));
+    let (status, body) = parse_http(&resp);
+    let body = dechunk_if_needed(&resp, &body);
+    let first = body.lines().next().unwrap_or("");
+    let spoken = if h2c { first.ends_with(" h2c") } else { true };
+    let want = if h2c { "200 over h2c" } else { "200 over TLS" };
+    let ok = status == 200 && answered(first) && spoken;
+    vec![(
+        format!(
+            "{name}{path}{via}: to a port that speaks {}",
+            if h2c { "h2c" } else { "HTTPS" }
+        ),
+        if ok { want.to_string() } else { resp },
+        want.to_string(),
+    )]
+}
+
+/// A gRPC-style server that speaks only HTTP/2 without TLS (h2c, prior knowledge), on `addr`
+/// (port 0: any free one, returned): each request is answered `200` with the body
+/// `<name> h2c`. A client that speaks HTTP/1.1 to it gets no answer, so a proxy reaches it
+/// only by dialing h2c. (The request's headers are not decoded: HPACK with Huffman coding
+/// is more than a stand-in needs to say that it was reached, and over which protocol.)
+pub fn h2c_upstream(addr: (Ipv4Addr, u16), name: String) -> u16 {
+    serve_each(addr, move |conn| h2c_answer(conn, &name))
+}
+
+/// One frame: its type, flags, stream and payload.
+struct H2Frame {
+    kind: u8,
+    flags: u8,
+    stream: u32,
+    payload: Vec<u8>,
+}
+
+fn read_h2_frame(conn: &mut impl Read) -> Option<H2Frame> {
+    let mut head = [0u8; 9];
+    conn.read_exact(&mut head).ok()?;
+    let len = usize::from(head[0]) << 16 | usize::from(head[1]) << 8 | usize::from(head[2]);
+    let mut payload = vec![0u8; len];
+    conn.read_exact(&mut payload).ok()?;
+    Some(H2Frame {
+        kind: head[3],
+        flags: head[4],
+        stream: u32::from_be_bytes([head[5], head[6], head[7], head[8]]) & 0x7fff_ffff,
+        payload,
+    })
+}
+
+fn h2_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let len = u32::try_from(payload.len()).unwrap_or(0);
+    let mut out = len.to_be_bytes()[1..].to_vec();
+    out.extend([kind, flags]);
+    out.extend(stream.to_be_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// The h2c connection on `conn`, served until the client goes away.
+fn h2c_answer(conn: &mut (impl Read + Write), name: &str) {
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    const SETTINGS: u8 = 4;
+    const PING: u8 = 6;
+    const HEADERS: u8 = 1;
+    const CONTINUATION: u8 = 9;
+    const GOAWAY: u8 = 7;
+    const ACK: u8 = 1;
+    const END_STREAM: u8 = 1;
+    const END_HEADERS: u8 = 4;
+    let mut preface = [0u8; PREFACE.len()];
+    if conn.read_exact(&mut preface).is_err() || preface != PREFACE {
+        return;
+    }
+    if conn.write_all(&h2_frame(SETTINGS, 0, 0, &[])).is_err() {
+        return;
+    }
+    // `:status: 200` (static table entry 8), then `content-type: text/plain` (its name
+    // from the static table, entry 31, the value a literal).
+    let mut block = vec![0x88, 0x0f, 0x10, 10];
+    block.extend_from_slice(b"text/plain");
+    let body = format!("{name} h2c\n");
+    while let Some(f) = read_h2_frame(conn) {
+        let reply = match f.kind {
+            SETTINGS if f.flags & ACK == 0 => h2_frame(SETTINGS, ACK, 0, &[]),
+            PING if f.flags & ACK == 0 => h2_frame(PING, ACK, 0, &f.payload),
+            HEADERS | CONTINUATION if f.flags & END_HEADERS != 0 => {
+                let mut out = h2_frame(HEADERS, END_HEADERS, f.stream, &block);
+                out.extend(h2_frame(0, END_STREAM, f.stream, body.as_bytes()));
+                out
+            }
+            GOAWAY => return,
+            _ => continue,
+        };
+        if conn.write_all(&reply).is_err() || conn.flush().is_err() {
+            return;
+        }
+    }
 }

@@ -12,7 +12,10 @@
 //! end to end: stand-in upstreams on the containers' addresses answer with their name, and
 //! requests with the route's host name (HTTPS with its SNI, plain HTTP where declared), TLS
 //! streams by SNI and UDP datagrams reach the right one; plain HTTP on a redirecting entry
-//! point is redirected to HTTPS.
+//! point is redirected to HTTPS. A port that speaks h2c has a stand-in that answers only
+//! HTTP/2 without TLS, and one that speaks HTTPS a TLS stand-in with a certificate of its
+//! own, which the test makes Traefik trust (`serversTransport.rootCAs`, standing in for the
+//! system's trust): each route to them must be answered by them.
 //!
 //! What the test changes in the static file: listen addresses become free loopback ports,
 //! the docker provider's endpoint is the stand-in API, ACME's CA is a closed loopback port
@@ -24,12 +27,12 @@
 //! from the generated `routes.yml` through the file provider, their addresses stand-ins.
 
 use serde_json::{Value, json};
-use sparkc_core::model::{Model, RouteProtocol, Tls, Upstream};
+use sparkc_core::model::{Model, RouteProtocol, Speaks, Tls, Upstream};
 use sparkc_core::syntax::ast::Proto;
 use sparkc_snapshots::http::{
-    LOGIN, asked_name, check_balance, check_http_route, check_redirect, dechunk_if_needed,
-    exchange, http_request, http_request_with, parse_http, read_head, sick_upstream, tls_upstream,
-    upstream,
+    LOGIN, asked_name, check_balance, check_http_route, check_redirect, check_spoken_route,
+    dechunk_if_needed, exchange, h2c_upstream, http_request, http_request_with, parse_http,
+    read_head, sick_upstream, tls_upstream, tls_upstream_with_cert, upstream,
 };
 use sparkc_snapshots::real::{Running, compose_config, free_port, tool, write_artifacts};
 use sparkc_snapshots::{Rendered, valid_programs};
@@ -688,13 +691,15 @@ fn drive_routes(
         if model.hosts[d.host].name != host {
             continue;
         }
-        // A port that speaks HTTPS or h2c has no stand-in here: Traefik's own view of its
-        // servers (the scheme in their URL) is checked where the labels are loaded.
-        if let Upstream::Service { port, .. } = &d.upstream
-            && port.speaks != sparkc_core::model::Speaks::Http
-        {
-            continue;
-        }
+        // A port that speaks HTTPS or h2c: its stand-in answers only over that protocol.
+        let spoken = match &d.upstream {
+            Upstream::Service { port, .. } => match port.speaks {
+                Speaks::Https => Some(false),
+                Speaks::H2c => Some(true),
+                _ => None,
+            },
+            _ => None,
+        };
         // Who answers: the service's containers, or the stand-in for an address (named
         // after it); a redirect is answered by Traefik itself.
         let backends: BTreeSet<String> = match &d.upstream {
@@ -724,6 +729,10 @@ fn drive_routes(
                 }
                 if let Upstream::Dashboard { .. } = &d.upstream {
                     results.extend(check_dashboard(d, &via, &send));
+                    continue;
+                }
+                if let Some(h2c) = spoken {
+                    results.extend(check_spoken_route(d, h2c, &via, &send, &answered));
                     continue;
                 }
                 let shares_backend = model.domains.iter().any(|o| {
@@ -926,6 +935,7 @@ fn traefik_loads_and_routes_what_sparkc_generates() {
             let block = u8::try_from(i + 1).unwrap_or(255);
             let containers = containers_of(&compose, &files, block, is_swarm);
             // Stand-in upstreams on every container's address, for each of its ports.
+            let mut upstream_certs = Vec::new();
             for c in &containers {
                 let Some(svc) = out.model.services.iter().find(|s| s.name == c.service) else {
                     continue;
@@ -942,11 +952,18 @@ fn traefik_loads_and_routes_what_sparkc_generates() {
                     .map(|h| h.path.clone());
                 for p in &svc.ports {
                     let me = format!("{}:{}", c.name, p.port);
-                    match p.proto {
-                        Proto::Tcp => {
-                            sick_upstream((c.ip, p.port), me, sick.clone());
+                    let at = (c.ip, p.port);
+                    match (p.proto, &p.speaks) {
+                        (Proto::Tcp, Speaks::H2c) => {
+                            h2c_upstream(at, me);
                         }
-                        Proto::Udp => udp_upstream((c.ip, p.port), me),
+                        (Proto::Tcp, Speaks::Https) => {
+                            upstream_certs.push(tls_upstream_with_cert(at, me).1);
+                        }
+                        (Proto::Tcp, _) => {
+                            sick_upstream(at, me, sick.clone());
+                        }
+                        (Proto::Udp, _) => udp_upstream(at, me),
                     }
                 }
             }
@@ -962,6 +979,20 @@ fn traefik_loads_and_routes_what_sparkc_generates() {
             let (config, ports) =
                 test_static_config(&static_file.contents, fake.port, api_port, &run_dir);
             let mut config = config;
+            // The HTTPS stand-ins' certificates, trusted as a backend's certificate would be
+            // by the system (Traefik verifies the certificates of the backends it dials).
+            if !upstream_certs.is_empty() {
+                let files: Vec<String> = upstream_certs
+                    .iter()
+                    .enumerate()
+                    .map(|(k, pem)| {
+                        let f = run_dir.join(format!("upstream-ca-{k}.pem"));
+                        std::fs::write(&f, pem).unwrap_or_else(|e| panic!("{e}"));
+                        f.display().to_string()
+                    })
+                    .collect();
+                config["serversTransport"]["rootCAs"] = json!(files);
+            }
             let want = want
                 .into_iter()
                 .chain(routes_file(&mut config, &out.artifacts, &prefix, &run_dir))
