@@ -1821,8 +1821,13 @@ fn caddy_speaks_to_each_port_what_it_speaks() {
                     .unwrap_or_else(|| panic!("{name}: no proxy dials {dial}:\n{json:#}"));
                 let t = &p["transport"];
                 match speaks {
-                    Speaks::Https => {
+                    Speaks::Https { verify_tls } => {
                         assert!(t["tls"].is_object(), "{name}: {dial} without TLS: {t}");
+                        assert_eq!(
+                            t["tls"]["insecure_skip_verify"].as_bool().unwrap_or(false),
+                            !verify_tls,
+                            "{name}: {dial}: {t}"
+                        );
                     }
                     Speaks::H2c => assert!(
                         t["versions"]
@@ -1914,7 +1919,8 @@ fn caddy_asks_php_fpm_for_the_script_under_its_root() {
 /// HTTP/2-only server, which an HTTP/1.1 client gets nothing from, and a TLS server with a
 /// self-signed certificate. Caddy with the generated file refuses that certificate (502);
 /// trusting it — standing in for a certificate the host's system trusts — it reaches the
-/// backend with the request's path.
+/// backend with the request's path. A port declared `https(..., verify_tls = false)` is
+/// reached over TLS with its certificate untrusted.
 #[test]
 fn caddy_reaches_h2c_and_https_ports_over_their_protocols() {
     let bin = caddy_bin();
@@ -1941,11 +1947,17 @@ fn caddy_reaches_h2c_and_https_ports_over_their_protocols() {
         certs,
         ..
     } = loopback_caddy(&generated, &users, &tmp);
-    assert_eq!(certs.len(), 1, "one HTTPS stand-in:\n{config}");
+    assert_eq!(certs.len(), 2, "two HTTPS stand-ins:\n{config}");
     let caddy = Running(start_caddy(&bin, &tmp, &config, http));
     let h2c = get(http, "api.example.org", "/grpc.health.v1.Health/Check");
-    let refused = get(http, "unifi.example.org", "/manage");
+    let refused = get(http, "controller.example.org", "/manage");
+    let unverified = get(http, "unifi.example.org", "/manage");
     drop(caddy);
+    assert_eq!(
+        (unverified.0, unverified.1.lines().next()),
+        (200, Some("https://unifi:8443 /manage")),
+        "the HTTPS port not to verify: {unverified:?}\n--- Caddyfile ---\n{config}"
+    );
     assert_eq!(
         h2c,
         (200, "grpc-api:50051 h2c\n".to_string()),
@@ -1955,14 +1967,19 @@ fn caddy_reaches_h2c_and_https_ports_over_their_protocols() {
         refused.0, 502,
         "a self-signed certificate was accepted: {refused:?}\n--- Caddyfile ---\n{config}"
     );
-    // The same file, with the stand-in's certificate trusted.
+    // The same file, with the stand-ins' certificates trusted where they are verified.
     let ca = tmp.join("upstream-ca.pem");
-    std::fs::write(&ca, &certs[0]).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&ca, certs.concat()).unwrap_or_else(|e| panic!("{e}"));
     let mut trusting = String::new();
-    for l in config.lines() {
+    let lines: Vec<&str> = config.lines().collect();
+    for (n, l) in lines.iter().enumerate() {
         trusting.push_str(l);
         trusting.push('\n');
-        if l.trim_start().starts_with("reverse_proxy https://") && l.ends_with('{') {
+        let verified = !lines[n + 1..]
+            .iter()
+            .take_while(|x| x.trim() != "}")
+            .any(|x| x.contains("transport"));
+        if l.trim_start().starts_with("reverse_proxy https://") && l.ends_with('{') && verified {
             let _ = std::fmt::Write::write_fmt(
                 &mut trusting,
                 format_args!(
@@ -1978,7 +1995,7 @@ fn caddy_reaches_h2c_and_https_ports_over_their_protocols() {
         "no HTTPS upstream block:\n{config}"
     );
     let caddy = Running(start_caddy(&bin, &tmp, &trusting, http));
-    let reached = get(http, "unifi.example.org", "/manage");
+    let reached = get(http, "controller.example.org", "/manage");
     drop(caddy);
     let _ = std::fs::remove_dir_all(&tmp);
     assert_eq!(

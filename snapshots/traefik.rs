@@ -694,7 +694,7 @@ fn drive_routes(
         // A port that speaks HTTPS or h2c: its stand-in answers only over that protocol.
         let spoken = match &d.upstream {
             Upstream::Service { port, .. } => match port.speaks {
-                Speaks::Https => Some(false),
+                Speaks::Https { .. } => Some(false),
                 Speaks::H2c => Some(true),
                 _ => None,
             },
@@ -957,8 +957,12 @@ fn traefik_loads_and_routes_what_sparkc_generates() {
                         (Proto::Tcp, Speaks::H2c) => {
                             h2c_upstream(at, me);
                         }
-                        (Proto::Tcp, Speaks::Https) => {
-                            upstream_certs.push(tls_upstream_with_cert(at, me).1);
+                        // A certificate Traefik is told not to verify is not trusted.
+                        (Proto::Tcp, Speaks::Https { verify_tls }) => {
+                            let pem = tls_upstream_with_cert(at, me).1;
+                            if *verify_tls {
+                                upstream_certs.push(pem);
+                            }
                         }
                         (Proto::Tcp, _) => {
                             sick_upstream(at, me, sick.clone());
@@ -1063,7 +1067,7 @@ fn traefik_loads_and_routes_what_sparkc_generates() {
                     continue;
                 };
                 let scheme = match port.speaks {
-                    sparkc_core::model::Speaks::Https => "https://",
+                    sparkc_core::model::Speaks::Https { .. } => "https://",
                     sparkc_core::model::Speaks::H2c => "h2c://",
                     _ => continue,
                 };

@@ -149,7 +149,7 @@ fn route(m: &Model, f: &mut String, d: &Domain, indent: &str) {
                 .map(|r| format!("{}{r}:{}", scheme_of(&port.speaks), port.number))
                 .collect::<Vec<_>>()
                 .join(" "),
-            false,
+            unverified(&port.speaks),
         ),
         Upstream::Service { service, port } => (
             format!(
@@ -158,7 +158,7 @@ fn route(m: &Model, f: &mut String, d: &Domain, indent: &str) {
                 m.dns_name(*service),
                 port.number
             ),
-            false,
+            unverified(&port.speaks),
         ),
         Upstream::Address(a) => (a.url(), !a.verify_tls),
         // Lowering routes a dashboard only through the Traefik it belongs to.
@@ -368,11 +368,16 @@ fn fastcgi_files(
     }
 }
 
+/// Whether the proxy talks TLS to a port without verifying its certificate.
+fn unverified(speaks: &Speaks) -> bool {
+    matches!(speaks, Speaks::Https { verify_tls: false })
+}
+
 /// The scheme Caddy's upstream address carries for what a port speaks (none: plain HTTP, and
 /// FastCGI, which `php_fastcgi` speaks).
 fn scheme_of(speaks: &Speaks) -> &'static str {
     match speaks {
-        Speaks::Https => "https://",
+        Speaks::Https { .. } => "https://",
         Speaks::H2c => "h2c://",
         Speaks::Http | Speaks::Fastcgi { .. } => "",
     }

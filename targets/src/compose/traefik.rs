@@ -61,6 +61,10 @@ impl TraefikNames {
     }
 }
 
+/// The servers transport, defined once in the routes file, of the ports whose certificate
+/// Traefik does not verify (`https(..., verify_tls = false)`).
+pub(super) const SKIP_VERIFY_TRANSPORT: &str = "_skip-verify";
+
 impl Emitter<'_> {
     /// Routing labels for the domains that point at `s` when its host's proxy is Traefik.
     /// One router per (protocol, port, path, TLS mode, entry points); several domains on one
@@ -70,9 +74,36 @@ impl Emitter<'_> {
         if self.host.proxy != Proxy::Traefik || self.routes[sid].is_empty() {
             return labels;
         }
+        let shared_in_file = self.traefik_service.is_some_and(|t| {
+            self.m.services[t].proxy.is_some()
+                && crate::placement::mounted_file(
+                    self.m,
+                    t,
+                    super::traefik_file::ROUTES_FILE_IN_CONTAINER,
+                )
+                .is_some()
+        });
         let mut routers: Vec<(RouteKey<'_>, Vec<&Domain>)> = Vec::new();
         for &did in &self.routes[sid] {
             let d = &self.m.domains[did];
+            // Not verifying a certificate takes a servers transport, which only the file
+            // provider defines: the routes file of a Traefik sparkc configures.
+            if let Upstream::Service { port, .. } = &d.upstream
+                && matches!(port.speaks, Speaks::Https { verify_tls: false })
+                && !shared_in_file
+            {
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::Unsupported,
+                        format!("`{}` goes to a port whose certificate Traefik is not to verify, which takes Traefik's file provider", d.name),
+                        d.loc.file,
+                        d.loc.span,
+                    )
+                    .label(format!("`{}` is `https(..., verify_tls = false)`", port.name))
+                    .help("run the host's Traefik from the stdlib (`traefik(...)`), which reads sparkc's routes file; or give the port a certificate Traefik trusts and drop `verify_tls = false`"),
+                );
+                continue;
+            }
             // With a Traefik configured by hand, its entry points are the options' names;
             // a sparkc-configured one has checked its routes in lowering.
             if d.entrypoints.is_empty() && d.tls == Tls::Off && self.traefik.redirects_http {
@@ -130,15 +161,7 @@ impl Emitter<'_> {
                 .traefik_service
                 .is_some_and(|t| self.m.services[t].proxy.is_some()),
             has_acme: self.has_acme(),
-            shared_in_file: self.traefik_service.is_some_and(|t| {
-                self.m.services[t].proxy.is_some()
-                    && crate::placement::mounted_file(
-                        self.m,
-                        t,
-                        super::traefik_file::ROUTES_FILE_IN_CONTAINER,
-                    )
-                    .is_some()
-            }),
+            shared_in_file,
         };
         let names: Vec<String> = routers
             .iter()
@@ -416,7 +439,15 @@ impl RouterWriter<'_> {
                 labels.set(format!("{lb}.server.port"), number.to_string());
                 match speaks {
                     _ if layer != "http" => {}
-                    Speaks::Https => labels.set(format!("{lb}.server.scheme"), "https".to_string()),
+                    Speaks::Https { verify_tls } => {
+                        labels.set(format!("{lb}.server.scheme"), "https".to_string());
+                        if !verify_tls {
+                            labels.set(
+                                format!("{lb}.serverstransport"),
+                                format!("{SKIP_VERIFY_TRANSPORT}@file"),
+                            );
+                        }
+                    }
                     Speaks::H2c => labels.set(format!("{lb}.server.scheme"), "h2c".to_string()),
                     Speaks::Http | Speaks::Fastcgi { .. } => {}
                 }

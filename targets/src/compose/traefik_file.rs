@@ -12,7 +12,9 @@
 //! `servers: [{url}]`), in Traefik's documented spelling.
 
 use super::file::Labels;
-use super::traefik::{RouteKey, RouterWriter, Server, TraefikNames, name_suffixes};
+use super::traefik::{
+    RouteKey, RouterWriter, SKIP_VERIFY_TRANSPORT, Server, TraefikNames, name_suffixes,
+};
 use crate::yaml::Yaml;
 use sparkc_core::diag::{Code, Diagnostic};
 use sparkc_core::model::*;
@@ -135,6 +137,18 @@ pub(super) fn routes_file(m: &Model, hid: HostId, proxy: ServiceId, names: &Trae
         if k.starts_with("traefik.http.middlewares._") {
             labels.set(k, v);
         }
+    }
+    // The transport of the labelled routes to a port whose certificate is not verified.
+    let unverified = m.domains.iter().any(|d| {
+        d.host == hid
+            && matches!(&d.upstream, Upstream::Service { port, .. }
+                if matches!(port.speaks, Speaks::Https { verify_tls: false }))
+    });
+    if unverified {
+        labels.set(
+            format!("traefik.http.serverstransports.{SKIP_VERIFY_TRANSPORT}.insecureskipverify"),
+            "true",
+        );
     }
     tree(&labels)
 }

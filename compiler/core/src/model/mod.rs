@@ -19,7 +19,7 @@ use std::net::IpAddr;
 /// The version of the model's serialised form (`sparkc model`). Raised on every change a
 /// reader could notice: a field removed, renamed or changed in meaning or unit. Adding a
 /// field does not raise it; readers ignore fields they do not know.
-pub const MODEL_VERSION: u32 = 2;
+pub const MODEL_VERSION: u32 = 3;
 
 /// The whole checked project. Every list is sorted by name (`natural_cmp`); ids are indices
 /// into these lists.
@@ -694,8 +694,12 @@ pub enum Speaks {
     /// Plain HTTP (the default; also any TCP or UDP protocol a route does not proxy as HTTP).
     #[default]
     Http,
-    /// HTTPS: the proxy talks TLS to it, verifying its certificate.
-    Https,
+    /// HTTPS: the proxy talks TLS to it.
+    Https {
+        /// Whether the proxy verifies its certificate (`false`: a self-signed one, as an
+        /// appliance's UI has).
+        verify_tls: bool,
+    },
     /// HTTP/2 without TLS (`h2c`; gRPC servers).
     H2c,
     /// FastCGI (php-fpm), serving the PHP files under `root` in its container; the proxy

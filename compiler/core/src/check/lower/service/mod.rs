@@ -58,7 +58,7 @@ pub(crate) static FIELDS: FieldTable<Service> = FieldTable::new(&[
     Field {
         name: "port",
         form: "port { NAME = 8080, dns = 53/udp, ui = https(8443), rpc = grpc(50051), fpm = fastcgi(9000, root = \"/var/www/html\") }",
-        doc: "Its container ports, by name: what `publish`, domains, monitors and health checks refer to; `https(...)`, `h2c(...)`/`grpc(...)` and `fastcgi(...)` say what a proxy must speak to it.",
+        doc: "Its container ports, by name: what `publish`, domains, monitors and health checks refer to; `https(...)` (`verify_tls = false` for a self-signed certificate), `h2c(...)`/`grpc(...)` and `fastcgi(...)` say what a proxy must speak to it; a range (`relay = 49160-49200/udp`) is only published or exposed.",
         lower: |l, v, s| s.ports = l.ports(v),
     },
     Field {
@@ -668,7 +668,7 @@ impl Lowerer<'_, '_> {
     /// A port's number, and what it speaks: `8080` (HTTP), `https(8443)`, `h2c(50051)`,
     /// `grpc(50051)`, `fastcgi(9000, root = "/var/www/html")`.
     fn port_speaks(&mut self, v: &V) -> Option<(V, Speaks)> {
-        const FORM: &str = "a port (`8080`, `53/udp`) or what it speaks: `https(8443)`, `h2c(50051)`, `grpc(50051)`, `fastcgi(9000, root = \"/var/www/html\")`";
+        const FORM: &str = "a port (`8080`, `53/udp`) or what it speaks: `https(8443)` (`https(8443, verify_tls = false)` for a self-signed certificate), `h2c(50051)`, `grpc(50051)`, `fastcgi(9000, root = \"/var/www/html\")`";
         let Val::Call(n, args) = &v.val else {
             return Some((v.clone(), Speaks::Http));
         };
@@ -682,17 +682,24 @@ impl Lowerer<'_, '_> {
                 .map(|(_, a)| a.clone())
         };
         let fastcgi = n.text == "fastcgi";
-        // Named arguments: `root`, of a FastCGI port only.
+        let https = n.text == "https";
+        // Named arguments: `root`, of a FastCGI port only; `verify_tls`, of an HTTPS one.
         let unknown = args
             .iter()
             .find(|(name, _)| {
-                name.as_ref()
-                    .is_some_and(|k| !(fastcgi && k.text == "root"))
+                name.as_ref().is_some_and(|k| {
+                    !(fastcgi && k.text == "root" || https && k.text == "verify_tls")
+                })
             })
             .map(|(_, a)| a.clone());
         let speaks = match n.text.as_str() {
             "http" => Speaks::Http,
-            "https" => Speaks::Https,
+            "https" => Speaks::Https {
+                verify_tls: match named("verify_tls") {
+                    Some(b) => self.bool(&b)?,
+                    None => true,
+                },
+            },
             "h2c" | "grpc" => Speaks::H2c,
             "fastcgi" => {
                 let Some(root) = named("root") else {
