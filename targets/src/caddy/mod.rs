@@ -80,7 +80,8 @@ impl Target for Caddy {
                 }
             }
         }
-        let proxies = m.app_per_host("caddy");
+        // The host's proxy container, on a Caddy host: its one Caddy service.
+        let proxies = m.proxy_containers();
         fastcgi_files(m, &by_host, &proxies, &mut diags);
         for (hid, domains) in by_host.iter_enumerated() {
             // A host's Caddy reads its Caddyfile even before any domain routes through it

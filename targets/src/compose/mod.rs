@@ -105,10 +105,10 @@ impl Target for Compose {
         } else {
             std::borrow::Cow::Owned(ctx.generated.iter().chain(&statics).cloned().collect())
         };
-        let mut traefik_services = m.app_per_host("traefik");
-        for (hid, p) in proxies.iter_enumerated() {
-            if p.is_some() && m.hosts[hid].proxy == Proxy::Traefik {
-                traefik_services[hid] = *p;
+        let mut traefik_services = m.proxy_containers();
+        for hid in m.hosts.ids() {
+            if m.hosts[hid].proxy != Proxy::Traefik {
+                traefik_services[hid] = None;
             }
         }
         let hosts = HostFacts {

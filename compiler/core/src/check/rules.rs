@@ -42,14 +42,9 @@ fn name_reach(m: &Model, diags: &mut Vec<Diagnostic>) {
 /// (otherwise every request ends in a 502 or 504) — and so must it and a forward-auth service.
 fn proxy_reach(m: &Model, diags: &mut Vec<Diagnostic>) {
     let mut reported = rustc_hash::FxHashSet::default();
-    let (traefik, caddy) = (m.app_per_host("traefik"), m.app_per_host("caddy"));
+    let proxies = m.proxy_containers();
     for d in &m.domains {
-        let (hid, host) = (d.host, &m.hosts[d.host]);
-        let proxies = match host.proxy {
-            Proxy::Traefik => &traefik,
-            Proxy::Caddy => &caddy,
-            Proxy::External | Proxy::None => continue,
-        };
+        let hid = d.host;
         let Some(proxy) = proxies[hid] else {
             continue;
         };

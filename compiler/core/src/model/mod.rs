@@ -103,6 +103,27 @@ impl Model {
         found
     }
 
+    /// Each host's proxy container: the one that serves its domains, as its `proxy` says. On
+    /// a Traefik host, the service sparkc configures (`proxy { ... }`), else its one Traefik
+    /// service; on a Caddy host, its one Caddy service; `None` where the host names no proxy
+    /// sparkc can see (`external`, `none`) or runs none, or several, of its kind. Every
+    /// question about "the host's proxy" (who gets the users file, who must reach the
+    /// routed services, who reads the generated files) asks this one.
+    pub fn proxy_containers(&self) -> List<HostId, Option<ServiceId>> {
+        let configured = self.configured_proxies();
+        let traefik = self.app_per_host("traefik");
+        let caddy = self.app_per_host("caddy");
+        let mut out = List::filled(self.hosts.len(), None);
+        for (hid, h) in self.hosts.iter_enumerated() {
+            out[hid] = match h.proxy {
+                Proxy::Traefik => configured[hid].or(traefik[hid]),
+                Proxy::Caddy => caddy[hid],
+                Proxy::External | Proxy::None => None,
+            };
+        }
+        out
+    }
+
     /// The host port a route's first entry point listens on: the port its host's proxy
     /// publishes for it (`None` without a proxy sparkc configures, or entry points).
     pub fn entrypoint_port(&self, d: &Domain) -> Option<u16> {

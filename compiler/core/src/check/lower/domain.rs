@@ -935,17 +935,11 @@ impl Lowerer<'_, '_> {
     /// For each host, whether the container of its proxy (Caddy or Traefik, by template or
     /// image) runs with `network_mode = host`.
     pub(super) fn proxies_on_host_network(&self) -> List<HostId, bool> {
-        let caddy = self.model.app_per_host("caddy");
-        let traefik = self.model.app_per_host("traefik");
+        let proxies = self.model.proxy_containers();
         let mut out = List::filled(self.model.hosts.len(), false);
-        for (hid, h) in self.model.hosts.iter_enumerated() {
-            let proxy = match h.proxy {
-                Proxy::Caddy => caddy[hid],
-                Proxy::Traefik => traefik[hid],
-                _ => None,
-            };
-            out[hid] = proxy
-                .is_some_and(|p| self.model.services[p].network_mode == Some(NetworkMode::Host));
+        for (hid, p) in proxies.iter_enumerated() {
+            out[hid] =
+                p.is_some_and(|p| self.model.services[p].network_mode == Some(NetworkMode::Host));
         }
         out
     }

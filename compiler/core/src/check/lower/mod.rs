@@ -654,24 +654,14 @@ impl<'e, 'a> Lowerer<'e, 'a> {
     /// The users file of every route with basic auth is mounted into the proxy that checks
     /// it: the host's sparkc-configured proxy, else its one Caddy or Traefik service.
     fn proxy_secrets(&mut self) {
-        let caddies = self.model.app_per_host("caddy");
-        let traefiks = self.model.app_per_host("traefik");
+        let proxies = self.model.proxy_containers();
         let m = &mut self.model;
         for d in &m.domains {
             let (Some(users), host) = (d.basic_auth, d.host) else {
                 continue;
             };
             let kind = m.hosts.get(host).map(|h| h.proxy);
-            let proxy = match kind {
-                Some(Proxy::Caddy) => caddies.get(host).copied().flatten(),
-                Some(Proxy::Traefik) => self
-                    .proxies
-                    .get(host)
-                    .copied()
-                    .flatten()
-                    .or_else(|| traefiks.get(host).copied().flatten()),
-                _ => None,
-            };
+            let proxy = proxies.get(host).copied().flatten();
             match proxy {
                 Some(p) if !m.services[p].secrets.contains(&users) => {
                     m.services[p].secrets.push(users);
