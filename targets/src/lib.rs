@@ -2,6 +2,7 @@
 // A target reports through its diagnostics: nothing here prints.
 #![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 pub mod caddy;
+pub mod cloudinit;
 pub mod compose;
 pub mod grafana;
 pub mod placement;
@@ -18,6 +19,7 @@ pub fn builtin() -> Vec<Box<dyn Target>> {
         Box::new(prometheus::Prometheus),
         Box::new(caddy::Caddy),
         Box::new(grafana::Grafana),
+        Box::new(cloudinit::Cloudinit),
     ]
 }
 

@@ -164,6 +164,12 @@ pub trait Target {
     fn reads_generated(&self) -> bool {
         false
     }
+    /// When it runs: targets run by stage, each stage reading what the ones before it
+    /// generated (default: 0, or 1 for one that [`Self::reads_generated`]). The cloudinit
+    /// target, which places what compose wrote (itself stage 1), is stage 2.
+    fn stage(&self) -> u8 {
+        u8::from(self.reads_generated())
+    }
 }
 
 pub struct EmitContext<'a> {

@@ -310,8 +310,8 @@ fn emit(
     only_hosts: Option<&[sparkc_core::model::HostId]>,
 ) -> Emitted {
     let (mut artifacts, mut diagnostics, mut timings) = (Vec::new(), Vec::new(), Vec::new());
-    // Targets that read the others' files run last, in the order given.
-    targets.sort_by_key(|t| t.reads_generated());
+    // Targets that read the others' files run after them, by stage, in the order given.
+    targets.sort_by_key(|t| t.stage());
     let none = TargetOptions::new();
     for target in targets {
         let start = Instant::now();

@@ -13,6 +13,7 @@ pub fn check_model(m: &Model, diags: &mut Vec<Diagnostic>) {
     port_conflicts(m, &by_host, diags);
     resources(m, &by_host, diags);
     addresses(m, diags);
+    vms(m, diags);
     super::secure::check(m, diags);
     profiles(m, diags);
     proxy_reach(m, diags);
@@ -559,6 +560,143 @@ fn addresses(m: &Model, diags: &mut Vec<Diagnostic>) {
             );
         } else {
             first.insert(addr, h);
+        }
+    }
+}
+
+/// A VM's plan: on a hypervisor, sized, its address and gateway inside its subnet, its id
+/// its own on the hypervisor.
+fn vms(m: &Model, diags: &mut Vec<Diagnostic>) {
+    let at = |h: &Host, field: &str| h.field_locs.get(field).copied().unwrap_or(h.loc);
+    let mut ids: rustc_hash::FxHashMap<(HostId, u32), &Host> = rustc_hash::FxHashMap::default();
+    for h in &m.hosts {
+        if let Some(subnet) = h.subnet {
+            for (field, ip) in [("address", h.address), ("gateway", h.gateway)] {
+                let Some(ip) = ip else { continue };
+                let l = at(h, field);
+                if !subnet.contains(ip) {
+                    diags.push(
+                        Diagnostic::error(
+                            Code::NetworkPlan,
+                            format!("{field} {ip} of `{}` is not in its subnet {subnet}", h.name),
+                            l.file,
+                            l.span,
+                        )
+                        .label("outside the subnet")
+                        .with_secondary(at(h, "subnet").file, at(h, "subnet").span, "the subnet")
+                        .help("correct the address, or the subnet it is on"),
+                    );
+                } else if subnet.is_reserved(ip) {
+                    diags.push(
+                        Diagnostic::error(
+                            Code::NetworkPlan,
+                            format!("{field} {ip} of `{}` is its subnet's network or broadcast address", h.name),
+                            l.file,
+                            l.span,
+                        )
+                        .label("no host's")
+                        .help("no host can have the first or the last address of an IPv4 subnet: choose one between them"),
+                    );
+                }
+            }
+        } else if h.vm.is_some()
+            && (h.address.is_some() || h.gateway.is_some())
+            && h.field_locs.get("subnet").is_none()
+        {
+            let l = at(h, "address");
+            diags.push(
+                Diagnostic::error(
+                    Code::MissingField,
+                    format!("VM `{}` has a static address but no `subnet`", h.name),
+                    l.file,
+                    l.span,
+                )
+                .label("its prefix length?")
+                .help("write the network it is on: `subnet = 192.168.1.0/24` (without `address`, it asks DHCP)"),
+            );
+        }
+        let Some(vm) = &h.vm else { continue };
+        // Its name is its hostname (and its files' directory).
+        let hostname = !h.name.is_empty()
+            && h.name.len() <= 63
+            && h.name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !h.name.starts_with('-')
+            && !h.name.ends_with('-');
+        if !hostname {
+            diags.push(
+                Diagnostic::error(
+                    Code::MalformedLiteral,
+                    format!("`{}` cannot be a VM's hostname", h.name),
+                    h.loc.file,
+                    h.loc.span,
+                )
+                .label("its hostname")
+                .help("a hostname is lower-case letters, digits and `-` (not `_`), at most 63, neither starting nor ending with `-`"),
+            );
+            continue;
+        }
+        let Some(hv) = h.parent.filter(|&p| m.hosts[p].hypervisor) else {
+            diags.push(
+                Diagnostic::error(
+                    Code::BadPlacement,
+                    format!("`{}` has VM settings but is on no hypervisor", h.name),
+                    vm.loc.file,
+                    vm.loc.span,
+                )
+                .label("created by whom?")
+                .help(format!("place it on its hypervisor: `host {} on HYPERVISOR {{ ... }}`, the hypervisor with `hypervisor = proxmox`", h.name)),
+            );
+            continue;
+        };
+        for (field, missing) in [
+            ("cpus", h.cpus.is_none()),
+            ("memory", h.memory.is_none()),
+            ("disk", h.disk.is_none()),
+        ] {
+            if missing {
+                diags.push(
+                    Diagnostic::error(
+                        Code::MissingField,
+                        format!("VM `{}` has no `{field}`", h.name),
+                        h.loc.file,
+                        h.loc.span,
+                    )
+                    .label("its hypervisor sizes it")
+                    .help("give the VM its size: `cpus = 2`, `memory = 4GiB`, `disk = 50GB`"),
+                );
+            }
+        }
+        if vm.id == vm.template {
+            diags.push(
+                Diagnostic::error(
+                    Code::NetworkPlan,
+                    format!("VM `{}` is to be cloned from itself", h.name),
+                    vm.loc.file,
+                    vm.loc.span,
+                )
+                .help("`clone_from` is the id of the template VM it is cloned from, `id` its own"),
+            );
+        }
+        if let Some(prev) = ids.insert((hv, vm.id), h) {
+            diags.push(
+                Diagnostic::error(
+                    Code::NetworkPlan,
+                    format!(
+                        "VMs `{}` and `{}` have the same id {} on `{}`",
+                        prev.name, h.name, vm.id, m.hosts[hv].name
+                    ),
+                    vm.loc.file,
+                    vm.loc.span,
+                )
+                .with_secondary(
+                    prev.vm.as_ref().map_or(prev.loc.file, |v| v.loc.file),
+                    prev.vm.as_ref().map_or(prev.loc.span, |v| v.loc.span),
+                    format!("`{}` has it already", prev.name),
+                )
+                .help("every VM of a hypervisor needs its own id"),
+            );
         }
     }
 }

@@ -417,8 +417,100 @@ pub struct Host {
     /// Top-level keys written into each of its compose files as they are
     /// (`passthrough { compose = { "x-backup" = {...} } }`): extension fields.
     pub passthrough_compose: Map<String, Passthrough>,
+    /// The network its `address` is on (`subnet = 192.168.1.0/24`): the prefix of its
+    /// static address.
+    pub subnet: Option<Subnet>,
+    /// Its default gateway.
+    pub gateway: Option<IpAddr>,
+    /// The DNS servers it asks.
+    pub nameservers: Vec<IpAddr>,
+    /// How its hypervisor creates it (`vm { id = 101, clone_from = 9000 }`): a VM sparkc
+    /// provisions, with cloud-init.
+    pub vm: Option<Box<VmSettings>>,
+    /// The login user provisioning creates (default `ops`), with sudo, by SSH key only.
+    pub admin_user: Option<String>,
+    /// The SSH public keys that may log in as the admin user.
+    pub ssh_keys: Vec<String>,
+    /// Packages provisioning installs.
+    pub packages: Vec<String>,
+    /// Its time zone (`Europe/Berlin`).
+    pub timezone: Option<String>,
     /// Where each field was written, by field name.
     pub field_locs: FieldLocs,
+}
+
+/// An IP network: an address and a prefix length (`192.168.1.0/24`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Subnet {
+    /// Its first address (the host bits zero).
+    pub address: IpAddr,
+    /// The prefix length.
+    pub prefix: u8,
+}
+
+impl Subnet {
+    /// Whether `ip` is inside it.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.address, ip) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(n) & mask == u32::from(a) & mask
+            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(n) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether `ip` is the network's own address or (IPv4) its broadcast address: no host
+    /// can have it.
+    pub fn is_reserved(&self, ip: IpAddr) -> bool {
+        match (self.address, ip) {
+            (IpAddr::V4(n), IpAddr::V4(a)) if self.prefix < 31 => {
+                let host_bits = u32::MAX >> self.prefix;
+                let a = u32::from(a);
+                a == u32::from(n) || a == u32::from(n) | host_bits
+            }
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Display for Subnet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.address, self.prefix)
+    }
+}
+
+/// How a hypervisor creates a VM (`vm { ... }` on a host placed on a hypervisor), as the
+/// Proxmox provisioning script does: a full clone of a cloud-init template, sized by the
+/// host's `cpus`, `memory` and `disk`, on a bridge.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct VmSettings {
+    /// Its VM id on the hypervisor (Proxmox: 100 and above).
+    pub id: u32,
+    /// The id of the template VM it is cloned from (`clone_from`: a cloud image with
+    /// cloud-init).
+    pub template: u32,
+    /// The storage its disk is on (default `local-lvm`).
+    pub storage: String,
+    /// The bridge its network interface is on (default `vmbr0`).
+    pub bridge: String,
+    /// The VLAN tag of its interface.
+    pub vlan: Option<u16>,
+    /// The template's boot disk, which is grown to `disk` (default `scsi0`).
+    pub disk_device: String,
+    /// The storage that holds the cloud-init snippets (default `local`, whose snippets are
+    /// under `/var/lib/vz/snippets`).
+    pub snippets: String,
+    /// Where it is written.
+    pub loc: Loc,
 }
 
 /// How a container runs as a process, as Compose's service keys of the same names say.

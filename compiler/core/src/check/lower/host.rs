@@ -78,6 +78,69 @@ pub(super) static FIELDS: FieldTable<Host> = FieldTable::new(&[
         lower: |l, v, h| h.exporters = l.exporters(v),
     },
     Field {
+        name: "subnet",
+        form: "subnet = 192.168.1.0/24",
+        doc: "The network its `address` is on: the prefix of its static address (the address and `gateway` must be inside it).",
+        lower: |l, v, h| h.subnet = l.subnet(v),
+    },
+    Field {
+        name: "gateway",
+        form: "gateway = 192.168.1.1",
+        doc: "Its default gateway.",
+        lower: |l, v, h| h.gateway = l.ip(v),
+    },
+    Field {
+        name: "nameservers",
+        form: "nameservers = [192.168.1.1, 9.9.9.9]",
+        doc: "The DNS servers it asks.",
+        lower: |l, v, h| {
+            h.nameservers = l
+                .list(v)
+                .map(|items| items.iter().filter_map(|i| l.ip(i)).collect())
+                .unwrap_or_default();
+        },
+    },
+    Field {
+        name: "vm",
+        form: "vm { id = 101, clone_from = 9000, storage = \"local-lvm\", bridge = \"vmbr0\", vlan = 10, disk_device = \"scsi0\", snippets = \"local\" }",
+        doc: "A VM its hypervisor creates, with cloud-init (the cloudinit target): its id, the template it is cloned from, where its disk and interface go; sized by `cpus`, `memory` and `disk`.",
+        lower: |l, v, h| h.vm = l.vm_settings(v).map(Box::new),
+    },
+    Field {
+        name: "admin_user",
+        form: "admin_user = \"ops\"",
+        doc: "The user provisioning creates, with sudo, who logs in by SSH key only (default `ops`).",
+        lower: |l, v, h| h.admin_user = l.unix_name(v, "a user name"),
+    },
+    Field {
+        name: "ssh_keys",
+        form: "ssh_keys = [\"ssh-ed25519 AAAA... ops@laptop\"]",
+        doc: "The SSH public keys that may log in as the admin user (password logins are off).",
+        lower: |l, v, h| h.ssh_keys = l.ssh_keys(v),
+    },
+    Field {
+        name: "packages",
+        form: "packages = [\"htop\", \"rsync\"]",
+        doc: "Packages provisioning installs (beside the ones its role needs).",
+        lower: |l, v, h| {
+            h.packages = l
+                .list(v)
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(|i| l.unix_name(i, "a package name"))
+                        .collect()
+                })
+                .unwrap_or_default();
+        },
+    },
+    Field {
+        name: "timezone",
+        form: "timezone = \"Europe/Berlin\"",
+        doc: "Its time zone, by its tz database name.",
+        lower: |l, v, h| h.timezone = l.timezone(v),
+    },
+    Field {
         name: "passthrough",
         form: "passthrough { compose = { \"x-backup\" = { schedule = \"daily\" } } }",
         doc: "Top-level keys written into each of its compose files as they are: extension fields (`x-...`), which tools beside Compose read.",
@@ -104,6 +167,14 @@ impl Lowerer<'_, '_> {
             hypervisor: false,
             exporters: None,
             passthrough_compose: Map::default(),
+            subnet: None,
+            gateway: None,
+            nameservers: Vec::new(),
+            vm: None,
+            admin_user: None,
+            ssh_keys: Vec::new(),
+            packages: Vec::new(),
+            timezone: None,
             field_locs: self.record_locs(&f, &FIELDS),
         };
         self.lower_fields(&f, &FIELDS, &mut h, |_| true);
@@ -122,6 +193,180 @@ impl Lowerer<'_, '_> {
             );
         }
         h
+    }
+
+    /// `subnet = 192.168.1.0/24`: a network, its host bits zero.
+    fn subnet(&mut self, v: &V) -> Option<Subnet> {
+        let r = self.resolved(v);
+        let Val::Cidr(ip, prefix) = r.val else {
+            return self.mismatch(&r, "a network (`192.168.1.0/24`)");
+        };
+        let s = Subnet {
+            address: ip,
+            prefix,
+        };
+        let zeroed = match ip {
+            std::net::IpAddr::V4(a) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+                u32::from(a) & !mask == 0
+            }
+            std::net::IpAddr::V6(a) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+                u128::from(a) & !mask == 0
+            }
+        };
+        if !zeroed {
+            return self.malformed(
+                &r,
+                format!("`{ip}/{prefix}` is an address in a network, not the network"),
+                "write the network's own address, its host bits zero (`192.168.1.0/24`); the host's address is `address`",
+            );
+        }
+        Some(s)
+    }
+
+    /// `vm { id = 101, clone_from = 9000, ... }`.
+    fn vm_settings(&mut self, v: &V) -> Option<VmSettings> {
+        const KNOWN: &[&str] = &[
+            "id",
+            "clone_from",
+            "storage",
+            "bridge",
+            "vlan",
+            "disk_device",
+            "snippets",
+        ];
+        let rec = self.record(v)?.clone();
+        let mut vm = VmSettings {
+            id: 0,
+            template: 0,
+            storage: "local-lvm".into(),
+            bridge: "vmbr0".into(),
+            vlan: None,
+            disk_device: "scsi0".into(),
+            snippets: "local".into(),
+            loc: v.loc,
+        };
+        let (mut id, mut template) = (None, None);
+        let vm_id = |l: &mut Self, fv: &V| {
+            l.int(fv, 100, 999_999_999)
+                .and_then(|i| u32::try_from(i).ok())
+        };
+        for (k, fv, kf) in &rec {
+            match k.text.as_str() {
+                "id" => id = vm_id(self, fv),
+                "clone_from" => template = vm_id(self, fv),
+                "storage" => {
+                    vm.storage = self.unix_name(fv, "a storage name").unwrap_or(vm.storage);
+                }
+                "bridge" => vm.bridge = self.unix_name(fv, "a bridge name").unwrap_or(vm.bridge),
+                "snippets" => {
+                    vm.snippets = self.unix_name(fv, "a storage name").unwrap_or(vm.snippets);
+                }
+                "vlan" => vm.vlan = self.int(fv, 1, 4094).and_then(|i| u16::try_from(i).ok()),
+                "disk_device" => {
+                    if let Some(d) =
+                        self.variant(fv, "disk device", &["scsi0", "virtio0", "sata0", "ide0"])
+                    {
+                        vm.disk_device = d.to_string();
+                    }
+                }
+                _ => self.unknown_sub(&k.text, k.span, *kf, "vm", KNOWN),
+            }
+        }
+        for (field, value) in [("id", id), ("clone_from", template)] {
+            if value.is_none() && !rec.iter().any(|(k, _, _)| k.text == field) {
+                self.ev.err(
+                    Diagnostic::error(Code::MissingField, format!("a VM needs its `{field}`"), v.loc.file, v.loc.span)
+                        .help("write its id on the hypervisor and the template VM it is cloned from: `vm { id = 101, clone_from = 9000 }`"),
+                );
+            }
+        }
+        vm.id = id?;
+        vm.template = template?;
+        Some(vm)
+    }
+
+    /// A name a Unix system takes as it is: a user, a package, a storage or bridge name.
+    fn unix_name(&mut self, v: &V, what: &str) -> Option<String> {
+        let s = self.str(v)?;
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'+'))
+            && !s.starts_with(['-', '.']);
+        if ok {
+            Some(s)
+        } else {
+            self.malformed(
+                v,
+                format!("`{s}` is not {what}"),
+                "letters, digits, `-`, `_`, `.` and `+`, not starting with `-` or `.`",
+            )
+        }
+    }
+
+    /// `ssh_keys = ["ssh-ed25519 AAAA... comment"]`: public keys, one line each.
+    fn ssh_keys(&mut self, v: &V) -> Vec<String> {
+        const TYPES: &[&str] = &[
+            "ssh-ed25519",
+            "ssh-rsa",
+            "ecdsa-sha2-nistp256",
+            "ecdsa-sha2-nistp384",
+            "ecdsa-sha2-nistp521",
+            "sk-ssh-ed25519@openssh.com",
+            "sk-ecdsa-sha2-nistp256@openssh.com",
+        ];
+        let Some(items) = self.list(v) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for i in items {
+            let Some(k) = self.str(i) else { continue };
+            let mut parts = k.split_whitespace();
+            let kind = parts.next().unwrap_or("");
+            let body = parts.next().unwrap_or("");
+            let base64 = !body.is_empty()
+                && body
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='));
+            if !TYPES.contains(&kind) || !base64 || k.contains(['\n', '\r']) {
+                let private = k.contains("PRIVATE KEY");
+                self.malformed::<()>(
+                    i,
+                    if private {
+                        "this is a private key: it never belongs in a description".to_string()
+                    } else {
+                        "not an SSH public key".to_string()
+                    },
+                    "write the public key's one line, as `~/.ssh/id_ed25519.pub` holds it: `ssh-ed25519 AAAA... comment`",
+                );
+                continue;
+            }
+            out.push(k);
+        }
+        out
+    }
+
+    /// `timezone = "Europe/Berlin"`: a tz database name.
+    fn timezone(&mut self, v: &V) -> Option<String> {
+        let s = self.str(v)?;
+        let ok = !s.is_empty()
+            && s.split('/').all(|p| {
+                !p.is_empty()
+                    && p != ".."
+                    && p.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+'))
+            });
+        if ok {
+            Some(s)
+        } else {
+            self.malformed(
+                v,
+                format!("`{s}` is not a time zone"),
+                "write its tz database name: `Europe/Berlin`, `America/New_York`, `UTC`",
+            )
+        }
     }
 
     /// `exporters = [node, cadvisor]`, or `none` (no exporter).
