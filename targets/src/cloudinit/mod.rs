@@ -119,22 +119,32 @@ fn strs<'a>(items: impl IntoIterator<Item = &'a str>) -> Yaml {
     Yaml::List(items.into_iter().map(Yaml::str).collect())
 }
 
-/// The ports a host serves to the network: SSH, and every port its services publish on an
-/// address other than the loopback, as nftables writes them (`tcp`, `80`, `49160-49200`).
+/// The ports a host serves to the network, as nftables writes them (`tcp`, `80`,
+/// `49160-49200`): SSH; every port its services publish on an address other than the
+/// loopback; and every port of a service that runs on it outside sparkc (`external`: an OS
+/// package's exporter), which Prometheus and the monitors reach at the host's address.
 pub fn served_ports(services: &[&Service]) -> Vec<(Proto, String)> {
     let mut out: Vec<(Proto, String)> = vec![(Proto::Tcp, "22".to_string())];
-    for s in services.iter().filter(|s| !s.external) {
-        for p in &s.publish {
-            if p.address.is_some_and(|a| a.is_loopback()) {
-                continue;
+    let mut add = |proto: Proto, first: u16, last: u16| {
+        let port = if first == last {
+            first.to_string()
+        } else {
+            format!("{first}-{last}")
+        };
+        if !out.contains(&(proto, port.clone())) {
+            out.push((proto, port));
+        }
+    };
+    for s in services {
+        if s.external {
+            for p in &s.ports {
+                add(p.proto, p.port, p.last);
             }
-            let port = if p.host.0 == p.host.1 {
-                p.host.0.to_string()
-            } else {
-                format!("{}-{}", p.host.0, p.host.1)
-            };
-            if !out.contains(&(p.proto, port.clone())) {
-                out.push((p.proto, port));
+            continue;
+        }
+        for p in &s.publish {
+            if !p.address.is_some_and(|a| a.is_loopback()) {
+                add(p.proto, p.host.0, p.host.1);
             }
         }
     }
