@@ -239,10 +239,24 @@ echo "$FAKE_PVE/storage/$storage/$rest"
 
 #[test]
 fn a_provisioning_script_creates_each_vm_once_and_then_only_updates_it() {
-    let fixture = sparkc_snapshots::workspace().join("snapshots/build/cloudinit_vms.spark");
+    for fixture in ["cloudinit_vms", "cloudinit_cluster"] {
+        provision_twice(fixture);
+    }
+}
+
+/// The token the cluster fixture's members join with, as provision.sh finds it in its
+/// environment.
+const TOKEN: &str = "K10test-token.0123456789abcdef";
+
+fn provision_twice(fixture: &str) {
+    let fixture = sparkc_snapshots::workspace().join(format!("snapshots/build/{fixture}.spark"));
     let out = sparkc_snapshots::compile_build_fixture(&fixture);
     assert_eq!(out.errors(), 0, "{}", out.rendered());
-    let dir = std::env::temp_dir().join(format!("sparkc-provision-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "sparkc-provision-{}-{}",
+        std::process::id(),
+        fixture.display().to_string().len()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     sparkc_snapshots::real::write_artifacts(&dir.join("out"), &out.artifacts);
     let pve = dir.join("pve");
@@ -261,17 +275,36 @@ fn a_provisioning_script_creates_each_vm_once_and_then_only_updates_it() {
         std::fs::set_permissions(&f, perm).unwrap_or_else(|e| panic!("{e}"));
     }
     let script = dir.join("out/proxmox/pve/provision.sh");
-    let run = || {
-        let _ = std::fs::remove_file(pve.join("log"));
-        let path = format!(
-            "{}:{}",
-            bin.display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let clustered = !out.model.clusters.is_empty();
+    if clustered {
+        // Without the token in its environment it stops before it creates anything.
         let o = Command::new("bash")
             .arg(&script)
-            .env("PATH", path)
+            .env("PATH", &path)
             .env("FAKE_PVE", &pve)
+            .env_remove("K3S_TOKEN")
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            !o.status.success() && String::from_utf8_lossy(&o.stderr).contains("K3S_TOKEN"),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let log = std::fs::read_to_string(pve.join("log")).unwrap_or_default();
+        assert!(!log.contains("qm clone"), "{log}");
+    }
+    let run = || {
+        let _ = std::fs::remove_file(pve.join("log"));
+        let o = Command::new("bash")
+            .arg(&script)
+            .env("PATH", &path)
+            .env("FAKE_PVE", &pve)
+            .env("K3S_TOKEN", TOKEN)
             .output()
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(
@@ -305,11 +338,23 @@ fn a_provisioning_script_creates_each_vm_once_and_then_only_updates_it() {
                 vm.vm.as_ref().map_or("", |v| v.snippets.as_str()),
                 vm.name
             ));
+            // As written, the token filled in: no artifact holds it.
             let want = out
                 .artifacts
                 .iter()
                 .find(|a| a.path == format!("cloudinit/{}/{part}", vm.name))
-                .map(|a| a.contents.clone());
+                .map(|a| a.contents.replace("${K3S_TOKEN}", TOKEN));
+            assert!(
+                out.artifacts.iter().all(|a| !a.contents.contains(TOKEN)),
+                "an artifact holds the token"
+            );
+            if clustered && part == "user-data" {
+                assert!(
+                    want.as_deref().is_some_and(|w| w.contains(TOKEN)),
+                    "{}: no token to fill in",
+                    vm.name
+                );
+            }
             assert_eq!(
                 std::fs::read_to_string(&placed).ok(),
                 want,

@@ -208,7 +208,8 @@ codes! {
     Undelivered = "W0314", "alert rules that no Alertmanager delivers";
     UnwatchedHost = "W0315", "a host no node-exporter watches, in a project with a Prometheus";
     UnprobedDomain = "W0316", "a public domain no probe asks, in a project with a Prometheus";
-    NetworkPlan = "E0317", "an address or gateway outside its host's subnet, or a VM id used twice on one hypervisor";
+    NetworkPlan = "E0317", "an address or gateway outside its host's subnet, a VM id used twice on one hypervisor, or address pools that overlap each other or a host";
+    EvenQuorum = "W0318", "a cluster with an even number of servers, which tolerates no more failures than one fewer";
     Unsupported = "E0401", "a target cannot express what the model asks for";
     ManifestSetting = "E0501", "a spark.toml target or option that does not exist, or a value of the wrong kind";
     ManifestUnused = "W0502", "spark.toml options for a target the project does not build";

@@ -19,6 +19,10 @@ fn reference() -> String {
     let kinds = [
         (DeclKind::Host, "host NAME [on HYPERVISOR] { ... }"),
         (
+            DeclKind::Cluster,
+            "cluster NAME { servers = [HOST, ...], ... }",
+        ),
+        (
             DeclKind::Service,
             "service NAME on HOST [= template(...)] { ... }",
         ),

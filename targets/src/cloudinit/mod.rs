@@ -8,16 +8,19 @@
 //! compose projects under `/opt/sparkc/<host>/`, started once their environment is there),
 //! `network-config` (version 2: its interface, matched by the MAC address the provisioning
 //! script gives it, with its static address, route and DNS servers, or DHCP) and
-//! `meta-data` (`instance-id`, `local-hostname`).
+//! `meta-data` (`instance-id`, `local-hostname`). A cluster member's user-data also installs
+//! k3s and joins it (its configuration, the token as `${VAR}`, the member ports open to its
+//! subnet).
 //!
 //! Per hypervisor, `proxmox/<hypervisor>/provision.sh`: run on the Proxmox host from a copy
 //! of the output directory, it places each VM's files as snippets, clones the VMs that do
 //! not exist yet from their template, and sets (on every run, so a changed size or bridge is
 //! applied) their cores, memory, network, cloud-init files, and grows their disk; a VM that
-//! exists is updated, never recreated. `set -euo pipefail`; checked by shellcheck.
+//! exists is updated, never recreated. It fills a cluster's token into its members'
+//! user-data from its own environment. `set -euo pipefail`; checked by shellcheck.
 
 use crate::yaml::Yaml;
-use sparkc_core::diag::Diagnostic;
+use sparkc_core::diag::{Code, Diagnostic};
 use sparkc_core::model::*;
 use sparkc_core::syntax::ast::Proto;
 use sparkc_core::target::{Artifact, EmitContext, Target};
@@ -51,6 +54,24 @@ impl Target for Cloudinit {
 
     fn emit(&self, m: &Model, ctx: &EmitContext<'_>) -> (Vec<Artifact>, Vec<Diagnostic>) {
         let mut out = Vec::new();
+        let mut diags = Vec::new();
+        for c in &m.clusters {
+            let Some(t) = c.token else { continue };
+            let s = &m.secrets[t];
+            if !matches!(s.source, SecretSource::Env(_)) {
+                let at = c.field_locs.get("token").copied().unwrap_or(c.loc);
+                diags.push(
+                    Diagnostic::error(
+                        Code::Unsupported,
+                        format!("the provisioning script reads cluster `{}`'s token from its environment, and secret `{}` is not read from one", c.name, s.name),
+                        at.file,
+                        at.span,
+                    )
+                    .label("read from where?")
+                    .help(format!("declare it `secret {} from env \"K3S_TOKEN\"`: provision.sh fills it in where the members' user-data needs it, and no file holds it", s.name)),
+                );
+            }
+        }
         let by_host = m.services_by_host();
         for (hid, h) in m.hosts.iter_enumerated() {
             let Some(vm) = &h.vm else { continue };
@@ -73,10 +94,10 @@ impl Target for Cloudinit {
             }
         }
         for (hid, h) in m.hosts.iter_enumerated() {
-            let vms: Vec<&Host> = m
+            let vms: Vec<(HostId, &Host)> = m
                 .hosts
-                .iter()
-                .filter(|v| v.parent == Some(hid) && v.vm.is_some())
+                .iter_enumerated()
+                .filter(|(_, v)| v.parent == Some(hid) && v.vm.is_some())
                 .collect();
             if !h.hypervisor || vms.is_empty() {
                 continue;
@@ -84,13 +105,47 @@ impl Target for Cloudinit {
             out.push(Artifact {
                 path: format!("proxmox/{}/provision.sh", h.name),
                 contents: if ctx.text {
-                    provision_script(h, &vms, ctx)
+                    provision_script(m, h, &vms, ctx)
                 } else {
                     String::new()
                 },
             });
         }
-        (out, Vec::new())
+        (out, diags)
+    }
+}
+
+/// What a host is in its cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The first server: it initialises the cluster.
+    Init,
+    /// Another server: it joins the control plane.
+    Server,
+    /// An agent: it joins as a worker.
+    Agent,
+}
+
+/// The cluster a host is a member of, and its role there.
+pub fn membership(m: &Model, hid: HostId) -> Option<(&Cluster, Role)> {
+    m.clusters.iter().find_map(|c| {
+        if c.servers.first() == Some(&hid) {
+            Some((c, Role::Init))
+        } else if c.servers.contains(&hid) {
+            Some((c, Role::Server))
+        } else if c.agents.contains(&hid) {
+            Some((c, Role::Agent))
+        } else {
+            None
+        }
+    })
+}
+
+/// The environment variable a cluster's token is read from when its members are provisioned.
+pub fn token_variable(m: &Model, c: &Cluster) -> Option<String> {
+    match &m.secrets[c.token?].source {
+        SecretSource::Env(var) => Some(var.clone()),
+        _ => None,
     }
 }
 
@@ -154,7 +209,7 @@ pub fn served_ports(services: &[&Service]) -> Vec<(Proto, String)> {
 /// The nftables ruleset: a table of its own (Docker's tables stay as Docker made them),
 /// dropping what comes in unless it answers a connection, is ICMP, or is for a port the
 /// host serves.
-fn firewall(ports: &[(Proto, String)]) -> String {
+fn firewall(ports: &[(Proto, String)], cluster: Option<(Role, Option<Subnet>)>) -> String {
     let mut f = String::from(
         "#!/usr/sbin/nft -f\n# What this host serves, as its sparkc description says; everything else is dropped.\ntable inet sparkc\ndelete table inet sparkc\ntable inet sparkc {\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n\t\tct state established,related accept\n\t\tct state invalid drop\n\t\tiif lo accept\n\t\tmeta l4proto { icmp, ipv6-icmp } accept\n",
     );
@@ -172,6 +227,22 @@ fn firewall(ports: &[(Proto, String)]) -> String {
                 list.join(", ")
             );
         }
+    }
+    // k3s between the members (and the API for the subnet's clients): the API, etcd and
+    // the kubelet on servers, the kubelet and flannel's VXLAN on every member.
+    if let Some((role, subnet)) = cluster {
+        let from = match subnet {
+            Some(s) if s.address.is_ipv4() => format!("ip saddr {s} "),
+            Some(s) => format!("ip6 saddr {s} "),
+            None => String::new(),
+        };
+        let tcp = if role == Role::Agent {
+            "10250"
+        } else {
+            "6443, 2379-2380, 10250"
+        };
+        let _ = writeln!(f, "\t\t{from}tcp dport {{ {tcp} }} accept");
+        let _ = writeln!(f, "\t\t{from}udp dport {{ 8472 }} accept");
     }
     f.push_str("\t}\n}\n");
     f
@@ -239,6 +310,10 @@ fn user_data(m: &Model, hid: HostId, services: &[&Service], ctx: &EmitContext<'_
             "docker-compose-plugin",
         ]);
     }
+    let member = membership(m, hid);
+    if member.is_some() {
+        packages.push("curl");
+    }
     for p in &h.packages {
         if !packages.contains(&p.as_str()) {
             packages.push(p);
@@ -256,7 +331,13 @@ fn user_data(m: &Model, hid: HostId, services: &[&Service], ctx: &EmitContext<'_
         file(
             "/etc/nftables.conf",
             "0755",
-            &firewall(&served_ports(services)),
+            &firewall(
+                &served_ports(services),
+                membership(m, hid).map(|(c, role)| {
+                    let subnet = c.servers.first().and_then(|&s| m.hosts[s].subnet);
+                    (role, subnet)
+                }),
+            ),
         ),
         file(
             "/etc/ssh/sshd_config.d/50-sparkc.conf",
@@ -264,6 +345,22 @@ fn user_data(m: &Model, hid: HostId, services: &[&Service], ctx: &EmitContext<'_
             "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin no\n",
         ),
     ];
+    // A cluster member: k3s's configuration, and the token it joins with, as a reference the
+    // provisioning script fills in from its environment.
+    if let Some((c, role)) = member {
+        files.push(file(
+            "/etc/rancher/k3s/config.yaml",
+            "0600",
+            &k3s_config(m, h, c, role),
+        ));
+        if let Some(var) = token_variable(m, c) {
+            files.push(file(
+                "/etc/rancher/k3s/token",
+                "0600",
+                &format!("${{{var}}}\n"),
+            ));
+        }
+    }
     // The host's compose projects, as the compose target wrote them.
     let prefix = format!("compose/{}/", h.name);
     let mut projects = Vec::new();
@@ -299,9 +396,53 @@ fn user_data(m: &Model, hid: HostId, services: &[&Service], ctx: &EmitContext<'_
             ),
         ]));
     }
+    if let Some((c, role)) = member {
+        let exec = if role == Role::Agent {
+            "agent"
+        } else {
+            "server"
+        };
+        runcmd.push(cmd(&[
+            "sh",
+            "-c",
+            &format!(
+                "curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION='{}' INSTALL_K3S_EXEC='{exec}' sh -",
+                c.version
+            ),
+        ]));
+    }
     doc.set("runcmd", Yaml::List(runcmd));
     let mut text = String::from("#cloud-config\n");
     text.push_str(&comments(ctx));
+    crate::yaml::write(&mut text, &doc);
+    text
+}
+
+/// `/etc/rancher/k3s/config.yaml` of a member.
+fn k3s_config(m: &Model, h: &Host, c: &Cluster, role: Role) -> String {
+    let mut doc = Yaml::map();
+    let api = c.api_address(m);
+    if role == Role::Init {
+        doc.set("cluster-init", Yaml::Bool(true));
+    } else if let Some(api) = api {
+        let url = if api.is_ipv6() {
+            format!("https://[{api}]:6443")
+        } else {
+            format!("https://{api}:6443")
+        };
+        doc.set("server", Yaml::str(url));
+    }
+    doc.set("token-file", Yaml::str("/etc/rancher/k3s/token"));
+    if let Some(a) = h.address {
+        doc.set("node-ip", Yaml::str(a.to_string()));
+    }
+    if role != Role::Agent {
+        if let Some(api) = api {
+            doc.set("tls-san", Yaml::List(vec![Yaml::str(api.to_string())]));
+        }
+        doc.set("write-kubeconfig-mode", Yaml::str("0600"));
+    }
+    let mut text = String::new();
     crate::yaml::write(&mut text, &doc);
     text
 }
@@ -369,7 +510,12 @@ fn sh_word(s: &str) -> String {
     }
 }
 
-fn provision_script(hv: &Host, vms: &[&Host], ctx: &EmitContext<'_>) -> String {
+fn provision_script(
+    m: &Model,
+    hv: &Host,
+    vms: &[(HostId, &Host)],
+    ctx: &EmitContext<'_>,
+) -> String {
     let mut s = String::from("#!/usr/bin/env bash\n");
     s.push_str(&comments(ctx));
     let _ = write!(
@@ -404,14 +550,39 @@ disk_kib() {{
   esac
 }}
 
-# provision VMID NAME TEMPLATE STORAGE CORES MEMORY_MIB DISK_KIB DEVICE NET0 IPCONFIG0 SNIPPETS
+# place FILE DEST [VAR...]: FILE copied to DEST, readable by root only, each `${{VAR}}` in it
+# filled in from the environment (a cluster's token: no file of the output directory holds it).
+place() {{
+  local file="$1" dest="$2" var value text
+  shift 2
+  text="$(cat "$file"; printf x)"
+  text="${{text%x}}"
+  for var in "$@"; do
+    value="${{!var:-}}"
+    if [ -z "$value" ]; then
+      echo "provision.sh: \`$var\` is not set: export the cluster's token as $var first" >&2
+      exit 1
+    fi
+    case "$value" in
+      *[!A-Za-z0-9._:+/=-]*)
+        echo "provision.sh: \`$var\` holds characters a token does not have" >&2
+        exit 1
+        ;;
+    esac
+    text="${{text//"\${{$var}}"/$value}}"
+  done
+  (umask 077 && printf '%s' "$text" > "$dest")
+}}
+
+# provision VMID NAME TEMPLATE STORAGE CORES MEMORY_MIB DISK_KIB DEVICE NET0 IPCONFIG0 SNIPPETS [VAR...]
 provision() {{
   local vmid="$1" name="$2" template="$3" storage="$4" cores="$5" memory="$6" disk="$7"
   local device="$8" net0="$9" ipconfig0="${{10}}" snippets="${{11}}"
+  shift 11
   local part custom=""
   for part in user-data network-config meta-data; do
-    install -m 0600 "$out/cloudinit/$name/$part" \
-      "$(pvesm path "$snippets:snippets/sparkc-$name-$part.yaml")"
+    place "$out/cloudinit/$name/$part" \
+      "$(pvesm path "$snippets:snippets/sparkc-$name-$part.yaml")" "$@"
   done
   custom="user=$snippets:snippets/sparkc-$name-user-data.yaml"
   custom="$custom,network=$snippets:snippets/sparkc-$name-network-config.yaml"
@@ -434,7 +605,7 @@ provision() {{
 "#,
         hv = hv.name
     );
-    for h in vms {
+    for &(hid, h) in vms {
         let Some(vm) = &h.vm else { continue };
         let cores = h.cpus.map_or(1, |c| c.ceil() as u64);
         let memory = ceil_div(h.memory.unwrap_or(0), 1 << 20);
@@ -466,7 +637,12 @@ provision() {{
             ipconfig0,
             vm.snippets.clone(),
         ];
-        let words: Vec<String> = args.iter().map(|a| sh_word(a)).collect();
+        let mut words: Vec<String> = args.iter().map(|a| sh_word(a)).collect();
+        if let Some((c, _)) = membership(m, hid)
+            && let Some(var) = token_variable(m, c)
+        {
+            words.push(sh_word(&var));
+        }
         let _ = writeln!(s, "provision {}", words.join(" "));
     }
     s

@@ -1153,6 +1153,7 @@ pub fn document_symbols(s: &mut Server<'_>, uri: &Uri) -> Option<lsp::DocumentSy
 fn symbol_kind(k: DeclKind) -> lsp::SymbolKind {
     match k {
         DeclKind::Host => lsp::SymbolKind::MODULE,
+        DeclKind::Cluster => lsp::SymbolKind::STRUCT,
         DeclKind::Service => lsp::SymbolKind::CLASS,
         DeclKind::Network => lsp::SymbolKind::INTERFACE,
         DeclKind::Volume => lsp::SymbolKind::PACKAGE,

@@ -14,6 +14,7 @@ pub fn check_model(m: &Model, diags: &mut Vec<Diagnostic>) {
     resources(m, &by_host, diags);
     addresses(m, diags);
     vms(m, diags);
+    clusters(m, diags);
     super::secure::check(m, diags);
     profiles(m, diags);
     proxy_reach(m, diags);
@@ -697,6 +698,134 @@ fn vms(m: &Model, diags: &mut Vec<Diagnostic>) {
                 )
                 .help("every VM of a hypervisor needs its own id"),
             );
+        }
+    }
+}
+
+/// A cluster's members run Kubernetes, each in one cluster once; its servers are an odd
+/// number; its address pools lie in its members' subnet, apart from each other and from
+/// every host's address.
+fn clusters(m: &Model, diags: &mut Vec<Diagnostic>) {
+    let mut member_of: rustc_hash::FxHashMap<HostId, &Cluster> = rustc_hash::FxHashMap::default();
+    for c in &m.clusters {
+        let at = |field: &str| c.field_locs.get(field).copied().unwrap_or(c.loc);
+        for hid in c.members() {
+            let h = &m.hosts[hid];
+            let field = if c.servers.contains(&hid) {
+                "servers"
+            } else {
+                "agents"
+            };
+            if let Some(other) = member_of.insert(hid, c) {
+                let l = at(field);
+                let what = if std::ptr::eq(other, c) {
+                    format!("`{}` is both a server and an agent of `{}`", h.name, c.name)
+                } else {
+                    format!(
+                        "`{}` is a member of clusters `{}` and `{}`",
+                        h.name, other.name, c.name
+                    )
+                };
+                diags.push(
+                    Diagnostic::error(Code::BadPlacement, what, l.file, l.span)
+                        .label(format!("`{}` again", h.name))
+                        .help("a host is one member of one cluster: a server or an agent"),
+                );
+                continue;
+            }
+            if h.runtime != Runtime::Kubernetes {
+                let l = at(field);
+                let hl = h.field_locs.get("runtime").copied().unwrap_or(h.loc);
+                diags.push(
+                    Diagnostic::error(
+                        Code::BadPlacement,
+                        format!(
+                            "`{}` is a member of cluster `{}` but does not run Kubernetes",
+                            h.name, c.name
+                        ),
+                        l.file,
+                        l.span,
+                    )
+                    .label(format!("`{}` a member", h.name))
+                    .with_secondary(hl.file, hl.span, format!("`{}`'s runtime", h.name))
+                    .help(format!(
+                        "set `runtime = kubernetes` on `{}`, or take it out of the cluster",
+                        h.name
+                    )),
+                );
+            }
+        }
+        if !c.servers.is_empty() && c.servers.len() % 2 == 0 {
+            let l = at("servers");
+            diags.push(
+                Diagnostic::warning(
+                    Code::EvenQuorum,
+                    format!("cluster `{}` has {} servers", c.name, c.servers.len()),
+                    l.file,
+                    l.span,
+                )
+                .label("an even number")
+                .help(format!(
+                    "its datastore needs a majority of servers: {} tolerate as few failures as {}; run {} or {}",
+                    c.servers.len(),
+                    c.servers.len() - 1,
+                    c.servers.len() - 1,
+                    c.servers.len() + 1
+                )),
+            );
+        }
+        let subnet = c.servers.first().and_then(|&s| m.hosts[s].subnet);
+        for (i, p) in c.pools.iter().enumerate() {
+            if let Some(subnet) = subnet
+                && !(subnet.contains(p.first) && subnet.contains(p.last))
+            {
+                diags.push(
+                    Diagnostic::error(
+                        Code::NetworkPlan,
+                        format!(
+                            "pool `{}` of cluster `{}` is not inside its members' subnet {subnet}",
+                            p.name, c.name
+                        ),
+                        p.loc.file,
+                        p.loc.span,
+                    )
+                    .label("outside the subnet")
+                    .help("a load balancer hands out addresses of the network its nodes are on"),
+                );
+            }
+            for q in &c.pools[..i] {
+                if p.overlaps(q) {
+                    diags.push(
+                        Diagnostic::error(
+                            Code::NetworkPlan,
+                            format!("pools `{}` and `{}` of cluster `{}` overlap", q.name, p.name, c.name),
+                            p.loc.file,
+                            p.loc.span,
+                        )
+                        .label(format!("{} – {}", p.first, p.last))
+                        .with_secondary(q.loc.file, q.loc.span, format!("{} – {}", q.first, q.last))
+                        .help("two pools would hand out the same address to two services: make them disjoint"),
+                    );
+                }
+            }
+            for h in &m.hosts {
+                if let Some(a) = h.address
+                    && p.contains(a)
+                {
+                    let hl = h.field_locs.get("address").copied().unwrap_or(h.loc);
+                    diags.push(
+                        Diagnostic::error(
+                            Code::NetworkPlan,
+                            format!("pool `{}` of cluster `{}` holds {a}, the address of `{}`", p.name, c.name, h.name),
+                            p.loc.file,
+                            p.loc.span,
+                        )
+                        .label(format!("{} – {}", p.first, p.last))
+                        .with_secondary(hl.file, hl.span, format!("`{}`'s address", h.name))
+                        .help("a pool's addresses are handed to services: keep the hosts' addresses out of it"),
+                    );
+                }
+            }
         }
     }
 }

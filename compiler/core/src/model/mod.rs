@@ -47,6 +47,80 @@ pub struct Model {
     pub alerts: Vec<AlertRule>,
     /// Every receiver of alerts, sorted by name.
     pub receivers: Vec<Receiver>,
+    /// Every Kubernetes cluster, sorted by name.
+    pub clusters: Vec<Cluster>,
+}
+
+/// A Kubernetes (k3s) cluster of hosts (`cluster NAME { servers = [...], agents = [...] }`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Cluster {
+    /// The declared name.
+    pub name: String,
+    /// Where it is declared.
+    pub loc: Loc,
+    /// Its doc comment.
+    pub doc: String,
+    /// Its control-plane hosts; the first initialises it, the others join it.
+    pub servers: Vec<HostId>,
+    /// Its worker hosts, which join it.
+    pub agents: Vec<HostId>,
+    /// The k3s release its members install (`v1.31.4+k3s1`).
+    pub version: String,
+    /// The secret every member joins with, read from the environment when the members are
+    /// provisioned; never written.
+    pub token: Option<SecretId>,
+    /// Where its API is reached (default: the first server's address).
+    pub api: Option<IpAddr>,
+    /// The address pools its load balancer hands to services, by name.
+    pub pools: Vec<AddressPool>,
+    /// Where each field was written, by field name.
+    pub field_locs: FieldLocs,
+}
+
+impl Cluster {
+    /// Its servers, then its agents.
+    pub fn members(&self) -> impl Iterator<Item = HostId> + '_ {
+        self.servers.iter().chain(&self.agents).copied()
+    }
+
+    /// The address its members join at: `api`, else the first server's.
+    pub fn api_address(&self, m: &Model) -> Option<IpAddr> {
+        self.api
+            .or_else(|| self.servers.first().and_then(|&s| m.hosts[s].address))
+    }
+}
+
+/// A range of addresses a cluster's load balancer hands out (`public = range(192.168.1.200,
+/// 192.168.1.210)`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AddressPool {
+    /// Its name (an ingress class's pool).
+    pub name: String,
+    /// Its first address.
+    pub first: IpAddr,
+    /// Its last address.
+    pub last: IpAddr,
+    /// Where it is written.
+    pub loc: Loc,
+}
+
+impl AddressPool {
+    /// Whether `ip` is in it.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.first, self.last, ip) {
+            (IpAddr::V4(a), IpAddr::V4(b), IpAddr::V4(x)) => a <= x && x <= b,
+            (IpAddr::V6(a), IpAddr::V6(b), IpAddr::V6(x)) => a <= x && x <= b,
+            _ => false,
+        }
+    }
+
+    /// Whether it and `other` share an address.
+    pub fn overlaps(&self, other: &AddressPool) -> bool {
+        self.contains(other.first)
+            || self.contains(other.last)
+            || other.contains(self.first)
+            || other.contains(self.last)
+    }
 }
 
 impl Model {

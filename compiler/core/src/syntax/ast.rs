@@ -180,6 +180,7 @@ impl TypeExpr {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DeclKind {
     Host,
+    Cluster,
     Service,
     Network,
     Volume,
@@ -196,6 +197,7 @@ impl DeclKind {
     /// Every kind, in the order the docs list them.
     pub const ALL: &[DeclKind] = &[
         DeclKind::Host,
+        DeclKind::Cluster,
         DeclKind::Service,
         DeclKind::Secret,
         DeclKind::Variable,
@@ -218,6 +220,7 @@ impl DeclKind {
             DeclKind::Monitor => "monitor",
             DeclKind::Receiver => "receiver",
             DeclKind::Alert => "alert",
+            DeclKind::Cluster => "cluster",
             DeclKind::Domain => "domain",
             DeclKind::Secret => "secret",
             DeclKind::Variable => "var",
@@ -233,6 +236,7 @@ impl DeclKind {
             "monitor" => DeclKind::Monitor,
             "receiver" => DeclKind::Receiver,
             "alert" => DeclKind::Alert,
+            "cluster" => DeclKind::Cluster,
             "domain" => DeclKind::Domain,
             "secret" => DeclKind::Secret,
             "var" => DeclKind::Variable,

@@ -10,7 +10,7 @@ pub use parser::{agrees_with_grammar, parse};
 /// The words a top-level item starts with.
 pub const ITEM_KEYWORDS: &[&str] = &[
     "import", "const", "template", "host", "service", "secret", "var", "network", "volume",
-    "config", "domain", "monitor", "receiver", "alert",
+    "config", "domain", "monitor", "receiver", "alert", "cluster",
 ];
 
 /// Where the first token of `text` starts, after whitespace and comments; `None` when there

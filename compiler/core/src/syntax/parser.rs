@@ -31,6 +31,7 @@ const KINDS: &[(&str, DeclKind)] = &[
     ("monitor", DeclKind::Monitor),
     ("receiver", DeclKind::Receiver),
     ("alert", DeclKind::Alert),
+    ("cluster", DeclKind::Cluster),
 ];
 
 pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
@@ -771,7 +772,7 @@ impl Parser<'_> {
         }))
     }
 
-    /// `kind = @{ ("host" | "service" | "network" | "volume" | "monitor" | "receiver" | "alert") ~ !ident_char }`
+    /// `kind = @{ ("host" | "service" | "network" | "volume" | "config" | "monitor" | "receiver" | "alert" | "cluster") ~ !ident_char }`
     fn kind(&mut self) -> Option<Name> {
         for (w, _) in KINDS {
             if self.at_word(w) {

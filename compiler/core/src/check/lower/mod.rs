@@ -8,6 +8,7 @@
 //! and literals (`validate`).
 
 mod alert;
+mod cluster;
 mod config;
 mod convert;
 mod domain;
@@ -99,6 +100,7 @@ fn docs<T>(table: &FieldTable<T>) -> Vec<FieldDoc> {
 pub fn fields_of(kind: DeclKind) -> Vec<FieldDoc> {
     match kind {
         DeclKind::Host => docs(&host::FIELDS),
+        DeclKind::Cluster => docs(&cluster::FIELDS),
         DeclKind::Service => docs(&service::FIELDS),
         DeclKind::Secret => docs(&secret::FIELDS),
         DeclKind::Variable => docs(&variable::FIELDS),
@@ -470,6 +472,11 @@ impl<'e, 'a> Lowerer<'e, 'a> {
             if let Some(x) = self.alert(s) {
                 self.model.alerts.push(x);
             }
+        }
+        for s in self.syms_of(DeclKind::Cluster) {
+            self.enter(s);
+            let x = self.cluster(s);
+            self.model.clusters.push(x);
         }
         for s in self.syms_of(DeclKind::Receiver) {
             self.enter(s);
