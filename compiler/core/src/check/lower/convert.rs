@@ -403,11 +403,20 @@ impl Lowerer<'_, '_> {
         }
     }
 
-    pub(crate) fn strings(&mut self, v: &V) -> Vec<String> {
+    /// Each item of a list, converted by `f` (the ones it refuses reported by it).
+    pub(crate) fn each<T>(
+        &mut self,
+        v: &V,
+        mut f: impl FnMut(&mut Self, &V) -> Option<T>,
+    ) -> Vec<T> {
         let Some(items) = self.list(v) else {
             return Vec::new();
         };
-        items.iter().filter_map(|i| self.str(i)).collect()
+        items.iter().filter_map(|i| f(self, i)).collect()
+    }
+
+    pub(crate) fn strings(&mut self, v: &V) -> Vec<String> {
+        self.each(v, Self::str)
     }
 
     pub(crate) fn record<'v>(&mut self, v: &'v V) -> Option<&'v Rec> {

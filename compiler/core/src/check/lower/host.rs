@@ -93,12 +93,7 @@ pub(super) static FIELDS: FieldTable<Host> = FieldTable::new(&[
         name: "nameservers",
         form: "nameservers = [192.168.1.1, 9.9.9.9]",
         doc: "The DNS servers it asks.",
-        lower: |l, v, h| {
-            h.nameservers = l
-                .list(v)
-                .map(|items| items.iter().filter_map(|i| l.ip(i)).collect())
-                .unwrap_or_default();
-        },
+        lower: |l, v, h| h.nameservers = l.each(v, Lowerer::ip),
     },
     Field {
         name: "vm",
@@ -122,17 +117,7 @@ pub(super) static FIELDS: FieldTable<Host> = FieldTable::new(&[
         name: "packages",
         form: "packages = [\"htop\", \"rsync\"]",
         doc: "Packages provisioning installs (beside the ones its role needs).",
-        lower: |l, v, h| {
-            h.packages = l
-                .list(v)
-                .map(|items| {
-                    items
-                        .iter()
-                        .filter_map(|i| l.unix_name(i, "a package name"))
-                        .collect()
-                })
-                .unwrap_or_default();
-        },
+        lower: |l, v, h| h.packages = l.each(v, |l, i| l.unix_name(i, "a package name")),
     },
     Field {
         name: "timezone",

@@ -106,6 +106,15 @@ impl Lowerer<'_, '_> {
         })
     }
 
+    /// The entries of one kind services declare, each with its service's declaration.
+    fn nested_of(&self, kind: DeclKind) -> Vec<(usize, NestedDecl)> {
+        self.nested
+            .iter()
+            .filter(|n| n.kind == kind)
+            .filter_map(|n| Some((self.service_sym(n.service)?, n.clone())))
+            .collect()
+    }
+
     /// The declaration (symbol) of service `id`.
     fn service_sym(&self, id: ServiceId) -> Option<usize> {
         self.service_ids
@@ -116,16 +125,7 @@ impl Lowerer<'_, '_> {
     /// The routes services declare, lowered as `domain` declarations are.
     pub(crate) fn nested_domains(&mut self) -> Vec<Domain> {
         let mut out = Vec::new();
-        let entries: Vec<NestedDecl> = self
-            .nested
-            .iter()
-            .filter(|n| n.kind == DeclKind::Domain)
-            .cloned()
-            .collect();
-        for n in entries {
-            let Some(sym) = self.service_sym(n.service) else {
-                continue;
-            };
+        for (sym, n) in self.nested_of(DeclKind::Domain) {
             self.enter(sym);
             let Val::Record(rec) = &n.value.val else {
                 continue;
@@ -213,16 +213,7 @@ impl Lowerer<'_, '_> {
     /// `SERVICE-NAME`, probing the service's first route unless they say otherwise.
     pub(crate) fn nested_monitors(&mut self) -> Vec<Monitor> {
         let mut out = Vec::new();
-        let entries: Vec<NestedDecl> = self
-            .nested
-            .iter()
-            .filter(|n| n.kind == DeclKind::Monitor)
-            .cloned()
-            .collect();
-        for n in entries {
-            let Some(sym) = self.service_sym(n.service) else {
-                continue;
-            };
+        for (sym, n) in self.nested_of(DeclKind::Monitor) {
             self.enter(sym);
             let Val::Record(rec) = &n.value.val else {
                 continue;
