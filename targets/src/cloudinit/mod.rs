@@ -81,15 +81,17 @@ impl Target for Cloudinit {
             if ctx.only_hosts.is_some_and(|only| !only.contains(&hid)) {
                 continue;
             }
+            // Where only diagnostics and paths are wanted (`sparkc check`), no text is made.
+            let text = |make: &dyn Fn() -> String| if ctx.text { make() } else { String::new() };
             let files = [
-                ("user-data", user_data(m, hid, &by_host[hid], ctx)),
-                ("network-config", network_config(h, vm, ctx)),
-                ("meta-data", meta_data(h, vm, ctx)),
+                ("user-data", text(&|| user_data(m, hid, &by_host[hid], ctx))),
+                ("network-config", text(&|| network_config(h, vm, ctx))),
+                ("meta-data", text(&|| meta_data(h, vm, ctx))),
             ];
             for (name, contents) in files {
                 out.push(Artifact {
                     path: format!("cloudinit/{}/{name}", h.name),
-                    contents: if ctx.text { contents } else { String::new() },
+                    contents,
                 });
             }
         }

@@ -71,13 +71,14 @@ impl Lowerer<'_, '_> {
             field_locs: self.record_locs(&f, &FIELDS),
         };
         self.lower_fields(&f, &FIELDS, &mut c, |_| true);
-        for (field, missing) in [
-            (
-                "servers",
-                c.servers.is_empty() && f.get("servers").is_none(),
-            ),
-            ("token", f.get("token").is_none()),
-        ] {
+        // No servers: none written, or `servers = []` (a written list whose entries were
+        // refused is reported at them).
+        let no_servers = match f.get("servers").map(|v| &v.val) {
+            None => true,
+            Some(Val::List(items)) => items.is_empty(),
+            Some(_) => false,
+        };
+        for (field, missing) in [("servers", no_servers), ("token", f.get("token").is_none())] {
             if missing {
                 self.ev.err(
                     Diagnostic::error(Code::MissingField, format!("cluster `{}` has no `{field}`", c.name), c.loc.file, c.loc.span)

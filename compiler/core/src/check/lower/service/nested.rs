@@ -108,18 +108,20 @@ impl Lowerer<'_, '_> {
 
     /// The entries of one kind services declare, each with its service's declaration.
     fn nested_of(&self, kind: DeclKind) -> Vec<(usize, NestedDecl)> {
+        if self.nested.is_empty() {
+            return Vec::new();
+        }
+        // Each service's declaration, looked up once (not a scan of every service per entry).
+        let syms: rustc_hash::FxHashMap<ServiceId, usize> = self
+            .service_ids
+            .iter()
+            .map(|(&sym, &id)| (id, sym))
+            .collect();
         self.nested
             .iter()
             .filter(|n| n.kind == kind)
-            .filter_map(|n| Some((self.service_sym(n.service)?, n.clone())))
+            .filter_map(|n| Some((*syms.get(&n.service)?, n.clone())))
             .collect()
-    }
-
-    /// The declaration (symbol) of service `id`.
-    fn service_sym(&self, id: ServiceId) -> Option<usize> {
-        self.service_ids
-            .iter()
-            .find_map(|(&sym, &x)| (x == id).then_some(sym))
     }
 
     /// The routes services declare, lowered as `domain` declarations are.
